@@ -1,0 +1,35 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "DeepGenerative",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "TensorEngine", targets: ["TensorEngine"]),
+        .executable(name: "deepgen", targets: ["deepgen"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // OpenBLAS from Debian's apt on Linux; on macOS the engine uses Accelerate instead.
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(
+            name: "TensorEngine",
+            dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))]
+        ),
+        .executableTarget(
+            name: "deepgen",
+            dependencies: [
+                "TensorEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,207 @@
+/// The geometry of a 2-D convolution: how far the kernel steps, how much zero border the input
+/// gets, how spread the kernel taps are, and how channels split into independent groups.
+public struct ConvGeometry: Equatable, Sendable {
+    public var stride: (Int, Int)
+    public var padding: (Int, Int)
+    public var dilation: (Int, Int)
+    public var groups: Int
+
+    public init(stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1) {
+        self.stride = stride; self.padding = padding; self.dilation = dilation; self.groups = groups
+    }
+
+    public static func == (a: ConvGeometry, b: ConvGeometry) -> Bool {
+        a.stride == b.stride && a.padding == b.padding && a.dilation == b.dilation && a.groups == b.groups
+    }
+
+    /// Output size along one axis for input size `n` and kernel size `k`.
+    func outputSize(_ n: Int, kernel k: Int, axis: Int) -> Int {
+        let (s, p, d) = axis == 0 ? (stride.0, padding.0, dilation.0) : (stride.1, padding.1, dilation.1)
+        return (n + 2 * p - d * (k - 1) - 1) / s + 1
+    }
+
+    /// True when the columns matrix is the input itself (1x1 kernel, no stride, no padding).
+    func isPointwise(kernel: (Int, Int)) -> Bool {
+        kernel == (1, 1) && stride == (1, 1) && padding == (0, 0)
+    }
+}
+
+/// Sizes of one convolution, per image and group.
+struct ConvSizes {
+    let batch, inChannels, height, width: Int
+    let outChannels, kernelH, kernelW, outH, outW: Int
+    let g: ConvGeometry
+    var groupIn: Int { inChannels / g.groups }
+    var groupOut: Int { outChannels / g.groups }
+    /// Rows of the columns matrix: one per (channel, tap).
+    var patch: Int { groupIn * kernelH * kernelW }
+    var outPlane: Int { outH * outW }
+    var inPlane: Int { height * width }
+}
+
+/// Unfolds one group of one image into columns: row (c, ki, kj), column (oh, ow) holds the input
+/// value that tap (ki, kj) of channel c meets at output (oh, ow), or 0 in the padding.
+func im2col(_ x: UnsafePointer<Float>, _ s: ConvSizes, _ col: UnsafeMutablePointer<Float>) {
+    let (sh, sw) = s.g.stride, (ph, pw) = s.g.padding, (dh, dw) = s.g.dilation
+    let (H, W, Ho, Wo) = (s.height, s.width, s.outH, s.outW)
+    for c in 0..<s.groupIn {
+        for ki in 0..<s.kernelH {
+            for kj in 0..<s.kernelW {
+                let row = col + ((c * s.kernelH + ki) * s.kernelW + kj) * Ho * Wo
+                let offsetW = kj * dw - pw
+                // Output columns whose input column lies inside the image.
+                let owLo = offsetW >= 0 ? 0 : min(Wo, (-offsetW + sw - 1) / sw)
+                let owHi = max(owLo, min(Wo, (W - offsetW + sw - 1) / sw))
+                for oh in 0..<Ho {
+                    let dst = row + oh * Wo
+                    let ih = oh * sh - ph + ki * dh
+                    guard ih >= 0 && ih < H else { dst.update(repeating: 0, count: Wo); continue }
+                    let src = x + (c * H + ih) * W + offsetW
+                    if owLo > 0 { dst.update(repeating: 0, count: owLo) }
+                    if sw == 1 {
+                        (dst + owLo).update(from: src + owLo, count: owHi - owLo)
+                    } else {
+                        for ow in owLo..<owHi { dst[ow] = src[ow * sw] }
+                    }
+                    if owHi < Wo { (dst + owHi).update(repeating: 0, count: Wo - owHi) }
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of `im2col`: adds every column entry back onto the input position it came from.
+/// `x` must be zeroed (or hold values to add to).
+func col2im(_ col: UnsafePointer<Float>, _ s: ConvSizes, _ x: UnsafeMutablePointer<Float>) {
+    let (sh, sw) = s.g.stride, (ph, pw) = s.g.padding, (dh, dw) = s.g.dilation
+    let (H, W, Ho, Wo) = (s.height, s.width, s.outH, s.outW)
+    for c in 0..<s.groupIn {
+        for ki in 0..<s.kernelH {
+            for kj in 0..<s.kernelW {
+                let row = col + ((c * s.kernelH + ki) * s.kernelW + kj) * Ho * Wo
+                let offsetW = kj * dw - pw
+                let owLo = offsetW >= 0 ? 0 : min(Wo, (-offsetW + sw - 1) / sw)
+                let owHi = max(owLo, min(Wo, (W - offsetW + sw - 1) / sw))
+                for oh in 0..<Ho {
+                    let ih = oh * sh - ph + ki * dh
+                    guard ih >= 0 && ih < H else { continue }
+                    let src = row + oh * Wo
+                    let dst = x + (c * H + ih) * W + offsetW
+                    if sw == 1 {
+                        var ow = owLo
+                        while ow + 16 <= owHi { store(load(dst + ow) + load(src + ow), dst + ow); ow += 16 }
+                        while ow < owHi { dst[ow] += src[ow]; ow += 1 }
+                    } else {
+                        for ow in owLo..<owHi { dst[ow * sw] += src[ow] }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Scratch memory for one thread's columns matrix, freed when the op ends.
+final class Scratch {
+    let pointer: UnsafeMutablePointer<Float>
+    init(_ count: Int) { pointer = .allocate(capacity: max(count, 1)) }
+    deinit { pointer.deallocate() }
+}
+
+enum ConvKernels {
+    /// y[n, group] = W[group] @ columns(x[n, group]).
+    static func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ s: ConvSizes) {
+        let pointwise = s.g.isPointwise(kernel: (s.kernelH, s.kernelW))
+        let perImage = s.batch >= Parallel.threadCount
+        let scratch = (0..<Parallel.threadCount).map { _ in Scratch(pointwise ? 0 : s.patch * s.outPlane) }
+        let image: (Int, Int) -> Void = { n, thread in
+            for grp in 0..<s.g.groups {
+                let xg = x + (n * s.inChannels + grp * s.groupIn) * s.inPlane
+                let col: UnsafePointer<Float>
+                if pointwise { col = xg } else { im2col(xg, s, scratch[thread].pointer); col = UnsafePointer(scratch[thread].pointer) }
+                let yg = y + (n * s.outChannels + grp * s.groupOut) * s.outPlane
+                let wg = w + grp * s.groupOut * s.patch
+                if perImage {
+                    BLAS.gemm(transposeA: false, transposeB: false, m: s.groupOut, n: s.outPlane, k: s.patch,
+                              a: wg, lda: s.patch, b: col, ldb: s.outPlane, c: yg, ldc: s.outPlane)
+                } else {
+                    BLAS.parallelGemm(transposeA: false, transposeB: false, m: s.groupOut, n: s.outPlane, k: s.patch,
+                                      a: wg, lda: s.patch, b: col, ldb: s.outPlane, c: yg, ldc: s.outPlane)
+                }
+            }
+        }
+        forEachImage(s.batch, perImage: perImage, image)
+    }
+
+    /// dx[n, group] = col2im(W[group]ᵀ @ dy[n, group]): the adjoint of `forward` in x.
+    static func inputGradient(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ s: ConvSizes) {
+        let pointwise = s.g.isPointwise(kernel: (s.kernelH, s.kernelW))
+        let perImage = s.batch >= Parallel.threadCount
+        let scratch = (0..<Parallel.threadCount).map { _ in Scratch(pointwise ? 0 : s.patch * s.outPlane) }
+        let image: (Int, Int) -> Void = { n, thread in
+            for grp in 0..<s.g.groups {
+                let dxg = dx + (n * s.inChannels + grp * s.groupIn) * s.inPlane
+                let col = pointwise ? dxg : scratch[thread].pointer
+                let dyg = dy + (n * s.outChannels + grp * s.groupOut) * s.outPlane
+                let wg = w + grp * s.groupOut * s.patch
+                if perImage {
+                    BLAS.gemm(transposeA: true, transposeB: false, m: s.patch, n: s.outPlane, k: s.groupOut,
+                              a: wg, lda: s.patch, b: dyg, ldb: s.outPlane, c: col, ldc: s.outPlane)
+                } else {
+                    BLAS.parallelGemm(transposeA: true, transposeB: false, m: s.patch, n: s.outPlane, k: s.groupOut,
+                                      a: wg, lda: s.patch, b: dyg, ldb: s.outPlane, c: col, ldc: s.outPlane)
+                }
+                if !pointwise {
+                    dxg.update(repeating: 0, count: s.groupIn * s.inPlane)
+                    col2im(col, s, dxg)
+                }
+            }
+        }
+        forEachImage(s.batch, perImage: perImage, image)
+    }
+
+    /// dW[group] = sum over n of dy[n, group] @ columns(x[n, group])ᵀ: the adjoint of `forward` in W.
+    /// Each thread sums its own images; the partial sums are then added in thread order.
+    static func weightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>, _ s: ConvSizes) {
+        let pointwise = s.g.isPointwise(kernel: (s.kernelH, s.kernelW))
+        let perImage = s.batch >= Parallel.threadCount
+        let threads = perImage ? Parallel.threadCount : 1
+        let weightCount = s.outChannels * s.patch
+        let scratch = (0..<threads).map { _ in Scratch(pointwise ? 0 : s.patch * s.outPlane) }
+        let partial = (1..<max(threads, 1)).map { _ in Scratch(weightCount) }
+        let image: (Int, Int) -> Void = { n, thread in
+            let target = thread == 0 ? dw : partial[thread - 1].pointer
+            for grp in 0..<s.g.groups {
+                let xg = x + (n * s.inChannels + grp * s.groupIn) * s.inPlane
+                let col: UnsafePointer<Float>
+                if pointwise { col = xg } else { im2col(xg, s, scratch[thread].pointer); col = UnsafePointer(scratch[thread].pointer) }
+                let dyg = dy + (n * s.outChannels + grp * s.groupOut) * s.outPlane
+                let dwg = target + grp * s.groupOut * s.patch
+                if perImage {
+                    BLAS.gemm(transposeA: false, transposeB: true, m: s.groupOut, n: s.patch, k: s.outPlane,
+                              a: dyg, lda: s.outPlane, b: col, ldb: s.outPlane, beta: 1, c: dwg, ldc: s.patch)
+                } else {
+                    BLAS.parallelGemm(transposeA: false, transposeB: true, m: s.groupOut, n: s.patch, k: s.outPlane,
+                                      a: dyg, lda: s.outPlane, b: col, ldb: s.outPlane, beta: 1, c: dwg, ldc: s.patch)
+                }
+            }
+        }
+        dw.update(repeating: 0, count: weightCount)
+        for p in partial { p.pointer.update(repeating: 0, count: weightCount) }
+        forEachImage(s.batch, perImage: perImage, image)
+        for p in partial {
+            var i = 0
+            while i + 16 <= weightCount { store(load(dw + i) + load(p.pointer + i), dw + i); i += 16 }
+            while i < weightCount { dw[i] += p.pointer[i]; i += 1 }
+        }
+    }
+
+    /// Images split into one contiguous share per thread (deterministic), or all on this thread
+    /// when the batch is too small and the products themselves are split instead.
+    private static func forEachImage(_ batch: Int, perImage: Bool, _ body: (Int, Int) -> Void) {
+        guard perImage else { for n in 0..<batch { body(n, 0) }; return }
+        let parts = Parallel.threadCount
+        Parallel.forEach(parts) { t in
+            for n in batch * t / parts ..< batch * (t + 1) / parts { body(n, t) }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+/// Activations and normalised exponentials. relu and leaky ReLU multiply by a constant mask (their
+/// second derivative is zero); the others are compositions of differentiable maths.
+
+public func relu(_ x: Tensor) -> Tensor {
+    x.unary("relu", { $0.replacing(with: 0, where: $0 .< 0) }) { g, _ in
+        [g * x.constant { v in Vec(repeating: 0).replacing(with: 1, where: v .> 0) }]
+    }
+}
+
+public func leakyReLU(_ x: Tensor, slope: Float = 0.01) -> Tensor {
+    x.unary("leakyReLU", { $0.replacing(with: $0 * slope, where: $0 .< 0) }) { g, _ in
+        [g * x.constant { v in Vec(repeating: slope).replacing(with: 1, where: v .> 0) }]
+    }
+}
+
+/// x for x > 0, alpha * (e^x - 1) otherwise.
+public func elu(_ x: Tensor, alpha: Float = 1) -> Tensor {
+    Tensor.where(x .> 0, x, alpha * (x.clamped(max: 0).exp() - 1))
+}
+
+/// The exact GELU, x * Phi(x) with the normal CDF written through erf (PyTorch's default).
+public func gelu(_ x: Tensor) -> Tensor {
+    0.5 * x * (1 + (x * Float(0.5).squareRoot()).erf())
+}
+
+/// log(sigmoid(x)) = -softplus(-x), stable for large |x|.
+public func logSigmoid(_ x: Tensor) -> Tensor { -(-x).softplus() }
+
+public func softmax(_ x: Tensor, axis: Int = -1) -> Tensor { logSoftmax(x, axis: axis).exp() }
+
+public func logSoftmax(_ x: Tensor, axis: Int = -1) -> Tensor {
+    x - x.logSumExp(alongAxis: axis, keepDims: true)
+}
+
+/// Zeroes each value with probability `p` and scales the rest by 1 / (1 - p), so the expected
+/// value is unchanged; the identity when not `training`.
+public func dropout(_ x: Tensor, probability p: Float, training: Bool = true, generator: inout RandomGenerator) -> Tensor {
+    precondition(p >= 0 && p < 1, "dropout: probability \(p) must be in [0, 1)")
+    guard training, p > 0 else { return x }
+    let keep = Tensor.bernoulli(x.shape, probability: 1 - p, generator: &generator)
+    return x * (keep * (1 / (1 - p)))
+}

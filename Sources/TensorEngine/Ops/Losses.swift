@@ -1,0 +1,55 @@
+import Foundation
+
+/// How a loss folds its per-element values: PyTorch's `reduction` argument.
+public enum Reduction: Sendable {
+    case mean, sum, none
+
+    func apply(_ values: Tensor) -> Tensor {
+        switch self {
+        case .mean: values.mean()
+        case .sum: values.sum()
+        case .none: values
+        }
+    }
+}
+
+private func checkSameShape(_ a: Tensor, _ b: Tensor, _ op: String) {
+    precondition(a.shape == b.shape, "\(op): input \(a.shape) and target \(b.shape) differ in shape")
+}
+
+/// -[t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))] = softplus(x) - t x, which never takes the log of 0.
+public func binaryCrossEntropyWithLogits(_ logits: Tensor, _ targets: Tensor, reduction: Reduction = .mean) -> Tensor {
+    checkSameShape(logits, targets, "binary_cross_entropy_with_logits")
+    return reduction.apply(logits.softplus() - logits * targets)
+}
+
+/// -log softmax(logits)[label] for `logits` [N, classes] and one label per row.
+public func crossEntropy(_ logits: Tensor, labels: [Int], reduction: Reduction = .mean) -> Tensor {
+    precondition(logits.rank == 2 && logits.shape[0] == labels.count,
+                 "cross_entropy: logits \(logits.shape) need one label per row, got \(labels.count)")
+    return reduction.apply(-logSoftmax(logits, axis: 1).take(labels, alongAxis: 1))
+}
+
+public func mseLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean) -> Tensor {
+    checkSameShape(input, target, "mse_loss")
+    let d = input - target
+    return reduction.apply(d * d)
+}
+
+public func l1Loss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean) -> Tensor {
+    checkSameShape(input, target, "l1_loss")
+    return reduction.apply((input - target).abs())
+}
+
+/// 0.5 * (log var + (input - target)^2 / var), with var clamped to `epsilon` (PyTorch's
+/// `gaussian_nll_loss`); `full` adds the constant 0.5 * log(2 pi) that makes it a true
+/// negative log-density. `variance` broadcasts against `input`.
+public func gaussianNLLLoss(_ input: Tensor, _ target: Tensor, variance: Tensor, full: Bool = false,
+                            epsilon: Float = 1e-6, reduction: Reduction = .mean) -> Tensor {
+    checkSameShape(input, target, "gaussian_nll_loss")
+    let v = variance.clamped(min: epsilon)
+    let d = input - target
+    var values = 0.5 * (v.log() + d * d / v)
+    if full { values = values + Float(0.5 * Foundation.log(2 * Double.pi)) }
+    return reduction.apply(values)
+}

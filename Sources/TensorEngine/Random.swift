@@ -1,0 +1,127 @@
+/// A counter-based random generator: value i of a seed is a hash of (seed, i), so a stream can be
+/// cut into pieces, drawn in parallel or keyed by example index, and still give the same numbers.
+/// One seed, one result, on every run and any number of threads.
+///
+/// ```swift
+/// var rng = RandomGenerator(seed: 42)
+/// let eps = Tensor.normal([128, 20], generator: &rng)
+/// ```
+public struct RandomGenerator: Sendable, Equatable, Codable {
+    public let seed: UInt64
+    /// How many 64-bit values have been drawn: saved with a checkpoint so training resumes exactly.
+    public var counter: UInt64
+
+    public init(seed: UInt64, counter: UInt64 = 0) {
+        self.seed = seed
+        self.counter = counter
+    }
+
+    /// An independent generator for a named purpose (e.g. one per example or per layer).
+    public func derived(_ key: UInt64) -> RandomGenerator {
+        RandomGenerator(seed: RandomGenerator.mix(seed ^ RandomGenerator.mix(key &+ 0x632B_E59B_D9B4_E019)))
+    }
+
+    /// SplitMix64's finaliser: a bijection with good avalanche, the core of the counter hash.
+    @inline(__always)
+    static func mix(_ value: UInt64) -> UInt64 {
+        var z = value &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    @inline(__always)
+    static func value(seed: UInt64, index: UInt64) -> UInt64 {
+        mix(mix(seed) ^ (index &* 0xD1B5_4A32_D192_ED03))
+    }
+
+    /// Reserves `count` values, returning the first index.
+    mutating func reserve(_ count: Int) -> UInt64 {
+        defer { counter &+= UInt64(count) }
+        return counter
+    }
+
+    /// A uniform integer in `0..<bound` (for shuffles and choices).
+    public mutating func nextInt(below bound: Int) -> Int {
+        precondition(bound > 0)
+        let v = RandomGenerator.value(seed: seed, index: reserve(1))
+        return Int(v.multipliedFullWidth(by: UInt64(bound)).high)
+    }
+
+    /// A uniform Float in [0, 1).
+    public mutating func nextUniform() -> Float {
+        Float(RandomGenerator.value(seed: seed, index: reserve(1)) >> 40) * 0x1p-24
+    }
+
+    /// Fisher-Yates shuffle of `0..<count`.
+    public mutating func permutation(_ count: Int) -> [Int] {
+        var p = Array(0..<count)
+        for i in stride(from: count - 1, to: 0, by: -1) { p.swapAt(i, nextInt(below: i + 1)) }
+        return p
+    }
+}
+
+extension Tensor {
+    /// Fills a tensor from pairs of uniforms: pair i (from the 64 bits of stream index i) gives
+    /// elements 2i and 2i+1 through `transform`, 16 pairs at a time so it runs 16 lanes wide.
+    /// Values depend on the seed and counter only, never on how the work was split.
+    @inline(__always)
+    static func random(_ shape: [Int], generator: inout RandomGenerator,
+                       _ transform: (_ u1: Vec, _ u2: Vec) -> (Vec, Vec)) -> Tensor {
+        let count = Shape.count(shape)
+        let pairs = (count + 1) / 2
+        let start = generator.reserve(pairs)
+        let seed = generator.seed
+        return Tensor(shape: shape) { out in
+            let base = out.baseAddress!
+            Parallel.forRanges((pairs + 15) / 16, grain: elementwiseGrain / 32) { blocks in
+                for block in blocks {
+                    var u1 = Vec(), u2 = Vec()
+                    for lane in 0..<16 {
+                        let v = RandomGenerator.value(seed: seed, index: start &+ UInt64(block * 16 + lane))
+                        // Two 24-bit uniforms per 64 bits; u1 in (0, 1] so that its log is finite.
+                        u1[lane] = Float((v >> 40) + 1) * 0x1p-24
+                        u2[lane] = Float((v >> 16) & 0xFF_FFFF) * 0x1p-24
+                    }
+                    let (a, b) = transform(u1, u2)
+                    for lane in 0..<16 {
+                        let k = 2 * (block * 16 + lane)
+                        if k < count { base[k] = a[lane] }
+                        if k + 1 < count { base[k + 1] = b[lane] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Uniform values in [low, high).
+    public static func uniform(_ shape: [Int], low: Float = 0, high: Float = 1, generator: inout RandomGenerator) -> Tensor {
+        random(shape, generator: &generator) { u1, u2 in
+            // u1 is in (0, 1]; 1 - u1 is in [0, 1) like u2.
+            ((1 - u1) * (high - low) + low, u2 * (high - low) + low)
+        }
+    }
+
+    /// Normal values by the Box-Muller transform.
+    public static func normal(_ shape: [Int], mean: Float = 0, standardDeviation: Float = 1,
+                              generator: inout RandomGenerator) -> Tensor {
+        random(shape, generator: &generator) { u1, u2 in
+            let radius = (-2 * vlog(u1)).squareRoot() * standardDeviation
+            let (s, c) = vsincos(2 * Float.pi * u2)
+            return (radius * c + mean, radius * s + mean)
+        }
+    }
+
+    /// 1 with probability `probability`, else 0.
+    public static func bernoulli(_ shape: [Int], probability: Float, generator: inout RandomGenerator) -> Tensor {
+        random(shape, generator: &generator) { u1, u2 in
+            let one = Vec(repeating: 1), zero = Vec(repeating: 0)
+            return (zero.replacing(with: one, where: (1 - u1) .< probability), zero.replacing(with: one, where: u2 .< probability))
+        }
+    }
+
+    /// 1 with the probability given at each position, else 0 (dynamic binarisation of images).
+    public static func bernoulli(probabilities: Tensor, generator: inout RandomGenerator) -> Tensor {
+        uniform(probabilities.shape, generator: &generator) .< probabilities.detached()
+    }
+}

@@ -1,0 +1,102 @@
+/// An n-dimensional array of Float32 in row-major order, with value semantics: every operation
+/// returns a new tensor and never changes the ones it was given.
+///
+/// ```swift
+/// let x = Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+/// let y = (x * 2 + 1).sum(axes: [1])      // [13, 31]
+/// ```
+///
+/// A tensor that `requiresGradient` records how it was computed, so `gradients(of:wrt:)` can
+/// differentiate any scalar computed from it.
+public struct Tensor: @unchecked Sendable {
+    public let shape: [Int]
+    let storage: Storage
+    /// Present when the tensor takes part in differentiation (a leaf that asked for it, or the
+    /// result of an op on such tensors while gradients are recorded).
+    let node: GradNode?
+
+    init(shape: [Int], storage: Storage, node: GradNode? = nil) {
+        precondition(Shape.count(shape) == storage.count, "storage of \(storage.count) for shape \(shape)")
+        self.shape = shape
+        self.storage = storage
+        self.node = node
+    }
+
+    public var rank: Int { shape.count }
+    public var count: Int { storage.count }
+    public var requiresGradient: Bool { node != nil }
+
+    /// The same values, cut off from the recorded computation.
+    public func detached() -> Tensor { Tensor(shape: shape, storage: storage) }
+
+    /// A leaf of the computation whose gradient can be asked for.
+    public func requiringGradient() -> Tensor {
+        Tensor(shape: shape, storage: storage, node: GradNode(leafOfShape: shape))
+    }
+
+    public var scalars: [Float] { Array(storage.buffer) }
+
+    /// The value of a one-element tensor.
+    public var scalar: Float {
+        precondition(count == 1, "scalar: tensor of shape \(shape) holds \(count) values, not 1")
+        return storage.pointer[0]
+    }
+
+    public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        try body(storage.buffer)
+    }
+}
+
+// MARK: - Creation
+
+extension Tensor {
+    public init(shape: [Int], scalars: [Float]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative size in shape \(shape)")
+        precondition(Shape.count(shape) == scalars.count,
+                     "Tensor: shape \(shape) needs \(Shape.count(shape)) values, got \(scalars.count)")
+        self.init(shape: shape, storage: Storage(scalars))
+    }
+
+    /// A 1-D tensor.
+    public init(_ scalars: [Float]) { self.init(shape: [scalars.count], scalars: scalars) }
+
+    /// A 0-D (scalar) tensor.
+    public init(_ value: Float) { self.init(shape: [], storage: Storage(repeating: value, count: 1)) }
+
+    /// Rows of equal length, as a 2-D tensor.
+    public init(_ rows: [[Float]]) {
+        let width = rows.first?.count ?? 0
+        precondition(rows.allSatisfy { $0.count == width }, "Tensor: rows of unequal length")
+        self.init(shape: [rows.count, width], scalars: rows.flatMap { $0 })
+    }
+
+    public init(shape: [Int], generating body: (UnsafeMutableBufferPointer<Float>) -> Void) {
+        let storage = Storage(uninitializedCount: Shape.count(shape))
+        body(UnsafeMutableBufferPointer(start: storage.pointer, count: storage.count))
+        self.init(shape: shape, storage: storage)
+    }
+
+    public static func zeros(_ shape: [Int]) -> Tensor { full(shape, 0) }
+    public static func ones(_ shape: [Int]) -> Tensor { full(shape, 1) }
+    public static func full(_ shape: [Int], _ value: Float) -> Tensor {
+        precondition(shape.allSatisfy { $0 >= 0 }, "full: negative size in shape \(shape)")
+        return Tensor(shape: shape, storage: Storage(repeating: value, count: Shape.count(shape)))
+    }
+    public static func zeros(like other: Tensor) -> Tensor { zeros(other.shape) }
+
+    /// `start, start + step, ...` up to but excluding `end`.
+    public static func arange(_ start: Float = 0, _ end: Float, step: Float = 1) -> Tensor {
+        precondition(step != 0, "arange: step must not be 0")
+        let n = Swift.max(0, Int(((end - start) / step).rounded(.up)))
+        return Tensor(shape: [n]) { out in
+            for i in 0..<n { out[i] = start + Float(i) * step }
+        }
+    }
+}
+
+extension Tensor: CustomStringConvertible {
+    public var description: String {
+        let shown = scalars.prefix(8).map { String($0) }.joined(separator: ", ")
+        return "Tensor(shape: \(shape), [\(shown)\(count > 8 ? ", ..." : "")])"
+    }
+}

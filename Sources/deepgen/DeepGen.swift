@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct DeepGen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deepgen",
+        abstract: "Train, sample and evaluate deep generative models on the CPU.",
+        subcommands: [Bench.self]
+    )
+}
