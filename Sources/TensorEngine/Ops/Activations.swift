@@ -29,7 +29,10 @@ public func logSigmoid(_ x: Tensor) -> Tensor { -(-x).softplus() }
 public func softmax(_ x: Tensor, axis: Int = -1) -> Tensor { logSoftmax(x, axis: axis).exp() }
 
 public func logSoftmax(_ x: Tensor, axis: Int = -1) -> Tensor {
-    x - x.logSumExp(alongAxis: axis, keepDims: true)
+    // Shift by the (constant) maximum first: x - logsumexp(x) would lose the small result's
+    // digits against a large x.
+    let shifted = x - x.max(alongAxis: axis, keepDims: true).detached()
+    return shifted - shifted.exp().sum(alongAxis: axis, keepDims: true).log()
 }
 
 /// Zeroes each value with probability `p` and scales the rest by 1 / (1 - p), so the expected

@@ -1,0 +1,101 @@
+import XCTest
+@testable import TensorEngine
+
+final class ConvolutionTests: XCTestCase {
+    let image = Tensor(shape: [1, 1, 3, 3], scalars: [1, 2, 3, 4, 5, 6, 7, 8, 9])
+    let kernel = Tensor(shape: [1, 1, 2, 2], scalars: [1, 2, 3, 4])
+
+    func testConv2dKnownAnswer() {
+        // out[i, j] = sum over the window of x * w: 1*1 + 2*2 + 4*3 + 5*4 = 37, and so on.
+        assertClose(conv2d(image, kernel), [37, 47, 67, 77])
+        // Padding 1, stride 2: windows start at (-1, -1), (-1, 1), (1, -1), (1, 1).
+        assertClose(conv2d(image, kernel, stride: 2, padding: 1), [4, 18, 36, 77])
+        // Dilation 2 takes the corners: 1*1 + 3*2 + 7*3 + 9*4 = 64; a bias is added per channel.
+        assertClose(conv2d(image, kernel, bias: Tensor([0.5]), dilation: 2), [64.5])
+    }
+
+    func testConvTranspose2dKnownAnswer() {
+        let x = Tensor(shape: [1, 1, 2, 2], scalars: [1, 2, 3, 4])
+        // Each input pixel adds x * w at its own offset.
+        assertClose(convTranspose2d(x, kernel), [1, 4, 4, 6, 20, 16, 9, 24, 16])
+        // Padding crops the border: only the centre remains.
+        assertClose(convTranspose2d(x, kernel, padding: 1), [20])
+        // Stride 2 spreads pixels into separate 2x2 blocks; output padding adds a row and column.
+        let ones = Tensor.ones([1, 1, 2, 2])
+        let y = convTranspose2d(x, ones, stride: 2, outputPadding: 1)
+        XCTAssertEqual(y.shape, [1, 1, 5, 5])
+        assertClose(y, [1, 1, 2, 2, 0, 1, 1, 2, 2, 0, 3, 3, 4, 4, 0, 3, 3, 4, 4, 0, 0, 0, 0, 0, 0])
+    }
+
+    /// Direct evaluation of the definition, for comparison with im2col + GEMM.
+    func naiveConv2d(_ x: Tensor, _ w: Tensor, _ g: ConvGeometry) -> [Float] {
+        let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (o, cg, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
+        let oh = g.outputSize(h, kernel: kh, axis: 0), ow = g.outputSize(wd, kernel: kw, axis: 1)
+        let xs = x.scalars, ws = w.scalars
+        var out = [Float](repeating: 0, count: n * o * oh * ow)
+        let og = o / g.groups
+        for b in 0..<n { for oc in 0..<o { for i in 0..<oh { for j in 0..<ow {
+            var s: Float = 0
+            let grp = oc / og
+            for ic in 0..<cg { for a in 0..<kh { for d in 0..<kw {
+                let r = i * g.stride.0 - g.padding.0 + a * g.dilation.0
+                let col = j * g.stride.1 - g.padding.1 + d * g.dilation.1
+                guard r >= 0, r < h, col >= 0, col < wd else { continue }
+                s += xs[((b * c + grp * cg + ic) * h + r) * wd + col] * ws[((oc * cg + ic) * kh + a) * kw + d]
+            } } }
+            out[((b * o + oc) * oh + i) * ow + j] = s
+        } } } }
+        _ = c
+        return out
+    }
+
+    func testConv2dMatchesDefinition() {
+        let cases: [([Int], [Int], ConvGeometry)] = [
+            ([2, 4, 9, 8], [6, 2, 3, 3], ConvGeometry(stride: (2, 1), padding: (1, 2), dilation: (2, 1), groups: 2)),
+            ([3, 3, 7, 7], [5, 3, 1, 1], ConvGeometry()),
+            ([1, 6, 5, 6], [6, 1, 3, 2], ConvGeometry(stride: (1, 3), padding: (2, 0), groups: 6)),
+            ([5, 2, 6, 6], [4, 2, 5, 5], ConvGeometry(stride: (2, 2), padding: (2, 2))),
+        ]
+        for (i, (xs, wsh, g)) in cases.enumerated() {
+            let x = randomTensor(xs, seed: UInt64(i)), w = randomTensor(wsh, seed: UInt64(i + 10))
+            let y = conv2d(x, w, stride: g.stride, padding: g.padding, dilation: g.dilation, groups: g.groups)
+            assertClose(y, naiveConv2d(x, w, g), tolerance: 1e-4)
+        }
+    }
+
+    func testConvTransposeIsTheAdjointOfConv() {
+        // <conv(x), y> = <x, convT(y)> for every geometry: the transposed convolution is exactly
+        // the convolution's adjoint.
+        let g = ConvGeometry(stride: (2, 3), padding: (1, 1), dilation: (1, 2), groups: 2)
+        let x = randomTensor([2, 4, 9, 10], seed: 1), w = randomTensor([6, 2, 3, 3], seed: 2)
+        let y = conv2d(x, w, stride: g.stride, padding: g.padding, dilation: g.dilation, groups: g.groups)
+        let probe = randomTensor(y.shape, seed: 3)
+        let back = Tensor.convolveInputAdjoint(probe, w, inputShape: x.shape, g)
+        XCTAssertEqual((y * probe).sum().scalar, (x * back).sum().scalar, accuracy: 1e-2)
+    }
+
+    func testConv1dIsConv2dOfHeightOne() {
+        let x = randomTensor([2, 3, 10], seed: 4), w = randomTensor([4, 3, 3], seed: 5)
+        let y = conv1d(x, w, stride: 2, padding: 1)
+        XCTAssertEqual(y.shape, [2, 4, 5])
+        let reference = naiveConv2d(x.reshaped([2, 3, 1, 10]), w.reshaped([4, 3, 1, 3]), ConvGeometry(stride: (1, 2), padding: (0, 1)))
+        assertClose(y, reference, tolerance: 1e-4)
+    }
+
+    func testLargeBatchUsesTheSameMathsAsSmall() {
+        // Batches above the thread count take the per-image path; a single image the split-GEMM path.
+        let x = randomTensor([4, 8, 12, 12], seed: 6), w = randomTensor([8, 8, 3, 3], seed: 7)
+        let whole = conv2d(x, w, padding: 1)
+        let first = conv2d(x.sliced(axis: 0, 0..<1), w, padding: 1)
+        assertClose(whole.sliced(axis: 0, 0..<1), first.scalars, tolerance: 1e-5)
+    }
+
+    func testShapeErrorsNameBothShapes() {
+        XCTAssertThrowsError(try Shape.conv2d(input: [1, 3, 8, 8], weight: [4, 2, 3, 3], geometry: ConvGeometry())) { error in
+            let message = "\(error)"
+            XCTAssert(message.contains("[1, 3, 8, 8]") && message.contains("[4, 2, 3, 3]"), message)
+        }
+        XCTAssertThrowsError(try Shape.conv2d(input: [1, 3, 2, 2], weight: [4, 3, 3, 3], geometry: ConvGeometry()))
+    }
+}

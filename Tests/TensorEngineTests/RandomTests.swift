@@ -1,0 +1,63 @@
+import XCTest
+@testable import TensorEngine
+
+final class RandomTests: XCTestCase {
+    func testSameSeedSameNumbers() {
+        var a = RandomGenerator(seed: 42), b = RandomGenerator(seed: 42), c = RandomGenerator(seed: 43)
+        let x = Tensor.normal([1000], generator: &a), y = Tensor.normal([1000], generator: &b)
+        XCTAssertEqual(x.scalars, y.scalars)
+        XCTAssertNotEqual(x.scalars, Tensor.normal([1000], generator: &c).scalars)
+        // The generator moves on: a second draw differs from the first.
+        XCTAssertNotEqual(Tensor.normal([1000], generator: &a).scalars, x.scalars)
+    }
+
+    func testSplitDrawsEqualOneDraw() {
+        // Values depend on the stream position only, not on how many values a call asks for,
+        // nor on how the work was split over threads.
+        var whole = RandomGenerator(seed: 7), parts = RandomGenerator(seed: 7)
+        let big = Tensor.uniform([200_000], generator: &whole).scalars
+        let first = Tensor.uniform([100_000], generator: &parts).scalars
+        let second = Tensor.uniform([100_000], generator: &parts).scalars
+        XCTAssertEqual(big, first + second)
+    }
+
+    func testDistributions() {
+        var rng = RandomGenerator(seed: 1)
+        let n = 200_000
+        let normal = Tensor.normal([n], mean: 2, standardDeviation: 3, generator: &rng)
+        XCTAssertEqual(normal.mean().scalar, 2, accuracy: 0.03)
+        XCTAssertEqual(normal.variance(alongAxis: 0).scalar.squareRoot(), 3, accuracy: 0.03)
+        // Fourth moment of a standard normal is 3: catches a uniform or a badly shaped transform.
+        let z = (normal - 2) / 3
+        XCTAssertEqual((z * z * z * z).mean().scalar, 3, accuracy: 0.1)
+        let u = Tensor.uniform([n], low: -1, high: 3, generator: &rng)
+        XCTAssertGreaterThanOrEqual(u.min().scalar, -1)
+        XCTAssertLessThan(u.max().scalar, 3)
+        XCTAssertEqual(u.mean().scalar, 1, accuracy: 0.02)
+        XCTAssertEqual(Tensor.bernoulli([n], probability: 0.3, generator: &rng).mean().scalar, 0.3, accuracy: 0.005)
+        let p = Tensor([0, 1, 0.5]).expanded(to: [n / 3, 3])
+        let draws = Tensor.bernoulli(probabilities: p, generator: &rng).mean(alongAxis: 0).scalars
+        XCTAssertEqual(draws[0], 0); XCTAssertEqual(draws[1], 1)
+        XCTAssertEqual(draws[2], 0.5, accuracy: 0.01)
+    }
+
+    func testPermutationAndDerivedStreams() {
+        var rng = RandomGenerator(seed: 3)
+        let p = rng.permutation(100)
+        XCTAssertEqual(p.sorted(), Array(0..<100))
+        XCTAssertNotEqual(p, Array(0..<100))
+        let base = RandomGenerator(seed: 3)
+        XCTAssertEqual(base.derived(5), base.derived(5))
+        XCTAssertNotEqual(base.derived(5), base.derived(6))
+    }
+
+    func testDropoutKeepsTheExpectation() {
+        var rng = RandomGenerator(seed: 9)
+        let x = Tensor.ones([100_000])
+        let y = dropout(x, probability: 0.25, generator: &rng)
+        XCTAssertEqual(y.mean().scalar, 1, accuracy: 0.01)
+        XCTAssertEqual((y .== 0).mean().scalar, 0.25, accuracy: 0.005)
+        XCTAssertEqual(Set(y.scalars), [0, Float(1 / 0.75)])
+        XCTAssertEqual(dropout(x, probability: 0.25, training: false, generator: &rng).scalars, x.scalars)
+    }
+}
