@@ -39,20 +39,22 @@ struct ConvSizes {
     var inPlane: Int { height * width }
 }
 
-/// Unfolds one group of one image into columns: row (c, ki, kj), column (oh, ow) holds the input
-/// value that tap (ki, kj) of channel c meets at output (oh, ow), or 0 in the padding.
-func im2col(_ x: UnsafePointer<Float>, _ s: ConvSizes, _ col: UnsafeMutablePointer<Float>) {
+/// Unfolds one group of one image, for the output rows `rows`, into columns: row (c, ki, kj),
+/// column (oh, ow) holds the input value that tap (ki, kj) of channel c meets at output
+/// (oh, ow), or 0 in the padding.
+func im2col(_ x: UnsafePointer<Float>, _ s: ConvSizes, rows: Range<Int>, _ col: UnsafeMutablePointer<Float>) {
     let (sh, sw) = s.g.stride, (ph, pw) = s.g.padding, (dh, dw) = s.g.dilation
-    let (H, W, Ho, Wo) = (s.height, s.width, s.outH, s.outW)
+    let (H, W, Wo) = (s.height, s.width, s.outW)
+    let columns = rows.count * Wo
     for c in 0..<s.groupIn {
         for ki in 0..<s.kernelH {
             for kj in 0..<s.kernelW {
-                let row = col + ((c * s.kernelH + ki) * s.kernelW + kj) * Ho * Wo
+                let row = col + ((c * s.kernelH + ki) * s.kernelW + kj) * columns - rows.lowerBound * Wo
                 let offsetW = kj * dw - pw
                 // Output columns whose input column lies inside the image.
                 let owLo = offsetW >= 0 ? 0 : min(Wo, (-offsetW + sw - 1) / sw)
                 let owHi = max(owLo, min(Wo, (W - offsetW + sw - 1) / sw))
-                for oh in 0..<Ho {
+                for oh in rows {
                     let dst = row + oh * Wo
                     let ih = oh * sh - ph + ki * dh
                     guard ih >= 0 && ih < H else { dst.update(repeating: 0, count: Wo); continue }
@@ -71,18 +73,18 @@ func im2col(_ x: UnsafePointer<Float>, _ s: ConvSizes, _ col: UnsafeMutablePoint
 }
 
 /// The adjoint of `im2col`: adds every column entry back onto the input position it came from.
-/// `x` must be zeroed (or hold values to add to).
-func col2im(_ col: UnsafePointer<Float>, _ s: ConvSizes, _ x: UnsafeMutablePointer<Float>) {
+func col2im(_ col: UnsafePointer<Float>, _ s: ConvSizes, rows: Range<Int>, _ x: UnsafeMutablePointer<Float>) {
     let (sh, sw) = s.g.stride, (ph, pw) = s.g.padding, (dh, dw) = s.g.dilation
-    let (H, W, Ho, Wo) = (s.height, s.width, s.outH, s.outW)
+    let (H, W, Wo) = (s.height, s.width, s.outW)
+    let columns = rows.count * Wo
     for c in 0..<s.groupIn {
         for ki in 0..<s.kernelH {
             for kj in 0..<s.kernelW {
-                let row = col + ((c * s.kernelH + ki) * s.kernelW + kj) * Ho * Wo
+                let row = col + ((c * s.kernelH + ki) * s.kernelW + kj) * columns - rows.lowerBound * Wo
                 let offsetW = kj * dw - pw
                 let owLo = offsetW >= 0 ? 0 : min(Wo, (-offsetW + sw - 1) / sw)
                 let owHi = max(owLo, min(Wo, (W - offsetW + sw - 1) / sw))
-                for oh in 0..<Ho {
+                for oh in rows {
                     let ih = oh * sh - ph + ki * dh
                     guard ih >= 0 && ih < H else { continue }
                     let src = row + oh * Wo
@@ -107,56 +109,66 @@ final class Scratch {
     deinit { pointer.deallocate() }
 }
 
+/// The three convolution kernels. Each image is processed in blocks of output rows whose columns
+/// matrix fits in the core's cache, so the unfold and the product that reads it stay in cache.
 enum ConvKernels {
+    /// Floats of columns matrix per block (64 MB): whole images in practice, where measurements
+    /// favoured one large product over cache-sized blocks; the bound only caps scratch memory.
+    static let blockFloats = 1 << 24
+
+    static func blockRows(_ s: ConvSizes) -> Int {
+        max(1, min(s.outH, blockFloats / max(1, s.patch * s.outW)))
+    }
+
     /// y[n, group] = W[group] @ columns(x[n, group]).
     static func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ s: ConvSizes) {
         let pointwise = s.g.isPointwise(kernel: (s.kernelH, s.kernelW))
         let perImage = s.batch >= Parallel.threadCount
-        let scratch = (0..<Parallel.threadCount).map { _ in Scratch(pointwise ? 0 : s.patch * s.outPlane) }
-        let image: (Int, Int) -> Void = { n, thread in
+        let step = blockRows(s)
+        let scratch = (0..<Parallel.threadCount).map { _ in Scratch(pointwise ? 0 : s.patch * step * s.outW) }
+        forEachImage(s.batch, perImage: perImage) { n, thread in
             for grp in 0..<s.g.groups {
                 let xg = x + (n * s.inChannels + grp * s.groupIn) * s.inPlane
-                let col: UnsafePointer<Float>
-                if pointwise { col = xg } else { im2col(xg, s, scratch[thread].pointer); col = UnsafePointer(scratch[thread].pointer) }
                 let yg = y + (n * s.outChannels + grp * s.groupOut) * s.outPlane
                 let wg = w + grp * s.groupOut * s.patch
-                if perImage {
-                    BLAS.gemm(transposeA: false, transposeB: false, m: s.groupOut, n: s.outPlane, k: s.patch,
-                              a: wg, lda: s.patch, b: col, ldb: s.outPlane, c: yg, ldc: s.outPlane)
-                } else {
-                    BLAS.parallelGemm(transposeA: false, transposeB: false, m: s.groupOut, n: s.outPlane, k: s.patch,
-                                      a: wg, lda: s.patch, b: col, ldb: s.outPlane, c: yg, ldc: s.outPlane)
+                if pointwise {
+                    gemm(perImage, false, false, s.groupOut, s.outPlane, s.patch, wg, s.patch, xg, s.outPlane, 0, yg, s.outPlane)
+                    continue
+                }
+                for start in stride(from: 0, to: s.outH, by: step) {
+                    let rows = start..<min(s.outH, start + step), columns = rows.count * s.outW
+                    im2col(xg, s, rows: rows, scratch[thread].pointer)
+                    gemm(perImage, false, false, s.groupOut, columns, s.patch, wg, s.patch, scratch[thread].pointer, columns,
+                         0, yg + start * s.outW, s.outPlane)
                 }
             }
         }
-        forEachImage(s.batch, perImage: perImage, image)
     }
 
     /// dx[n, group] = col2im(W[group]ᵀ @ dy[n, group]): the adjoint of `forward` in x.
     static func inputGradient(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ s: ConvSizes) {
         let pointwise = s.g.isPointwise(kernel: (s.kernelH, s.kernelW))
         let perImage = s.batch >= Parallel.threadCount
-        let scratch = (0..<Parallel.threadCount).map { _ in Scratch(pointwise ? 0 : s.patch * s.outPlane) }
-        let image: (Int, Int) -> Void = { n, thread in
+        let step = blockRows(s)
+        let scratch = (0..<Parallel.threadCount).map { _ in Scratch(pointwise ? 0 : s.patch * step * s.outW) }
+        forEachImage(s.batch, perImage: perImage) { n, thread in
             for grp in 0..<s.g.groups {
                 let dxg = dx + (n * s.inChannels + grp * s.groupIn) * s.inPlane
-                let col = pointwise ? dxg : scratch[thread].pointer
                 let dyg = dy + (n * s.outChannels + grp * s.groupOut) * s.outPlane
                 let wg = w + grp * s.groupOut * s.patch
-                if perImage {
-                    BLAS.gemm(transposeA: true, transposeB: false, m: s.patch, n: s.outPlane, k: s.groupOut,
-                              a: wg, lda: s.patch, b: dyg, ldb: s.outPlane, c: col, ldc: s.outPlane)
-                } else {
-                    BLAS.parallelGemm(transposeA: true, transposeB: false, m: s.patch, n: s.outPlane, k: s.groupOut,
-                                      a: wg, lda: s.patch, b: dyg, ldb: s.outPlane, c: col, ldc: s.outPlane)
+                if pointwise {
+                    gemm(perImage, true, false, s.patch, s.outPlane, s.groupOut, wg, s.patch, dyg, s.outPlane, 0, dxg, s.outPlane)
+                    continue
                 }
-                if !pointwise {
-                    dxg.update(repeating: 0, count: s.groupIn * s.inPlane)
-                    col2im(col, s, dxg)
+                dxg.update(repeating: 0, count: s.groupIn * s.inPlane)
+                for start in stride(from: 0, to: s.outH, by: step) {
+                    let rows = start..<min(s.outH, start + step), columns = rows.count * s.outW
+                    gemm(perImage, true, false, s.patch, columns, s.groupOut, wg, s.patch, dyg + start * s.outW, s.outPlane,
+                         0, scratch[thread].pointer, columns)
+                    col2im(scratch[thread].pointer, s, rows: rows, dxg)
                 }
             }
         }
-        forEachImage(s.batch, perImage: perImage, image)
     }
 
     /// dW[group] = sum over n of dy[n, group] @ columns(x[n, group])ᵀ: the adjoint of `forward` in W.
@@ -166,32 +178,45 @@ enum ConvKernels {
         let perImage = s.batch >= Parallel.threadCount
         let threads = perImage ? Parallel.threadCount : 1
         let weightCount = s.outChannels * s.patch
-        let scratch = (0..<threads).map { _ in Scratch(pointwise ? 0 : s.patch * s.outPlane) }
+        let step = blockRows(s)
+        let scratch = (0..<threads).map { _ in Scratch(pointwise ? 0 : s.patch * step * s.outW) }
         let partial = (1..<max(threads, 1)).map { _ in Scratch(weightCount) }
-        let image: (Int, Int) -> Void = { n, thread in
+        dw.update(repeating: 0, count: weightCount)
+        for p in partial { p.pointer.update(repeating: 0, count: weightCount) }
+        forEachImage(s.batch, perImage: perImage) { n, thread in
             let target = thread == 0 ? dw : partial[thread - 1].pointer
             for grp in 0..<s.g.groups {
                 let xg = x + (n * s.inChannels + grp * s.groupIn) * s.inPlane
-                let col: UnsafePointer<Float>
-                if pointwise { col = xg } else { im2col(xg, s, scratch[thread].pointer); col = UnsafePointer(scratch[thread].pointer) }
                 let dyg = dy + (n * s.outChannels + grp * s.groupOut) * s.outPlane
                 let dwg = target + grp * s.groupOut * s.patch
-                if perImage {
-                    BLAS.gemm(transposeA: false, transposeB: true, m: s.groupOut, n: s.patch, k: s.outPlane,
-                              a: dyg, lda: s.outPlane, b: col, ldb: s.outPlane, beta: 1, c: dwg, ldc: s.patch)
-                } else {
-                    BLAS.parallelGemm(transposeA: false, transposeB: true, m: s.groupOut, n: s.patch, k: s.outPlane,
-                                      a: dyg, lda: s.outPlane, b: col, ldb: s.outPlane, beta: 1, c: dwg, ldc: s.patch)
+                if pointwise {
+                    gemm(perImage, false, true, s.groupOut, s.patch, s.outPlane, dyg, s.outPlane, xg, s.outPlane, 1, dwg, s.patch)
+                    continue
+                }
+                for start in stride(from: 0, to: s.outH, by: step) {
+                    let rows = start..<min(s.outH, start + step), columns = rows.count * s.outW
+                    im2col(xg, s, rows: rows, scratch[thread].pointer)
+                    gemm(perImage, false, true, s.groupOut, s.patch, columns, dyg + start * s.outW, s.outPlane,
+                         scratch[thread].pointer, columns, 1, dwg, s.patch)
                 }
             }
         }
-        dw.update(repeating: 0, count: weightCount)
-        for p in partial { p.pointer.update(repeating: 0, count: weightCount) }
-        forEachImage(s.batch, perImage: perImage, image)
         for p in partial {
             var i = 0
             while i + 16 <= weightCount { store(load(dw + i) + load(p.pointer + i), dw + i); i += 16 }
             while i < weightCount { dw[i] += p.pointer[i]; i += 1 }
+        }
+    }
+
+    /// A single-threaded product when images are already spread over the threads, else a split one.
+    @inline(__always)
+    private static func gemm(_ perImage: Bool, _ tA: Bool, _ tB: Bool, _ m: Int, _ n: Int, _ k: Int,
+                             _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                             _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        if perImage {
+            BLAS.gemm(transposeA: tA, transposeB: tB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        } else {
+            BLAS.parallelGemm(transposeA: tA, transposeB: tB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         }
     }
 
