@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "TensorEngine", targets: ["TensorEngine"]),
+        .library(name: "NeuralNetwork", targets: ["NeuralNetwork"]),
         .executable(name: "deepgen", targets: ["deepgen"]),
     ],
     dependencies: [
@@ -22,14 +23,17 @@ let package = Package(
             name: "TensorEngine",
             dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))]
         ),
+        .target(name: "NeuralNetwork", dependencies: ["TensorEngine"]),
         .executableTarget(
             name: "deepgen",
             dependencies: [
                 "TensorEngine",
+                "NeuralNetwork",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"]),
+        .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "TensorEngine"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -16,6 +16,12 @@ public struct RandomGenerator: Sendable, Equatable, Codable {
         self.counter = counter
     }
 
+    /// A new independent generator seeded from this one's next value (this one moves on), for
+    /// a component that draws its own numbers, such as a dropout layer.
+    public mutating func split() -> RandomGenerator {
+        RandomGenerator(seed: RandomGenerator.value(seed: seed, index: reserve(1)))
+    }
+
     /// An independent generator for a named purpose (e.g. one per example or per layer).
     public func derived(_ key: UInt64) -> RandomGenerator {
         RandomGenerator(seed: RandomGenerator.mix(seed ^ RandomGenerator.mix(key &+ 0x632B_E59B_D9B4_E019)))

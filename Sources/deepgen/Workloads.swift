@@ -1,11 +1,140 @@
+import NeuralNetwork
 import TensorEngine
 
 /// The workloads of shared/bench/torch_ref.py, each built exactly as its docstring specifies.
 enum Workloads {
     static let groups: [WorkloadGroup] = [
         WorkloadGroup(name: "sgemm", run: sgemm),
+        WorkloadGroup(name: "vae_mlp", run: vae),
+        WorkloadGroup(name: "dcgan", run: dcgan),
+        WorkloadGroup(name: "pixelcnn", run: pixelcnn),
+        WorkloadGroup(name: "pixelcnn_sample", run: pixelcnnSample),
         WorkloadGroup(name: "conv", run: conv),
+        WorkloadGroup(name: "wgan_gp", run: wganGP),
     ]
+
+    static func perSecond(_ name: String, _ t: (median: Double, min: Double), batch: Int) -> BenchResult {
+        BenchResult(workload: name, median: t.median, min: t.min, rate: ("samples_per_s", Double(batch) / (t.median / 1000)))
+    }
+
+    /// MNIST VAE, batch 128: Linear(784, 400) + ReLU, heads for mu and log variance (20), decoder
+    /// Linear(20, 400) + ReLU + Linear(400, 784) logits; summed BCE-with-logits + KL over the batch;
+    /// Adam(1e-3).
+    static func vae(_ timing: Timing) -> [BenchResult] {
+        var rng = RandomGenerator(seed: 0)
+        let encoder = Linear(784, 400, generator: &rng), muHead = Linear(400, 20, generator: &rng)
+        let logVarHead = Linear(400, 20, generator: &rng)
+        let decoderHidden = Linear(20, 400, generator: &rng), decoderOut = Linear(400, 784, generator: &rng)
+        let parameters = [encoder, muHead, logVarHead, decoderHidden, decoderOut].flatMap { $0.parameters() }
+        let optimizer = Adam(parameters, learningRate: 1e-3)
+        let x = Tensor.bernoulli([128, 784], probability: 0.5, generator: &rng)
+        let t = timing.measure {
+            let h = relu(encoder(x))
+            let mu = muHead(h), logVariance = logVarHead(h)
+            let z = mu + (logVariance * 0.5).exp() * Tensor.normal(mu.shape, generator: &rng)
+            let logits = decoderOut(relu(decoderHidden(z)))
+            let reconstruction = binaryCrossEntropyWithLogits(logits, x, reduction: .sum)
+            let kl = -0.5 * (1 + logVariance - mu.squared() - logVariance.exp()).sum()
+            optimizer.minimize((reconstruction + kl) / 128)
+        }
+        return [perSecond("vae_mlp", t, batch: 128)]
+    }
+
+    /// The DCGAN pair of torch_ref.py (28x28, batch 64).
+    static func dcganNetworks(dropout: Bool, generator rng: inout RandomGenerator) -> (Sequential, Sequential) {
+        let g = Sequential(
+            Linear(100, 7 * 7 * 256, bias: false, generator: &rng), BatchNorm(7 * 7 * 256), Function.leakyReLU(0.2),
+            Function.unflatten([256, 7, 7]),
+            ConvTranspose2d(256, 128, kernel: 5, stride: 1, padding: 2, bias: false, generator: &rng), BatchNorm(128), Function.leakyReLU(0.2),
+            ConvTranspose2d(128, 64, kernel: 5, stride: 2, padding: 2, outputPadding: 1, bias: false, generator: &rng), BatchNorm(64),
+            Function.leakyReLU(0.2),
+            ConvTranspose2d(64, 1, kernel: 5, stride: 2, padding: 2, outputPadding: 1, generator: &rng), Function.tanh())
+        var layers: [any Layer] = [Conv2d(1, 64, kernel: 5, stride: 2, padding: 2, generator: &rng), Function.leakyReLU(0.2)]
+        if dropout { layers.append(Dropout(0.3, generator: &rng)) }
+        layers += [Conv2d(64, 128, kernel: 5, stride: 2, padding: 2, generator: &rng), Function.leakyReLU(0.2)]
+        if dropout { layers.append(Dropout(0.3, generator: &rng)) }
+        layers += [Function.flatten(), Linear(128 * 7 * 7, 1, generator: &rng)]
+        return (g, Sequential(layers))
+    }
+
+    /// One discriminator update (real and fake batches) then one generator update, non-saturating
+    /// BCE losses, Adam(1e-4, betas 0.5 and 0.999) for each.
+    static func dcgan(_ timing: Timing) -> [BenchResult] {
+        var rng = RandomGenerator(seed: 0)
+        let (g, d) = dcganNetworks(dropout: true, generator: &rng)
+        let optimizerG = Adam(g.parameters(), learningRate: 1e-4, beta1: 0.5, beta2: 0.999)
+        let optimizerD = Adam(d.parameters(), learningRate: 1e-4, beta1: 0.5, beta2: 0.999)
+        let real = Tensor.uniform([64, 1, 28, 28], low: -1, high: 1, generator: &rng)
+        let ones = Tensor.ones([64, 1]), zeros = Tensor.zeros([64, 1])
+        let t = timing.measure {
+            let fake = g(Tensor.normal([64, 100], generator: &rng))
+            let lossD = binaryCrossEntropyWithLogits(d(real), ones) + binaryCrossEntropyWithLogits(d(fake.detached()), zeros)
+            optimizerD.minimize(lossD)
+            let lossG = binaryCrossEntropyWithLogits(d(g(Tensor.normal([64, 100], generator: &rng))), ones)
+            optimizerG.minimize(lossG)
+        }
+        return [perSecond("dcgan", t, batch: 64)]
+    }
+
+    /// PixelCNN on binarized 28x28, batch 64: mask A 7x7 1 -> 64, seven mask-B 3x3 64 -> 64, mask-B
+    /// 1x1 64 -> 64, ReLUs, a 1x1 64 -> 1 to logits.
+    static func pixelcnnNetwork(generator rng: inout RandomGenerator) -> Sequential {
+        var layers: [any Layer] = [MaskedConv2d(.a, 1, 64, kernel: 7, generator: &rng), Function.relu()]
+        for _ in 0..<7 { layers += [MaskedConv2d(.b, 64, 64, kernel: 3, generator: &rng), Function.relu()] }
+        layers += [MaskedConv2d(.b, 64, 64, kernel: 1, generator: &rng), Function.relu(), Conv2d(64, 1, kernel: 1, generator: &rng)]
+        return Sequential(layers)
+    }
+
+    static func pixelcnn(_ timing: Timing) -> [BenchResult] {
+        var rng = RandomGenerator(seed: 0)
+        let net = pixelcnnNetwork(generator: &rng)
+        let optimizer = Adam(net.parameters(), learningRate: 1e-3)
+        let x = Tensor.bernoulli([64, 1, 28, 28], probability: 0.5, generator: &rng)
+        let t = timing.measure {
+            optimizer.minimize(binaryCrossEntropyWithLogits(net(x), x, reduction: .sum) / 64)
+        }
+        return [perSecond("pixelcnn", t, batch: 64)]
+    }
+
+    /// 16 images pixel by pixel: 784 full forward passes, no caching; timed once.
+    static func pixelcnnSample(_ timing: Timing) -> [BenchResult] {
+        var rng = RandomGenerator(seed: 0)
+        let net = pixelcnnNetwork(generator: &rng)
+        net.eval()
+        let t = Timing(steps: 1, warmup: 0).measure {
+            withoutGradients {
+                var x = Tensor.zeros([16, 1, 28, 28])
+                for i in 0..<28 {
+                    for j in 0..<28 {
+                        let p = net(x).sliced(starts: [0, 0, i, j], sizes: [16, 1, 1, 1]).sigmoid()
+                        let pixel = Tensor.bernoulli(probabilities: p, generator: &rng)
+                        x = x + (pixel - x.sliced(starts: [0, 0, i, j], sizes: [16, 1, 1, 1]))
+                            .padded([(0, 0), (0, 0), (i, 27 - i), (j, 27 - j)])
+                    }
+                }
+            }
+        }
+        return [BenchResult(workload: "pixelcnn_sample", median: t.median, min: t.min, rate: ("samples_per_s", 16 / (t.median / 1000)))]
+    }
+
+    /// The DCGAN discriminator without dropout as a critic, batch 64: mean D(fake) - mean D(real)
+    /// + 10 * mean((|grad D(x̂)| - 1)^2) on random interpolates; Adam(1e-4, betas 0 and 0.9).
+    static func wganGP(_ timing: Timing) -> [BenchResult] {
+        var rng = RandomGenerator(seed: 0)
+        let (_, critic) = dcganNetworks(dropout: false, generator: &rng)
+        let optimizer = Adam(critic.parameters(), learningRate: 1e-4, beta1: 0, beta2: 0.9)
+        let real = Tensor.uniform([64, 1, 28, 28], low: -1, high: 1, generator: &rng)
+        let fake = Tensor.uniform([64, 1, 28, 28], low: -1, high: 1, generator: &rng)
+        let t = timing.measure {
+            let eps = Tensor.uniform([64, 1, 1, 1], generator: &rng)
+            let interpolate = (eps * real + (1 - eps) * fake).requiringGradient()
+            let g = gradients(of: critic(interpolate).sum(), wrt: [interpolate], createGraph: true)[0]
+            let norm = g.squared().sum(alongAxes: [1, 2, 3]).sqrt()
+            let penalty = (norm - 1).squared().mean()
+            optimizer.minimize(critic(fake).mean() - critic(real).mean() + 10 * penalty)
+        }
+        return [perSecond("wgan_gp", t, batch: 64)]
+    }
 
     /// C = A @ B for 1024x1024x1024 and 128x784 @ 784x400; GFLOP/s from the fastest run.
     static func sgemm(_ timing: Timing) -> [BenchResult] {

@@ -9,11 +9,22 @@ typealias IVec = SIMD16<Int32>
 @inline(__always) func bits(_ v: Vec) -> IVec { unsafeBitCast(v, to: IVec.self) }
 @inline(__always) func float(bits v: IVec) -> Vec { unsafeBitCast(v, to: Vec.self) }
 
+// The standard library's conversions between float and integer vectors go element by element;
+// these use the 1.5 * 2^23 trick instead, exact for whole numbers below 2^22 in magnitude.
+private let magic: Float = 12_582_912
+@inline(__always) func integers(_ wholeNumbers: Vec) -> IVec { bits(wholeNumbers + magic) &- bits(Vec(repeating: magic)) }
+@inline(__always) func floats(_ v: IVec) -> Vec { float(bits: v &+ bits(Vec(repeating: magic))) - magic }
+/// Round to nearest (ties to even), for |v| < 2^22: the addition rounds away the fraction.
+@inline(__always) func roundedToNearest(_ v: Vec) -> Vec { (v + magic) - magic }
+@inline(__always) func clamp(_ v: Vec, _ lower: Float, _ upper: Float) -> Vec {
+    v.replacing(with: lower, where: v .< lower).replacing(with: upper, where: v .> upper)
+}
+
 @inline(__always)
 func vexp(_ x: Vec) -> Vec {
     // e^x = 2^n * e^r with r = x - n ln 2, |r| <= ln2/2; ln 2 split in two for an exact product.
-    let clamped = x.clamped(lowerBound: Vec(repeating: -87.33654), upperBound: Vec(repeating: 88.72283))
-    let n = (clamped * 1.44269504088896341).rounded(.toNearestOrEven)
+    let clamped = clamp(x, -87.33654, 88.72283)
+    let n = roundedToNearest(clamped * 1.44269504088896341)
     let r = clamped - n * 0.693359375 + n * 2.12194440e-4
     var p = Vec(repeating: 1.9875691500e-4)
     p = p * r + 1.3981999507e-3
@@ -22,7 +33,7 @@ func vexp(_ x: Vec) -> Vec {
     p = p * r + 1.6666665459e-1
     p = p * r + 5.0000001201e-1
     let er = p * r * r + r + 1
-    let scale = float(bits: (IVec(n) &+ 127) &<< 23)
+    let scale = float(bits: (integers(n) &+ 127) &<< 23)
     var y = er * scale
     y.replace(with: 0, where: x .< -87.33654)
     y.replace(with: .infinity, where: x .> 88.72283)
@@ -50,7 +61,7 @@ func vlog(_ x: Vec) -> Vec {
     p = p * m + 2.0000714765e-1
     p = p * m - 2.4999993993e-1
     p = p * m + 3.3333331174e-1
-    let fe = Vec(e)
+    let fe = floats(e)
     var y = p * m * z
     y = y - fe * 2.12194440e-4
     y = y - 0.5 * z
@@ -136,9 +147,12 @@ func verf(_ x: Vec) -> Vec {
 @inline(__always)
 func vsincos(_ x: Vec) -> (sin: Vec, cos: Vec) {
     let a = vabs(x)
-    var j = IVec(a * 1.27323954473516)
+    let scaled = a * 1.27323954473516
+    var whole = roundedToNearest(scaled)
+    whole.replace(with: whole - 1, where: whole .> scaled)  // floor, as a is not negative
+    var j = integers(whole)
     j = (j &+ 1) & ~1
-    let y = Vec(j)
+    let y = floats(j)
     let r = ((a - y * 0.78515625) - y * 2.4187564849853515625e-4) - y * 3.77489497744594108e-8
     let z = r * r
     var s = Vec(repeating: -1.9515295891e-4)

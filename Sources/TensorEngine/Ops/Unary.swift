@@ -75,7 +75,7 @@ extension Tensor {
     /// Values limited to `[lower, upper]`; the gradient passes where the value was not clipped.
     public func clamped(min lower: Float = -.infinity, max upper: Float = .infinity) -> Tensor {
         precondition(lower <= upper, "clamp: lower bound \(lower) above upper bound \(upper)")
-        return unary("clamp", { $0.clamped(lowerBound: Vec(repeating: lower), upperBound: Vec(repeating: upper)) }) { g, _ in
+        return unary("clamp", { clamp($0, lower, upper) }) { g, _ in
             [g * self.constant { v in Vec(repeating: 0).replacing(with: 1, where: (v .>= lower) .& (v .<= upper)) }]
         }
     }
