@@ -32,11 +32,13 @@ final class SecondDerivativeTests: XCTestCase {
     }
 
     func testConvolutions() {
+        // tanh of sums of nine products has large third derivatives: a smaller step keeps the
+        // finite difference's own error below the tolerance.
         let x = randomTensor([2, 2, 5, 5], seed: 8), w = randomTensor([4, 1, 3, 3], seed: 9)
-        assertSecondDerivativesMatchFiniteDifferences([x, w]) {
+        assertSecondDerivativesMatchFiniteDifferences([x, w], epsilon: 3e-3) {
             conv2d($0[0], $0[1], stride: 2, padding: 1, groups: 2).tanh()
         }
-        assertSecondDerivativesMatchFiniteDifferences([randomTensor([1, 2, 3, 3], seed: 10), randomTensor([2, 3, 3, 3], seed: 11)]) {
+        assertSecondDerivativesMatchFiniteDifferences([randomTensor([1, 2, 3, 3], seed: 10), randomTensor([2, 3, 3, 3], seed: 11)], epsilon: 3e-3) {
             convTranspose2d($0[0], $0[1], stride: 2, padding: 1, outputPadding: 1).tanh()
         }
     }
