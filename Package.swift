@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "TensorEngine", targets: ["TensorEngine"]),
         .library(name: "NeuralNetwork", targets: ["NeuralNetwork"]),
+        .library(name: "Datasets", targets: ["Datasets"]),
         .executable(name: "deepgen", targets: ["deepgen"]),
     ],
     dependencies: [
@@ -23,17 +24,21 @@ let package = Package(
             name: "TensorEngine",
             dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))]
         ),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "NeuralNetwork", dependencies: ["TensorEngine"]),
+        .target(name: "Datasets", dependencies: ["TensorEngine", "CZlib"]),
         .executableTarget(
             name: "deepgen",
             dependencies: [
                 "TensorEngine",
                 "NeuralNetwork",
+                "Datasets",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"]),
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "TensorEngine"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorEngine"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )
