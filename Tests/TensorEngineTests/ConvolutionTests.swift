@@ -64,6 +64,21 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
+    /// Taps that are zero in every weight (a masked convolution) are skipped; the results must not change.
+    func testKernelsSkippingZeroTapsMatchTheDefinition() {
+        let g = ConvGeometry(stride: (1, 2), padding: (2, 1), dilation: (1, 1), groups: 2)
+        let x = randomTensor([3, 4, 7, 8], seed: 40)
+        var w = randomTensor([6, 2, 3, 3], seed: 41).scalars
+        for i in w.indices where [2, 5, 6, 8].contains(i % 9) { w[i] = 0 }  // taps (0,2), (1,2), (2,0), (2,2)
+        let weight = Tensor(shape: [6, 2, 3, 3], scalars: w)
+        let y = conv2d(x, weight, stride: g.stride, padding: g.padding, dilation: g.dilation, groups: g.groups)
+        assertClose(y, naiveConv2d(x, weight, g), tolerance: 1e-4)
+        // The input gradient through the skipping kernel is still the exact adjoint.
+        let probe = randomTensor(y.shape, seed: 42)
+        let back = Tensor.convolveInputAdjoint(probe, weight, inputShape: x.shape, g)
+        XCTAssertEqual((y * probe).sum().scalar, (x * back).sum().scalar, accuracy: 1e-2)
+    }
+
     func testConvTransposeIsTheAdjointOfConv() {
         // <conv(x), y> = <x, convT(y)> for every geometry: the transposed convolution is exactly
         // the convolution's adjoint.

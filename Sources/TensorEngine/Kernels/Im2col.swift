@@ -31,15 +31,25 @@ struct ConvSizes {
     let batch, inChannels, height, width: Int
     let outChannels, kernelH, kernelW, outH, outW: Int
     let g: ConvGeometry
+    /// The kernel taps (ki * kernelW + kj) in use: all of them, unless some are zero in every
+    /// weight (a masked convolution), which the products then skip.
+    var taps: [Int]
+    init(batch: Int, inChannels: Int, height: Int, width: Int, outChannels: Int, kernelH: Int, kernelW: Int,
+         outH: Int, outW: Int, g: ConvGeometry) {
+        self.batch = batch; self.inChannels = inChannels; self.height = height; self.width = width
+        self.outChannels = outChannels; self.kernelH = kernelH; self.kernelW = kernelW; self.outH = outH; self.outW = outW
+        self.g = g
+        taps = Array(0..<(kernelH * kernelW))
+    }
     var groupIn: Int { inChannels / g.groups }
     var groupOut: Int { outChannels / g.groups }
     /// Rows of the columns matrix: one per (channel, tap).
-    var patch: Int { groupIn * kernelH * kernelW }
+    var patch: Int { groupIn * taps.count }
     var outPlane: Int { outH * outW }
     var inPlane: Int { height * width }
 }
 
-/// Unfolds one group of one image, for the output rows `rows`, into columns: row (c, ki, kj),
+/// Unfolds one group of one image, for the output rows `rows`, into columns: row (c, tap),
 /// column (oh, ow) holds the input value that tap (ki, kj) of channel c meets at output
 /// (oh, ow), or 0 in the padding.
 func im2col(_ x: UnsafePointer<Float>, _ s: ConvSizes, rows: Range<Int>, _ col: UnsafeMutablePointer<Float>) {
@@ -47,26 +57,25 @@ func im2col(_ x: UnsafePointer<Float>, _ s: ConvSizes, rows: Range<Int>, _ col: 
     let (H, W, Wo) = (s.height, s.width, s.outW)
     let columns = rows.count * Wo
     for c in 0..<s.groupIn {
-        for ki in 0..<s.kernelH {
-            for kj in 0..<s.kernelW {
-                let row = col + ((c * s.kernelH + ki) * s.kernelW + kj) * columns - rows.lowerBound * Wo
-                let offsetW = kj * dw - pw
-                // Output columns whose input column lies inside the image.
-                let owLo = offsetW >= 0 ? 0 : min(Wo, (-offsetW + sw - 1) / sw)
-                let owHi = max(owLo, min(Wo, (W - offsetW + sw - 1) / sw))
-                for oh in rows {
-                    let dst = row + oh * Wo
-                    let ih = oh * sh - ph + ki * dh
-                    guard ih >= 0 && ih < H else { dst.update(repeating: 0, count: Wo); continue }
-                    let src = x + (c * H + ih) * W + offsetW
-                    if owLo > 0 { dst.update(repeating: 0, count: owLo) }
-                    if sw == 1 {
-                        (dst + owLo).update(from: src + owLo, count: owHi - owLo)
-                    } else {
-                        for ow in owLo..<owHi { dst[ow] = src[ow * sw] }
-                    }
-                    if owHi < Wo { (dst + owHi).update(repeating: 0, count: Wo - owHi) }
+        for (t, tap) in s.taps.enumerated() {
+            let ki = tap / s.kernelW, kj = tap % s.kernelW
+            let row = col + (c * s.taps.count + t) * columns - rows.lowerBound * Wo
+            let offsetW = kj * dw - pw
+            // Output columns whose input column lies inside the image.
+            let owLo = offsetW >= 0 ? 0 : min(Wo, (-offsetW + sw - 1) / sw)
+            let owHi = max(owLo, min(Wo, (W - offsetW + sw - 1) / sw))
+            for oh in rows {
+                let dst = row + oh * Wo
+                let ih = oh * sh - ph + ki * dh
+                guard ih >= 0 && ih < H else { dst.update(repeating: 0, count: Wo); continue }
+                let src = x + (c * H + ih) * W + offsetW
+                if owLo > 0 { dst.update(repeating: 0, count: owLo) }
+                if sw == 1 {
+                    (dst + owLo).update(from: src + owLo, count: owHi - owLo)
+                } else {
+                    for ow in owLo..<owHi { dst[ow] = src[ow * sw] }
                 }
+                if owHi < Wo { (dst + owHi).update(repeating: 0, count: Wo - owHi) }
             }
         }
     }
@@ -78,24 +87,23 @@ func col2im(_ col: UnsafePointer<Float>, _ s: ConvSizes, rows: Range<Int>, _ x: 
     let (H, W, Wo) = (s.height, s.width, s.outW)
     let columns = rows.count * Wo
     for c in 0..<s.groupIn {
-        for ki in 0..<s.kernelH {
-            for kj in 0..<s.kernelW {
-                let row = col + ((c * s.kernelH + ki) * s.kernelW + kj) * columns - rows.lowerBound * Wo
-                let offsetW = kj * dw - pw
-                let owLo = offsetW >= 0 ? 0 : min(Wo, (-offsetW + sw - 1) / sw)
-                let owHi = max(owLo, min(Wo, (W - offsetW + sw - 1) / sw))
-                for oh in rows {
-                    let ih = oh * sh - ph + ki * dh
-                    guard ih >= 0 && ih < H else { continue }
-                    let src = row + oh * Wo
-                    let dst = x + (c * H + ih) * W + offsetW
-                    if sw == 1 {
-                        var ow = owLo
-                        while ow + 16 <= owHi { store(load(dst + ow) + load(src + ow), dst + ow); ow += 16 }
-                        while ow < owHi { dst[ow] += src[ow]; ow += 1 }
-                    } else {
-                        for ow in owLo..<owHi { dst[ow * sw] += src[ow] }
-                    }
+        for (t, tap) in s.taps.enumerated() {
+            let ki = tap / s.kernelW, kj = tap % s.kernelW
+            let row = col + (c * s.taps.count + t) * columns - rows.lowerBound * Wo
+            let offsetW = kj * dw - pw
+            let owLo = offsetW >= 0 ? 0 : min(Wo, (-offsetW + sw - 1) / sw)
+            let owHi = max(owLo, min(Wo, (W - offsetW + sw - 1) / sw))
+            for oh in rows {
+                let ih = oh * sh - ph + ki * dh
+                guard ih >= 0 && ih < H else { continue }
+                let src = row + oh * Wo
+                let dst = x + (c * H + ih) * W + offsetW
+                if sw == 1 {
+                    var ow = owLo
+                    while ow + 16 <= owHi { store(load(dst + ow) + load(src + ow), dst + ow); ow += 16 }
+                    while ow < owHi { dst[ow] += src[ow]; ow += 1 }
+                } else {
+                    for ow in owLo..<owHi { dst[ow * sw] += src[ow] }
                 }
             }
         }
@@ -120,8 +128,29 @@ enum ConvKernels {
         max(1, min(s.outH, blockFloats / max(1, s.patch * s.outW)))
     }
 
+    /// The taps some weight uses, and the weights compacted to them ([out, in / groups, taps]),
+    /// or nil when every tap is used. Masked convolutions (PixelCNN) leave up to half their taps
+    /// zero; skipping them removes that share of the work.
+    static func usedTaps(_ w: UnsafePointer<Float>, _ s: ConvSizes) -> (ConvSizes, Scratch)? {
+        let area = s.kernelH * s.kernelW, rows = s.outChannels * s.groupIn
+        var used = [Bool](repeating: false, count: area)
+        for r in 0..<rows { for t in 0..<area where !used[t] && w[r * area + t] != 0 { used[t] = true } }
+        let taps = (0..<area).filter { used[$0] }
+        guard !taps.isEmpty, taps.count < area else { return nil }
+        var compact = s
+        compact.taps = taps
+        let weights = Scratch(rows * taps.count)
+        for r in 0..<rows { for (i, t) in taps.enumerated() { weights.pointer[r * taps.count + i] = w[r * area + t] } }
+        return (compact, weights)
+    }
+
     /// y[n, group] = W[group] @ columns(x[n, group]).
     static func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ s: ConvSizes) {
+        if let (compact, weights) = usedTaps(w, s) { return forwardOverTaps(x, weights.pointer, y, compact) }
+        forwardOverTaps(x, w, y, s)
+    }
+
+    private static func forwardOverTaps(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ s: ConvSizes) {
         let pointwise = s.g.isPointwise(kernel: (s.kernelH, s.kernelW))
         let perImage = s.batch >= Parallel.threadCount
         let step = blockRows(s)
@@ -147,6 +176,12 @@ enum ConvKernels {
 
     /// dx[n, group] = col2im(W[group]ᵀ @ dy[n, group]): the adjoint of `forward` in x.
     static func inputGradient(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ s: ConvSizes) {
+        if let (compact, weights) = usedTaps(w, s) { return inputGradientOverTaps(dy, weights.pointer, dx, compact) }
+        inputGradientOverTaps(dy, w, dx, s)
+    }
+
+    private static func inputGradientOverTaps(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+                                              _ s: ConvSizes) {
         let pointwise = s.g.isPointwise(kernel: (s.kernelH, s.kernelW))
         let perImage = s.batch >= Parallel.threadCount
         let step = blockRows(s)
