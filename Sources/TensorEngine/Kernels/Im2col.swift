@@ -144,13 +144,15 @@ enum ConvKernels {
         return (compact, weights)
     }
 
-    /// y[n, group] = W[group] @ columns(x[n, group]).
-    static func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ s: ConvSizes) {
-        if let (compact, weights) = usedTaps(w, s) { return forwardOverTaps(x, weights.pointer, y, compact) }
-        forwardOverTaps(x, w, y, s)
+    /// y[n, group] = W[group] @ columns(x[n, group]) (+ bias per output channel).
+    static func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                        _ y: UnsafeMutablePointer<Float>, _ s: ConvSizes) {
+        if let (compact, weights) = usedTaps(w, s) { return forwardOverTaps(x, weights.pointer, bias, y, compact) }
+        forwardOverTaps(x, w, bias, y, s)
     }
 
-    private static func forwardOverTaps(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ s: ConvSizes) {
+    private static func forwardOverTaps(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                                        _ y: UnsafeMutablePointer<Float>, _ s: ConvSizes) {
         let pointwise = s.g.isPointwise(kernel: (s.kernelH, s.kernelW))
         let perImage = s.batch >= Parallel.threadCount
         let step = blockRows(s)
@@ -160,15 +162,21 @@ enum ConvKernels {
                 let xg = x + (n * s.inChannels + grp * s.groupIn) * s.inPlane
                 let yg = y + (n * s.outChannels + grp * s.groupOut) * s.outPlane
                 let wg = w + grp * s.groupOut * s.patch
+                // The bias is written first and the product added to it (beta 1): no separate
+                // pass over the output, and BLAS skips its own zeroing pass.
+                if let bias {
+                    for o in 0..<s.groupOut { (yg + o * s.outPlane).update(repeating: bias[grp * s.groupOut + o], count: s.outPlane) }
+                }
+                let beta: Float = bias == nil ? 0 : 1
                 if pointwise {
-                    gemm(perImage, false, false, s.groupOut, s.outPlane, s.patch, wg, s.patch, xg, s.outPlane, 0, yg, s.outPlane)
+                    gemm(perImage, false, false, s.groupOut, s.outPlane, s.patch, wg, s.patch, xg, s.outPlane, beta, yg, s.outPlane)
                     continue
                 }
                 for start in stride(from: 0, to: s.outH, by: step) {
                     let rows = start..<min(s.outH, start + step), columns = rows.count * s.outW
                     im2col(xg, s, rows: rows, scratch[thread].pointer)
                     gemm(perImage, false, false, s.groupOut, columns, s.patch, wg, s.patch, scratch[thread].pointer, columns,
-                         0, yg + start * s.outW, s.outPlane)
+                         beta, yg + start * s.outW, s.outPlane)
                 }
             }
         }

@@ -30,13 +30,17 @@ extension Tensor {
                   outChannels: weight[0], kernelH: weight[2], kernelW: weight[3], outH: output[2], outW: output[3], g: g)
     }
 
-    static func convolve(_ x: Tensor, _ w: Tensor, _ g: ConvGeometry) -> Tensor {
+    /// The convolution, with the bias (one per output channel) added inside the kernel.
+    static func convolve(_ x: Tensor, _ w: Tensor, bias: Tensor? = nil, _ g: ConvGeometry) -> Tensor {
         let outShape = checked { try Shape.conv2d(input: x.shape, weight: w.shape, geometry: g) }
+        if let bias { precondition(bias.shape == [w.shape[0]], "conv2d: bias \(bias.shape) for \(w.shape[0]) output channels") }
         let storage = Storage(uninitializedCount: Shape.count(outShape))
-        ConvKernels.forward(x.storage.pointer, w.storage.pointer, storage.pointer, convSizes(input: x.shape, weight: w.shape, output: outShape, g))
-        return result("conv2d", shape: outShape, storage: storage, inputs: [x, w]) { grad, c in
+        ConvKernels.forward(x.storage.pointer, w.storage.pointer, bias: bias?.storage.pointer, storage.pointer,
+                            convSizes(input: x.shape, weight: w.shape, output: outShape, g))
+        return result("conv2d", shape: outShape, storage: storage, inputs: [x, w] + (bias.map { [$0] } ?? [])) { grad, c in
             [c.needs[0] ? convolveInputAdjoint(grad, w, inputShape: x.shape, g) : nil,
-             c.needs[1] ? convolveWeightAdjoint(x, grad, weightShape: w.shape, g) : nil]
+             c.needs[1] ? convolveWeightAdjoint(x, grad, weightShape: w.shape, g) : nil,
+             c.needs.count > 2 && c.needs[2] ? grad.sum(alongAxes: [0, 2, 3]) : nil]
         }
     }
 
@@ -67,10 +71,7 @@ extension Tensor {
 /// `bias` [out].
 public func conv2d(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil, stride: (Int, Int),
                    padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1) -> Tensor {
-    let y = Tensor.convolve(x, weight, ConvGeometry(stride: stride, padding: padding, dilation: dilation, groups: groups))
-    guard let bias else { return y }
-    precondition(bias.shape == [weight.shape[0]], "conv2d: bias \(bias.shape) for \(weight.shape[0]) output channels")
-    return y + bias.reshaped([1, -1, 1, 1])
+    Tensor.convolve(x, weight, bias: bias, ConvGeometry(stride: stride, padding: padding, dilation: dilation, groups: groups))
 }
 
 public func conv2d(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
