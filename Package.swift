@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "TensorEngine", targets: ["TensorEngine"]),
         .library(name: "NeuralNetwork", targets: ["NeuralNetwork"]),
         .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "GenerativeModels", targets: ["GenerativeModels"]),
         .executable(name: "deepgen", targets: ["deepgen"]),
     ],
     dependencies: [
@@ -27,17 +28,20 @@ let package = Package(
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "NeuralNetwork", dependencies: ["TensorEngine"]),
         .target(name: "Datasets", dependencies: ["TensorEngine", "CZlib"]),
+        .target(name: "GenerativeModels", dependencies: ["TensorEngine", "NeuralNetwork", "Datasets"]),
         .executableTarget(
             name: "deepgen",
             dependencies: [
                 "TensorEngine",
                 "NeuralNetwork",
                 "Datasets",
+                "GenerativeModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"]),
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "TensorEngine"]),
+        .testTarget(name: "GenerativeModelsTests", dependencies: ["GenerativeModels", "Datasets", "NeuralNetwork", "TensorEngine"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorEngine"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]

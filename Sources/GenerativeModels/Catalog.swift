@@ -1,0 +1,95 @@
+import Datasets
+import Foundation
+import NeuralNetwork
+import TensorEngine
+
+/// Everything config.json says about a run: enough to rebuild the model and its data.
+public struct RunConfig: Codable, Equatable {
+    public var format = 1
+    public var model: String
+    public var dataset: String
+    public var imageShape: [Int]
+    public var training: TrainingOptions
+    /// The options of the VAE family (vae, iwae).
+    public var vae: VAE.Options?
+
+    public init(model: String, dataset: String, imageShape: [Int], training: TrainingOptions, vae: VAE.Options? = nil) {
+        self.model = model; self.dataset = dataset; self.imageShape = imageShape; self.training = training; self.vae = vae
+    }
+
+    public static func load(from run: RunDirectory) throws -> RunConfig {
+        guard FileManager.default.fileExists(atPath: run.config.path) else {
+            throw TrainingError("\(run.url.path) is not a run directory (no config.json)")
+        }
+        do { return try JSONDecoder().decode(RunConfig.self, from: Data(contentsOf: run.config)) } catch {
+            throw TrainingError("\(run.config.path) is not a DeepGenerative run configuration: \(error)")
+        }
+    }
+
+    public func save(to run: RunDirectory) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try writeAtomically(encoder.encode(self), to: run.config)
+    }
+}
+
+/// The models and data sets the command line knows by name.
+public enum Catalog {
+    /// Every model of the specification, in its order.
+    public static let models = ["pca", "ae", "vae", "iwae", "vade", "gan", "dcgan", "wgan", "wgan-gp", "pix2pix", "cyclegan",
+                                "stylegan", "pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm", "pixelcnn++"]
+    /// Those that can be trained in this version.
+    public static let trainable = ["vae", "iwae"]
+    public static let datasets = ["mnist", "binarized-mnist", "shapes"]
+
+    public static func checkModel(_ name: String) throws {
+        guard models.contains(name) else {
+            throw TrainingError("unknown model '\(name)'; models: \(models.joined(separator: " "))")
+        }
+        guard trainable.contains(name) else {
+            throw TrainingError("model '\(name)' is not implemented yet; trainable now: \(trainable.joined(separator: " "))")
+        }
+    }
+
+    /// A fresh model for `config`, its weights initialised from the config's seed.
+    public static func makeModel(_ config: RunConfig) throws -> TrainableModel {
+        try checkModel(config.model)
+        var generator = RandomGenerator(seed: config.training.seed).derived(0x1417)
+        switch config.model {
+        case "vae", "iwae":
+            return VAE(config.vae ?? VAE.Options(), imageShape: config.imageShape, generator: &generator)
+        default:
+            throw TrainingError("model '\(config.model)' is not implemented yet")
+        }
+    }
+
+    /// A data set by name or folder path. `binarized-mnist` binarises the training split afresh
+    /// at every use and the test split once, with a fixed seed.
+    public static func dataset(_ name: String, split: MNIST.Split, dataDirectory: URL = MNIST.defaultDirectory,
+                               imageSize: Int = 28, channels: Int = 1) throws -> Dataset {
+        switch name {
+        case "mnist": return try MNISTDataset(split, directory: dataDirectory)
+        case "binarized-mnist": return try MNISTDataset(split, directory: dataDirectory, binarization: split == .train ? .dynamic : .fixed)
+        case "shapes": return ShapesDataset(count: split == .train ? 6000 : 1000, size: imageSize, seed: split == .train ? 1 : 2)
+        default:
+            guard name.contains("/") || FileManager.default.fileExists(atPath: name) else {
+                throw TrainingError("unknown data set '\(name)'; use \(datasets.joined(separator: ", ")) or a folder of PNG images")
+            }
+            let folder = URL(fileURLWithPath: name)
+            let splitFolder = folder.appendingPathComponent(split.rawValue)
+            let chosen = FileManager.default.fileExists(atPath: splitFolder.path) ? splitFolder : folder
+            return try ImageFolderDataset(chosen, size: imageSize, channels: channels)
+        }
+    }
+
+    /// The model of an existing run, with its trained weights.
+    public static func load(_ run: RunDirectory) throws -> (RunConfig, TrainableModel) {
+        let config = try RunConfig.load(from: run)
+        let model = try makeModel(config)
+        do { try Checkpoint.load(model.module, from: run.url) } catch {
+            throw TrainingError("\(run.url.path) does not hold a \(config.model) checkpoint that fits: \(error)")
+        }
+        model.module.eval()
+        return (config, model)
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import NeuralNetwork
+import TensorEngine
+
+/// The files of a training run:
+/// `config.json` (what was trained, on what, how), `model.safetensors` (weights and buffers),
+/// `optimizer.safetensors` and `trainer.json` (for `--resume`), `log.jsonl` (one line per
+/// logged step), `samples.png` and `loss.png`.
+public struct RunDirectory {
+    public let url: URL
+    public init(_ url: URL) { self.url = url }
+
+    public var config: URL { url.appendingPathComponent("config.json") }
+    public var weights: URL { url.appendingPathComponent("model.safetensors") }
+    public var optimizerState: URL { url.appendingPathComponent("optimizer.safetensors") }
+    public var trainerState: URL { url.appendingPathComponent("trainer.json") }
+    public var log: URL { url.appendingPathComponent("log.jsonl") }
+    public var samples: URL { url.appendingPathComponent("samples.png") }
+    public var lossPlot: URL { url.appendingPathComponent("loss.png") }
+
+    /// Where training stands: saved with every checkpoint.
+    public struct TrainerState: Codable, Equatable {
+        public var step: Int
+        public var elapsedSeconds: Double
+    }
+
+    /// Saves weights, optimizer states and the step. Each file is written atomically and the
+    /// trainer state last, so a crash mid-save leaves the previous checkpoint's step, never a
+    /// step whose weights are missing.
+    func saveCheckpoint(model: TrainableModel, state: TrainerState) throws {
+        try SafeTensors.write(model.module.stateDict(), metadata: ["format": "pt", "step": "\(state.step)"], to: weights)
+        var optimizerTensors: [(name: String, tensor: Tensor)] = []
+        for (name, optimizer) in model.optimizers.sorted(by: { $0.key < $1.key }) {
+            optimizerTensors += optimizer.state.sorted { $0.key < $1.key }.map { ("\(name).\($0.key)", $0.value) }
+        }
+        try SafeTensors.write(optimizerTensors, to: optimizerState)
+        try writeAtomically(JSONEncoder().encode(state), to: trainerState)
+    }
+
+    /// Restores what `saveCheckpoint` saved; every name and shape is checked.
+    func loadCheckpoint(into model: TrainableModel) throws -> TrainerState {
+        try Checkpoint.load(model.module, from: url)
+        let (tensors, _) = try SafeTensors.read(from: optimizerState)
+        for (name, optimizer) in model.optimizers {
+            let prefix = name + "."
+            let own = Dictionary(uniqueKeysWithValues: tensors.filter { $0.name.hasPrefix(prefix) }.map { (String($0.name.dropFirst(prefix.count)), $0.tensor) })
+            try optimizer.load(state: own)
+        }
+        do { return try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: trainerState)) } catch {
+            throw TrainingError("\(trainerState.path) is missing or damaged: \(error)")
+        }
+    }
+
+    /// The logged records, in order.
+    func readLog() -> [[String: Double]] {
+        guard let text = try? String(contentsOf: log, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Double]
+        }
+    }
+
+    /// Keeps the log lines up to `step` (a resumed run rewrites what came after its checkpoint).
+    func truncateLog(after step: Int) throws {
+        let kept = readLog().filter { ($0["step"] ?? 0) <= Double(step) }
+        try writeAtomically(Data(kept.map(Self.jsonLine).joined().utf8), to: log)
+    }
+
+    static func jsonLine(_ record: [String: Double]) -> String {
+        let keys = record.keys.sorted { a, b in
+            let order = ["step", "epoch", "seconds"]
+            return (order.firstIndex(of: a) ?? 99, a) < (order.firstIndex(of: b) ?? 99, b)
+        }
+        let fields = keys.map { key -> String in
+            let v = record[key]!
+            let value = ["step", "epoch"].contains(key) ? String(Int(v)) : (v.isFinite ? String(format: "%.6g", v) : "null")
+            return "\"\(key)\": \(value)"
+        }
+        return "{" + fields.joined(separator: ", ") + "}\n"
+    }
+}

@@ -1,0 +1,24 @@
+import Datasets
+import NeuralNetwork
+import TensorEngine
+
+/// What the one training loop needs from a model: how to take a step and how to sample. The
+/// loop owns epochs, batches, progress, logs, checkpoints, resumption and NaN checks; a model
+/// with two optimizers (a GAN) keeps both and steps them inside `trainStep`.
+public protocol TrainableModel: AnyObject {
+    /// Every parameter and buffer, saved as `model.safetensors`.
+    var module: Module { get }
+    /// The optimizers by name; their state is saved so `--resume` continues exactly.
+    var optimizers: [String: Optimizer] { get }
+    /// One optimisation step on `batch`. Returns the losses to log, by name; "loss" is the one
+    /// the progress bar shows first.
+    func trainStep(_ batch: Batch, generator: inout RandomGenerator) -> [String: Float]
+    /// `count` new images [N, C, H, W] with values in [0, 1].
+    func sample(count: Int, generator: inout RandomGenerator) -> Tensor
+}
+
+/// A training or evaluation failure with a one-line message.
+public struct TrainingError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,157 @@
+import Datasets
+import Foundation
+import NeuralNetwork
+import TensorEngine
+
+/// How long and how a run trains; saved in config.json with the model's own options.
+public struct TrainingOptions: Codable, Equatable, Sendable {
+    public var epochs: Int?
+    public var steps: Int?
+    public var batchSize: Int
+    public var seed: UInt64
+    public var logEvery: Int
+    public var sampleEvery: Int
+    public var checkpointEvery: Int
+
+    public init(epochs: Int? = nil, steps: Int? = nil, batchSize: Int = 128, seed: UInt64 = 0,
+                logEvery: Int = 50, sampleEvery: Int = 1000, checkpointEvery: Int = 1000) {
+        self.epochs = epochs; self.steps = steps; self.batchSize = batchSize; self.seed = seed
+        self.logEvery = logEvery; self.sampleEvery = sampleEvery; self.checkpointEvery = checkpointEvery
+    }
+}
+
+/// Set by SIGINT; the loop checks it between steps.
+nonisolated(unsafe) private var interruptRequested: sig_atomic_t = 0
+
+/// The one training loop. Step s draws the s-th batch of a seeded epoch order and uses a random
+/// stream derived from (seed, s) alone, so a resumed run, restarted from a checkpoint at any
+/// step, takes exactly the steps the uninterrupted run would have.
+public final class Trainer {
+    public let model: TrainableModel
+    public let dataset: Dataset
+    public let options: TrainingOptions
+    public let run: RunDirectory
+    /// Called to write config.json (the model's typed configuration).
+    let writeConfig: () throws -> Void
+    public var quiet = false
+
+    public init(model: TrainableModel, dataset: Dataset, options: TrainingOptions, run: RunDirectory,
+                writeConfig: @escaping () throws -> Void) {
+        self.model = model; self.dataset = dataset; self.options = options; self.run = run; self.writeConfig = writeConfig
+    }
+
+    public var stepsPerEpoch: Int { max(1, dataset.count / options.batchSize) }
+    public var totalSteps: Int { options.steps ?? (options.epochs ?? 1) * stepsPerEpoch }
+
+    public enum Outcome: Equatable { case finished(steps: Int), interrupted(atStep: Int) }
+
+    /// Trains from the start, or from the run directory's checkpoint when `resume`.
+    @discardableResult
+    public func train(resume: Bool = false) throws -> Outcome {
+        guard options.batchSize >= 1, options.batchSize <= dataset.count else {
+            throw TrainingError("batch size \(options.batchSize) must be between 1 and the data set's \(dataset.count) examples")
+        }
+        try FileManager.default.createDirectory(at: run.url, withIntermediateDirectories: true)
+        var state = RunDirectory.TrainerState(step: 0, elapsedSeconds: 0)
+        if resume {
+            state = try run.loadCheckpoint(into: model)
+            try run.truncateLog(after: state.step)
+            if !quiet { log("resuming \(run.url.path) at step \(state.step) of \(totalSteps)") }
+        } else {
+            try writeConfig()
+            try? FileManager.default.removeItem(at: run.log)
+        }
+        let previous = signal(SIGINT) { _ in interruptRequested = 1 }
+        defer { signal(SIGINT, previous); interruptRequested = 0 }
+
+        let logHandle = try openLog()
+        defer { try? logHandle.close() }
+        let progress = Progress(total: totalSteps, label: "train", startingAt: state.step)
+        let started = Date()
+        var order: (epoch: Int, indices: [Int]) = (-1, [])
+        var running: [String: Double] = [:]
+        model.module.train()
+        while state.step < totalSteps {
+            if interruptRequested != 0 {
+                progress.finish()
+                state.elapsedSeconds += Date().timeIntervalSince(started)
+                try checkpoint(state)
+                log("interrupted at step \(state.step); checkpoint saved in \(run.url.path) (continue with --resume)")
+                return .interrupted(atStep: state.step)
+            }
+            let epoch = state.step / stepsPerEpoch, position = state.step % stepsPerEpoch
+            if order.epoch != epoch { order = (epoch, epochOrder(count: dataset.count, seed: options.seed, epoch: epoch)) }
+            var generator = RandomGenerator(seed: options.seed).derived(UInt64(state.step) &+ 1)
+            let indices = Array(order.indices[(position * options.batchSize)..<((position + 1) * options.batchSize)])
+            let batch = dataset.batch(indices, generator: &generator)
+            let losses = model.trainStep(batch, generator: &generator)
+            state.step += 1
+            if let bad = losses.first(where: { !$0.value.isFinite }) {
+                progress.finish()
+                throw TrainingError("training stopped at step \(state.step): \(bad.key) became \(bad.value) (the last checkpoint in \(run.url.path) is intact)")
+            }
+            for (name, value) in losses { running[name] = running[name].map { 0.95 * $0 + 0.05 * Double(value) } ?? Double(value) }
+            if state.step % options.logEvery == 0 || state.step == totalSteps {
+                var record = losses.mapValues(Double.init)
+                record["step"] = Double(state.step); record["epoch"] = Double(epoch)
+                record["seconds"] = state.elapsedSeconds + Date().timeIntervalSince(started)
+                logHandle.write(Data(RunDirectory.jsonLine(record).utf8))
+            }
+            if !quiet { progress.update(state.step, figures: Trainer.lossFirst(running.keys).map { ($0, running[$0]!) }) }
+            if state.step % options.sampleEvery == 0 { try writeSamples() }
+            if state.step % options.checkpointEvery == 0 {
+                var saved = state
+                saved.elapsedSeconds += Date().timeIntervalSince(started)
+                try checkpoint(saved)
+            }
+        }
+        if !quiet { progress.finish() }
+        state.elapsedSeconds += Date().timeIntervalSince(started)
+        try checkpoint(state)
+        try writeSamples()
+        if !quiet { log("done: \(state.step) steps in \(Progress.clock(state.elapsedSeconds)); \(run.url.path) holds the model, samples.png and loss.png") }
+        return .finished(steps: state.step)
+    }
+
+    func checkpoint(_ state: RunDirectory.TrainerState) throws {
+        try run.saveCheckpoint(model: model, state: state)
+        try writeLossPlot()
+    }
+
+    /// 64 samples from a fixed stream, so successive grids show the same latent points.
+    public func writeSamples() throws {
+        model.module.eval()
+        defer { model.module.train() }
+        var generator = RandomGenerator(seed: options.seed).derived(0x5A_4D_B1E5)
+        let images = withoutGradients { model.sample(count: 64, generator: &generator) }
+        try writeAtomically(PNG.encode(Image.grid(images, columns: 8)), to: run.samples)
+    }
+
+    func writeLossPlot() throws {
+        let records = run.readLog()
+        let names = Trainer.lossFirst(Set(records.flatMap(\.keys)).subtracting(["step", "epoch", "seconds"]))
+        var series: [(name: String, points: [(x: Double, y: Double)])] = []
+        for name in names {
+            let points: [(x: Double, y: Double)] = records.compactMap { r in
+                guard let y = r[name] else { return nil }
+                return (x: r["step"] ?? 0, y: y)
+            }
+            series.append((name, points))
+        }
+        try writeAtomically(PNG.encode(LinePlot.render(series: series)), to: run.lossPlot)
+    }
+
+    /// "loss" first, then the other names alphabetically.
+    static func lossFirst<S: Sequence>(_ names: S) -> [String] where S.Element == String {
+        names.sorted { a, b in a == "loss" ? b != "loss" : (b == "loss" ? false : a < b) }
+    }
+
+    private func openLog() throws -> FileHandle {
+        if !FileManager.default.fileExists(atPath: run.log.path) { FileManager.default.createFile(atPath: run.log.path, contents: nil) }
+        let handle = try FileHandle(forWritingTo: run.log)
+        try handle.seekToEnd()
+        return handle
+    }
+
+    private func log(_ message: String) { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import GenerativeModels
+import TensorEngine
+
+/// `deepgen sample RUN_DIR`: new images from a trained model, as a PNG grid.
+struct Sample: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Draw samples from a trained model into a PNG grid.")
+
+    @Argument(help: "A run directory written by `deepgen train`.") var runDir: String
+    @Option(help: "How many samples.") var count = 64
+    @Option(help: "Seed of the samples.") var seed: UInt64 = 0
+    @Option(help: "The PNG to write (default: RUN_DIR/sample.png).") var out: String?
+
+    func validate() throws { guard count >= 1 else { throw ValidationError("--count must be positive") } }
+
+    func run() throws {
+        let run = RunDirectory(URL(fileURLWithPath: runDir))
+        let (_, model) = try Catalog.load(run)
+        var generator = RandomGenerator(seed: seed)
+        let images = withoutGradients { model.sample(count: count, generator: &generator) }
+        let target = URL(fileURLWithPath: out ?? run.url.appendingPathComponent("sample.png").path)
+        try PNG.write(Image.grid(images), to: target)
+        print(target.path)
+    }
+}
+
+/// `deepgen interpolate RUN_DIR`: decoded points on lines between the codes of test images.
+struct Interpolate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Interpolate in latent space between pairs of test images (latent models).")
+
+    @Argument(help: "A run directory written by `deepgen train`.") var runDir: String
+    @Option(help: "Images per line, ends included.") var steps = 10
+    @Option(help: "How many pairs (rows).") var pairs = 8
+    @Option(help: "Where MNIST is (default: $DEEPGEN_DATA, else ./data).") var dataDir: String?
+    @Option(help: "The PNG to write (default: RUN_DIR/interpolation.png).") var out: String?
+
+    func validate() throws { guard steps >= 2, pairs >= 1 else { throw ValidationError("--steps must be at least 2 and --pairs positive") } }
+
+    func run() throws {
+        let run = RunDirectory(URL(fileURLWithPath: runDir))
+        let (config, model) = try Catalog.load(run)
+        guard let vae = model as? VAE else { throw TrainingError("\(config.model) has no latent space to interpolate in") }
+        let test = try Catalog.dataset(config.dataset, split: .test, dataDirectory: dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory,
+                                       imageSize: config.imageShape[1], channels: config.imageShape[0])
+        var generator = RandomGenerator(seed: 0)
+        let a = test.batch(Array(0..<pairs), generator: &generator).images
+        let b = test.batch(Array(pairs..<(2 * pairs)), generator: &generator).images
+        let grid = withoutGradients { vae.interpolate(from: a, to: b, steps: steps) }
+        let target = URL(fileURLWithPath: out ?? run.url.appendingPathComponent("interpolation.png").path)
+        try PNG.write(Image.grid(grid, columns: steps), to: target)
+        print(target.path)
+    }
+}

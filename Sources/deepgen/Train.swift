@@ -1,0 +1,100 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import GenerativeModels
+
+/// `deepgen train MODEL`: trains a model and leaves a run directory.
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Train a model; the run directory gets config.json, model.safetensors, log.jsonl, samples.png and loss.png.")
+
+    @Argument(help: "The model: \(Catalog.models.joined(separator: " ")).")
+    var model: String
+
+    @Option(help: "mnist, binarized-mnist, shapes, or a folder of PNG images (default: binarized-mnist).")
+    var dataset = "binarized-mnist"
+
+    @Option(help: "Passes over the training set (default 1 when --steps is not given).")
+    var epochs: Int?
+
+    @Option(help: "Optimisation steps (instead of --epochs).")
+    var steps: Int?
+
+    @Option(help: "Examples per step.")
+    var batchSize = 128
+
+    @Option(help: "Seed of every random choice (initialisation, order, noise).")
+    var seed: UInt64 = 0
+
+    @Option(help: "The run directory (default: runs/MODEL).")
+    var out: String?
+
+    @Flag(help: "Continue the run in --out from its last checkpoint.")
+    var resume = false
+
+    @Option(help: "Where MNIST is (default: $DEEPGEN_DATA, else ./data).")
+    var dataDir: String?
+
+    @Option(help: "Side of the square images a folder data set is fitted to.")
+    var imageSize = 28
+
+    @Option(help: "1 (grey) or 3 (RGB), for a folder data set.")
+    var channels = 1
+
+    @Option(help: "Log every N steps.") var logEvery = 50
+    @Option(help: "Write samples.png every N steps.") var sampleEvery = 500
+    @Option(help: "Checkpoint every N steps.") var checkpointEvery = 500
+
+    @Option(help: "Latent dimension (vae, iwae).") var latentDim = 20
+    @Option(help: "Hidden layer widths, comma-separated (vae, iwae).") var hidden = "400"
+    @Option(help: "Importance samples k of the training bound (iwae; vae uses 1).") var k = 5
+    @Option(help: "Adam's learning rate.") var learningRate: Float = 1e-3
+
+    func validate() throws {
+        guard Catalog.models.contains(model) else {
+            throw ValidationError("unknown model '\(model)'; models: \(Catalog.models.joined(separator: " "))")
+        }
+        guard epochs == nil || steps == nil else { throw ValidationError("give --epochs or --steps, not both") }
+        guard (epochs ?? 1) >= 1, (steps ?? 1) >= 1, batchSize >= 1, logEvery >= 1, sampleEvery >= 1, checkpointEvery >= 1 else {
+            throw ValidationError("--epochs, --steps, --batch-size and the --*-every options must be positive")
+        }
+        guard channels == 1 || channels == 3 else { throw ValidationError("--channels must be 1 or 3") }
+        guard hidden.split(separator: ",").allSatisfy({ Int($0).map { $0 > 0 } ?? false }) else {
+            throw ValidationError("--hidden takes positive widths separated by commas, e.g. 400 or 200,200")
+        }
+    }
+
+    func run() throws {
+        try Catalog.checkModel(model)
+        let run = RunDirectory(URL(fileURLWithPath: out ?? "runs/\(model)"))
+        var config: RunConfig
+        if resume {
+            config = try RunConfig.load(from: run)
+            guard config.model == model else {
+                throw TrainingError("\(run.url.path) holds a \(config.model) run, not \(model)")
+            }
+            if let steps { config.training.steps = steps; config.training.epochs = nil }
+            if let epochs { config.training.epochs = epochs; config.training.steps = nil }
+        } else {
+            var options = VAE.Options()
+            options.latentDimension = latentDim
+            options.hiddenDimensions = hidden.split(separator: ",").compactMap { Int($0) }
+            options.importanceSamples = model == "iwae" ? k : 1
+            options.learningRate = learningRate
+            let training = TrainingOptions(epochs: steps == nil ? (epochs ?? 1) : nil, steps: steps, batchSize: batchSize, seed: seed,
+                                           logEvery: logEvery, sampleEvery: sampleEvery, checkpointEvery: checkpointEvery)
+            config = RunConfig(model: model, dataset: dataset, imageShape: [], training: training, vae: options)
+        }
+        let data = try Catalog.dataset(config.dataset, split: .train, dataDirectory: dataDirectory, imageSize: imageSize, channels: channels)
+        if config.imageShape.isEmpty { config.imageShape = data.imageShape }
+        guard config.imageShape == data.imageShape else {
+            throw TrainingError("the data set's images are \(data.imageShape), the run's model expects \(config.imageShape)")
+        }
+        let trainer = Trainer(model: try Catalog.makeModel(config), dataset: data, options: config.training, run: run) { [config] in
+            try config.save(to: run)
+        }
+        FileHandle.standardError.write(Data("training \(model) on \(config.dataset) (\(data.count) examples, \(trainer.totalSteps) steps of \(config.training.batchSize)) into \(run.url.path)\n".utf8))
+        try trainer.train(resume: resume)
+    }
+
+    var dataDirectory: URL { dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import XCTest
+@testable import GenerativeModels
+import Datasets
+import NeuralNetwork
+import TensorEngine
+
+final class TrainerTests: XCTestCase {
+    var root: URL!
+    override func setUpWithError() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("deepgen-trainer-\(UUID().uuidString)")
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
+
+    func config(steps: Int) -> RunConfig {
+        var options = VAE.Options()
+        options.latentDimension = 3
+        options.hiddenDimensions = [12]
+        return RunConfig(model: "vae", dataset: "shapes", imageShape: [1, 8, 8],
+                         training: TrainingOptions(steps: steps, batchSize: 16, seed: 5, logEvery: 1, sampleEvery: 4, checkpointEvery: 3), vae: options)
+    }
+
+    func trainer(_ config: RunConfig, in name: String) throws -> Trainer {
+        let run = RunDirectory(root.appendingPathComponent(name))
+        let trainer = Trainer(model: try Catalog.makeModel(config), dataset: ShapesDataset(count: 100, size: 8, seed: 1),
+                              options: config.training, run: run) { try config.save(to: run) }
+        trainer.quiet = true
+        return trainer
+    }
+
+    func testARunLeavesEveryFile() throws {
+        let t = try trainer(config(steps: 5), in: "run")
+        XCTAssertEqual(try t.train(), .finished(steps: 5))
+        for file in ["config.json", "model.safetensors", "optimizer.safetensors", "trainer.json", "log.jsonl", "samples.png", "loss.png"] {
+            XCTAssert(FileManager.default.fileExists(atPath: t.run.url.appendingPathComponent(file).path), "missing \(file)")
+        }
+        XCTAssertEqual(t.run.readLog().map { Int($0["step"]!) }, [1, 2, 3, 4, 5])
+        XCTAssertEqual(try RunConfig.load(from: t.run), config(steps: 5))
+        let samples = try PNG.read(t.run.samples)
+        XCTAssertEqual(samples.width, 8 * 8 + 9 * 2)
+        _ = try PNG.read(t.run.lossPlot)
+        let (_, reloaded) = try Catalog.load(t.run)
+        XCTAssertEqual(reloaded.module.stateDict().map(\.tensor.scalars), t.model.module.stateDict().map(\.tensor.scalars))
+    }
+
+    /// Three steps, a stop, and a resumed run to six end with the weights of six steps in one go.
+    func testResumeContinuesExactly() throws {
+        let straight = try trainer(config(steps: 6), in: "straight")
+        try straight.train()
+        let first = try trainer(config(steps: 3), in: "resumed")
+        try first.train()
+        let second = try trainer(config(steps: 6), in: "resumed")
+        XCTAssertEqual(try second.train(resume: true), .finished(steps: 6))
+        XCTAssertEqual(second.model.module.stateDict().map(\.tensor.scalars), straight.model.module.stateDict().map(\.tensor.scalars))
+        XCTAssertEqual(second.run.readLog().map { Int($0["step"]!) }, [1, 2, 3, 4, 5, 6])
+    }
+
+    final class Exploding: TrainableModel {
+        let module: Module = Linear(1, 1, generator: &shared)
+        var optimizers: [String: Optimizer] { [:] }
+        var calls = 0
+        let interruptAt: Int?
+        init(interruptAt: Int? = nil) { self.interruptAt = interruptAt }
+        func trainStep(_ batch: Batch, generator: inout RandomGenerator) -> [String: Float] {
+            calls += 1
+            if calls == interruptAt { raise(SIGINT) }
+            return ["loss": interruptAt == nil && calls == 3 ? .nan : 1]
+        }
+        func sample(count: Int, generator: inout RandomGenerator) -> Tensor { Tensor.zeros([count, 1, 8, 8]) }
+    }
+
+    func testNaNStopsTrainingAndNamesTheStep() throws {
+        let run = RunDirectory(root.appendingPathComponent("nan"))
+        let t = Trainer(model: Exploding(), dataset: ShapesDataset(count: 32, size: 8), options: TrainingOptions(steps: 10, batchSize: 8), run: run) {}
+        t.quiet = true
+        XCTAssertThrowsError(try t.train()) { error in
+            XCTAssert("\(error)".contains("step 3") && "\(error)".contains("nan"), "\(error)")
+        }
+    }
+
+    func testInterruptSavesACheckpointAndStops() throws {
+        let run = RunDirectory(root.appendingPathComponent("interrupted"))
+        let t = Trainer(model: Exploding(interruptAt: 2), dataset: ShapesDataset(count: 32, size: 8), options: TrainingOptions(steps: 10, batchSize: 8), run: run) {}
+        t.quiet = true
+        XCTAssertEqual(try t.train(), .interrupted(atStep: 2))
+        XCTAssertEqual(try JSONDecoder().decode(RunDirectory.TrainerState.self, from: Data(contentsOf: run.trainerState)).step, 2)
+    }
+
+    func testUnknownNamesAreRefused() {
+        XCTAssertThrowsError(try Catalog.checkModel("vea")) { XCTAssert("\($0)".contains("unknown model 'vea'"), "\($0)") }
+        XCTAssertThrowsError(try Catalog.dataset("fashion", split: .train)) { XCTAssert("\($0)".contains("unknown data set 'fashion'"), "\($0)") }
+    }
+}
+
+nonisolated(unsafe) var shared = RandomGenerator(seed: 0)
