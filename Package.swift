@@ -42,6 +42,7 @@ let package = Package(
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"]),
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "TensorEngine"]),
         .testTarget(name: "GenerativeModelsTests", dependencies: ["GenerativeModels", "Datasets", "NeuralNetwork", "TensorEngine"]),
+        .testTarget(name: "deepgenTests", dependencies: ["deepgen"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorEngine"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]

@@ -42,6 +42,7 @@ public enum LinePlot {
 
     static func label(_ v: Double) -> String {
         if v == 0 { return "0" }
+        if v == v.rounded() && abs(v) < 1e7 { return String(Int(v)) }
         if abs(v) >= 1e5 || abs(v) < 1e-2 { return String(format: "%.1e", v) }
         return abs(v) >= 100 ? String(Int(v.rounded())) : String(format: "%.2f", v)
     }

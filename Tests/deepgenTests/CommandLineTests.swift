@@ -1,0 +1,92 @@
+import Foundation
+import XCTest
+
+/// The command line as users and scripts meet it: exit codes, one-line errors, `--json`.
+final class CommandLineTests: XCTestCase {
+    var root: URL!
+    override func setUpWithError() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("deepgen-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
+
+    /// Runs the deepgen built beside this test bundle.
+    func deepgen(_ arguments: String...) throws -> (status: Int32, out: String, err: String) {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("deepgen")
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = root
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile(), errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+
+    func assertFails(_ result: (status: Int32, out: String, err: String), saying text: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertNotEqual(result.status, 0, "exit status", file: file, line: line)
+        let errorLines = result.err.split(separator: "\n").filter { $0.hasPrefix("Error:") }
+        XCTAssertEqual(errorLines.count, 1, "one error line in: \(result.err)", file: file, line: line)
+        XCTAssert(errorLines.first?.contains(text) ?? false, "\(result.err) does not say \(text)", file: file, line: line)
+    }
+
+    func testEveryCommandHasHelp() throws {
+        for command in ["train", "sample", "eval", "interpolate", "bench", "data"] {
+            let result = try deepgen(command, "--help")
+            XCTAssertEqual(result.status, 0, command)
+            XCTAssert(result.out.contains("USAGE") || result.out.contains("Usage"), command)
+        }
+    }
+
+    func testUnknownModelAndDataSet() throws {
+        assertFails(try deepgen("train", "vea"), saying: "unknown model 'vea'")
+        assertFails(try deepgen("train", "vae", "--dataset", "fashion"), saying: "unknown data set 'fashion'")
+        assertFails(try deepgen("eval", root.path, "--metric", "fid"), saying: "unknown metric 'fid'")
+    }
+
+    func testMissingAndCorruptData() throws {
+        assertFails(try deepgen("train", "vae", "--dataset", "mnist", "--data-dir", "nowhere"), saying: "deepgen data fetch mnist --data-dir")
+        let bad = root.appendingPathComponent("bad")
+        try FileManager.default.createDirectory(at: bad, withIntermediateDirectories: true)
+        try Data([0, 0, 8, 3, 0, 0, 0, 9, 0, 0, 0, 28, 0, 0, 0, 28, 1, 2, 3]).write(to: bad.appendingPathComponent("train-images-idx3-ubyte"))
+        try Data([0, 0, 8, 1, 0, 0, 0, 9] + [UInt8](repeating: 1, count: 9)).write(to: bad.appendingPathComponent("train-labels-idx1-ubyte"))
+        assertFails(try deepgen("train", "vae", "--dataset", "mnist", "--data-dir", bad.path), saying: "truncated")
+        let pngs = root.appendingPathComponent("pngs")
+        try FileManager.default.createDirectory(at: pngs, withIntermediateDirectories: true)
+        try Data("not a png".utf8).write(to: pngs.appendingPathComponent("a.png"))
+        assertFails(try deepgen("train", "vae", "--dataset", pngs.path), saying: "not a PNG")
+    }
+
+    func testRunDirectoriesAreChecked() throws {
+        let run = root.appendingPathComponent("run").path
+        let trained = try deepgen("train", "vae", "--dataset", "shapes", "--steps", "3", "--batch-size", "16", "--image-size", "12", "--out", run)
+        XCTAssertEqual(trained.status, 0, trained.err)
+        for file in ["config.json", "model.safetensors", "log.jsonl", "samples.png", "loss.png"] {
+            XCTAssert(FileManager.default.fileExists(atPath: "\(run)/\(file)"), file)
+        }
+        assertFails(try deepgen("train", "iwae", "--resume", "--out", run), saying: "holds a vae run, not iwae")
+        assertFails(try deepgen("train", "vae", "--resume", "--out", run, "--image-size", "16"), saying: "expects [1, 12, 12]")
+        assertFails(try deepgen("sample", root.path), saying: "not a run directory")
+        let resumed = try deepgen("train", "vae", "--resume", "--out", run, "--image-size", "12", "--steps", "5")
+        XCTAssertEqual(resumed.status, 0, resumed.err)
+        XCTAssert(resumed.err.contains("resuming"), resumed.err)
+
+        let eval = try deepgen("eval", run, "--metric", "nll", "--k", "10", "--limit", "20", "--json")
+        XCTAssertEqual(eval.status, 0, eval.err)
+        let lines = eval.out.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, "exactly one line on stdout: \(eval.out)")
+        let object = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as! [String: Any]
+        XCTAssertEqual(object["model"] as? String, "vae")
+        XCTAssertEqual(object["metric"] as? String, "nll")
+        XCTAssertEqual(object["unit"] as? String, "nats")
+        XCTAssertEqual(object["count"] as? Int, 20)
+        XCTAssertEqual(object["k"] as? Int, 10)
+        XCTAssertNotNil(object["value"] as? Double)
+
+        let sample = try deepgen("sample", run, "--count", "4", "--out", root.appendingPathComponent("s.png").path)
+        XCTAssertEqual(sample.status, 0, sample.err)
+    }
+}
