@@ -15,9 +15,11 @@ public protocol Dataset: AnyObject {
 public struct Batch {
     public let images: Tensor
     public let labels: [Int]?
+    /// The paired target of each image (pix2pix: image -> target), when the data set has pairs.
+    public let targets: Tensor?
     public let indices: [Int]
-    public init(images: Tensor, labels: [Int]?, indices: [Int]) {
-        self.images = images; self.labels = labels; self.indices = indices
+    public init(images: Tensor, labels: [Int]?, targets: Tensor? = nil, indices: [Int]) {
+        self.images = images; self.labels = labels; self.targets = targets; self.indices = indices
     }
 }
 
@@ -100,15 +102,19 @@ public final class MNISTDataset: ByteImageDataset {
 /// fits, then centre-cropped; grey or RGB as asked.
 public final class ImageFolderDataset: ByteImageDataset {
     public init(_ directory: URL, size: Int, channels: Int) throws {
-        let files = try ImageFolderDataset.pngFiles(in: directory)
+        let images = try ImageFolderDataset.pngFiles(in: directory).map { try PNG.read($0) }
+        super.init(name: directory.lastPathComponent, pixels: ImageFolderDataset.pack(images, size: size, channels: channels),
+                   imageShape: [channels, size, size], labels: nil)
+    }
+
+    /// Images fitted to `size` and flattened to bytes, [C, H, W] each.
+    static func pack(_ images: [Image], size: Int, channels: Int) -> [UInt8] {
         var pixels: [UInt8] = []
-        pixels.reserveCapacity(files.count * size * size * channels)
-        for file in files {
-            let image = try PNG.read(file).fitted(to: size)
-            let t = image.tensor(channels: channels)
-            pixels += t.scalars.map { UInt8(($0 * 255).rounded()) }
+        pixels.reserveCapacity(images.count * size * size * channels)
+        for image in images {
+            pixels += image.fitted(to: size).tensor(channels: channels).scalars.map { UInt8(($0 * 255).rounded()) }
         }
-        super.init(name: directory.lastPathComponent, pixels: pixels, imageShape: [channels, size, size], labels: nil)
+        return pixels
     }
 
     static func pngFiles(in directory: URL) throws -> [URL] {
@@ -154,5 +160,59 @@ public final class ShapesDataset: ByteImageDataset {
             }
         }
         super.init(name: "shapes", pixels: pixels, imageShape: [1, size, size], labels: labels)
+    }
+}
+
+/// Image pairs in either pix2pix layout: one folder of images holding A and B side by side
+/// (A on the left), or folders `A/` and `B/` with files of the same names. `images` are the A
+/// side (the input), `targets` the B side.
+public final class PairedFolderDataset: Dataset {
+    public let inputs: ByteImageDataset, outputs: ByteImageDataset
+    public var count: Int { inputs.count }
+    public var imageShape: [Int] { inputs.imageShape }
+    public let name: String
+
+    public init(_ directory: URL, size: Int, channels: Int) throws {
+        let (left, right) = try PairedFolderDataset.readPairs(directory)
+        name = directory.lastPathComponent
+        inputs = ByteImageDataset(name: "A", pixels: ImageFolderDataset.pack(left, size: size, channels: channels),
+                                  imageShape: [channels, size, size], labels: nil)
+        outputs = ByteImageDataset(name: "B", pixels: ImageFolderDataset.pack(right, size: size, channels: channels),
+                                   imageShape: [channels, size, size], labels: nil)
+    }
+
+    static func readPairs(_ directory: URL) throws -> (a: [Image], b: [Image]) {
+        let a = directory.appendingPathComponent("A"), b = directory.appendingPathComponent("B")
+        if FileManager.default.fileExists(atPath: a.path) && FileManager.default.fileExists(atPath: b.path) {
+            let names = try ImageFolderDataset.pngFiles(in: a).map(\.lastPathComponent)
+            let partners = Set(try ImageFolderDataset.pngFiles(in: b).map(\.lastPathComponent))
+            if let missing = names.first(where: { !partners.contains($0) }) {
+                throw MNIST.Failure("\(a.path)/\(missing) has no partner of the same name in \(b.path)")
+            }
+            return (try names.map { try PNG.read(a.appendingPathComponent($0)) }, try names.map { try PNG.read(b.appendingPathComponent($0)) })
+        }
+        var left: [Image] = [], right: [Image] = []
+        for file in try ImageFolderDataset.pngFiles(in: directory) {
+            let image = try PNG.read(file)
+            guard image.width % 2 == 0 else { throw MNIST.Failure("\(file.path): width \(image.width) is odd, so it cannot hold A|B side by side") }
+            left.append(image.cropped(x: 0, width: image.width / 2))
+            right.append(image.cropped(x: image.width / 2, width: image.width / 2))
+        }
+        return (left, right)
+    }
+
+    public func batch(_ indices: [Int], generator: inout RandomGenerator) -> Batch {
+        Batch(images: inputs.images(indices), labels: nil, targets: outputs.images(indices), indices: indices)
+    }
+}
+
+/// Two unpaired domains in the CycleGAN layout: `trainA/` and `trainB/` (or `testA/`, `testB/`),
+/// each any number of images.
+public struct UnpairedFolders {
+    public let a: ImageFolderDataset, b: ImageFolderDataset
+
+    public init(_ directory: URL, split: MNIST.Split, size: Int, channels: Int) throws {
+        a = try ImageFolderDataset(directory.appendingPathComponent("\(split.rawValue)A"), size: size, channels: channels)
+        b = try ImageFolderDataset(directory.appendingPathComponent("\(split.rawValue)B"), size: size, channels: channels)
     }
 }

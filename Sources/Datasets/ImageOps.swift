@@ -52,6 +52,17 @@ extension Image {
         return Image(tensor: out.squeezed(0))
     }
 
+    /// Columns `x ..< x + width`, all rows.
+    public func cropped(x: Int, width newWidth: Int) -> Image {
+        precondition(x >= 0 && x + newWidth <= width, "crop columns \(x)..<\(x + newWidth) from width \(width)")
+        var pixels = [UInt8]()
+        pixels.reserveCapacity(newWidth * height * channels)
+        for y in 0..<height {
+            pixels.append(contentsOf: self.pixels[((y * width + x) * channels)..<((y * width + x + newWidth) * channels)])
+        }
+        return Image(width: newWidth, height: height, channels: channels, pixels: pixels)
+    }
+
     /// The central `width` x `height` region.
     public func centreCropped(width newWidth: Int, height newHeight: Int) -> Image {
         precondition(newWidth <= width && newHeight <= height, "crop \(newWidth)x\(newHeight) from \(width)x\(height)")
