@@ -147,7 +147,7 @@ public final class Trainer {
     }
 
     private func openLog() throws -> FileHandle {
-        if !FileManager.default.fileExists(atPath: run.log.path) { FileManager.default.createFile(atPath: run.log.path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: run.log.path) { _ = FileManager.default.createFile(atPath: run.log.path, contents: nil) }
         let handle = try FileHandle(forWritingTo: run.log)
         try handle.seekToEnd()
         return handle
