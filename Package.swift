@@ -39,11 +39,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"]),
-        .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "TensorEngine"]),
-        .testTarget(name: "GenerativeModelsTests", dependencies: ["GenerativeModels", "Datasets", "NeuralNetwork", "TensorEngine"]),
-        .testTarget(name: "deepgenTests", dependencies: ["deepgen"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorEngine"], resources: [.copy("Fixtures")]),
+        // Test helpers (gradient checks, temporary directories); linked by the tests only.
+        .target(name: "TestSupport", dependencies: ["TensorEngine"], path: "Tests/Support"),
+        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "TestSupport"]),
+        .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "TensorEngine", "TestSupport"]),
+        .testTarget(name: "GenerativeModelsTests", dependencies: ["GenerativeModels", "Datasets", "NeuralNetwork", "TensorEngine", "TestSupport"]),
+        .testTarget(name: "deepgenTests", dependencies: ["deepgen", "TestSupport"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorEngine", "TestSupport"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,14 +1,10 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Datasets
 import TensorEngine
 
-final class FolderDatasetTests: XCTestCase {
-    var root: URL!
-    override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("deepgen-folders-\(UUID().uuidString)")
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
+final class FolderDatasetTests: TemporaryDirectoryTestCase {
 
     func write(_ image: Image, _ path: String) throws { try PNG.write(image, to: root.appendingPathComponent(path)) }
     func solid(_ value: UInt8, width: Int = 8, height: Int = 8, channels: Int = 1) -> Image {

@@ -1,15 +1,10 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Datasets
 import TensorEngine
 
-final class MNISTTests: XCTestCase {
-    var root: URL!
-    override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("deepgen-mnist-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
+final class MNISTTests: TemporaryDirectoryTestCase {
 
     /// A tiny MNIST-shaped set: `count` images whose labels cycle through the digits.
     func smallSet(train: Int = 20, test: Int = 10) -> [(String, Data)] {

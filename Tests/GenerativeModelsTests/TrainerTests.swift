@@ -1,16 +1,12 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import GenerativeModels
 import Datasets
 import NeuralNetwork
 import TensorEngine
 
-final class TrainerTests: XCTestCase {
-    var root: URL!
-    override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("deepgen-trainer-\(UUID().uuidString)")
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
+final class TrainerTests: TemporaryDirectoryTestCase {
 
     func config(steps: Int) -> RunConfig {
         var options = VAE.Options()

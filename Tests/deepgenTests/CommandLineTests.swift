@@ -1,14 +1,9 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// The command line as users and scripts meet it: exit codes, one-line errors, `--json`.
-final class CommandLineTests: XCTestCase {
-    var root: URL!
-    override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("deepgen-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
+final class CommandLineTests: TemporaryDirectoryTestCase {
 
     /// Runs the deepgen built beside this test bundle.
     func deepgen(_ arguments: String...) throws -> (status: Int32, out: String, err: String) {

@@ -49,63 +49,60 @@ struct ConvSizes {
     var inPlane: Int { height * width }
 }
 
-/// Unfolds one group of one image, for the output rows `rows`, into columns: row (c, tap),
-/// column (oh, ow) holds the input value that tap (ki, kj) of channel c meets at output
-/// (oh, ow), or 0 in the padding.
-func im2col(_ x: UnsafePointer<Float>, _ s: ConvSizes, rows: Range<Int>, _ col: UnsafeMutablePointer<Float>) {
+/// Visits every (channel, tap, output row) of one group of one image whose input row lies inside
+/// the image, with the columns-matrix row for it, the input row (shifted by the tap's column
+/// offset, so output column ow reads `input[ow * strideW]`), and the range of output columns
+/// whose input column lies inside the image. `outside` gets the rows that fall in the padding.
+@inline(__always)
+private func forEachPatchRow(_ s: ConvSizes, rows: Range<Int>,
+                             outside: (_ columnRow: Int) -> Void,
+                             _ body: (_ columnRow: Int, _ inputRow: Int, _ inside: Range<Int>) -> Void) {
     let (sh, sw) = s.g.stride, (ph, pw) = s.g.padding, (dh, dw) = s.g.dilation
     let (H, W, Wo) = (s.height, s.width, s.outW)
     let columns = rows.count * Wo
     for c in 0..<s.groupIn {
         for (t, tap) in s.taps.enumerated() {
             let ki = tap / s.kernelW, kj = tap % s.kernelW
-            let row = col + (c * s.taps.count + t) * columns - rows.lowerBound * Wo
             let offsetW = kj * dw - pw
-            // Output columns whose input column lies inside the image.
             let owLo = offsetW >= 0 ? 0 : min(Wo, (-offsetW + sw - 1) / sw)
             let owHi = max(owLo, min(Wo, (W - offsetW + sw - 1) / sw))
             for oh in rows {
-                let dst = row + oh * Wo
+                let columnRow = (c * s.taps.count + t) * columns + (oh - rows.lowerBound) * Wo
                 let ih = oh * sh - ph + ki * dh
-                guard ih >= 0 && ih < H else { dst.update(repeating: 0, count: Wo); continue }
-                let src = x + (c * H + ih) * W + offsetW
-                if owLo > 0 { dst.update(repeating: 0, count: owLo) }
-                if sw == 1 {
-                    (dst + owLo).update(from: src + owLo, count: owHi - owLo)
-                } else {
-                    for ow in owLo..<owHi { dst[ow] = src[ow * sw] }
-                }
-                if owHi < Wo { (dst + owHi).update(repeating: 0, count: Wo - owHi) }
+                if ih >= 0 && ih < H { body(columnRow, (c * H + ih) * W + offsetW, owLo..<owHi) } else { outside(columnRow) }
             }
         }
     }
 }
 
+/// Unfolds one group of one image, for the output rows `rows`, into columns: row (c, tap),
+/// column (oh, ow) holds the input value that tap (ki, kj) of channel c meets at output
+/// (oh, ow), or 0 in the padding.
+func im2col(_ x: UnsafePointer<Float>, _ s: ConvSizes, rows: Range<Int>, _ col: UnsafeMutablePointer<Float>) {
+    let sw = s.g.stride.1, Wo = s.outW
+    forEachPatchRow(s, rows: rows, outside: { (col + $0).update(repeating: 0, count: Wo) }) { columnRow, inputRow, inside in
+        let dst = col + columnRow, src = x + inputRow
+        if inside.lowerBound > 0 { dst.update(repeating: 0, count: inside.lowerBound) }
+        if sw == 1 {
+            (dst + inside.lowerBound).update(from: src + inside.lowerBound, count: inside.count)
+        } else {
+            for ow in inside { dst[ow] = src[ow * sw] }
+        }
+        if inside.upperBound < Wo { (dst + inside.upperBound).update(repeating: 0, count: Wo - inside.upperBound) }
+    }
+}
+
 /// The adjoint of `im2col`: adds every column entry back onto the input position it came from.
 func col2im(_ col: UnsafePointer<Float>, _ s: ConvSizes, rows: Range<Int>, _ x: UnsafeMutablePointer<Float>) {
-    let (sh, sw) = s.g.stride, (ph, pw) = s.g.padding, (dh, dw) = s.g.dilation
-    let (H, W, Wo) = (s.height, s.width, s.outW)
-    let columns = rows.count * Wo
-    for c in 0..<s.groupIn {
-        for (t, tap) in s.taps.enumerated() {
-            let ki = tap / s.kernelW, kj = tap % s.kernelW
-            let row = col + (c * s.taps.count + t) * columns - rows.lowerBound * Wo
-            let offsetW = kj * dw - pw
-            let owLo = offsetW >= 0 ? 0 : min(Wo, (-offsetW + sw - 1) / sw)
-            let owHi = max(owLo, min(Wo, (W - offsetW + sw - 1) / sw))
-            for oh in rows {
-                let ih = oh * sh - ph + ki * dh
-                guard ih >= 0 && ih < H else { continue }
-                let src = row + oh * Wo
-                let dst = x + (c * H + ih) * W + offsetW
-                if sw == 1 {
-                    var ow = owLo
-                    while ow + 16 <= owHi { store(load(dst + ow) + load(src + ow), dst + ow); ow += 16 }
-                    while ow < owHi { dst[ow] += src[ow]; ow += 1 }
-                } else {
-                    for ow in owLo..<owHi { dst[ow * sw] += src[ow] }
-                }
-            }
+    let sw = s.g.stride.1
+    forEachPatchRow(s, rows: rows, outside: { _ in }) { columnRow, inputRow, inside in
+        let src = col + columnRow, dst = x + inputRow
+        if sw == 1 {
+            var ow = inside.lowerBound
+            while ow + 16 <= inside.upperBound { store(load(dst + ow) + load(src + ow), dst + ow); ow += 16 }
+            while ow < inside.upperBound { dst[ow] += src[ow]; ow += 1 }
+        } else {
+            for ow in inside { dst[ow * sw] += src[ow] }
         }
     }
 }

@@ -1,0 +1,42 @@
+import Foundation
+import TensorEngine
+import XCTest
+
+/// Helpers shared by the test targets (not part of the library's products).
+
+public func randomTensor(_ shape: [Int], seed: UInt64, scale: Float = 1) -> Tensor {
+    var rng = RandomGenerator(seed: seed)
+    return Tensor.normal(shape, generator: &rng) * scale
+}
+
+/// Random values at least `margin` away from zero, for ops with a kink there.
+public func awayFromZero(_ shape: [Int], seed: UInt64, margin: Float = 0.2) -> Tensor {
+    Tensor(shape: shape, scalars: randomTensor(shape, seed: seed).scalars.map { $0 >= 0 ? $0 + margin : $0 - margin })
+}
+
+public func assertGradientsMatchFiniteDifferences(_ inputs: [Tensor], epsilon: Float = 1e-2, tolerance: Double = 1e-2,
+                                                  file: StaticString = #filePath, line: UInt = #line, _ f: ([Tensor]) -> Tensor) {
+    for m in GradientCheck.firstOrder(inputs, epsilon: epsilon, tolerance: tolerance, f) { XCTFail("\(m)", file: file, line: line) }
+}
+
+public func assertSecondDerivativesMatchFiniteDifferences(_ inputs: [Tensor], epsilon: Float = 1e-2, tolerance: Double = 2e-2,
+                                                          file: StaticString = #filePath, line: UInt = #line, _ f: ([Tensor]) -> Tensor) {
+    for m in GradientCheck.secondOrder(inputs, epsilon: epsilon, tolerance: tolerance, f) { XCTFail("\(m)", file: file, line: line) }
+}
+
+public func assertClose(_ t: Tensor, _ expected: [Float], tolerance: Float = 1e-5, file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(t.count, expected.count, "element count", file: file, line: line)
+    for (i, (a, b)) in zip(t.scalars, expected).enumerated() {
+        XCTAssert(abs(a - b) <= tolerance * max(1, abs(b)), "element \(i): \(a) vs expected \(b)", file: file, line: line)
+    }
+}
+
+/// A fresh temporary directory, removed when the test case ends.
+open class TemporaryDirectoryTestCase: XCTestCase {
+    public var root: URL!
+    open override func setUpWithError() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("deepgen-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+    }
+    open override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
+}
