@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "NeuralNetwork", targets: ["NeuralNetwork"]),
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "GenerativeModels", targets: ["GenerativeModels"]),
+        .library(name: "Metrics", targets: ["Metrics"]),
         .executable(name: "deepgen", targets: ["deepgen"]),
     ],
     dependencies: [
@@ -29,6 +30,7 @@ let package = Package(
         .target(name: "NeuralNetwork", dependencies: ["TensorEngine"]),
         .target(name: "Datasets", dependencies: ["TensorEngine", "CZlib"]),
         .target(name: "GenerativeModels", dependencies: ["TensorEngine", "NeuralNetwork", "Datasets"]),
+        .target(name: "Metrics", dependencies: ["TensorEngine"]),
         .executableTarget(
             name: "deepgen",
             dependencies: [
@@ -44,6 +46,7 @@ let package = Package(
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "TestSupport"]),
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "TensorEngine", "TestSupport"]),
         .testTarget(name: "GenerativeModelsTests", dependencies: ["GenerativeModels", "Datasets", "NeuralNetwork", "TensorEngine", "TestSupport"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TensorEngine", "TestSupport"]),
         .testTarget(name: "deepgenTests", dependencies: ["deepgen", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorEngine", "TestSupport"], resources: [.copy("Fixtures")]),
     ],

@@ -4,3 +4,7 @@
 // switch between at run time. The engine finds them with dlsym, so builds without them still link.
 char *openblas_get_corename(void);
 void openblas_set_num_threads(int num_threads);
+
+// LAPACK (bundled with OpenBLAS): the symmetric eigendecomposition, divide and conquer.
+void ssyevd_(const char *jobz, const char *uplo, const int *n, float *a, const int *lda, float *w,
+             float *work, const int *lwork, int *iwork, const int *liwork, int *info);
