@@ -12,9 +12,13 @@ public struct RunConfig: Codable, Equatable {
     public var training: TrainingOptions
     /// The options of the VAE family (vae, iwae).
     public var vae: VAE.Options?
+    /// The options of the autoencoder (ae).
+    public var autoencoder: Autoencoder.Options?
 
-    public init(model: String, dataset: String, imageShape: [Int], training: TrainingOptions, vae: VAE.Options? = nil) {
-        self.model = model; self.dataset = dataset; self.imageShape = imageShape; self.training = training; self.vae = vae
+    public init(model: String, dataset: String, imageShape: [Int], training: TrainingOptions, vae: VAE.Options? = nil,
+                autoencoder: Autoencoder.Options? = nil) {
+        self.model = model; self.dataset = dataset; self.imageShape = imageShape; self.training = training
+        self.vae = vae; self.autoencoder = autoencoder
     }
 
     public static func load(from run: RunDirectory) throws -> RunConfig {
@@ -39,7 +43,7 @@ public enum Catalog {
     public static let models = ["pca", "ae", "vae", "iwae", "vade", "gan", "dcgan", "wgan", "wgan-gp", "pix2pix", "cyclegan",
                                 "stylegan", "pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm", "pixelcnn++"]
     /// Those that can be trained in this version.
-    public static let trainable = ["vae", "iwae"]
+    public static let trainable = ["ae", "vae", "iwae"]
     public static let datasets = ["mnist", "binarized-mnist", "shapes"]
 
     public static func checkModel(_ name: String) throws {
@@ -58,6 +62,8 @@ public enum Catalog {
         switch config.model {
         case "vae", "iwae":
             return VAE(config.vae ?? VAE.Options(), imageShape: config.imageShape, generator: &generator)
+        case "ae":
+            return Autoencoder(config.autoencoder ?? Autoencoder.Options(), imageShape: config.imageShape, generator: &generator)
         default:
             throw TrainingError("model '\(config.model)' is not implemented yet")
         }

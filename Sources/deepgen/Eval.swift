@@ -9,7 +9,7 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Evaluate a trained model; --json prints exactly one JSON object.")
 
     @Argument(help: "A run directory written by `deepgen train`.") var runDir: String
-    @Option(help: "elbo or nll (nats per image).") var metric: String
+    @Option(help: "elbo or nll (nats per image; vae, iwae), mse (per pixel; ae).") var metric: String
     @Option(help: "Importance samples for nll.") var k = 5000
     @Option(help: "The split to evaluate.") var split = "test"
     @Option(help: "Evaluate the first N examples only.") var limit: Int?
@@ -19,7 +19,7 @@ struct Eval: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
-        guard ["elbo", "nll"].contains(metric) else { throw ValidationError("unknown metric '\(metric)'; this version measures elbo and nll") }
+        guard ["elbo", "nll", "mse"].contains(metric) else { throw ValidationError("unknown metric '\(metric)'; this version measures elbo, nll and mse") }
         guard ["train", "test"].contains(split) else { throw ValidationError("--split is train or test") }
         guard k >= 1, batchSize >= 1, (limit ?? 1) >= 1 else { throw ValidationError("--k, --batch-size and --limit must be positive") }
     }
@@ -27,7 +27,10 @@ struct Eval: ParsableCommand {
     func run() throws {
         let run = RunDirectory(URL(fileURLWithPath: runDir))
         let (config, model) = try Catalog.load(run)
-        guard let vae = model as? VAE else { throw TrainingError("\(config.model) has no encoder: \(metric) needs one") }
+        let vae = model as? VAE, autoencoder = model as? Autoencoder
+        guard metric == "mse" ? autoencoder != nil : vae != nil else {
+            throw TrainingError("\(metric) is not a metric of \(config.model) (elbo and nll: vae, iwae; mse: ae)")
+        }
         let data = try Catalog.dataset(config.dataset, split: MNIST.Split(rawValue: split)!,
                                        dataDirectory: dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory,
                                        imageSize: config.imageShape[1], channels: config.imageShape[0])
@@ -41,9 +44,13 @@ struct Eval: ParsableCommand {
             let indices = Array(done..<min(done + batchSize, count))
             // The data's own noise (fixed binarisation) is keyed by example; the model's noise by seed.
             var dataGenerator = RandomGenerator(seed: seed).derived(UInt64(done))
-            let x = data.batch(indices, generator: &dataGenerator).images.flattened()
-            let values = withoutGradients {
-                metric == "nll" ? importanceSampledNLL(vae, x, k: k, generator: &generator) : -vae.elbo(x, generator: &generator).elbo
+            let images = data.batch(indices, generator: &dataGenerator).images
+            let values: Tensor = withoutGradients {
+                switch metric {
+                case "nll": return importanceSampledNLL(vae!, images.flattened(), k: k, generator: &generator)
+                case "elbo": return -vae!.elbo(images.flattened(), generator: &generator).elbo
+                default: return (autoencoder!.reconstruct(images) - images).squared().flattened().mean(alongAxis: 1)
+                }
             }
             total += values.scalars.reduce(0) { $0 + Double($1) }
             done += indices.count
@@ -51,13 +58,14 @@ struct Eval: ParsableCommand {
         }
         progress.finish()
         let value = total / Double(count)
+        let unit = metric == "mse" ? "per pixel" : "nats"
         if json {
             let fields = ["\"model\": \"\(config.model)\"", "\"metric\": \"\(metric)\"", "\"value\": \(String(format: "%.4f", value))",
-                          "\"unit\": \"nats\"", "\"dataset\": \"\(config.dataset)\"", "\"split\": \"\(split)\"", "\"count\": \(count)",
+                          "\"unit\": \"\(unit)\"", "\"dataset\": \"\(config.dataset)\"", "\"split\": \"\(split)\"", "\"count\": \(count)",
                           "\"k\": \(samples)"]
             print("{" + fields.joined(separator: ", ") + "}")
         } else {
-            print("\(config.model) \(metric) on \(config.dataset) \(split) (\(count) images, k = \(samples)): \(String(format: "%.2f", value)) nats")
+            print("\(config.model) \(metric) on \(config.dataset) \(split) (\(count) images, k = \(samples)): \(String(format: "%.4f", value)) \(unit)")
         }
     }
 }

@@ -44,8 +44,11 @@ struct Train: ParsableCommand {
     @Option(help: "Write samples.png every N steps.") var sampleEvery = 500
     @Option(help: "Checkpoint every N steps.") var checkpointEvery = 500
 
-    @Option(help: "Latent dimension (vae, iwae).") var latentDim = 20
-    @Option(help: "Hidden layer widths, comma-separated (vae, iwae).") var hidden = "400"
+    @Option(help: "Latent dimension (ae, vae, iwae; default 2 for ae, 20 otherwise).") var latentDim: Int?
+    @Option(help: "Hidden layer widths, comma-separated (ae, vae, iwae MLPs; default 512,256 for ae, 400 otherwise).") var hidden: String?
+    @Option(help: "mlp or conv (ae).") var architecture = "mlp"
+    @Option(help: "Reconstruction loss, bce or mse (ae).") var loss = "bce"
+    @Flag(help: "No activations, for comparison with PCA (ae).") var linear = false
     @Option(help: "Importance samples k of the training bound (iwae; vae uses 1).") var k = 5
     @Option(help: "Adam's learning rate.") var learningRate: Float = 1e-3
 
@@ -58,8 +61,11 @@ struct Train: ParsableCommand {
             throw ValidationError("--epochs, --steps, --batch-size and the --*-every options must be positive")
         }
         guard channels == 1 || channels == 3 else { throw ValidationError("--channels must be 1 or 3") }
-        guard hidden.split(separator: ",").allSatisfy({ Int($0).map { $0 > 0 } ?? false }) else {
+        guard (hidden ?? "1").split(separator: ",").allSatisfy({ Int($0).map { $0 > 0 } ?? false }) else {
             throw ValidationError("--hidden takes positive widths separated by commas, e.g. 400 or 200,200")
+        }
+        guard Autoencoder.Architecture(rawValue: architecture) != nil, Autoencoder.Loss(rawValue: loss) != nil else {
+            throw ValidationError("--architecture is mlp or conv, --loss bce or mse")
         }
     }
 
@@ -75,14 +81,27 @@ struct Train: ParsableCommand {
             if let steps { config.training.steps = steps; config.training.epochs = nil }
             if let epochs { config.training.epochs = epochs; config.training.steps = nil }
         } else {
-            var options = VAE.Options()
-            options.latentDimension = latentDim
-            options.hiddenDimensions = hidden.split(separator: ",").compactMap { Int($0) }
-            options.importanceSamples = model == "iwae" ? k : 1
-            options.learningRate = learningRate
             let training = TrainingOptions(epochs: steps == nil ? (epochs ?? 1) : nil, steps: steps, batchSize: batchSize, seed: seed,
                                            logEvery: logEvery, sampleEvery: sampleEvery, checkpointEvery: checkpointEvery)
-            config = RunConfig(model: model, dataset: dataset, imageShape: [], training: training, vae: options)
+            config = RunConfig(model: model, dataset: dataset, imageShape: [], training: training)
+            let widths = hidden.map { $0.split(separator: ",").compactMap { Int($0) } }
+            if model == "ae" {
+                var options = Autoencoder.Options()
+                options.architecture = Autoencoder.Architecture(rawValue: architecture)!
+                options.loss = Autoencoder.Loss(rawValue: loss)!
+                options.linear = linear
+                options.latentDimension = latentDim ?? options.latentDimension
+                options.hiddenDimensions = widths ?? options.hiddenDimensions
+                options.learningRate = learningRate
+                config.autoencoder = options
+            } else {
+                var options = VAE.Options()
+                options.latentDimension = latentDim ?? options.latentDimension
+                options.hiddenDimensions = widths ?? options.hiddenDimensions
+                options.importanceSamples = model == "iwae" ? k : 1
+                options.learningRate = learningRate
+                config.vae = options
+            }
         }
         let data = try Catalog.dataset(config.dataset, split: .train, dataDirectory: dataDirectory, imageSize: imageSize, channels: channels)
         if config.imageShape.isEmpty { config.imageShape = data.imageShape }

@@ -103,3 +103,26 @@ public enum LinePlot {
         "y": 0b101_101_010_010_010, "z": 0b111_001_010_100_111,
     ]
 }
+
+/// Points coloured by class on a square canvas: the 2-D latent space of a model.
+public enum ScatterPlot {
+    public static func render(x: [Float], y: [Float], labels: [Int], size: Int = 480) -> Image {
+        precondition(x.count == y.count && y.count == labels.count, "ScatterPlot: \(x.count), \(y.count), \(labels.count) values")
+        var canvas = LinePlot.Canvas(width: size, height: size)
+        guard let minX = x.min(), let maxX = x.max(), let minY = y.min(), let maxY = y.max() else { return canvas.image }
+        let margin = 12
+        let spanX = Swift.max(maxX - minX, 1e-6), spanY = Swift.max(maxY - minY, 1e-6)
+        let palette: [(UInt8, UInt8, UInt8)] = LinePlot.colours + [(227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
+        for i in x.indices {
+            let px = margin + Int((x[i] - minX) / spanX * Float(size - 2 * margin))
+            let py = size - margin - Int((y[i] - minY) / spanY * Float(size - 2 * margin))
+            let colour = palette[labels[i] % palette.count]
+            for dx in -1...1 { for dy in -1...1 { canvas.set(px + dx, py + dy, colour) } }
+        }
+        for (k, colour) in palette.prefix((labels.max() ?? 0) + 1).enumerated() {
+            canvas.line(size - 40, 8 + 12 * k + 4, size - 30, 8 + 12 * k + 4, colour)
+            canvas.text(String(k), x: size - 24, y: 8 + 12 * k, scale: 2)
+        }
+        return canvas.image
+    }
+}

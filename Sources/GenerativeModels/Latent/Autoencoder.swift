@@ -1,0 +1,102 @@
+import Datasets
+import NeuralNetwork
+import TensorEngine
+
+/// An autoencoder: an encoder to a bottleneck of `latentDimension` and a decoder back, trained
+/// to reconstruct its input (mean squared error, or binary cross-entropy on logits for data in
+/// [0, 1]). MLP or convolutional; `linear` drops every activation, which makes the optimum span
+/// the principal subspace (Baldi & Hornik 1989). Samples decode codes drawn from a Gaussian fitted
+/// to the training codes (kept as running statistics), since an autoencoder has no prior of its own.
+public final class Autoencoder: Module, TrainableModel {
+    public enum Architecture: String, Codable, Sendable { case mlp, conv }
+    public enum Loss: String, Codable, Sendable { case mse, bce }
+
+    public struct Options: Codable, Equatable, Sendable {
+        public var architecture = Architecture.mlp
+        public var latentDimension = 2
+        public var hiddenDimensions = [512, 256]
+        public var loss = Loss.bce
+        public var linear = false
+        public var learningRate: Float = 1e-3
+        public init() {}
+    }
+
+    public let options: Options
+    public let imageShape: [Int]
+    let encoder: Sequential
+    let decoder: Sequential
+    /// Mean and variance of the codes seen in training, for sampling.
+    let codeMean: Buffer
+    let codeVariance: Buffer
+    var optimizer: Adam!
+
+    public var module: Module { self }
+    public var optimizers: [String: Optimizer] { ["model": optimizer] }
+
+    public init(_ options: Options, imageShape: [Int], generator: inout RandomGenerator) {
+        self.options = options
+        self.imageShape = imageShape
+        let activation: () -> any Layer = { options.linear ? Function { $0 } : Function.relu() }
+        let (c, h, w) = (imageShape[0], imageShape[1], imageShape[2])
+        switch options.architecture {
+        case .mlp:
+            var layers: [any Layer] = [Function.flatten()], width = c * h * w
+            for hidden in options.hiddenDimensions { layers += [Linear(width, hidden, generator: &generator), activation()]; width = hidden }
+            layers.append(Linear(width, options.latentDimension, generator: &generator))
+            encoder = Sequential(layers)
+            layers = []; width = options.latentDimension
+            for hidden in options.hiddenDimensions.reversed() { layers += [Linear(width, hidden, generator: &generator), activation()]; width = hidden }
+            layers += [Linear(width, c * h * w, generator: &generator), Function.unflatten(imageShape)]
+            decoder = Sequential(layers)
+        case .conv:
+            precondition(h % 4 == 0 && w % 4 == 0, "Autoencoder: the convolutional network halves the image twice; \(h)x\(w) is not divisible by 4")
+            let flat = 64 * (h / 4) * (w / 4)
+            encoder = Sequential(
+                Conv2d(c, 32, kernel: 4, stride: 2, padding: 1, generator: &generator), activation(),
+                Conv2d(32, 64, kernel: 4, stride: 2, padding: 1, generator: &generator), activation(),
+                Function.flatten(), Linear(flat, options.latentDimension, generator: &generator))
+            decoder = Sequential(
+                Linear(options.latentDimension, flat, generator: &generator), activation(), Function.unflatten([64, h / 4, w / 4]),
+                ConvTranspose2d(64, 32, kernel: 4, stride: 2, padding: 1, generator: &generator), activation(),
+                ConvTranspose2d(32, c, kernel: 4, stride: 2, padding: 1, generator: &generator))
+        }
+        codeMean = Buffer(Tensor.zeros([options.latentDimension]))
+        codeVariance = Buffer(Tensor.ones([options.latentDimension]))
+        super.init()
+        optimizer = Adam(trainableParameters(), learningRate: options.learningRate)
+    }
+
+    public func encode(_ x: Tensor) -> Tensor { encoder(x) }
+
+    /// Reconstructions in data space ([0, 1] when the loss is BCE).
+    public func reconstruct(_ x: Tensor) -> Tensor { output(decoder(encoder(x))) }
+
+    func output(_ raw: Tensor) -> Tensor { options.loss == .bce ? raw.sigmoid() : raw }
+
+    /// The training loss per example, summed over pixels.
+    public func reconstructionLoss(_ x: Tensor) -> Tensor {
+        let raw = decoder(encoder(x))
+        let perPixel = options.loss == .bce ? binaryCrossEntropyWithLogits(raw, x, reduction: .none) : (raw - x).squared()
+        return perPixel.flattened().sum(alongAxis: 1)
+    }
+
+    public func trainStep(_ batch: Batch, generator: inout RandomGenerator) -> [String: Float] {
+        let codes = encoder(batch.images)
+        let raw = decoder(codes)
+        let perPixel = options.loss == .bce ? binaryCrossEntropyWithLogits(raw, batch.images, reduction: .none) : (raw - batch.images).squared()
+        let loss = perPixel.flattened().sum(alongAxis: 1).mean()
+        optimizer.minimize(loss)
+        withoutGradients {
+            // Slow running statistics of the codes, for sampling.
+            let c = codes.detached()
+            codeMean.value = codeMean.value * 0.99 + c.mean(alongAxis: 0) * 0.01
+            codeVariance.value = codeVariance.value * 0.99 + c.variance(alongAxis: 0) * 0.01
+        }
+        return ["loss": loss.scalar]
+    }
+
+    public func sample(count: Int, generator: inout RandomGenerator) -> Tensor {
+        let z = Tensor.normal([count, options.latentDimension], generator: &generator) * codeVariance.value.sqrt() + codeMean.value
+        return output(decoder(z))
+    }
+}
