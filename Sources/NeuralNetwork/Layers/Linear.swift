@@ -29,18 +29,26 @@ public final class Embedding: Module {
     }
 }
 
-/// Zeroes values with probability `probability` while training, from its own seeded stream.
+/// Zeroes values with probability `probability` while training. Call n draws its mask from a
+/// stream keyed by (the layer's seed, n), and n is a buffer saved with the weights, so a
+/// resumed run draws exactly the masks the uninterrupted one would have.
 public final class Dropout: Module, Layer {
     public let probability: Float
-    public var generator: RandomGenerator
+    let seed: UInt64
+    /// Masks drawn so far (a Float holds counts exactly up to 2^24).
+    let calls = Buffer(Tensor(0))
 
     public init(_ probability: Float, generator: inout RandomGenerator) {
         self.probability = probability
-        self.generator = generator.split()
+        seed = generator.split().seed
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        dropout(x, probability: probability, training: isTraining, generator: &generator)
+        guard isTraining, probability > 0 else { return x }
+        let n = calls.value.scalar
+        calls.value = Tensor(n + 1)
+        var stream = RandomGenerator(seed: seed).derived(UInt64(n))
+        return dropout(x, probability: probability, generator: &stream)
     }
 }
 
