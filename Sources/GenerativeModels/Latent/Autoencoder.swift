@@ -40,14 +40,11 @@ public final class Autoencoder: Module, TrainableModel {
         let (c, h, w) = (imageShape[0], imageShape[1], imageShape[2])
         switch options.architecture {
         case .mlp:
-            var layers: [any Layer] = [Function.flatten()], width = c * h * w
-            for hidden in options.hiddenDimensions { layers += [Linear(width, hidden, generator: &generator), activation()]; width = hidden }
-            layers.append(Linear(width, options.latentDimension, generator: &generator))
-            encoder = Sequential(layers)
-            layers = []; width = options.latentDimension
-            for hidden in options.hiddenDimensions.reversed() { layers += [Linear(width, hidden, generator: &generator), activation()]; width = hidden }
-            layers += [Linear(width, c * h * w, generator: &generator), Function.unflatten(imageShape)]
-            decoder = Sequential(layers)
+            let widths = [c * h * w] + options.hiddenDimensions
+            encoder = Sequential([Function.flatten()] + multilayerPerceptron(widths + [options.latentDimension], activateLast: false,
+                                                                             activation: activation, generator: &generator))
+            decoder = Sequential(multilayerPerceptron([options.latentDimension] + widths.reversed(), activateLast: false,
+                                                      activation: activation, generator: &generator) + [Function.unflatten(imageShape)])
         case .conv:
             precondition(h % 4 == 0 && w % 4 == 0, "Autoencoder: the convolutional network halves the image twice; \(h)x\(w) is not divisible by 4")
             let flat = 64 * (h / 4) * (w / 4)

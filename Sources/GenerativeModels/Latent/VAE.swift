@@ -33,16 +33,12 @@ public final class VAE: Module, TrainableModel {
     public init(_ options: Options, imageShape: [Int], generator: inout RandomGenerator) {
         self.options = options
         self.imageShape = imageShape
-        let pixels = Shape.count(imageShape)
-        var layers: [any Layer] = [], width = pixels
-        for h in options.hiddenDimensions { layers += [Linear(width, h, generator: &generator), Function.relu()]; width = h }
-        encoder = Sequential(layers)
-        mean = Linear(width, options.latentDimension, generator: &generator)
-        logVariance = Linear(width, options.latentDimension, generator: &generator)
-        layers = []; width = options.latentDimension
-        for h in options.hiddenDimensions.reversed() { layers += [Linear(width, h, generator: &generator), Function.relu()]; width = h }
-        layers.append(Linear(width, pixels, generator: &generator))
-        decoder = Sequential(layers)
+        let pixels = Shape.count(imageShape), hidden = options.hiddenDimensions
+        encoder = Sequential(multilayerPerceptron([pixels] + hidden, activateLast: true, generator: &generator))
+        mean = Linear(hidden.last ?? pixels, options.latentDimension, generator: &generator)
+        logVariance = Linear(hidden.last ?? pixels, options.latentDimension, generator: &generator)
+        decoder = Sequential(multilayerPerceptron([options.latentDimension] + hidden.reversed() + [pixels], activateLast: false,
+                                                  generator: &generator))
         super.init()
         optimizer = Adam(trainableParameters(), learningRate: options.learningRate)
     }
