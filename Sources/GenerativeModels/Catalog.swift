@@ -14,6 +14,8 @@ public struct RunConfig: Codable, Equatable {
     public var vae: VAE.Options?
     /// The options of the autoencoder (ae).
     public var autoencoder: Autoencoder.Options?
+    /// The options of PCA.
+    public var pca: PCAModel.Options?
 
     public init(model: String, dataset: String, imageShape: [Int], training: TrainingOptions, vae: VAE.Options? = nil,
                 autoencoder: Autoencoder.Options? = nil) {
@@ -43,7 +45,7 @@ public enum Catalog {
     public static let models = ["pca", "ae", "vae", "iwae", "vade", "gan", "dcgan", "wgan", "wgan-gp", "pix2pix", "cyclegan",
                                 "stylegan", "pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm", "pixelcnn++"]
     /// Those that can be trained in this version.
-    public static let trainable = ["ae", "vae", "iwae"]
+    public static let trainable = ["pca", "ae", "vae", "iwae"]
     public static let datasets = ["mnist", "binarized-mnist", "shapes"]
 
     public static func checkModel(_ name: String) throws {
@@ -62,6 +64,8 @@ public enum Catalog {
         switch config.model {
         case "vae", "iwae":
             return VAE(config.vae ?? VAE.Options(), imageShape: config.imageShape, generator: &generator)
+        case "pca":
+            return PCAModel(config.pca ?? PCAModel.Options(), imageShape: config.imageShape)
         case "ae":
             return Autoencoder(config.autoencoder ?? Autoencoder.Options(), imageShape: config.imageShape, generator: &generator)
         default:

@@ -9,7 +9,7 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Evaluate a trained model; --json prints exactly one JSON object.")
 
     @Argument(help: "A run directory written by `deepgen train`.") var runDir: String
-    @Option(help: "elbo or nll (nats per image; vae, iwae), mse (per pixel; ae).") var metric: String
+    @Option(help: "elbo or nll (nats per image; vae, iwae), mse (per pixel; pca, ae).") var metric: String
     @Option(help: "Importance samples for nll.") var k = 5000
     @Option(help: "The split to evaluate.") var split = "test"
     @Option(help: "Evaluate the first N examples only.") var limit: Int?
@@ -27,9 +27,10 @@ struct Eval: ParsableCommand {
     func run() throws {
         let run = RunDirectory(URL(fileURLWithPath: runDir))
         let (config, model) = try Catalog.load(run)
-        let vae = model as? VAE, autoencoder = model as? Autoencoder
-        guard metric == "mse" ? autoencoder != nil : vae != nil else {
-            throw TrainingError("\(metric) is not a metric of \(config.model) (elbo and nll: vae, iwae; mse: ae)")
+        let vae = model as? VAE
+        let reconstruct: ((Tensor) -> Tensor)? = (model as? Autoencoder)?.reconstruct ?? (model as? PCAModel)?.reconstruct
+        guard metric == "mse" ? reconstruct != nil : vae != nil else {
+            throw TrainingError("\(metric) is not a metric of \(config.model) (elbo and nll: vae, iwae; mse: pca, ae)")
         }
         let data = try Catalog.dataset(config.dataset, split: MNIST.Split(rawValue: split)!,
                                        dataDirectory: dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory,
@@ -49,7 +50,7 @@ struct Eval: ParsableCommand {
                 switch metric {
                 case "nll": return importanceSampledNLL(vae!, images.flattened(), k: k, generator: &generator)
                 case "elbo": return -vae!.elbo(images.flattened(), generator: &generator).elbo
-                default: return (autoencoder!.reconstruct(images) - images).squared().flattened().mean(alongAxis: 1)
+                default: return (reconstruct!(images) - images).squared().flattened().mean(alongAxis: 1)
                 }
             }
             total += values.scalars.reduce(0) { $0 + Double($1) }

@@ -46,6 +46,7 @@ struct Train: ParsableCommand {
 
     @Option(help: "Latent dimension (ae, vae, iwae; default 2 for ae, 20 otherwise).") var latentDim: Int?
     @Option(help: "Hidden layer widths, comma-separated (ae, vae, iwae MLPs; default 512,256 for ae, 400 otherwise).") var hidden: String?
+    @Option(help: "Principal components to keep (pca).") var components = 50
     @Option(help: "mlp or conv (ae).") var architecture = "mlp"
     @Option(help: "Reconstruction loss, bce or mse (ae).") var loss = "bce"
     @Flag(help: "No activations, for comparison with PCA (ae).") var linear = false
@@ -85,7 +86,11 @@ struct Train: ParsableCommand {
                                            logEvery: logEvery, sampleEvery: sampleEvery, checkpointEvery: checkpointEvery)
             config = RunConfig(model: model, dataset: dataset, imageShape: [], training: training)
             let widths = hidden.map { $0.split(separator: ",").compactMap { Int($0) } }
-            if model == "ae" {
+            if model == "pca" {
+                var options = PCAModel.Options()
+                options.components = components
+                config.pca = options
+            } else if model == "ae" {
                 var options = Autoencoder.Options()
                 options.architecture = Autoencoder.Architecture(rawValue: architecture)!
                 options.loss = Autoencoder.Loss(rawValue: loss)!
@@ -110,6 +115,10 @@ struct Train: ParsableCommand {
         }
         let trainer = Trainer(model: try Catalog.makeModel(config), dataset: data, options: config.training, run: run) { [config] in
             try config.save(to: run)
+        }
+        if let pca = trainer.model as? PCAModel {
+            guard !resume else { throw TrainingError("PCA is fitted in one go; there is nothing to resume") }
+            return try trainer.fitClosedForm(pca)
         }
         FileHandle.standardError.write(Data("training \(model) on \(config.dataset) (\(data.count) examples, \(trainer.totalSteps) steps of \(config.training.batchSize)) into \(run.url.path)\n".utf8))
         try trainer.train(resume: resume)

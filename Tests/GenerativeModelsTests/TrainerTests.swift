@@ -82,6 +82,27 @@ final class TrainerTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(try JSONDecoder().decode(RunDirectory.TrainerState.self, from: Data(contentsOf: run.trainerState)).step, 2)
     }
 
+    func testPCAIsFittedInOneGoAndReloads() throws {
+        var config = RunConfig(model: "pca", dataset: "shapes", imageShape: [1, 8, 8], training: TrainingOptions(steps: 1))
+        config.pca = PCAModel.Options()
+        config.pca!.components = 5
+        let run = RunDirectory(root.appendingPathComponent("pca"))
+        let data = ShapesDataset(count: 200, size: 8, seed: 1)
+        let model = try Catalog.makeModel(config) as! PCAModel
+        let t = Trainer(model: model, dataset: data, options: config.training, run: run) { try config.save(to: run) }
+        t.quiet = true
+        try t.fitClosedForm(model)
+        let figures = run.readLog()[0]
+        XCTAssertGreaterThan(figures["explained_variance"]!, 0.3)
+        let (_, reloaded) = try Catalog.load(run)
+        var rng = RandomGenerator(seed: 0)
+        let x = data.batch([0, 1, 2], generator: &rng).images
+        XCTAssertEqual((reloaded as! PCAModel).reconstruct(x).scalars, model.reconstruct(x).scalars)
+        for file in ["config.json", "model.safetensors", "log.jsonl", "samples.png", "loss.png"] {
+            XCTAssert(FileManager.default.fileExists(atPath: run.url.appendingPathComponent(file).path), file)
+        }
+    }
+
     func testUnknownNamesAreRefused() {
         XCTAssertThrowsError(try Catalog.checkModel("vea")) { XCTAssert("\($0)".contains("unknown model 'vea'"), "\($0)") }
         XCTAssertThrowsError(try Catalog.dataset("fashion", split: .train)) { XCTAssert("\($0)".contains("unknown data set 'fashion'"), "\($0)") }

@@ -11,6 +11,11 @@ public struct PCA {
     public let explainedVariance: Tensor
     public let explainedVarianceRatio: Tensor
 
+    public init(mean: Tensor, components: Tensor, explainedVariance: Tensor, explainedVarianceRatio: Tensor) {
+        self.mean = mean; self.components = components
+        self.explainedVariance = explainedVariance; self.explainedVarianceRatio = explainedVarianceRatio
+    }
+
     /// Fits `components` directions to `data` [N, D].
     public init(fitting data: Tensor, components m: Int) throws {
         precondition(data.rank == 2 && data.shape[0] > 1, "PCA: data \(data.shape) must be [N, D] with N > 1")

@@ -113,6 +113,29 @@ public final class Trainer {
         return .finished(steps: state.step)
     }
 
+    /// For a model fitted in closed form (PCA): one fit on the whole training set, then the same
+    /// files as a trained run (the log's one line holds the fit's figures; loss.png plots the
+    /// cumulative explained variance).
+    public func fitClosedForm(_ pca: PCAModel) throws {
+        try FileManager.default.createDirectory(at: run.url, withIntermediateDirectories: true)
+        try writeConfig()
+        let started = Date()
+        let figures = try pca.fit(dataset)
+        var record = figures.mapValues(Double.init)
+        record["step"] = 1; record["epoch"] = 0; record["seconds"] = Date().timeIntervalSince(started)
+        try writeAtomically(Data(RunDirectory.jsonLine(record).utf8), to: run.log)
+        try run.saveCheckpoint(model: pca, state: RunDirectory.TrainerState(step: 1, elapsedSeconds: record["seconds"]!))
+        var cumulative = 0.0
+        let curve = pca.explainedVarianceRatio.value.scalars.enumerated().map { i, r -> (x: Double, y: Double) in
+            cumulative += Double(r); return (Double(i + 1), cumulative)
+        }
+        try writeAtomically(PNG.encode(LinePlot.render(series: [("explained variance", curve)], xLabel: "components")), to: run.lossPlot)
+        try writeSamples()
+        if !quiet {
+            log("PCA: \(pca.options.components) components explain \(String(format: "%.1f", 100 * figures["explained_variance"]!))% of the variance; reconstruction MSE \(String(format: "%.5f", figures["mse"]!))")
+        }
+    }
+
     func checkpoint(_ state: RunDirectory.TrainerState) throws {
         try run.saveCheckpoint(model: model, state: state)
         try writeLossPlot()

@@ -1,0 +1,65 @@
+import Datasets
+import Foundation
+import NeuralNetwork
+import TensorEngine
+
+/// PCA as a model of the catalogue: fitted in closed form on the whole training set (the
+/// training loop calls `fit` instead of taking steps), saved as buffers, sampled by decoding
+/// codes drawn with each component's variance.
+public final class PCAModel: Module, TrainableModel {
+    public struct Options: Codable, Equatable, Sendable {
+        public var components = 50
+        public init() {}
+    }
+
+    public let options: Options
+    public let imageShape: [Int]
+    let mean: Buffer
+    let components: Buffer
+    let explainedVariance: Buffer
+    let explainedVarianceRatio: Buffer
+
+    public var module: Module { self }
+    public var optimizers: [String: Optimizer] { [:] }
+
+    public init(_ options: Options, imageShape: [Int]) {
+        self.options = options
+        self.imageShape = imageShape
+        let d = Shape.count(imageShape), m = options.components
+        mean = Buffer(Tensor.zeros([d]))
+        components = Buffer(Tensor.zeros([m, d]))
+        explainedVariance = Buffer(Tensor.zeros([m]))
+        explainedVarianceRatio = Buffer(Tensor.zeros([m]))
+    }
+
+    public var pca: PCA {
+        PCA(mean: mean.value, components: components.value, explainedVariance: explainedVariance.value,
+            explainedVarianceRatio: explainedVarianceRatio.value)
+    }
+
+    /// Fits on every example of `data`; returns figures for the log.
+    public func fit(_ data: Dataset) throws -> [String: Float] {
+        guard options.components <= Shape.count(imageShape) else {
+            throw TrainingError("PCA: \(options.components) components of \(Shape.count(imageShape))-dimensional data")
+        }
+        var generator = RandomGenerator(seed: 0)
+        let x = data.batch(Array(0..<data.count), generator: &generator).images.flattened()
+        let fitted = try PCA(fitting: x, components: options.components)
+        mean.value = fitted.mean; components.value = fitted.components
+        explainedVariance.value = fitted.explainedVariance; explainedVarianceRatio.value = fitted.explainedVarianceRatio
+        return ["mse": fitted.reconstructionError(x), "explained_variance": fitted.explainedVarianceRatio.sum().scalar]
+    }
+
+    public func trainStep(_ batch: Batch, generator: inout RandomGenerator) -> [String: Float] {
+        preconditionFailure("PCA is fitted in closed form (Trainer.fitClosedForm), not by steps")
+    }
+
+    public func sample(count: Int, generator: inout RandomGenerator) -> Tensor {
+        let z = Tensor.normal([count, options.components], generator: &generator) * explainedVariance.value.sqrt()
+        return pca.decode(z).clamped(min: 0, max: 1).reshaped([count] + imageShape)
+    }
+
+    public func reconstruct(_ images: Tensor) -> Tensor {
+        pca.decode(pca.encode(images.flattened())).reshaped(images.shape)
+    }
+}
