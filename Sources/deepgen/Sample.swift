@@ -11,17 +11,26 @@ struct Sample: ParsableCommand {
     @Argument(help: "A run directory written by `deepgen train`.") var runDir: String
     @Option(help: "How many samples.") var count = 64
     @Option(help: "Seed of the samples.") var seed: UInt64 = 0
-    @Option(help: "The PNG to write (default: RUN_DIR/sample.png).") var out: String?
+    @Option(help: "The PNG to write (default: RUN_DIR/sample.png, or manifold.png).") var out: String?
+    @Flag(help: "For a 2-D latent space (vae): decode a 20x20 grid of codes over [-2, 2]^2 instead.") var manifold = false
 
     func validate() throws { guard count >= 1 else { throw ValidationError("--count must be positive") } }
 
     func run() throws {
         let run = RunDirectory(URL(fileURLWithPath: runDir))
-        let (_, model) = try Catalog.load(run)
+        let (config, model) = try Catalog.load(run)
         var generator = RandomGenerator(seed: seed)
-        let images = withoutGradients { model.sample(count: count, generator: &generator) }
-        let target = URL(fileURLWithPath: out ?? run.url.appendingPathComponent("sample.png").path)
-        try PNG.write(Image.grid(images), to: target)
+        let grid: Image
+        if manifold {
+            guard let vae = model as? VAE, vae.options.latentDimension == 2 else {
+                throw TrainingError("--manifold needs a vae or iwae with a 2-D latent space; \(runDir) holds \(config.model)")
+            }
+            grid = Image.grid(withoutGradients { vae.manifold(size: 20) }, columns: 20, border: 0)
+        } else {
+            grid = Image.grid(withoutGradients { model.sample(count: count, generator: &generator) })
+        }
+        let target = URL(fileURLWithPath: out ?? run.url.appendingPathComponent(manifold ? "manifold.png" : "sample.png").path)
+        try PNG.write(grid, to: target)
         print(target.path)
     }
 }

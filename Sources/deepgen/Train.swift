@@ -47,7 +47,8 @@ struct Train: ParsableCommand {
     @Option(help: "Latent dimension (ae, vae, iwae; default 2 for ae, 20 otherwise).") var latentDim: Int?
     @Option(help: "Hidden layer widths, comma-separated (ae, vae, iwae MLPs; default 512,256 for ae, 400 otherwise).") var hidden: String?
     @Option(help: "Principal components to keep (pca).") var components = 50
-    @Option(help: "mlp or conv (ae).") var architecture = "mlp"
+    @Option(help: "mlp or conv (ae, vae, iwae).") var architecture = "mlp"
+    @Option(help: "Decoder likelihood, bernoulli or gaussian (vae, iwae).") var likelihood = "bernoulli"
     @Option(help: "Reconstruction loss, bce or mse (ae).") var loss = "bce"
     @Flag(help: "No activations, for comparison with PCA (ae).") var linear = false
     @Option(help: "Importance samples k of the training bound (iwae; vae uses 1).") var k = 5
@@ -65,8 +66,9 @@ struct Train: ParsableCommand {
         guard (hidden ?? "1").split(separator: ",").allSatisfy({ Int($0).map { $0 > 0 } ?? false }) else {
             throw ValidationError("--hidden takes positive widths separated by commas, e.g. 400 or 200,200")
         }
-        guard Autoencoder.Architecture(rawValue: architecture) != nil, Autoencoder.Loss(rawValue: loss) != nil else {
-            throw ValidationError("--architecture is mlp or conv, --loss bce or mse")
+        guard Autoencoder.Architecture(rawValue: architecture) != nil, Autoencoder.Loss(rawValue: loss) != nil,
+              VAE.Likelihood(rawValue: likelihood) != nil else {
+            throw ValidationError("--architecture is mlp or conv, --loss bce or mse, --likelihood bernoulli or gaussian")
         }
     }
 
@@ -105,6 +107,8 @@ struct Train: ParsableCommand {
                 options.hiddenDimensions = widths ?? options.hiddenDimensions
                 options.importanceSamples = model == "iwae" ? k : 1
                 options.learningRate = learningRate
+                options.likelihood = VAE.Likelihood(rawValue: likelihood)!
+                options.architecture = Autoencoder.Architecture(rawValue: architecture)!
                 config.vae = options
             }
         }

@@ -66,6 +66,43 @@ final class VAETests: XCTestCase {
         for (p, q) in zip(chunked.scalars, direct.scalars) { XCTAssertEqual(p, q, accuracy: 1e-3) }
     }
 
+    func testGaussianDecoderLikelihoodKnownAnswer() throws {
+        var options = VAE.Options()
+        options.latentDimension = 2
+        options.hiddenDimensions = [8]
+        options.likelihood = .gaussian
+        var rng = RandomGenerator(seed: 12)
+        let vae = VAE(options, imageShape: [1, 2, 2], generator: &rng)
+        // sigma^2 = e^-2 for every pixel: at x = mu each pixel gives -1/2 (log 2 pi - 2); one unit
+        // away adds -1/2 e^2.
+        let mu = Tensor([[0.2, 0.4, 0.6, 0.8]])
+        let base = -0.5 * (Foundation.log(2 * Double.pi) - 2)
+        XCTAssertEqual(Double(vae.logLikelihood(mu, decoded: mu).scalar), 4 * base, accuracy: 1e-4)
+        XCTAssertEqual(Double(vae.logLikelihood(mu + Tensor([1, 0, 0, 0]), decoded: mu).scalar), 4 * base - 0.5 * exp(2.0), accuracy: 1e-3)
+        XCTAssertEqual(vae.manifold(size: 3).shape, [9, 1, 2, 2])
+        // Older configurations without the newer keys still load.
+        let old = try JSONDecoder().decode(VAE.Options.self, from: Data(#"{"latentDimension": 7, "hiddenDimensions": [5], "importanceSamples": 1, "learningRate": 0.001}"#.utf8))
+        XCTAssertEqual(old.latentDimension, 7)
+        XCTAssertEqual(old.likelihood, .bernoulli)
+    }
+
+    func testConvolutionalVAETrains() {
+        var options = VAE.Options()
+        options.architecture = .conv
+        options.latentDimension = 4
+        var rng = RandomGenerator(seed: 13)
+        let vae = VAE(options, imageShape: [1, 8, 8], generator: &rng)
+        let data = ShapesDataset(count: 32, size: 8, seed: 5)
+        var first: Float = 0, last: Float = 0
+        for step in 0..<60 {
+            let loss = vae.trainStep(data.batch(Array((step % 2 * 16)..<(step % 2 * 16 + 16)), generator: &rng), generator: &rng)["loss"]!
+            if step == 0 { first = loss }
+            last = loss
+        }
+        XCTAssertLessThan(last, first * 0.8)
+        XCTAssertEqual(vae.sample(count: 3, generator: &rng).shape, [3, 1, 8, 8])
+    }
+
     func testTrainingLowersTheLoss() {
         let vae = smallVAE(seed: 10)
         let data = ShapesDataset(count: 64, size: 6, seed: 3)

@@ -5,18 +5,35 @@ import TensorEngine
 
 /// The variational autoencoder (Kingma & Welling 2014) and, with `importanceSamples` k > 1, the
 /// importance-weighted autoencoder (Burda et al. 2016): a Gaussian encoder q(z|x) = N(mu(x),
-/// diag sigma^2(x)), a standard normal prior, and a Bernoulli decoder p(x|z) whose logits an MLP
-/// gives. Training maximises the bound
+/// diag sigma^2(x)), a standard normal prior, and a decoder p(x|z): Bernoulli logits for binary
+/// data, or a Gaussian mean with one learned variance for intensities; MLP or convolutional
+/// networks. Training maximises the bound
 ///     L_k = E[log (1/k) sum_i p(x, z_i) / q(z_i | x)],   z_i = mu + sigma * eps_i,
 /// which for k = 1 is the ELBO, computed there with the analytic KL divergence
 ///     KL(q || p) = 1/2 sum(mu^2 + sigma^2 - log sigma^2 - 1).
 public final class VAE: Module, TrainableModel {
+    public enum Likelihood: String, Codable, Sendable { case bernoulli, gaussian }
+
     public struct Options: Codable, Equatable, Sendable {
         public var latentDimension = 20
         public var hiddenDimensions = [400]
         public var importanceSamples = 1
         public var learningRate: Float = 1e-3
+        public var likelihood = Likelihood.bernoulli
+        public var architecture = Autoencoder.Architecture.mlp
         public init() {}
+
+        /// Keys missing from an older config.json take their defaults.
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let d = Options()
+            latentDimension = try c.decodeIfPresent(Int.self, forKey: .latentDimension) ?? d.latentDimension
+            hiddenDimensions = try c.decodeIfPresent([Int].self, forKey: .hiddenDimensions) ?? d.hiddenDimensions
+            importanceSamples = try c.decodeIfPresent(Int.self, forKey: .importanceSamples) ?? d.importanceSamples
+            learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? d.learningRate
+            likelihood = try c.decodeIfPresent(Likelihood.self, forKey: .likelihood) ?? d.likelihood
+            architecture = try c.decodeIfPresent(Autoencoder.Architecture.self, forKey: .architecture) ?? d.architecture
+        }
     }
 
     public let options: Options
@@ -25,6 +42,8 @@ public final class VAE: Module, TrainableModel {
     let mean: Linear
     let logVariance: Linear
     let decoder: Sequential
+    /// log sigma^2 of the Gaussian decoder, one for every pixel (unused by the Bernoulli one).
+    let pixelLogVariance: Parameter?
     var optimizer: Adam!
 
     public var module: Module { self }
@@ -34,11 +53,29 @@ public final class VAE: Module, TrainableModel {
         self.options = options
         self.imageShape = imageShape
         let pixels = Shape.count(imageShape), hidden = options.hiddenDimensions
-        encoder = Sequential(multilayerPerceptron([pixels] + hidden, activateLast: true, generator: &generator))
-        mean = Linear(hidden.last ?? pixels, options.latentDimension, generator: &generator)
-        logVariance = Linear(hidden.last ?? pixels, options.latentDimension, generator: &generator)
-        decoder = Sequential(multilayerPerceptron([options.latentDimension] + hidden.reversed() + [pixels], activateLast: false,
-                                                  generator: &generator))
+        let features: Int
+        switch options.architecture {
+        case .mlp:
+            encoder = Sequential(multilayerPerceptron([pixels] + hidden, activateLast: true, generator: &generator))
+            features = hidden.last ?? pixels
+            decoder = Sequential(multilayerPerceptron([options.latentDimension] + hidden.reversed() + [pixels], activateLast: false,
+                                                      generator: &generator))
+        case .conv:
+            let (c, h, w) = (imageShape[0], imageShape[1], imageShape[2])
+            precondition(h % 4 == 0 && w % 4 == 0, "VAE: the convolutional network halves the image twice; \(h)x\(w) is not divisible by 4")
+            features = 64 * (h / 4) * (w / 4)
+            encoder = Sequential(
+                Function.unflatten(imageShape),
+                Conv2d(c, 32, kernel: 4, stride: 2, padding: 1, generator: &generator), Function.relu(),
+                Conv2d(32, 64, kernel: 4, stride: 2, padding: 1, generator: &generator), Function.relu(), Function.flatten())
+            decoder = Sequential(
+                Linear(options.latentDimension, features, generator: &generator), Function.relu(), Function.unflatten([64, h / 4, w / 4]),
+                ConvTranspose2d(64, 32, kernel: 4, stride: 2, padding: 1, generator: &generator), Function.relu(),
+                ConvTranspose2d(32, c, kernel: 4, stride: 2, padding: 1, generator: &generator), Function.flatten())
+        }
+        mean = Linear(features, options.latentDimension, generator: &generator)
+        logVariance = Linear(features, options.latentDimension, generator: &generator)
+        pixelLogVariance = options.likelihood == .gaussian ? Parameter(Tensor.full([pixels], -2)) : nil
         super.init()
         optimizer = Adam(trainableParameters(), learningRate: options.learningRate)
     }
@@ -49,8 +86,24 @@ public final class VAE: Module, TrainableModel {
         return (mean(h), logVariance(h))
     }
 
-    /// Bernoulli logits of p(x | z), [N, pixels].
+    /// The decoder's output for codes z: Bernoulli logits or Gaussian means, [N, pixels].
     public func decode(_ z: Tensor) -> Tensor { decoder(z) }
+
+    /// log p(x | z) summed over pixels, from the decoder's output for z; `x` broadcasts against it.
+    public func logLikelihood(_ x: Tensor, decoded: Tensor) -> Tensor {
+        let axis = decoded.rank - 1
+        guard let logVar = pixelLogVariance?.value else {
+            return -binaryCrossEntropyWithLogits(decoded, x.expanded(to: decoded.shape), reduction: .none).sum(alongAxis: axis)
+        }
+        // -1/2 [log 2 pi + log sigma^2 + (x - mu)^2 / sigma^2] per pixel.
+        let halfLog2Pi = Float(0.5 * Foundation.log(2 * Double.pi))
+        return (-0.5 * (logVar + (x - decoded).squared() * (-logVar).exp()) - halfLog2Pi).sum(alongAxis: axis)
+    }
+
+    /// Images in [0, 1] from decoder outputs: Bernoulli means, or Gaussian means clipped.
+    func images(_ decoded: Tensor) -> Tensor {
+        pixelLogVariance == nil ? decoded.sigmoid() : decoded.clamped(min: 0, max: 1)
+    }
 
     /// log p(x, z_i) - log q(z_i | x) for k samples per example: [k, N].
     public func logImportanceWeights(_ x: Tensor, samples k: Int, generator: inout RandomGenerator) -> Tensor {
@@ -58,9 +111,8 @@ public final class VAE: Module, TrainableModel {
         let n = x.shape[0], d = options.latentDimension
         let eps = Tensor.normal([k, n, d], generator: &generator)
         let z = mu.unsqueezed(0) + (logVar * 0.5).exp().unsqueezed(0) * eps                       // [k, N, d]
-        let logits = decode(z.reshaped([k * n, d])).reshaped([k, n, -1])
-        let logLikelihood = -binaryCrossEntropyWithLogits(logits, x.unsqueezed(0).expanded(to: logits.shape), reduction: .none)
-            .sum(alongAxis: 2)
+        let decoded = decode(z.reshaped([k * n, d])).reshaped([k, n, -1])
+        let logLikelihood = self.logLikelihood(x.unsqueezed(0), decoded: decoded)
         let halfLog2Pi = Float(0.5 * Foundation.log(2 * Double.pi)) * Float(d)
         let logPrior = -0.5 * z.squared().sum(alongAxis: 2) - halfLog2Pi
         // With z = mu + sigma eps: log q(z | x) = -1/2 sum(eps^2 + log sigma^2) - d/2 log 2 pi.
@@ -77,7 +129,7 @@ public final class VAE: Module, TrainableModel {
     public func elbo(_ x: Tensor, generator: inout RandomGenerator) -> (elbo: Tensor, reconstruction: Tensor, kl: Tensor) {
         let (mu, logVar) = encode(x)
         let z = mu + (logVar * 0.5).exp() * Tensor.normal(mu.shape, generator: &generator)
-        let reconstruction = -binaryCrossEntropyWithLogits(decode(z), x, reduction: .none).sum(alongAxis: 1)
+        let reconstruction = logLikelihood(x, decoded: decode(z))
         let kl = 0.5 * (mu.squared() + logVar.exp() - logVar - 1).sum(alongAxis: 1)
         return (reconstruction - kl, reconstruction, kl)
     }
@@ -97,7 +149,16 @@ public final class VAE: Module, TrainableModel {
 
     public func sample(count: Int, generator: inout RandomGenerator) -> Tensor {
         let z = Tensor.normal([count, options.latentDimension], generator: &generator)
-        return decode(z).sigmoid().reshaped([count] + imageShape)
+        return images(decode(z)).reshaped([count] + imageShape)
+    }
+
+    /// For a 2-D latent space: decoded images on a `size` x `size` grid of codes spanning
+    /// [-2, 2]^2 (the prior's bulk), [size * size, C, H, W], rows from top (z2 = 2) to bottom.
+    public func manifold(size: Int) -> Tensor {
+        precondition(options.latentDimension == 2, "manifold: the latent space has \(options.latentDimension) dimensions, not 2")
+        let ticks = (0..<size).map { -2 + 4 * Float($0) / Float(max(size - 1, 1)) }
+        let codes = ticks.reversed().flatMap { z2 in ticks.flatMap { z1 in [z1, z2] } }
+        return images(decode(Tensor(shape: [size * size, 2], scalars: codes))).reshaped([-1] + imageShape)
     }
 
     /// Decoded means along straight lines between the latent means of pairs of images:
@@ -109,7 +170,7 @@ public final class VAE: Module, TrainableModel {
             return za * (1 - t) + zb * t
         }
         let z = Tensor.stack(rows, axis: 1).reshaped([-1, options.latentDimension])
-        return decode(z).sigmoid().reshaped([-1] + imageShape)
+        return images(decode(z)).reshaped([-1] + imageShape)
     }
 }
 
