@@ -147,6 +147,9 @@ final class GradientTests: XCTestCase {
         var rng = RandomGenerator(seed: 42)
         let targets = Tensor.uniform([4, 5], generator: &rng)
         assertGradientsMatchFiniteDifferences([logits]) { binaryCrossEntropyWithLogits($0[0], targets, reduction: .sum) }
+        assertGradientsMatchFiniteDifferences([logits.reshaped([2, 2, 5]), targets.sliced(axis: 0, 0..<2)]) {
+            binaryCrossEntropyWithLogits($0[0], $0[1], reduction: .none)   // targets broadcast over the leading axis
+        }
         assertGradientsMatchFiniteDifferences([logits]) { crossEntropy($0[0], labels: [0, 4, 2, 2]) }
         assertGradientsMatchFiniteDifferences([logits, targets]) { mseLoss($0[0], $0[1]) }
         assertGradientsMatchFiniteDifferences([logits, targets]) { l1Loss($0[0], $0[1], reduction: .sum) }

@@ -18,8 +18,10 @@ private func checkSameShape(_ a: Tensor, _ b: Tensor, _ op: String) {
 }
 
 /// -[t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))] = softplus(x) - t x, which never takes the log of 0.
+/// The targets may broadcast against the logits (one image against k samples' logits).
 public func binaryCrossEntropyWithLogits(_ logits: Tensor, _ targets: Tensor, reduction: Reduction = .mean) -> Tensor {
-    checkSameShape(logits, targets, "binary_cross_entropy_with_logits")
+    let shape = checked { try Shape.broadcast(logits.shape, targets.shape, op: "binary_cross_entropy_with_logits") }
+    precondition(shape == logits.shape, "binary_cross_entropy_with_logits: targets \(targets.shape) do not broadcast to the logits' \(logits.shape)")
     return reduction.apply(logits.softplus() - logits * targets)
 }
 
