@@ -61,7 +61,12 @@ public final class Trainer {
             try writeConfig()
             try? FileManager.default.removeItem(at: run.log)
         }
-        let previous = signal(SIGINT) { _ in interruptRequested = 1 }
+        // The first Ctrl-C asks for a checkpoint at the end of the current step; a second one,
+        // for a user who cannot wait, exits at once (the last checkpoint stays intact).
+        let previous = signal(SIGINT) { _ in
+            if interruptRequested != 0 { _exit(130) }
+            interruptRequested = 1
+        }
         defer { signal(SIGINT, previous); interruptRequested = 0 }
 
         let logHandle = try openLog()
