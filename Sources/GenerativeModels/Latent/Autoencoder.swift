@@ -37,25 +37,18 @@ public final class Autoencoder: Module, TrainableModel {
         self.options = options
         self.imageShape = imageShape
         let activation: () -> any Layer = { options.linear ? Function { $0 } : Function.relu() }
-        let (c, h, w) = (imageShape[0], imageShape[1], imageShape[2])
         switch options.architecture {
         case .mlp:
-            let widths = [c * h * w] + options.hiddenDimensions
+            let widths = [Shape.count(imageShape)] + options.hiddenDimensions
             encoder = Sequential([Function.flatten()] + multilayerPerceptron(widths + [options.latentDimension], activateLast: false,
                                                                              activation: activation, generator: &generator))
             decoder = Sequential(multilayerPerceptron([options.latentDimension] + widths.reversed(), activateLast: false,
                                                       activation: activation, generator: &generator) + [Function.unflatten(imageShape)])
         case .conv:
-            precondition(h % 4 == 0 && w % 4 == 0, "Autoencoder: the convolutional network halves the image twice; \(h)x\(w) is not divisible by 4")
-            let flat = 64 * (h / 4) * (w / 4)
-            encoder = Sequential(
-                Conv2d(c, 32, kernel: 4, stride: 2, padding: 1, generator: &generator), activation(),
-                Conv2d(32, 64, kernel: 4, stride: 2, padding: 1, generator: &generator), activation(),
-                Function.flatten(), Linear(flat, options.latentDimension, generator: &generator))
-            decoder = Sequential(
-                Linear(options.latentDimension, flat, generator: &generator), activation(), Function.unflatten([64, h / 4, w / 4]),
-                ConvTranspose2d(64, 32, kernel: 4, stride: 2, padding: 1, generator: &generator), activation(),
-                ConvTranspose2d(32, c, kernel: 4, stride: 2, padding: 1, generator: &generator))
+            let (layers, features) = convolutionalEncoder(imageShape, activation: activation, generator: &generator)
+            encoder = Sequential(layers + [Linear(features, options.latentDimension, generator: &generator)])
+            decoder = Sequential(convolutionalDecoder(latent: options.latentDimension, imageShape: imageShape, activation: activation,
+                                                      generator: &generator))
         }
         codeMean = Buffer(Tensor.zeros([options.latentDimension]))
         codeVariance = Buffer(Tensor.ones([options.latentDimension]))

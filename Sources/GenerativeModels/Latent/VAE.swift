@@ -61,17 +61,12 @@ public final class VAE: Module, TrainableModel {
             decoder = Sequential(multilayerPerceptron([options.latentDimension] + hidden.reversed() + [pixels], activateLast: false,
                                                       generator: &generator))
         case .conv:
-            let (c, h, w) = (imageShape[0], imageShape[1], imageShape[2])
-            precondition(h % 4 == 0 && w % 4 == 0, "VAE: the convolutional network halves the image twice; \(h)x\(w) is not divisible by 4")
-            features = 64 * (h / 4) * (w / 4)
-            encoder = Sequential(
-                Function.unflatten(imageShape),
-                Conv2d(c, 32, kernel: 4, stride: 2, padding: 1, generator: &generator), Function.relu(),
-                Conv2d(32, 64, kernel: 4, stride: 2, padding: 1, generator: &generator), Function.relu(), Function.flatten())
-            decoder = Sequential(
-                Linear(options.latentDimension, features, generator: &generator), Function.relu(), Function.unflatten([64, h / 4, w / 4]),
-                ConvTranspose2d(64, 32, kernel: 4, stride: 2, padding: 1, generator: &generator), Function.relu(),
-                ConvTranspose2d(32, c, kernel: 4, stride: 2, padding: 1, generator: &generator), Function.flatten())
+            // The networks see flattened images, as the MLPs do.
+            let (layers, flat) = convolutionalEncoder(imageShape, generator: &generator)
+            features = flat
+            encoder = Sequential([Function.unflatten(imageShape)] + layers)
+            decoder = Sequential(convolutionalDecoder(latent: options.latentDimension, imageShape: imageShape, generator: &generator)
+                                 + [Function.flatten()])
         }
         mean = Linear(features, options.latentDimension, generator: &generator)
         logVariance = Linear(features, options.latentDimension, generator: &generator)
