@@ -38,6 +38,7 @@ let package = Package(
                 "NeuralNetwork",
                 "Datasets",
                 "GenerativeModels",
+                "Metrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -45,7 +46,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TensorEngine"], path: "Tests/Support"),
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "TestSupport"]),
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "TensorEngine", "TestSupport"]),
-        .testTarget(name: "GenerativeModelsTests", dependencies: ["GenerativeModels", "Datasets", "NeuralNetwork", "TensorEngine", "TestSupport"]),
+        .testTarget(name: "GenerativeModelsTests", dependencies: ["GenerativeModels", "Datasets", "Metrics", "NeuralNetwork", "TensorEngine", "TestSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TensorEngine", "TestSupport"]),
         .testTarget(name: "deepgenTests", dependencies: ["deepgen", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorEngine", "TestSupport"], resources: [.copy("Fixtures")]),

@@ -16,6 +16,8 @@ public struct RunConfig: Codable, Equatable {
     public var autoencoder: Autoencoder.Options?
     /// The options of PCA.
     public var pca: PCAModel.Options?
+    /// The options of VaDE.
+    public var vade: VaDE.Options?
 
     public init(model: String, dataset: String, imageShape: [Int], training: TrainingOptions, vae: VAE.Options? = nil,
                 autoencoder: Autoencoder.Options? = nil) {
@@ -45,7 +47,7 @@ public enum Catalog {
     public static let models = ["pca", "ae", "vae", "iwae", "vade", "gan", "dcgan", "wgan", "wgan-gp", "pix2pix", "cyclegan",
                                 "stylegan", "pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm", "pixelcnn++"]
     /// Those that can be trained in this version.
-    public static let trainable = ["pca", "ae", "vae", "iwae"]
+    public static let trainable = ["pca", "ae", "vae", "iwae", "vade"]
     public static let datasets = ["mnist", "binarized-mnist", "shapes"]
 
     public static func checkModel(_ name: String) throws {
@@ -66,6 +68,8 @@ public enum Catalog {
             return VAE(config.vae ?? VAE.Options(), imageShape: config.imageShape, generator: &generator)
         case "pca":
             return PCAModel(config.pca ?? PCAModel.Options(), imageShape: config.imageShape)
+        case "vade":
+            return VaDE(config.vade ?? VaDE.Options(), imageShape: config.imageShape, generator: &generator)
         case "ae":
             return Autoencoder(config.autoencoder ?? Autoencoder.Options(), imageShape: config.imageShape, generator: &generator)
         default:

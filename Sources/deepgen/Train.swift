@@ -40,19 +40,24 @@ struct Train: ParsableCommand {
     @Option(help: "1 (grey) or 3 (RGB), for a folder data set.")
     var channels = 1
 
+    @Option(help: "Stop after this many minutes of training (a wall-time budget).") var minutes: Double?
+    @Option(help: "Save a copy of the model every N minutes in snapshots/ (for metric-against-time curves).") var snapshotMinutes: Double?
+    @Option(help: "constant, or cosine (down to a tenth of the rate over the planned steps).") var lrSchedule = "constant"
     @Option(help: "Log every N steps.") var logEvery = 50
     @Option(help: "Write samples.png every N steps.") var sampleEvery = 500
     @Option(help: "Checkpoint every N steps.") var checkpointEvery = 500
 
-    @Option(help: "Latent dimension (ae, vae, iwae; default 2 for ae, 20 otherwise).") var latentDim: Int?
-    @Option(help: "Hidden layer widths, comma-separated (ae, vae, iwae MLPs; default 512,256 for ae, 400 otherwise).") var hidden: String?
+    @Option(help: "Latent dimension (ae, vae, iwae, vade; default 2 for ae, 10 for vade, 20 otherwise).") var latentDim: Int?
+    @Option(help: "Hidden layer widths, comma-separated (ae, vae, iwae MLPs; default 512,256 for ae, 500,500,2000 for vade, 400 otherwise).") var hidden: String?
     @Option(help: "Principal components to keep (pca).") var components = 50
     @Option(help: "mlp or conv (ae, vae, iwae).") var architecture = "mlp"
     @Option(help: "Decoder likelihood, bernoulli or gaussian (vae, iwae).") var likelihood = "bernoulli"
     @Option(help: "Reconstruction loss, bce or mse (ae).") var loss = "bce"
     @Flag(help: "No activations, for comparison with PCA (ae).") var linear = false
     @Option(help: "Importance samples k of the training bound (iwae; vae uses 1).") var k = 5
-    @Option(help: "Adam's learning rate.") var learningRate: Float = 1e-3
+    @Option(help: "Adam's learning rate (default 2e-3 for vade, 1e-3 otherwise).") var learningRate: Float?
+    @Option(help: "Mixture components, the clusters (vade).") var clusters = 10
+    @Option(help: "Epochs of autoencoder pre-training before the prior is fitted (vade).") var pretrainEpochs = 10
 
     func validate() throws {
         guard Catalog.models.contains(model) else {
@@ -62,6 +67,9 @@ struct Train: ParsableCommand {
         guard (epochs ?? 1) >= 1, (steps ?? 1) >= 1, batchSize >= 1, logEvery >= 1, sampleEvery >= 1, checkpointEvery >= 1 else {
             throw ValidationError("--epochs, --steps, --batch-size and the --*-every options must be positive")
         }
+        guard (minutes ?? 1) > 0, (snapshotMinutes ?? 1) > 0 else { throw ValidationError("--minutes and --snapshot-minutes must be positive") }
+        guard ["constant", "cosine"].contains(lrSchedule) else { throw ValidationError("--lr-schedule is constant or cosine") }
+        guard clusters >= 2, pretrainEpochs >= 0 else { throw ValidationError("--clusters must be at least 2 and --pretrain-epochs not negative") }
         guard channels == 1 || channels == 3 else { throw ValidationError("--channels must be 1 or 3") }
         guard (hidden ?? "1").split(separator: ",").allSatisfy({ Int($0).map { $0 > 0 } ?? false }) else {
             throw ValidationError("--hidden takes positive widths separated by commas, e.g. 400 or 200,200")
@@ -83,9 +91,13 @@ struct Train: ParsableCommand {
             }
             if let steps { config.training.steps = steps; config.training.epochs = nil }
             if let epochs { config.training.epochs = epochs; config.training.steps = nil }
+            if let minutes { config.training.minutes = minutes }
         } else {
-            let training = TrainingOptions(epochs: steps == nil ? (epochs ?? 1) : nil, steps: steps, batchSize: batchSize, seed: seed,
+            var training = TrainingOptions(epochs: steps == nil ? (epochs ?? 1) : nil, steps: steps, batchSize: batchSize, seed: seed,
                                            logEvery: logEvery, sampleEvery: sampleEvery, checkpointEvery: checkpointEvery)
+            training.minutes = minutes
+            training.snapshotMinutes = snapshotMinutes
+            training.learningRateSchedule = lrSchedule == "constant" ? nil : lrSchedule
             config = RunConfig(model: model, dataset: dataset, imageShape: [], training: training)
             let widths = hidden.map { $0.split(separator: ",").compactMap { Int($0) } }
             if model == "pca" {
@@ -99,14 +111,22 @@ struct Train: ParsableCommand {
                 options.linear = linear
                 options.latentDimension = latentDim ?? options.latentDimension
                 options.hiddenDimensions = widths ?? options.hiddenDimensions
-                options.learningRate = learningRate
+                options.learningRate = learningRate ?? options.learningRate
                 config.autoencoder = options
+            } else if model == "vade" {
+                var options = VaDE.Options()
+                options.latentDimension = latentDim ?? options.latentDimension
+                options.hiddenDimensions = widths ?? options.hiddenDimensions
+                options.clusters = clusters
+                options.pretrainEpochs = pretrainEpochs
+                options.learningRate = learningRate ?? options.learningRate
+                config.vade = options
             } else {
                 var options = VAE.Options()
                 options.latentDimension = latentDim ?? options.latentDimension
                 options.hiddenDimensions = widths ?? options.hiddenDimensions
                 options.importanceSamples = model == "iwae" ? k : 1
-                options.learningRate = learningRate
+                options.learningRate = learningRate ?? options.learningRate
                 options.likelihood = VAE.Likelihood(rawValue: likelihood)!
                 options.architecture = Autoencoder.Architecture(rawValue: architecture)!
                 config.vae = options

@@ -53,6 +53,48 @@ final class VAETests: XCTestCase {
         XCTAssertLessThan(bounds[1], bounds[2])
     }
 
+    /// A linear-Gaussian model, p(z) = N(0, I), p(x | z) = N(W z + b, s2 I), with W's columns
+    /// orthogonal so the exact posterior is diagonal, and the encoder set to that posterior:
+    /// every importance weight equals p(x), and the importance-sampled NLL equals the closed form
+    ///   -log p(x) = 1/2 [n log 2 pi + log det C + (x - b)' C^-1 (x - b)],  C = W W' + s2 I,
+    /// computed here in Double through the determinant lemma and Woodbury's identity.
+    func testExactPosteriorGivesTheClosedFormLikelihood() throws {
+        var options = VAE.Options()
+        options.latentDimension = 2
+        options.hiddenDimensions = []
+        options.likelihood = .gaussian
+        var rng = RandomGenerator(seed: 0)
+        let vae = VAE(options, imageShape: [1, 2, 3], generator: &rng)
+        let s2 = 0.3
+        let w: [[Double]] = [[1, 2, 0, -1, 0.5, 0].map { 0.7 * $0 }, [0, 0.5, 1, 1, 0, -1]]   // columns of W, orthogonal
+        let b: [Double] = [0.1, -0.2, 0.3, 0, 0.5, -0.1]
+        let m = w.map { column in 1 + column.reduce(0) { $0 + $1 * $1 } / s2 }                 // M = I + W'W / s2, diagonal
+        // Posterior: mean M^-1 W' (x - b) / s2, variance M^-1.
+        let encoderWeight = (0..<2).flatMap { j in w[j].map { $0 / (m[j] * s2) } }
+        let encoderBias = (0..<2).map { j in -zip(w[j], b).reduce(0) { $0 + $1.0 * $1.1 } / (m[j] * s2) }
+        let f = { (values: [Double], shape: [Int]) in Tensor(shape: shape, scalars: values.map(Float.init)) }
+        try vae.load(stateDict: [
+            "mean.weight": f(encoderWeight, [2, 6]), "mean.bias": f(encoderBias, [2]),
+            "log_variance.weight": Tensor.zeros([2, 6]), "log_variance.bias": f(m.map { -Foundation.log($0) }, [2]),
+            "decoder.layers.0.weight": f((0..<6).flatMap { i in [w[0][i], w[1][i]] }, [6, 2]), "decoder.layers.0.bias": f(b, [6]),
+            "pixel_log_variance": f(Array(repeating: Foundation.log(s2), count: 6), [6]),
+        ])
+        let points: [[Double]] = [[0.3, -1, 0.2, 0.8, 0, 1.5], [2, 0.4, -0.7, -1.2, 0.9, 0], [0, 0, 0, 0, 0, 0]]
+        let nll = importanceSampledNLL(vae, f(points.flatMap { $0 }, [3, 6]), k: 64, chunk: 16, generator: &rng)
+        for (i, x) in points.enumerated() {
+            let d = zip(x, b).map { $0 - $1 }
+            // (x-b)' C^-1 (x-b) = |d|^2 / s2 - sum_j (w_j . d)^2 / (s2^2 m_j);  log det C = n log s2 + sum_j log m_j.
+            let projections = w.map { column in zip(column, d).reduce(0) { $0 + $1.0 * $1.1 } }
+            let quadratic = d.reduce(0) { $0 + $1 * $1 } / s2 - (0..<2).reduce(0) { $0 + projections[$1] * projections[$1] / (s2 * s2 * m[$1]) }
+            let logDet = 6 * Foundation.log(s2) + m.reduce(0) { $0 + Foundation.log($1) }
+            let expected = 0.5 * (6 * Foundation.log(2 * Double.pi) + logDet + quadratic)
+            XCTAssertEqual(Double(nll.scalars[i]), expected, accuracy: 1e-4 * max(1, abs(expected)), "point \(i)")
+        }
+        // Every weight is the same number: the estimate has no variance at all.
+        let weights = vae.logImportanceWeights(f(points[0], [1, 6]), samples: 32, generator: &rng)
+        XCTAssertLessThan(weights.max().scalar - weights.min().scalar, 1e-4)
+    }
+
     /// A chunked importance-sampled NLL equals the unchunked one for the same draws.
     func testChunkedNLLMatchesOneShot() {
         let vae = smallVAE(seed: 7)

@@ -15,6 +15,13 @@ public protocol TrainableModel: AnyObject {
     func trainStep(_ batch: Batch, generator: inout RandomGenerator) -> [String: Float]
     /// `count` new images [N, C, H, W] with values in [0, 1].
     func sample(count: Int, generator: inout RandomGenerator) -> Tensor
+    /// Called at the start of every epoch (and of a resumed one) with the training set, for a
+    /// model that needs a pass over all of it at some point (VaDE fits its prior after pre-training).
+    func prepare(epoch: Int, dataset: Dataset) throws
+}
+
+extension TrainableModel {
+    public func prepare(epoch: Int, dataset: Dataset) throws {}
 }
 
 /// A training or evaluation failure with a one-line message.

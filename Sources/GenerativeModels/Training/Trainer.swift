@@ -12,6 +12,13 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var logEvery: Int
     public var sampleEvery: Int
     public var checkpointEvery: Int
+    /// A wall-time budget: training stops (with a checkpoint) once it has run this long.
+    public var minutes: Double?
+    /// Every this many minutes of training, a copy of the model goes to `snapshots/<minutes>min`
+    /// (a run directory of its own), for curves of a metric against wall time.
+    public var snapshotMinutes: Double?
+    /// `cosine` decays every optimizer's rate over the planned steps to a tenth; absent: constant.
+    public var learningRateSchedule: String?
 
     public init(epochs: Int? = nil, steps: Int? = nil, batchSize: Int = 128, seed: UInt64 = 0,
                 logEvery: Int = 50, sampleEvery: Int = 1000, checkpointEvery: Int = 1000) {
@@ -76,7 +83,23 @@ public final class Trainer {
         var order: (epoch: Int, indices: [Int]) = (-1, [])
         var running: [String: Double] = [:]
         model.module.train()
+        let baseRates = model.optimizers.mapValues(\.learningRate)
+        let schedule: LearningRateSchedule? = options.learningRateSchedule == "cosine"
+            ? CosineDecay(totalSteps: totalSteps, minimumFactor: 0.1) : nil
+        var nextSnapshot = options.snapshotMinutes.map { m in (floor(state.elapsedSeconds / (60 * m)) + 1) * 60 * m }
         while state.step < totalSteps {
+            let elapsed = state.elapsedSeconds + Date().timeIntervalSince(started)
+            if let next = nextSnapshot, elapsed >= next {
+                try snapshot(minutes: next / 60, state: state)
+                nextSnapshot = next + 60 * options.snapshotMinutes!
+            }
+            if let minutes = options.minutes, elapsed >= 60 * minutes {
+                if !quiet { progress.finish(); log("the \(minutes)-minute budget is spent at step \(state.step)") }
+                break
+            }
+            if let schedule {
+                for (name, optimizer) in model.optimizers { schedule.apply(to: optimizer, baseRate: baseRates[name]!, step: state.step) }
+            }
             if interruptRequested != 0 {
                 progress.finish()
                 state.elapsedSeconds += Date().timeIntervalSince(started)
@@ -85,7 +108,10 @@ public final class Trainer {
                 return .interrupted(atStep: state.step)
             }
             let epoch = state.step / stepsPerEpoch, position = state.step % stepsPerEpoch
-            if order.epoch != epoch { order = (epoch, epochOrder(count: dataset.count, seed: options.seed, epoch: epoch)) }
+            if order.epoch != epoch {
+                order = (epoch, epochOrder(count: dataset.count, seed: options.seed, epoch: epoch))
+                try model.prepare(epoch: epoch, dataset: dataset)
+            }
             var generator = RandomGenerator(seed: options.seed).derived(UInt64(state.step) &+ 1)
             let indices = Array(order.indices[(position * options.batchSize)..<((position + 1) * options.batchSize)])
             let batch = dataset.batch(indices, generator: &generator)
@@ -113,6 +139,7 @@ public final class Trainer {
         if !quiet { progress.finish() }
         state.elapsedSeconds += Date().timeIntervalSince(started)
         try checkpoint(state)
+        if options.snapshotMinutes != nil { try snapshot(minutes: state.elapsedSeconds / 60, state: state) }
         try writeSamples()
         if !quiet { log("done: \(state.step) steps in \(Progress.clock(state.elapsedSeconds)); \(run.url.path) holds the model, samples.png and loss.png") }
         return .finished(steps: state.step)
@@ -139,6 +166,14 @@ public final class Trainer {
         if !quiet {
             log("PCA: \(pca.options.components) components explain \(String(format: "%.1f", 100 * figures["explained_variance"]!))% of the variance; reconstruction MSE \(String(format: "%.5f", figures["mse"]!))")
         }
+    }
+
+    /// A copy of the model as a run directory of its own, `snapshots/<minutes>min`.
+    func snapshot(minutes: Double, state: RunDirectory.TrainerState) throws {
+        let copy = RunDirectory(run.url.appendingPathComponent("snapshots").appendingPathComponent(String(format: "%05.1fmin", minutes)))
+        try FileManager.default.createDirectory(at: copy.url, withIntermediateDirectories: true)
+        try writeAtomically(Data(contentsOf: run.config), to: copy.config)
+        try copy.saveCheckpoint(model: model, state: state)
     }
 
     func checkpoint(_ state: RunDirectory.TrainerState) throws {

@@ -4,7 +4,11 @@ import Synchronization
 /// Splits work over the machine's cores. The only thread pool in the engine: BLAS runs single
 /// threaded inside it, so no second pool spins against this one.
 public enum Parallel {
-    public static let threadCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// The machine's cores, or `DEEPGEN_THREADS` when set (e.g. to run two jobs side by side).
+    public static let threadCount: Int = {
+        if let text = ProcessInfo.processInfo.environment["DEEPGEN_THREADS"], let n = Int(text), n >= 1 { return n }
+        return max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }()
 
     /// Calls `body` on disjoint ranges covering `0..<count`, in parallel when each thread would
     /// get at least `grain` items. The ranges depend only on `count`, `grain` and the thread count.

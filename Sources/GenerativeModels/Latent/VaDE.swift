@@ -1,0 +1,172 @@
+import Datasets
+import Foundation
+import NeuralNetwork
+import TensorEngine
+
+/// Variational Deep Embedding (Jiang et al. 2017): a VAE whose prior is a mixture of Gaussians,
+/// p(c) = pi_c, p(z | c) = N(mu_c, diag sigma_c^2), so that the mixture component of an image's
+/// code is its cluster. Training has two phases, kept in the `phase` buffer so a resumed run
+/// knows where it is:
+/// 0. the encoder's mean head and the decoder are pre-trained as an autoencoder;
+/// 1. a diagonal GMM is fitted to the codes of the training set and becomes the prior, and the
+///    whole model then maximises the VaDE ELBO, with q(c | x) taken as p(c | z) at the sample z.
+public final class VaDE: Module, TrainableModel {
+    public struct Options: Codable, Equatable, Sendable {
+        public var latentDimension = 10
+        public var clusters = 10
+        /// The paper's encoder widths (784-500-500-2000-10); the decoder mirrors them.
+        public var hiddenDimensions = [500, 500, 2000]
+        public var pretrainEpochs = 10
+        public var learningRate: Float = 2e-3
+        public var pretrainLearningRate: Float = 1e-3
+        public init() {}
+    }
+
+    public let options: Options
+    public let imageShape: [Int]
+    let encoder: Sequential
+    let mean: Linear
+    let logVariance: Linear
+    let decoder: Sequential
+    /// The prior: logits of pi, means mu_c and log sigma_c^2 of the K components.
+    let priorLogits: Parameter
+    let priorMeans: Parameter
+    let priorLogVariances: Parameter
+    /// 0 while pre-training the autoencoder, 1 once the prior has been fitted.
+    let phase: Buffer
+    var pretrainer: Adam!
+    var optimizer: Adam!
+
+    public var module: Module { self }
+    public var optimizers: [String: Optimizer] { ["pretrain": pretrainer, "model": optimizer] }
+
+    public init(_ options: Options, imageShape: [Int], generator: inout RandomGenerator) {
+        self.options = options
+        self.imageShape = imageShape
+        let pixels = Shape.count(imageShape), hidden = options.hiddenDimensions
+        encoder = Sequential(multilayerPerceptron([pixels] + hidden, activateLast: true, generator: &generator))
+        mean = Linear(hidden.last ?? pixels, options.latentDimension, generator: &generator)
+        logVariance = Linear(hidden.last ?? pixels, options.latentDimension, generator: &generator)
+        decoder = Sequential(multilayerPerceptron([options.latentDimension] + hidden.reversed() + [pixels], activateLast: false,
+                                                  generator: &generator))
+        priorLogits = Parameter(Tensor.zeros([options.clusters]))
+        priorMeans = Parameter(Tensor.zeros([options.clusters, options.latentDimension]))
+        priorLogVariances = Parameter(Tensor.zeros([options.clusters, options.latentDimension]))
+        phase = Buffer(Tensor.zeros([1]))
+        super.init()
+        let networks = encoder.parameters() + mean.parameters() + decoder.parameters()
+        pretrainer = Adam(networks.filter { !$0.isFrozen }, learningRate: options.pretrainLearningRate)
+        optimizer = Adam(trainableParameters(), learningRate: options.learningRate)
+    }
+
+    public var isPretraining: Bool { phase.value.scalars[0] == 0 }
+
+    public var prior: GaussianMixture {
+        GaussianMixture(weights: softmax(priorLogits.value, axis: 0), means: priorMeans.value, variances: priorLogVariances.value.exp())
+    }
+
+    /// mu and log sigma^2 of q(z | x) for flattened images [N, pixels].
+    public func encode(_ x: Tensor) -> (mean: Tensor, logVariance: Tensor) {
+        let h = encoder(x)
+        return (mean(h), logVariance(h))
+    }
+
+    /// log p(c) + log p(z | c) for codes [N, D]: [N, K].
+    func jointLogPrior(_ z: Tensor) -> Tensor {
+        logSoftmax(priorLogits.value, axis: 0).unsqueezed(0)
+            + GaussianMixture.componentLogDensities(z, means: priorMeans.value, logVariances: priorLogVariances.value)
+    }
+
+    /// The VaDE ELBO per example, [N], for flattened images x and one sample z of q(z | x):
+    ///   log p(x | z) + E_q(z,c|x)[log p(z | c) + log p(c) - log q(z | x) - log q(c | x)],
+    /// the expectation over z taken in closed form for Gaussians, with responsibilities
+    /// gamma = q(c | x) = p(c | z).
+    public func elbo(_ x: Tensor, generator: inout RandomGenerator) -> (elbo: Tensor, reconstruction: Tensor) {
+        let (mu, logVar) = encode(x)
+        let z = mu + (logVar * 0.5).exp() * Tensor.normal(mu.shape, generator: &generator)
+        let reconstruction = -binaryCrossEntropyWithLogits(decoder(z), x, reduction: .none).sum(alongAxis: 1)
+        let logGamma = logSoftmax(jointLogPrior(z), axis: 1)
+        return (reconstruction - latentDivergence(mean: mu, logVariance: logVar, logResponsibilities: logGamma), reconstruction)
+    }
+
+    /// KL(q(z, c | x) || p(z, c)) per example for q(z | x) = N(mean, diag exp(logVariance)) and
+    /// q(c | x) = exp(logResponsibilities): the Gaussian cross-entropies
+    ///   sum_c gamma_c 1/2 sum_j [log 2 pi + log sigma_cj^2 + (s_j^2 + (m_j - mu_cj)^2) / sigma_cj^2]
+    /// minus the entropy of q(z | x), 1/2 sum_j (log 2 pi + 1 + log s_j^2), plus KL(gamma || pi).
+    public func latentDivergence(mean m: Tensor, logVariance logS2: Tensor, logResponsibilities logGamma: Tensor) -> Tensor {
+        let gamma = logGamma.exp()
+        let logTwoPi = Float(Foundation.log(2 * Double.pi))
+        let priorLogVar = priorLogVariances.value.unsqueezed(0)                             // [1, K, D]
+        let spread = (logS2.exp().unsqueezed(1) + (m.unsqueezed(1) - priorMeans.value.unsqueezed(0)).squared()) * (-priorLogVar).exp()
+        let crossEntropy = 0.5 * (logTwoPi + priorLogVar + spread).sum(alongAxis: 2)        // [N, K]
+        let entropy = 0.5 * (logTwoPi + 1 + logS2).sum(alongAxis: 1)
+        let clusterDivergence = (gamma * (logGamma - logSoftmax(priorLogits.value, axis: 0).unsqueezed(0))).sum(alongAxis: 1)
+        return (gamma * crossEntropy).sum(alongAxis: 1) - entropy + clusterDivergence
+    }
+
+    /// The cluster of each image: argmax_c p(c | z) at the posterior mean.
+    public func clusters(_ images: Tensor) -> [Int] {
+        withoutGradients { jointLogPrior(encode(images.flattened()).mean).argmax(alongAxis: 1).scalars.map { Int($0) } }
+    }
+
+    public func prepare(epoch: Int, dataset: Dataset) throws {
+        guard isPretraining, epoch >= options.pretrainEpochs else { return }
+        try fitPrior(dataset)
+    }
+
+    /// Encodes the whole training set and sets the prior to a GMM fitted to the codes (the
+    /// best of three EM runs). The variance head, untouched by pre-training, starts at a constant
+    /// posterior variance of a hundredth of the prior's average one: narrow against the clusters,
+    /// so the first VaDE steps do not blur the pre-trained codes.
+    public func fitPrior(_ dataset: Dataset) throws {
+        var generator = RandomGenerator(seed: 0x6A_DE)
+        let codes = withoutGradients {
+            Tensor.concatenate(stride(from: 0, to: dataset.count, by: 1000).map { start in
+                let batch = dataset.batch(Array(start..<min(start + 1000, dataset.count)), generator: &generator)
+                return encode(batch.images.flattened()).mean
+            }, axis: 0)
+        }
+        guard codes.scalars.allSatisfy(\.isFinite) else { throw TrainingError("VaDE: the pre-trained encoder gives non-finite codes") }
+        let (mixture, _) = GaussianMixture.fit(codes, components: options.clusters, generator: &generator)
+        withoutGradients {
+            priorLogits.assign(mixture.weights.log())
+            priorMeans.assign(mixture.means)
+            priorLogVariances.assign(mixture.variances.log())
+            logVariance.weight.assign(Tensor.zeros(logVariance.weight.value.shape))
+            let spread = Foundation.log(mixture.variances.mean().scalar / 100)
+            logVariance.bias?.assign(Tensor.full([options.latentDimension], spread))
+            phase.value = Tensor.ones([1])
+        }
+    }
+
+    public func trainStep(_ batch: Batch, generator: inout RandomGenerator) -> [String: Float] {
+        let x = batch.images.flattened()
+        if isPretraining {
+            let loss = binaryCrossEntropyWithLogits(decoder(encode(x).mean), x, reduction: .none).sum(alongAxis: 1).mean()
+            pretrainer.minimize(loss)
+            return ["loss": loss.scalar]
+        }
+        let (elbo, reconstruction) = elbo(x, generator: &generator)
+        let loss = -elbo.mean()
+        optimizer.minimize(loss)
+        return ["loss": loss.scalar, "reconstruction": -reconstruction.mean().scalar]
+    }
+
+    /// Draws c from pi, z from N(mu_c, sigma_c^2), and decodes Bernoulli means.
+    public func sample(count: Int, generator: inout RandomGenerator) -> Tensor {
+        let cumulative = prior.weights.scalars.reduce(into: [Float]()) { $0.append(($0.last ?? 0) + $1) }
+        let picks = (0..<count).map { _ -> Int in
+            let u = generator.nextUniform() * (cumulative.last ?? 1)
+            return cumulative.firstIndex { u < $0 } ?? (cumulative.count - 1)
+        }
+        return sample(clusters: picks, generator: &generator)
+    }
+
+    /// One image per entry of `clusters`, drawn from that component of the prior.
+    public func sample(clusters picks: [Int], generator: inout RandomGenerator) -> Tensor {
+        let means = priorMeans.value.gather(picks, alongAxis: 0)
+        let deviations = (priorLogVariances.value.gather(picks, alongAxis: 0) * 0.5).exp()
+        let z = means + deviations * Tensor.normal(means.shape, generator: &generator)
+        return decoder(z).sigmoid().reshaped([picks.count] + imageShape)
+    }
+}

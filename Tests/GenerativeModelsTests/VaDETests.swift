@@ -1,0 +1,143 @@
+import Foundation
+import TestSupport
+import XCTest
+@testable import GenerativeModels
+import Datasets
+import Metrics
+import NeuralNetwork
+import TensorEngine
+
+final class GaussianMixtureTests: XCTestCase {
+    /// Three well-separated clusters of known centres, spreads and sizes: EM finds them.
+    func testFitRecoversKnownClusters() {
+        let centres: [[Float]] = [[-6, 0], [0, 5], [6, -1]], spreads: [Float] = [0.5, 1, 0.3], sizes = [300, 200, 100]
+        var rng = RandomGenerator(seed: 7)
+        let points = Tensor.concatenate(zip(zip(centres, spreads), sizes).map { arg -> Tensor in
+            let ((centre, spread), size) = arg
+            return Tensor.normal([size, 2], generator: &rng) * spread + Tensor(shape: [1, 2], scalars: centre)
+        }, axis: 0)
+        let (mixture, score) = GaussianMixture.fit(points, components: 3, generator: &rng)
+        XCTAssert(score.isFinite)
+        let order = mixture.means.scalars.enumerated().filter { $0.offset % 2 == 0 }.sorted { $0.element < $1.element }.map { $0.offset / 2 }
+        for (truth, k) in order.enumerated() {
+            XCTAssertEqual(mixture.means.scalars[2 * k], centres[truth][0], accuracy: 0.2)
+            XCTAssertEqual(mixture.means.scalars[2 * k + 1], centres[truth][1], accuracy: 0.2)
+            XCTAssertEqual(mixture.weights.scalars[k], Float(sizes[truth]) / 600, accuracy: 0.01)
+            XCTAssertEqual(mixture.variances.scalars[2 * k].squareRoot(), spreads[truth], accuracy: 0.1 * spreads[truth])
+        }
+        let labels = sizes.enumerated().flatMap { Array(repeating: $0.offset, count: $0.element) }
+        XCTAssertEqual(clusteringAccuracy(clusters: mixture.assignments(points), labels: labels), 1)
+    }
+
+    /// log N(x | mu, diag var) by hand for one point and two components.
+    func testComponentLogDensitiesKnownAnswer() {
+        let x = Tensor(shape: [1, 2], scalars: [1, -1])
+        let means = Tensor(shape: [2, 2], scalars: [0, 0, 1, 1])
+        let logVariances = Tensor(shape: [2, 2], scalars: [0, 0, Float(Foundation.log(4.0)), 0])
+        let got = GaussianMixture.componentLogDensities(x, means: means, logVariances: logVariances).scalars
+        let log2pi = Foundation.log(2 * Double.pi)
+        XCTAssertEqual(Double(got[0]), -log2pi - 0.5 * (1 + 1), accuracy: 1e-5)
+        XCTAssertEqual(Double(got[1]), -log2pi - 0.5 * (Foundation.log(4.0) + 0 / 4 + 4), accuracy: 1e-5)
+    }
+
+    /// EM never lowers the likelihood of its starting point: the fit beats its own k-means start.
+    func testEMImprovesOnKMeans() {
+        var rng = RandomGenerator(seed: 3)
+        let points = Tensor.normal([400, 3], generator: &rng) * Tensor(shape: [1, 3], scalars: [1, 3, 0.2])
+        var seeds = rng
+        let centres = GaussianMixture.kMeans(points, clusters: 4, iterations: 10, generator: &seeds)
+        let start = GaussianMixture.maximisation(points, responsibilities: Tensor.oneHot(
+            GaussianMixture.squaredDistances(points, centres).scalars.chunked(4).map { row in row.indices.min { row[$0] < row[$1] }! }, classes: 4),
+            varianceFloor: 1e-6)
+        let (fitted, score) = GaussianMixture.fit(points, components: 4, restarts: 1, generator: &rng)
+        XCTAssertGreaterThanOrEqual(score, start.meanLogLikelihood(points) - 1e-4)
+        XCTAssertEqual(fitted.weights.sum().scalar, 1, accuracy: 1e-5)
+    }
+}
+
+final class VaDETests: XCTestCase {
+    func smallVaDE(clusters: Int = 3, seed: UInt64 = 0, pretrainEpochs: Int = 1) -> VaDE {
+        var options = VaDE.Options()
+        options.latentDimension = 3
+        options.clusters = clusters
+        options.hiddenDimensions = [32]
+        options.pretrainEpochs = pretrainEpochs
+        var rng = RandomGenerator(seed: seed)
+        return VaDE(options, imageShape: [1, 12, 12], generator: &rng)
+    }
+
+    /// With one component at N(0, I) the divergence is the VAE's analytic KL.
+    func testOneStandardComponentGivesTheVAEKL() {
+        let vade = smallVaDE(clusters: 1)
+        var rng = RandomGenerator(seed: 1)
+        let m = Tensor.normal([4, 3], generator: &rng), logS2 = Tensor.normal([4, 3], generator: &rng) * 0.5
+        let divergence = vade.latentDivergence(mean: m, logVariance: logS2, logResponsibilities: Tensor.zeros([4, 1]))
+        let kl = 0.5 * (m.squared() + logS2.exp() - logS2 - 1).sum(alongAxis: 1)
+        assertClose(divergence, kl.scalars, tolerance: 1e-4)
+    }
+
+    /// The closed-form divergence against a Monte-Carlo average of
+    /// log q(z|x) + log q(c|x) - log p(z|c) - log p(c) over z ~ q(z|x), c ~ gamma.
+    func testDivergenceMatchesMonteCarlo() {
+        let vade = smallVaDE(clusters: 3)
+        var rng = RandomGenerator(seed: 2)
+        vade.priorLogits.assign(Tensor(shape: [3], scalars: [0.2, -0.5, 0.1]))
+        vade.priorMeans.assign(Tensor.normal([3, 3], generator: &rng))
+        vade.priorLogVariances.assign(Tensor.normal([3, 3], generator: &rng) * 0.3)
+        let m = Tensor.normal([2, 3], generator: &rng), logS2 = Tensor.normal([2, 3], generator: &rng) * 0.3 - 0.5
+        let logGamma = logSoftmax(Tensor.normal([2, 3], generator: &rng), axis: 1)
+        let exact = vade.latentDivergence(mean: m, logVariance: logS2, logResponsibilities: logGamma)
+        let samples = 100_000
+        let eps = Tensor.normal([samples, 2, 3], generator: &rng)
+        let z = m.unsqueezed(0) + (logS2 * 0.5).exp().unsqueezed(0) * eps                                  // [S, 2, 3]
+        let log2pi = Float(Foundation.log(2 * Double.pi))
+        let logQ = -0.5 * (eps.squared() + logS2.unsqueezed(0) + log2pi).sum(alongAxis: 2)                // [S, 2]
+        let joint = vade.jointLogPrior(z.reshaped([-1, 3])).reshaped([samples, 2, 3])                     // log p(c) + log p(z|c)
+        let perSample = logQ + (logGamma.exp().unsqueezed(0) * (logGamma.unsqueezed(0) - joint)).sum(alongAxis: 2)
+        assertClose(perSample.mean(alongAxis: 0), exact.scalars, tolerance: 0.03)
+    }
+
+    /// Four random binary prototypes with 10% of their pixels flipped in each example.
+    func prototypeData(count: Int, seed: UInt64) -> ByteImageDataset {
+        var rng = RandomGenerator(seed: seed)
+        let prototypes = (0..<4).map { _ in (0..<144).map { _ in rng.nextUniform() < 0.5 } }
+        let labels = (0..<count).map { _ in rng.nextInt(below: 4) }
+        let pixels = labels.flatMap { label in prototypes[label].map { on -> UInt8 in (on != (rng.nextUniform() < 0.1)) ? 255 : 0 } }
+        return ByteImageDataset(name: "prototypes", pixels: pixels, imageShape: [1, 12, 12], labels: labels)
+    }
+
+    /// Pre-training for three epochs, then the prior is fitted and the ELBO phase starts; a
+    /// reloaded checkpoint gives the same clusters; four well-separated clusters are found.
+    func testPhasesPriorAndClustering() throws {
+        let vade = smallVaDE(clusters: 4, seed: 5, pretrainEpochs: 3)
+        let data = prototypeData(count: 256, seed: 6)
+        var rng = RandomGenerator(seed: 7)
+        XCTAssert(vade.isPretraining)
+        for epoch in 0..<10 {
+            try vade.prepare(epoch: epoch, dataset: data)
+            for start in stride(from: 0, to: 256, by: 32) {
+                let losses = vade.trainStep(data.batch(Array(start..<start + 32), generator: &rng), generator: &rng)
+                XCTAssert(losses["loss"]!.isFinite)
+                XCTAssertEqual(losses["reconstruction"] == nil, epoch < 3)
+            }
+        }
+        XCTAssertFalse(vade.isPretraining)
+        XCTAssertEqual(vade.prior.weights.sum().scalar, 1, accuracy: 1e-5)
+        let images = data.batch(Array(0..<256), generator: &rng)
+        let accuracy = clusteringAccuracy(clusters: vade.clusters(images.images), labels: images.labels!)
+        XCTAssertGreaterThan(accuracy, 0.95)
+
+        let copy = smallVaDE(clusters: 4, seed: 99)
+        try copy.load(stateDict: Dictionary(uniqueKeysWithValues: vade.stateDict().map { ($0.name, $0.tensor) }))
+        XCTAssertFalse(copy.isPretraining)
+        XCTAssertEqual(copy.clusters(images.images), vade.clusters(images.images))
+        let samples = copy.sample(clusters: [0, 1, 2, 3], generator: &rng)
+        XCTAssertEqual(samples.shape, [4, 1, 12, 12])
+    }
+}
+
+extension Array {
+    fileprivate func chunked(_ size: Int) -> [[Element]] {
+        stride(from: 0, to: count, by: size).map { Array(self[$0..<Swift.min($0 + size, count)]) }
+    }
+}
