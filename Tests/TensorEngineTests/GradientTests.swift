@@ -150,6 +150,12 @@ final class GradientTests: XCTestCase {
         assertGradientsMatchFiniteDifferences([logits.reshaped([2, 2, 5]), targets.sliced(axis: 0, 0..<2)]) {
             binaryCrossEntropyWithLogits($0[0], $0[1], reduction: .none)   // targets broadcast over the leading axis
         }
+        // The fused Bernoulli log-likelihood, targets shared over a leading axis, and in the
+        // unfused fallback (targets broadcast along the last axis).
+        assertGradientsMatchFiniteDifferences([logits.reshaped([2, 2, 5]), targets.sliced(axis: 0, 0..<2)]) {
+            bernoulliLogLikelihood(logits: $0[0], targets: $0[1])
+        }
+        assertGradientsMatchFiniteDifferences([logits, targets.sliced(axis: 1, 0..<1)]) { bernoulliLogLikelihood(logits: $0[0], targets: $0[1]) }
         assertGradientsMatchFiniteDifferences([logits]) { crossEntropy($0[0], labels: [0, 4, 2, 2]) }
         assertGradientsMatchFiniteDifferences([logits, targets]) { mseLoss($0[0], $0[1]) }
         assertGradientsMatchFiniteDifferences([logits, targets]) { l1Loss($0[0], $0[1], reduction: .sum) }

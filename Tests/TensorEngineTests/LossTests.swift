@@ -17,6 +17,19 @@ final class LossTests: XCTestCase {
         XCTAssertEqual(Double(binaryCrossEntropyWithLogits(Tensor(logits), Tensor(targets)).scalar), expected / 4, accuracy: 1e-4)
     }
 
+    /// The fused row sums equal the composed loss, for targets shared over leading axes (17 values
+    /// per row: one full vector and a scalar tail), with logits far out in both tails.
+    func testBernoulliLogLikelihoodMatchesTheComposedLoss() {
+        var rng = RandomGenerator(seed: 5)
+        let logits = Tensor.normal([3, 4, 17], generator: &rng) * 8
+        let targets = Tensor.bernoulli([4, 17], probability: 0.4, generator: &rng)
+        let fused = bernoulliLogLikelihood(logits: logits, targets: targets)
+        let composed = -binaryCrossEntropyWithLogits(logits, targets.unsqueezed(0), reduction: .none).sum(alongAxis: 2)
+        XCTAssertEqual(fused.shape, [3, 4])
+        assertClose(fused, composed.scalars, tolerance: 1e-5)
+        assertClose(bernoulliLogLikelihood(logits: logits, targets: targets.unsqueezed(0)), composed.scalars, tolerance: 1e-5)
+    }
+
     func testCrossEntropy() {
         let logits = Tensor([[1, 2, 3], [0, 0, 0]])
         let first = -(3 - log(exp(1.0) + exp(2.0) + exp(3.0))), second = log(3.0)

@@ -88,7 +88,7 @@ public final class VAE: Module, TrainableModel {
     public func logLikelihood(_ x: Tensor, decoded: Tensor) -> Tensor {
         let axis = decoded.rank - 1
         guard let logVar = pixelLogVariance?.value else {
-            return -binaryCrossEntropyWithLogits(decoded, x, reduction: .none).sum(alongAxis: axis)
+            return bernoulliLogLikelihood(logits: decoded, targets: x)
         }
         // -1/2 [log 2 pi + log sigma^2 + (x - mu)^2 / sigma^2] per pixel.
         let halfLog2Pi = Float(0.5 * Foundation.log(2 * Double.pi))

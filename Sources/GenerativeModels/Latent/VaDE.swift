@@ -84,7 +84,7 @@ public final class VaDE: Module, TrainableModel {
     public func elbo(_ x: Tensor, generator: inout RandomGenerator) -> (elbo: Tensor, reconstruction: Tensor) {
         let (mu, logVar) = encode(x)
         let z = mu + (logVar * 0.5).exp() * Tensor.normal(mu.shape, generator: &generator)
-        let reconstruction = -binaryCrossEntropyWithLogits(decoder(z), x, reduction: .none).sum(alongAxis: 1)
+        let reconstruction = bernoulliLogLikelihood(logits: decoder(z), targets: x)
         let logGamma = logSoftmax(jointLogPrior(z), axis: 1)
         return (reconstruction - latentDivergence(mean: mu, logVariance: logVar, logResponsibilities: logGamma), reconstruction)
     }
@@ -142,7 +142,7 @@ public final class VaDE: Module, TrainableModel {
     public func trainStep(_ batch: Batch, generator: inout RandomGenerator) -> [String: Float] {
         let x = batch.images.flattened()
         if isPretraining {
-            let loss = binaryCrossEntropyWithLogits(decoder(encode(x).mean), x, reduction: .none).sum(alongAxis: 1).mean()
+            let loss = -bernoulliLogLikelihood(logits: decoder(encode(x).mean), targets: x).mean()
             pretrainer.minimize(loss)
             return ["loss": loss.scalar]
         }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Elementwise loops: 16 lanes at a time, split over the cores for large tensors. The operation
 /// is passed as an `@inline(__always)` closure, so in an optimised build each call site becomes a
 /// plain vector loop with no call per element.
@@ -151,4 +153,22 @@ func zip3Kernel(_ a: Tensor, _ b: Tensor, _ c: Tensor, shape: [Int], _ f: (Vec, 
         for r in rows { zip3Row(pa + o[0][r], s[0], pb + o[1][r], s[1], pc + o[2][r], s[2], dst + r * inner, inner, f) }
     }
     return out
+}
+
+/// sum_i softplus(l_i) - l_i t_i over n contiguous values: the fused Bernoulli loss of one row.
+@inline(__always)
+func softplusMinusProductSum(_ l: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _ n: Int) -> Float {
+    var acc = Vec(repeating: 0), i = 0
+    while i + 16 <= n {
+        let x = load(l + i)
+        acc += vsoftplus(x) - x * load(t + i)
+        i += 16
+    }
+    var sum = acc.sum()
+    while i < n {
+        let x = l[i]
+        sum += Swift.max(x, 0) + Foundation.log1p(Foundation.exp(-Swift.abs(x))) - x * t[i]
+        i += 1
+    }
+    return sum
 }

@@ -55,3 +55,29 @@ public func gaussianNLLLoss(_ input: Tensor, _ target: Tensor, variance: Tensor,
     if full { values = values + Float(0.5 * Foundation.log(2 * Double.pi)) }
     return reduction.apply(values)
 }
+
+/// The log-likelihood of binary (or [0, 1]) targets under Bernoulli(sigmoid(logits)), summed
+/// over the last axis: -sum_d (softplus(l_d) - l_d t_d), one value per row of `logits`.
+/// `targets` may lack leading axes of `logits` (or have them as 1): k samples of a batch of
+/// images share the images. That case runs as one fused pass, without the [k, N, D] temporaries
+/// of the composed expression, which is what makes k = 5000 importance sampling affordable.
+public func bernoulliLogLikelihood(logits: Tensor, targets: Tensor) -> Tensor {
+    let d = logits.shape.last ?? 1
+    var targetShape = targets.shape
+    while targetShape.first == 1 && targetShape.count > 1 { targetShape.removeFirst() }
+    let fusable = logits.rank >= 1 && targetShape.count <= logits.rank && targetShape.last == d
+        && Array(logits.shape.suffix(targetShape.count)) == targetShape
+    guard fusable else {
+        return -binaryCrossEntropyWithLogits(logits, targets, reduction: .none).sum(alongAxis: logits.rank - 1)
+    }
+    let rows = logits.count / max(d, 1), targetRows = targets.count / max(d, 1)
+    let storage = Storage(uninitializedCount: rows)
+    let l = logits.storage.pointer, t = targets.storage.pointer, out = storage.pointer
+    Parallel.forRanges(rows, grain: max(1, elementwiseGrain / max(d, 1))) { range in
+        for r in range { out[r] = -softplusMinusProductSum(l + r * d, t + (r % targetRows) * d, d) }
+    }
+    return Tensor.result("bernoulli_log_likelihood", shape: Array(logits.shape.dropLast()), storage: storage, inputs: [logits, targets]) { g, c in
+        let gx = g.unsqueezed(-1)
+        return [c.needs[0] ? gx * (targets - logits.sigmoid()) : nil, c.needs[1] ? (gx * logits).sum(toShape: targets.shape) : nil]
+    }
+}
