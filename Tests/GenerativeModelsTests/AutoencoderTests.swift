@@ -31,9 +31,11 @@ final class AutoencoderTests: XCTestCase {
             let batch = Batch(images: images.sliced(axis: 0, start..<start + 256), labels: nil, indices: [])
             _ = ae.trainStep(batch, generator: &rng)
         }
-        // The decoder's weight [20, 3]: its columns span the learned subspace.
+        // The decoder's weight [20, 3]: its columns span the learned subspace, and so do the
+        // rows of decoderSubspace().
         let decoderWeight = ae.decoder.layers.compactMap { $0 as? NeuralNetwork.Linear }.first!.weight.value
-        let angles = try principalAngles(decoderWeight.transposed(), pca.components)
+        assertClose(ae.decoderSubspace(), decoderWeight.transposed().scalars, tolerance: 1e-5)
+        let angles = try principalAngles(ae.decoderSubspace(), pca.components)
         XCTAssertLessThan(angles.max()! * 180 / .pi, 5, "principal angles \(angles.map { $0 * 180 / .pi }) degrees")
     }
 

@@ -29,7 +29,7 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
     }
 
     func testEveryCommandHasHelp() throws {
-        for command in ["train", "sample", "eval", "interpolate", "bench", "data"] {
+        for command in ["train", "sample", "eval", "interpolate", "latent", "bench", "data"] {
             let result = try deepgen(command, "--help")
             XCTAssertEqual(result.status, 0, command)
             XCTAssert(result.out.contains("USAGE") || result.out.contains("Usage"), command)
@@ -83,5 +83,27 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
 
         let sample = try deepgen("sample", run, "--count", "4", "--out", root.appendingPathComponent("s.png").path)
         XCTAssertEqual(sample.status, 0, sample.err)
+    }
+
+    /// VaDE end to end on the shapes: pre-training, the prior's fit, clustering accuracy as JSON;
+    /// the latent scatter plot; the principal angles refuse a non-linear autoencoder.
+    func testVaDEClustersAndLatentPlots() throws {
+        let run = root.appendingPathComponent("vade").path
+        let trained = try deepgen("train", "vade", "--dataset", "shapes", "--epochs", "2", "--pretrain-epochs", "1", "--hidden", "32",
+                                  "--clusters", "4", "--batch-size", "100", "--image-size", "12", "--out", run)
+        XCTAssertEqual(trained.status, 0, trained.err)
+        let eval = try deepgen("eval", run, "--metric", "accuracy", "--json")
+        XCTAssertEqual(eval.status, 0, eval.err)
+        let object = try JSONSerialization.jsonObject(with: Data(eval.out.utf8)) as! [String: Any]
+        XCTAssertEqual(object["unit"] as? String, "percent")
+        let accuracy = try XCTUnwrap(object["value"] as? Double)
+        XCTAssert(accuracy >= 25 && accuracy <= 100, "\(accuracy)")   // at least the largest class's share
+
+        let latent = try deepgen("latent", run, "--out", root.appendingPathComponent("latent.png").path)
+        XCTAssertEqual(latent.status, 0, latent.err)
+        XCTAssert(latent.out.contains("principal components of the 10-D codes"), latent.out)
+        XCTAssertEqual(Array(try Data(contentsOf: root.appendingPathComponent("latent.png")).prefix(4)), [0x89, 0x50, 0x4E, 0x47])
+        assertFails(try deepgen("latent", run, "--angles-to", run), saying: "needs a linear autoencoder")
+        assertFails(try deepgen("eval", run, "--metric", "nll"), saying: "nll is not a metric of vade")
     }
 }
