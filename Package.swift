@@ -29,7 +29,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "NeuralNetwork", dependencies: ["TensorEngine"]),
         .target(name: "Datasets", dependencies: ["TensorEngine", "CZlib"]),
-        .target(name: "GenerativeModels", dependencies: ["TensorEngine", "NeuralNetwork", "Datasets"]),
+        .target(name: "GenerativeModels", dependencies: ["TensorEngine", "NeuralNetwork", "Datasets", "Metrics"]),
         .target(name: "Metrics", dependencies: ["TensorEngine"]),
         .executableTarget(
             name: "deepgen",

@@ -8,6 +8,8 @@ void openblas_set_num_threads(int num_threads);
 // LAPACK (bundled with OpenBLAS): the symmetric eigendecomposition, divide and conquer.
 void ssyevd_(const char *jobz, const char *uplo, const int *n, float *a, const int *lda, float *w,
              float *work, const int *lwork, int *iwork, const int *liwork, int *info);
+void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w,
+             double *work, const int *lwork, int *iwork, const int *liwork, int *info);
 
 // Not BLAS, but the same Linux-only shim: glibc's allocator settings (see Storage.allocatorTuned).
 #include <malloc.h>

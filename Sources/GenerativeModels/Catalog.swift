@@ -18,6 +18,8 @@ public struct RunConfig: Codable, Equatable {
     public var pca: PCAModel.Options?
     /// The options of VaDE.
     public var vade: VaDE.Options?
+    /// The options of the MNIST classifier behind the FID.
+    public var classifier: Classifier.Options?
 
     public init(model: String, dataset: String, imageShape: [Int], training: TrainingOptions, vae: VAE.Options? = nil,
                 autoencoder: Autoencoder.Options? = nil) {
@@ -45,9 +47,10 @@ public struct RunConfig: Codable, Equatable {
 public enum Catalog {
     /// Every model of the specification, in its order.
     public static let models = ["pca", "ae", "vae", "iwae", "vade", "gan", "dcgan", "wgan", "wgan-gp", "pix2pix", "cyclegan",
-                                "stylegan", "pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm", "pixelcnn++"]
+                                "stylegan", "pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm", "pixelcnn++",
+                                "classifier"]
     /// Those that can be trained in this version.
-    public static let trainable = ["pca", "ae", "vae", "iwae", "vade"]
+    public static let trainable = ["pca", "ae", "vae", "iwae", "vade", "classifier"]
     public static let datasets = ["mnist", "binarized-mnist", "shapes"]
 
     public static func checkModel(_ name: String) throws {
@@ -70,6 +73,8 @@ public enum Catalog {
             return PCAModel(config.pca ?? PCAModel.Options(), imageShape: config.imageShape)
         case "vade":
             return VaDE(config.vade ?? VaDE.Options(), imageShape: config.imageShape, generator: &generator)
+        case "classifier":
+            return Classifier(config.classifier ?? Classifier.Options(), imageShape: config.imageShape, generator: &generator)
         case "ae":
             return Autoencoder(config.autoencoder ?? Autoencoder.Options(), imageShape: config.imageShape, generator: &generator)
         default:

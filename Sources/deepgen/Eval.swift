@@ -10,7 +10,9 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Evaluate a trained model; --json prints exactly one JSON object.")
 
     @Argument(help: "A run directory written by `deepgen train`.") var runDir: String
-    @Option(help: "elbo or nll (nats per image; vae, iwae; elbo also vade), mse (per pixel; pca, ae), accuracy (clustering, vade).") var metric: String
+    @Option(help: "elbo or nll (nats per image; vae, iwae; elbo also vade), mse (per pixel; pca, ae), accuracy (vade: clustering; classifier), fid (any model that samples; for a classifier run, the training images: the real-data baseline).") var metric: String
+    @Option(help: "The classifier run whose features define the FID (deepgen train classifier).") var classifier = "runs/classifier"
+    @Option(help: "Images generated for the FID.") var count = 10000
     @Option(help: "Importance samples for nll.") var k = 5000
     @Option(help: "The split to evaluate.") var split = "test"
     @Option(help: "Evaluate the first N examples only.") var limit: Int?
@@ -20,9 +22,10 @@ struct Eval: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
-        guard ["elbo", "nll", "mse", "accuracy"].contains(metric) else {
-            throw ValidationError("unknown metric '\(metric)'; this version measures elbo, nll, mse and accuracy")
+        guard ["elbo", "nll", "mse", "accuracy", "fid"].contains(metric) else {
+            throw ValidationError("unknown metric '\(metric)'; this version measures elbo, nll, mse, accuracy and fid")
         }
+        guard count >= 2 else { throw ValidationError("--count must be at least 2") }
         guard ["train", "test"].contains(split) else { throw ValidationError("--split is train or test") }
         guard k >= 1, batchSize >= 1, (limit ?? 1) >= 1 else { throw ValidationError("--k, --batch-size and --limit must be positive") }
     }
@@ -30,21 +33,22 @@ struct Eval: ParsableCommand {
     func run() throws {
         let run = RunDirectory(URL(fileURLWithPath: runDir))
         let (config, model) = try Catalog.load(run)
+        if metric == "fid" { return try frechetDistance(config, model) }
         let vae = model as? VAE, vade = model as? VaDE
         let reconstruct: ((Tensor) -> Tensor)? = (model as? Autoencoder)?.reconstruct ?? (model as? PCAModel)?.reconstruct
         let applies = switch metric {
         case "mse": reconstruct != nil
         case "nll": vae != nil
         case "elbo": vae != nil || vade != nil
-        default: vade != nil
+        default: vade != nil || model is Classifier
         }
         guard applies else {
-            throw TrainingError("\(metric) is not a metric of \(config.model) (elbo: vae, iwae, vade; nll: vae, iwae; mse: pca, ae; accuracy: vade)")
+            throw TrainingError("\(metric) is not a metric of \(config.model) (elbo: vae, iwae, vade; nll: vae, iwae; mse: pca, ae; accuracy: vade, classifier)")
         }
         let data = try Catalog.dataset(config.dataset, split: MNIST.Split(rawValue: split)!,
                                        dataDirectory: dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory,
                                        imageSize: config.imageShape[1], channels: config.imageShape[0])
-        let count = min(limit ?? data.count, data.count)
+        let count = min(limit ?? data.count, data.count)  // examples evaluated
         let samples = metric == "nll" ? k : 1
         let progress = Progress(total: count, label: metric)
         var total = 0.0
@@ -60,7 +64,7 @@ struct Eval: ParsableCommand {
             done += indices.count
             if metric == "accuracy" {
                 guard let batchLabels = batch.labels else { throw TrainingError("\(config.dataset) has no labels to measure accuracy against") }
-                clusters += vade!.clusters(images)
+                clusters += vade?.clusters(images) ?? withoutGradients { (model as! Classifier).predictions(images) }
                 labels += batchLabels
                 progress.update(done, figures: [(metric, 100 * clusteringAccuracy(clusters: clusters, labels: labels))])
                 continue
@@ -77,7 +81,9 @@ struct Eval: ParsableCommand {
             progress.update(done, figures: [(metric, total / Double(done))])
         }
         progress.finish()
-        let value = metric == "accuracy" ? 100 * clusteringAccuracy(clusters: clusters, labels: labels) : total / Double(count)
+        let value = metric != "accuracy" ? total / Double(count)
+            : vade != nil ? 100 * clusteringAccuracy(clusters: clusters, labels: labels)
+            : 100 * Double(zip(clusters, labels).filter { $0.0 == $0.1 }.count) / Double(count)
         let unit = metric == "mse" ? "per pixel" : metric == "accuracy" ? "percent" : "nats"
         if json {
             let fields = ["\"model\": \"\(config.model)\"", "\"metric\": \"\(metric)\"", "\"value\": \(String(format: "%.4f", value))",
@@ -86,6 +92,46 @@ struct Eval: ParsableCommand {
             print("{" + fields.joined(separator: ", ") + "}")
         } else {
             print("\(config.model) \(metric) on \(config.dataset) \(split) (\(count) images, k = \(samples)): \(String(format: "%.4f", value)) \(unit)")
+        }
+    }
+
+    /// FID and class coverage of `--count` samples against the test set; for a classifier run,
+    /// of as many training images (the baseline no generator can beat).
+    func frechetDistance(_ config: RunConfig, _ model: TrainableModel) throws -> Void {
+        let classifierRun = RunDirectory(URL(fileURLWithPath: model is Classifier ? runDir : classifier))
+        let (classifierConfig, loaded) = try Catalog.load(classifierRun)
+        guard let network = loaded as? Classifier else {
+            throw TrainingError("\(classifierRun.url.path) holds \(classifierConfig.model), not a classifier (train one: deepgen train classifier --dataset mnist)")
+        }
+        guard model.drawsSamples || model is Classifier else { throw TrainingError("fid is not a metric of \(config.model)") }
+        let directory = dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory
+        let test = try Catalog.dataset(classifierConfig.dataset, split: .test, dataDirectory: directory,
+                                       imageSize: classifierConfig.imageShape[1], channels: classifierConfig.imageShape[0])
+        let evaluator = try FIDEvaluator(classifier: network, test: test)
+        guard config.imageShape == network.imageShape else {
+            throw TrainingError("\(config.model) draws \(config.imageShape) images, the classifier takes \(network.imageShape)")
+        }
+        var generator = RandomGenerator(seed: seed)
+        let train = model is Classifier ? try Catalog.dataset(classifierConfig.dataset, split: .train, dataDirectory: directory) : nil
+        let total = min(count, train?.count ?? count)
+        var done = 0
+        let progress = Progress(total: total, label: "fid")
+        let (fid, coverage) = try evaluator.evaluate(count: total, progress: progress) { n in
+            defer { done += n }
+            if let train { return train.batch(Array(done..<(done + n)), generator: &generator).images }
+            return withoutGradients { model.sample(count: n, generator: &generator) }
+        }
+        progress.finish()
+        let shares = coverage.shares.map { String(format: "%.4f", $0) }.joined(separator: ", ")
+        if json {
+            let fields = ["\"model\": \"\(config.model)\"", "\"metric\": \"fid\"", "\"value\": \(String(format: "%.4f", fid))",
+                          "\"unit\": \"fid\"", "\"dataset\": \"\(test.name)\"", "\"split\": \"test\"", "\"count\": \(total)", "\"k\": 1",
+                          "\"classifier_accuracy\": \(String(format: "%.4f", 100 * evaluator.classifierAccuracy))",
+                          "\"class_shares\": [\(shares)]", "\"rare_classes\": \(coverage.rareClasses)"]
+            print("{" + fields.joined(separator: ", ") + "}")
+        } else {
+            print("\(model is Classifier ? "training images" : config.model) FID against \(test.name) test: \(String(format: "%.3f", fid)) (\(total) images; classifier test accuracy \(String(format: "%.2f", 100 * evaluator.classifierAccuracy))%)")
+            print("class shares: \(shares); classes below 5%: \(coverage.rareClasses)")
         }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Datasets
 import Foundation
 import GenerativeModels
+import TensorEngine
 
 /// `deepgen train MODEL`: trains a model and leaves a run directory.
 struct Train: ParsableCommand {
@@ -113,6 +114,10 @@ struct Train: ParsableCommand {
                 options.hiddenDimensions = widths ?? options.hiddenDimensions
                 options.learningRate = learningRate ?? options.learningRate
                 config.autoencoder = options
+            } else if model == "classifier" {
+                var options = Classifier.Options()
+                options.learningRate = learningRate ?? options.learningRate
+                config.classifier = options
             } else if model == "vade" {
                 var options = VaDE.Options()
                 options.latentDimension = latentDim ?? options.latentDimension
@@ -133,6 +138,10 @@ struct Train: ParsableCommand {
             }
         }
         let data = try Catalog.dataset(config.dataset, split: .train, dataDirectory: dataDirectory, imageSize: imageSize, channels: channels)
+        if config.model == "classifier" {
+            var probe = RandomGenerator(seed: 0)
+            guard data.batch([0], generator: &probe).labels != nil else { throw TrainingError("the classifier needs labelled data; \(config.dataset) has no labels") }
+        }
         if config.imageShape.isEmpty { config.imageShape = data.imageShape }
         guard config.imageShape == data.imageShape else {
             throw TrainingError("the data set's images are \(data.imageShape), the run's model expects \(config.imageShape)")

@@ -18,10 +18,13 @@ public protocol TrainableModel: AnyObject {
     /// Called at the start of every epoch (and of a resumed one) with the training set, for a
     /// model that needs a pass over all of it at some point (VaDE fits its prior after pre-training).
     func prepare(epoch: Int, dataset: Dataset) throws
+    /// False for a model that is not generative (the classifier): no samples.png.
+    var drawsSamples: Bool { get }
 }
 
 extension TrainableModel {
     public func prepare(epoch: Int, dataset: Dataset) throws {}
+    public var drawsSamples: Bool { true }
 }
 
 /// A training or evaluation failure with a one-line message.

@@ -183,6 +183,7 @@ public final class Trainer {
 
     /// 64 samples from a fixed stream, so successive grids show the same latent points.
     public func writeSamples() throws {
+        guard model.drawsSamples else { return }
         model.module.eval()
         defer { model.module.train() }
         var generator = RandomGenerator(seed: options.seed).derived(0x5A_4D_B1E5)
