@@ -18,6 +18,8 @@ public struct RunConfig: Codable, Equatable {
     public var pca: PCAModel.Options?
     /// The options of VaDE.
     public var vade: VaDE.Options?
+    /// The options of the adversarial models (gan, dcgan, wgan, wgan-gp).
+    public var gan: GAN.Options?
     /// The options of the MNIST classifier behind the FID.
     public var classifier: Classifier.Options?
 
@@ -50,7 +52,12 @@ public enum Catalog {
                                 "stylegan", "pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm", "pixelcnn++",
                                 "classifier"]
     /// Those that can be trained in this version.
-    public static let trainable = ["pca", "ae", "vae", "iwae", "vade", "classifier"]
+    public static let trainable = ["pca", "ae", "vae", "iwae", "vade", "gan", "dcgan", "wgan", "wgan-gp", "classifier"]
+    /// The data set a model trains on when none is named: binary images for the likelihood
+    /// models that are measured on binarized MNIST, intensities for the others.
+    public static func defaultDataset(for model: String) -> String {
+        ["pca", "ae", "vae", "iwae", "pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm"].contains(model) ? "binarized-mnist" : "mnist"
+    }
     public static let datasets = ["mnist", "binarized-mnist", "shapes"]
 
     public static func checkModel(_ name: String) throws {
@@ -73,6 +80,8 @@ public enum Catalog {
             return PCAModel(config.pca ?? PCAModel.Options(), imageShape: config.imageShape)
         case "vade":
             return VaDE(config.vade ?? VaDE.Options(), imageShape: config.imageShape, generator: &generator)
+        case "gan", "dcgan", "wgan", "wgan-gp":
+            return GAN(config.gan ?? GAN.Options.preset(config.model), imageShape: config.imageShape, generator: &generator)
         case "classifier":
             return Classifier(config.classifier ?? Classifier.Options(), imageShape: config.imageShape, generator: &generator)
         case "ae":

@@ -37,11 +37,12 @@ struct Sample: ParsableCommand {
 
 /// `deepgen interpolate RUN_DIR`: decoded points on lines between the codes of test images.
 struct Interpolate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Interpolate in latent space between pairs of test images (latent models).")
+    static let configuration = CommandConfiguration(abstract: "Interpolate in latent space: between the codes of pairs of test images (vae, iwae), or of random codes (GANs).")
 
     @Argument(help: "A run directory written by `deepgen train`.") var runDir: String
     @Option(help: "Images per line, ends included.") var steps = 10
     @Option(help: "How many pairs (rows).") var pairs = 8
+    @Option(help: "Seed of the codes (GANs interpolate between random codes).") var seed: UInt64 = 0
     @Option(help: "Where MNIST is (default: $DEEPGEN_DATA, else ./data).") var dataDir: String?
     @Option(help: "The PNG to write (default: RUN_DIR/interpolation.png).") var out: String?
 
@@ -50,14 +51,19 @@ struct Interpolate: ParsableCommand {
     func run() throws {
         let run = RunDirectory(URL(fileURLWithPath: runDir))
         let (config, model) = try Catalog.load(run)
+        var generator = RandomGenerator(seed: seed)
+        let target = URL(fileURLWithPath: out ?? run.url.appendingPathComponent("interpolation.png").path)
+        if let gan = model as? GAN {
+            // Between random codes: a GAN has no encoder to find the codes of test images.
+            try PNG.write(Image.grid(withoutGradients { gan.interpolate(pairs: pairs, steps: steps, generator: &generator) }, columns: steps), to: target)
+            return print(target.path)
+        }
         guard let vae = model as? VAE else { throw TrainingError("\(config.model) has no latent space to interpolate in") }
         let test = try Catalog.dataset(config.dataset, split: .test, dataDirectory: dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory,
                                        imageSize: config.imageShape[1], channels: config.imageShape[0])
-        var generator = RandomGenerator(seed: 0)
         let a = test.batch(Array(0..<pairs), generator: &generator).images
         let b = test.batch(Array(pairs..<(2 * pairs)), generator: &generator).images
         let grid = withoutGradients { vae.interpolate(from: a, to: b, steps: steps) }
-        let target = URL(fileURLWithPath: out ?? run.url.appendingPathComponent("interpolation.png").path)
         try PNG.write(Image.grid(grid, columns: steps), to: target)
         print(target.path)
     }

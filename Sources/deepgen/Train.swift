@@ -11,8 +11,8 @@ struct Train: ParsableCommand {
     @Argument(help: "The model: \(Catalog.models.joined(separator: " ")).")
     var model: String
 
-    @Option(help: "mnist, binarized-mnist, shapes, or a folder of PNG images (default: binarized-mnist).")
-    var dataset = "binarized-mnist"
+    @Option(help: "mnist, binarized-mnist, shapes, or a folder of PNG images (default: binarized-mnist for pca, ae, vae, iwae and the autoregressive models, mnist otherwise).")
+    var dataset: String?
 
     @Option(help: "Passes over the training set (default 1 when --steps is not given).")
     var epochs: Int?
@@ -58,6 +58,10 @@ struct Train: ParsableCommand {
     @Option(help: "Importance samples k of the training bound (iwae; vae uses 1).") var k = 5
     @Option(help: "Adam's learning rate (default 2e-3 for vade, 1e-3 otherwise).") var learningRate: Float?
     @Option(help: "Mixture components, the clusters (vade).") var clusters = 10
+    @Option(help: "The generator's loss, non-saturating or minimax (gan, dcgan).") var generatorLoss = "non-saturating"
+    @Option(help: "Discriminator updates per generator update (default 5 for wgan and wgan-gp, 1 otherwise).") var criticSteps: Int?
+    @Option(help: "Weight clipping bound (wgan).") var clip: Float = 0.01
+    @Option(help: "Gradient penalty weight lambda (wgan-gp).") var penalty: Float = 10
     @Option(help: "Epochs of autoencoder pre-training before the prior is fitted (vade).") var pretrainEpochs = 10
 
     func validate() throws {
@@ -70,6 +74,8 @@ struct Train: ParsableCommand {
         }
         guard (minutes ?? 1) > 0, (snapshotMinutes ?? 1) > 0 else { throw ValidationError("--minutes and --snapshot-minutes must be positive") }
         guard ["constant", "cosine"].contains(lrSchedule) else { throw ValidationError("--lr-schedule is constant or cosine") }
+        guard ["non-saturating", "minimax"].contains(generatorLoss) else { throw ValidationError("--generator-loss is non-saturating or minimax") }
+        guard (criticSteps ?? 1) >= 1, clip > 0, penalty >= 0 else { throw ValidationError("--critic-steps and --clip must be positive, --penalty not negative") }
         guard clusters >= 2, pretrainEpochs >= 0 else { throw ValidationError("--clusters must be at least 2 and --pretrain-epochs not negative") }
         guard channels == 1 || channels == 3 else { throw ValidationError("--channels must be 1 or 3") }
         guard (hidden ?? "1").split(separator: ",").allSatisfy({ Int($0).map { $0 > 0 } ?? false }) else {
@@ -99,7 +105,7 @@ struct Train: ParsableCommand {
             training.minutes = minutes
             training.snapshotMinutes = snapshotMinutes
             training.learningRateSchedule = lrSchedule == "constant" ? nil : lrSchedule
-            config = RunConfig(model: model, dataset: dataset, imageShape: [], training: training)
+            config = RunConfig(model: model, dataset: dataset ?? Catalog.defaultDataset(for: model), imageShape: [], training: training)
             let widths = hidden.map { $0.split(separator: ",").compactMap { Int($0) } }
             if model == "pca" {
                 var options = PCAModel.Options()
@@ -114,6 +120,15 @@ struct Train: ParsableCommand {
                 options.hiddenDimensions = widths ?? options.hiddenDimensions
                 options.learningRate = learningRate ?? options.learningRate
                 config.autoencoder = options
+            } else if ["gan", "dcgan", "wgan", "wgan-gp"].contains(model) {
+                var options = GAN.Options.preset(model)
+                if model == "gan" || model == "dcgan" { options.loss = GAN.Loss(rawValue: generatorLoss)! }
+                options.latentDimension = latentDim ?? options.latentDimension
+                options.criticSteps = criticSteps ?? options.criticSteps
+                options.learningRate = learningRate ?? options.learningRate
+                options.clip = clip
+                options.penaltyWeight = penalty
+                config.gan = options
             } else if model == "classifier" {
                 var options = Classifier.Options()
                 options.learningRate = learningRate ?? options.learningRate

@@ -1,0 +1,210 @@
+import Datasets
+import Foundation
+import NeuralNetwork
+import TensorEngine
+
+/// The adversarial models of the catalogue on one base: a generator G(z) with tanh output (data
+/// scaled to [-1, 1]) and a discriminator or critic D(x) giving one logit or score per image,
+/// with the objective chosen by `loss`:
+/// - `minimax` (Goodfellow et al. 2014): D minimises BCE(D(x), 1) + BCE(D(G(z)), 0); G
+///   minimises log(1 - sigmoid(D(G(z)))), which saturates when D wins;
+/// - `nonSaturating`: the same D, and G minimises -log sigmoid(D(G(z))) instead;
+/// - `wasserstein` (Arjovsky et al. 2017): the critic maximises mean D(x) - mean D(G(z)), its
+///   weights clipped to [-c, c] after every update; G minimises -mean D(G(z));
+/// - `wassersteinGP` (Gulrajani et al. 2017): the same objective with lambda * mean((|grad_x̂
+///   D(x̂)| - 1)^2) on random interpolates x̂ instead of clipping.
+/// Each `trainStep` is one discriminator update; the generator is updated every
+/// `criticSteps`-th step (1 for the classic GAN, 5 for the Wasserstein ones).
+public final class GAN: Module, TrainableModel {
+    public enum Loss: String, Codable, Sendable { case minimax, nonSaturating = "non-saturating", wasserstein, wassersteinGP = "wasserstein-gp" }
+    public enum Architecture: String, Codable, Sendable { case mlp, dcgan }
+
+    public struct Options: Codable, Equatable, Sendable {
+        public var architecture = Architecture.mlp
+        public var loss = Loss.nonSaturating
+        public var latentDimension = 100
+        public var criticSteps = 1
+        public var learningRate: Float = 2e-4
+        public var clip: Float = 0.01
+        public var penaltyWeight: Float = 10
+        public init() {}
+
+        /// The settings of each catalogue entry, from the papers.
+        public static func preset(_ model: String) -> Options {
+            var o = Options()
+            switch model {
+            case "dcgan": o.architecture = .dcgan
+            case "wgan":
+                o.architecture = .dcgan; o.loss = .wasserstein; o.criticSteps = 5; o.learningRate = 5e-5
+            case "wgan-gp":
+                o.architecture = .dcgan; o.loss = .wassersteinGP; o.criticSteps = 5; o.learningRate = 1e-4
+            default: break
+            }
+            return o
+        }
+    }
+
+    public let options: Options
+    public let imageShape: [Int]
+    let generator: Sequential
+    let discriminator: Sequential
+    var generatorOptimizer: Optimizer!
+    var discriminatorOptimizer: Optimizer!
+
+    public var module: Module { self }
+    public var optimizers: [String: Optimizer] { ["generator": generatorOptimizer, "discriminator": discriminatorOptimizer] }
+
+    public init(_ options: Options, imageShape: [Int], generator rng: inout RandomGenerator) {
+        self.options = options
+        self.imageShape = imageShape
+        switch options.architecture {
+        case .mlp:
+            (generator, discriminator) = GAN.perceptrons(options, imageShape: imageShape, generator: &rng)
+        case .dcgan:
+            // A critic trained with a gradient penalty must not normalise over the batch: the
+            // penalty is taken per example (Gulrajani et al. §4).
+            (generator, discriminator) = GAN.convolutional(options, imageShape: imageShape, batchNormInCritic: options.loss != .wassersteinGP,
+                                                          generator: &rng)
+        }
+        super.init()
+        let g = generator.trainableParameters(), d = discriminator.trainableParameters()
+        switch options.loss {
+        case .minimax, .nonSaturating:
+            generatorOptimizer = Adam(g, learningRate: options.learningRate, beta1: 0.5, beta2: 0.999)
+            discriminatorOptimizer = Adam(d, learningRate: options.learningRate, beta1: 0.5, beta2: 0.999)
+        case .wasserstein:
+            generatorOptimizer = RMSProp(g, learningRate: options.learningRate)
+            discriminatorOptimizer = RMSProp(d, learningRate: options.learningRate)
+        case .wassersteinGP:
+            generatorOptimizer = Adam(g, learningRate: options.learningRate, beta1: 0, beta2: 0.9)
+            discriminatorOptimizer = Adam(d, learningRate: options.learningRate, beta1: 0, beta2: 0.9)
+        }
+    }
+
+    /// Goodfellow et al.'s MLPs with LeakyReLU(0.2): G z -> 256 -> 512 -> 1024 -> pixels (tanh),
+    /// D pixels -> 512 -> 256 -> 1.
+    static func perceptrons(_ options: Options, imageShape: [Int], generator rng: inout RandomGenerator) -> (Sequential, Sequential) {
+        let pixels = Shape.count(imageShape)
+        let g = Sequential(multilayerPerceptron([options.latentDimension, 256, 512, 1024, pixels], activateLast: false,
+                                                activation: { Function.leakyReLU(0.2) }, generator: &rng)
+                           + [Function.tanh(), Function.unflatten(imageShape)])
+        let d = Sequential([Function.flatten()] + multilayerPerceptron([pixels, 512, 256, 1], activateLast: false,
+                                                                       activation: { Function.leakyReLU(0.2) }, generator: &rng))
+        return (g, d)
+    }
+
+    /// Radford et al.'s DCGAN for H x W images (H, W divisible by 4): G projects z to 128 maps of
+    /// H/4 x W/4, then two 4x4 stride-2 transposed convolutions (BatchNorm and ReLU between, tanh
+    /// out); D mirrors it with strided convolutions and LeakyReLU(0.2). Weights N(0, 0.02),
+    /// BatchNorm scales N(1, 0.02), biases 0.
+    static func convolutional(_ options: Options, imageShape: [Int], batchNormInCritic: Bool,
+                              generator rng: inout RandomGenerator) -> (Sequential, Sequential) {
+        let (c, h, w) = (imageShape[0], imageShape[1], imageShape[2])
+        precondition(h % 4 == 0 && w % 4 == 0, "DCGAN halves the image twice; \(h)x\(w) is not divisible by 4")
+        func batchNorm(_ channels: Int) -> BatchNorm {
+            let norm = BatchNorm(channels)
+            norm.weight?.assign(Tensor.normal([channels], mean: 1, standardDeviation: 0.02, generator: &rng))
+            return norm
+        }
+        let g = Sequential(
+            Linear(options.latentDimension, 128 * (h / 4) * (w / 4), bias: false, initializer: .dcgan, generator: &rng),
+            batchNorm(128 * (h / 4) * (w / 4)), Function.relu(), Function.unflatten([128, h / 4, w / 4]),
+            ConvTranspose2d(128, 64, kernel: 4, stride: 2, padding: 1, bias: false, initializer: .dcgan, generator: &rng),
+            batchNorm(64), Function.relu(),
+            ConvTranspose2d(64, c, kernel: 4, stride: 2, padding: 1, initializer: .dcgan, generator: &rng), Function.tanh())
+        var d: [any Layer] = [Conv2d(c, 64, kernel: 4, stride: 2, padding: 1, initializer: .dcgan, generator: &rng), Function.leakyReLU(0.2),
+                              Conv2d(64, 128, kernel: 4, stride: 2, padding: 1, bias: !batchNormInCritic, initializer: .dcgan, generator: &rng)]
+        if batchNormInCritic { d.append(batchNorm(128)) }
+        d += [Function.leakyReLU(0.2), Function.flatten(), Linear(128 * (h / 4) * (w / 4), 1, initializer: .dcgan, generator: &rng)]
+        return (g, Sequential(d))
+    }
+
+    /// Images in [-1, 1] for codes z [N, latent].
+    public func generate(_ z: Tensor) -> Tensor { generator(z) }
+
+    /// D(x) [N]: logits (classic GAN) or critic scores (Wasserstein).
+    public func discriminate(_ x: Tensor) -> Tensor { discriminator(x).reshaped([-1]) }
+
+    public func noise(_ count: Int, generator rng: inout RandomGenerator) -> Tensor {
+        Tensor.normal([count, options.latentDimension], generator: &rng)
+    }
+
+    // MARK: The losses, each a function of the discriminator's outputs so tests can check them.
+
+    /// The discriminator's (critic's) loss for its outputs on real and generated images.
+    public func discriminatorLoss(real: Tensor, fake: Tensor) -> Tensor {
+        switch options.loss {
+        case .minimax, .nonSaturating:
+            // BCE(D(x), 1) + BCE(D(G(z)), 0) = softplus(-D(x)) + softplus(D(G(z))).
+            return (-real).softplus().mean() + fake.softplus().mean()
+        case .wasserstein, .wassersteinGP:
+            return fake.mean() - real.mean()
+        }
+    }
+
+    /// The generator's loss for the discriminator's outputs on generated images.
+    public func generatorLoss(fake: Tensor) -> Tensor {
+        switch options.loss {
+        case .minimax: return -fake.softplus().mean()               // log(1 - sigmoid(l)) = -softplus(l)
+        case .nonSaturating: return (-fake).softplus().mean()       // -log sigmoid(l) = softplus(-l)
+        case .wasserstein, .wassersteinGP: return -fake.mean()
+        }
+    }
+
+    /// mean((|grad_x̂ D(x̂)|_2 - 1)^2) over x̂ = e x + (1 - e) x~, e ~ U[0, 1] per example; built with
+    /// the gradient's own graph so the critic's update differentiates through it.
+    public func gradientPenalty(real: Tensor, fake: Tensor, generator rng: inout RandomGenerator) -> Tensor {
+        let e = Tensor.uniform([real.shape[0]] + [Int](repeating: 1, count: real.rank - 1), generator: &rng)
+        let interpolates = (e * real + (1 - e) * fake).detached().requiringGradient()
+        let g = gradients(of: discriminate(interpolates).sum(), wrt: [interpolates], createGraph: true)[0]
+        let norms = (g.squared().flattened().sum(alongAxis: 1) + 1e-12).sqrt()
+        return (norms - 1).squared().mean()
+    }
+
+    public func trainStep(_ batch: Batch, generator rng: inout RandomGenerator) -> [String: Float] {
+        let real = batch.images * 2 - 1
+        let n = real.shape[0]
+        let fake = generate(noise(n, generator: &rng)).detached()
+        let realScores = discriminate(real), fakeScores = discriminate(fake)
+        var lossD = discriminatorLoss(real: realScores, fake: fakeScores)
+        var figures: [String: Float] = [:]
+        if options.loss == .wassersteinGP {
+            let penalty = gradientPenalty(real: real, fake: fake, generator: &rng)
+            lossD = lossD + options.penaltyWeight * penalty
+            figures["penalty"] = penalty.scalar
+        }
+        discriminatorOptimizer.minimize(lossD)
+        if options.loss == .wasserstein { clampParameters(discriminator.trainableParameters(), limit: options.clip) }
+        figures["loss_d"] = lossD.scalar
+        if options.loss == .wasserstein || options.loss == .wassersteinGP {
+            // The critic's estimate of the Wasserstein-1 distance (up to its Lipschitz constant).
+            figures["wasserstein"] = realScores.mean().scalar - fakeScores.mean().scalar
+        } else {
+            figures["d_real"] = realScores.sigmoid().mean().scalar
+            figures["d_fake"] = fakeScores.sigmoid().mean().scalar
+        }
+        if discriminatorOptimizer.step % options.criticSteps == 0 {
+            let lossG = generatorLoss(fake: discriminate(generate(noise(n, generator: &rng))))
+            generatorOptimizer.minimize(lossG)
+            figures["loss_g"] = lossG.scalar
+        }
+        figures["loss"] = figures["loss_d"]
+        return figures
+    }
+
+    /// Images in [0, 1].
+    public func sample(count: Int, generator rng: inout RandomGenerator) -> Tensor {
+        (generate(noise(count, generator: &rng)) + 1) * 0.5
+    }
+
+    /// Images along straight lines between pairs of codes: [pairs * steps, C, H, W] in [0, 1].
+    public func interpolate(pairs: Int, steps: Int, generator rng: inout RandomGenerator) -> Tensor {
+        let a = noise(pairs, generator: &rng), b = noise(pairs, generator: &rng)
+        let rows = (0..<steps).map { i -> Tensor in
+            let t = Float(i) / Float(max(steps - 1, 1))
+            return a * (1 - t) + b * t
+        }
+        let z = Tensor.stack(rows, axis: 1).reshaped([-1, options.latentDimension])
+        return ((generate(z) + 1) * 0.5).reshaped([-1] + imageShape)
+    }
+}

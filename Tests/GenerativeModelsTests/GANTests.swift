@@ -1,0 +1,140 @@
+import Foundation
+import TestSupport
+import XCTest
+@testable import GenerativeModels
+import Datasets
+import NeuralNetwork
+import TensorEngine
+
+final class GANTests: XCTestCase {
+    func model(_ name: String, imageShape: [Int] = [1, 4, 4], seed: UInt64 = 0, configure: (inout GAN.Options) -> Void = { _ in }) -> GAN {
+        var options = GAN.Options.preset(name)
+        options.latentDimension = 3
+        configure(&options)
+        var rng = RandomGenerator(seed: seed)
+        return GAN(options, imageShape: imageShape, generator: &rng)
+    }
+
+    /// The losses by hand: BCE with logits for the classic pair, score differences for the critic.
+    func testLossesKnownAnswers() {
+        let real = Tensor([2, 0.5]), fake = Tensor([-1, 3])
+        let softplus = { (x: Double) in Foundation.log1p(Foundation.exp(x)) }
+        let gan = model("gan")
+        XCTAssertEqual(Double(gan.discriminatorLoss(real: real, fake: fake).scalar),
+                       (softplus(-2) + softplus(-0.5)) / 2 + (softplus(-1) + softplus(3)) / 2, accuracy: 1e-5)
+        XCTAssertEqual(Double(gan.generatorLoss(fake: fake).scalar), (softplus(1) + softplus(-3)) / 2, accuracy: 1e-5)
+        let minimax = model("gan") { $0.loss = .minimax }
+        XCTAssertEqual(Double(minimax.generatorLoss(fake: fake).scalar), -(softplus(-1) + softplus(3)) / 2, accuracy: 1e-5)
+        let wgan = model("wgan")
+        XCTAssertEqual(wgan.discriminatorLoss(real: real, fake: fake).scalar, 1 - 1.25, accuracy: 1e-6)
+        XCTAssertEqual(wgan.generatorLoss(fake: fake).scalar, -1, accuracy: 1e-6)
+    }
+
+    /// Signs: every loss falls when its player does better (D scores reals up and fakes down;
+    /// G gets its fakes scored up).
+    func testEachLossFallsWhenItsPlayerWins() {
+        for name in ["gan", "wgan", "wgan-gp"] {
+            for loss in name == "gan" ? [GAN.Loss.minimax, .nonSaturating] : [GAN.Options.preset(name).loss] {
+                let m = model(name) { $0.loss = loss }
+                let real = Tensor([0.3, -0.2]), fake = Tensor([0.1, 0.4])
+                XCTAssertLessThan(m.discriminatorLoss(real: real + 1, fake: fake - 1).scalar, m.discriminatorLoss(real: real, fake: fake).scalar, "\(loss)")
+                XCTAssertLessThan(m.generatorLoss(fake: fake + 1).scalar, m.generatorLoss(fake: fake).scalar, "\(loss)")
+            }
+        }
+    }
+
+    /// A discriminator that confidently rejects the fakes (logit -10): the minimax loss's gradient
+    /// has all but vanished (sigmoid(-10) ~ 4.5e-5), the non-saturating one's is ~1 per example,
+    /// and both push the fakes' logits up.
+    func testNonSaturatingGradientSurvivesAConfidentDiscriminator() {
+        let fake = Tensor([-10, -10]).requiringGradient()
+        let nonSaturating = gradients(of: model("gan").generatorLoss(fake: fake), wrt: [fake])[0].scalars
+        let minimax = gradients(of: model("gan") { $0.loss = .minimax }.generatorLoss(fake: fake), wrt: [fake])[0].scalars
+        for i in 0..<2 {
+            XCTAssertEqual(nonSaturating[i], -0.5 * (1 - 1 / (1 + Foundation.exp(10))), accuracy: 1e-6)
+            XCTAssertEqual(minimax[i], -0.5 / (1 + Foundation.exp(10)), accuracy: 1e-7)
+            XCTAssertLessThan(minimax[i], 0)
+            XCTAssertGreaterThan(abs(nonSaturating[i]), 1000 * abs(minimax[i]))
+        }
+    }
+
+    /// The penalty against the input gradient measured by central finite differences of D at the
+    /// same interpolates (the same uniform draws, from a copy of the generator).
+    func testGradientPenaltyMatchesFiniteDifferences() {
+        let gan = model("wgan-gp")
+        var rng = RandomGenerator(seed: 3)
+        let real = Tensor.uniform([3, 1, 4, 4], low: -1, high: 1, generator: &rng)
+        let fake = Tensor.uniform([3, 1, 4, 4], low: -1, high: 1, generator: &rng)
+        var draws = rng
+        let penalty = Double(gan.gradientPenalty(real: real, fake: fake, generator: &rng).scalar)
+        let e = Tensor.uniform([3, 1, 1, 1], generator: &draws)
+        let interpolates = (e * real + (1 - e) * fake).scalars.map(Double.init)
+        var expected = 0.0
+        let h = 1e-2
+        for n in 0..<3 {
+            var squared = 0.0
+            for i in 0..<16 {
+                func score(_ delta: Double) -> Double {
+                    var x = interpolates
+                    x[n * 16 + i] += delta
+                    return Double(gan.discriminate(Tensor(shape: [3, 1, 4, 4], scalars: x.map(Float.init))).scalars[n])
+                }
+                let derivative = (score(h) - score(-h)) / (2 * h)
+                squared += derivative * derivative
+            }
+            expected += (squared.squareRoot() - 1) * (squared.squareRoot() - 1) / 3
+        }
+        XCTAssertEqual(penalty, expected, accuracy: 1e-3 * max(1, expected))
+    }
+
+    /// After a WGAN step every critic weight is inside [-c, c]; the generator's are not clipped.
+    func testWeightClippingBoundsTheCritic() {
+        let gan = model("wgan", imageShape: [1, 8, 8]) { $0.clip = 0.01 }
+        var rng = RandomGenerator(seed: 4)
+        let batch = Batch(images: Tensor.uniform([4, 1, 8, 8], generator: &rng), labels: nil, indices: [0, 1, 2, 3])
+        for _ in 0..<5 { _ = gan.trainStep(batch, generator: &rng) }
+        for p in gan.discriminator.parameters() {
+            XCTAssertLessThanOrEqual(p.value.abs().max().scalar, 0.01)
+        }
+        XCTAssertGreaterThan(gan.generator.parameters().map { $0.value.abs().max().scalar }.max()!, 0.01)
+    }
+
+    /// One generator update per `criticSteps` discriminator updates; the logged figures.
+    func testCriticStepsAndLoggedFigures() {
+        let gan = model("wgan-gp", imageShape: [1, 8, 8])
+        var rng = RandomGenerator(seed: 5)
+        let batch = Batch(images: Tensor.uniform([4, 1, 8, 8], generator: &rng), labels: nil, indices: [0, 1, 2, 3])
+        var generatorSteps = 0
+        for _ in 0..<10 {
+            let figures = gan.trainStep(batch, generator: &rng)
+            XCTAssertNotNil(figures["wasserstein"]); XCTAssertNotNil(figures["penalty"])
+            if figures["loss_g"] != nil { generatorSteps += 1 }
+        }
+        XCTAssertEqual(generatorSteps, 2)
+        XCTAssertEqual(gan.generatorOptimizer.step, 2)
+        let samples = gan.sample(count: 3, generator: &rng)
+        XCTAssertEqual(samples.shape, [3, 1, 8, 8])
+        XCTAssert(samples.min().scalar >= 0 && samples.max().scalar <= 1)
+        XCTAssertEqual(gan.interpolate(pairs: 2, steps: 5, generator: &rng).shape, [10, 1, 8, 8])
+    }
+
+    /// The DCGAN learns the shapes' pixel statistics within a few hundred steps: its samples'
+    /// mean intensity moves from the untrained generator's towards the data's.
+    func testDCGANMovesTowardsTheData() {
+        let gan = model("dcgan", imageShape: [1, 12, 12], seed: 6) { $0.latentDimension = 16 }
+        let data = ShapesDataset(count: 256, size: 12, seed: 7)
+        var rng = RandomGenerator(seed: 8)
+        let target = data.batch(Array(0..<256), generator: &rng).images.mean().scalar
+        gan.eval()
+        let before = abs(gan.sample(count: 64, generator: &rng).mean().scalar - target)
+        gan.train()
+        for step in 0..<150 {
+            let start = (step * 32) % 256
+            let figures = gan.trainStep(data.batch(Array(start..<start + 32), generator: &rng), generator: &rng)
+            XCTAssert(figures.values.allSatisfy(\.isFinite))
+        }
+        gan.eval()
+        let after = abs(gan.sample(count: 64, generator: &rng).mean().scalar - target)
+        XCTAssertLessThan(after, before * 0.5, "distance to the data's mean intensity: \(before) before, \(after) after")
+    }
+}
