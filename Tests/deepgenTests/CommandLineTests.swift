@@ -39,7 +39,7 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
     func testUnknownModelAndDataSet() throws {
         assertFails(try deepgen("train", "vea"), saying: "unknown model 'vea'")
         assertFails(try deepgen("train", "vae", "--dataset", "fashion"), saying: "unknown data set 'fashion'")
-        assertFails(try deepgen("eval", root.path, "--metric", "fid"), saying: "unknown metric 'fid'")
+        assertFails(try deepgen("eval", root.path, "--metric", "psnr"), saying: "unknown metric 'psnr'")
     }
 
     func testMissingAndCorruptData() throws {

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import Metrics
 import NeuralNetwork
 import TensorEngine
 
@@ -127,7 +128,14 @@ public final class VaDE: Module, TrainableModel {
             }, axis: 0)
         }
         guard codes.scalars.allSatisfy(\.isFinite) else { throw TrainingError("VaDE: the pre-trained encoder gives non-finite codes") }
-        let (mixture, _) = GaussianMixture.fit(codes, components: options.clusters, generator: &generator)
+        let (mixture, score) = GaussianMixture.fit(codes, components: options.clusters, generator: &generator)
+        // A diagnostic only (training never sees labels): how well the starting clusters match.
+        var report = "VaDE: prior fitted to the codes of \(dataset.count) images (mean log-likelihood \(String(format: "%.3f", score)))"
+        if let labels = dataset.batch(Array(0..<dataset.count), generator: &generator).labels {
+            let accuracy = clusteringAccuracy(clusters: mixture.assignments(codes), labels: labels)
+            report += String(format: "; its clusters match the labels for %.2f%% of them", 100 * accuracy)
+        }
+        FileHandle.standardError.write(Data((report + "\n").utf8))
         withoutGradients {
             priorLogits.assign(mixture.weights.log())
             priorMeans.assign(mixture.means)
