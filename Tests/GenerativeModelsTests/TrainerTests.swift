@@ -39,6 +39,29 @@ final class TrainerTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(reloaded.module.stateDict().map(\.tensor.scalars), t.model.module.stateDict().map(\.tensor.scalars))
     }
 
+    /// The cosine schedule ends at a tenth of the base rate; a spent wall-time budget stops the
+    /// run early with a checkpoint; snapshots are run directories that load.
+    func testScheduleBudgetAndSnapshots() throws {
+        var c = config(steps: 8)
+        c.training.learningRateSchedule = "cosine"
+        let t = try trainer(c, in: "cosine")
+        XCTAssertEqual(try t.train(), .finished(steps: 8))
+        let rate = t.model.optimizers["model"]!.learningRate
+        XCTAssertEqual(rate, 1e-3 * CosineDecay(totalSteps: 8, minimumFactor: 0.1).factor(atStep: 7), accuracy: 1e-9)
+
+        var budget = config(steps: 1_000_000)
+        budget.training.minutes = 2.0 / 60           // two seconds
+        budget.training.snapshotMinutes = 0.6 / 60
+        let b = try trainer(budget, in: "budget")
+        guard case .finished(let steps) = try b.train() else { return XCTFail("the budget should end the run") }
+        XCTAssert(steps > 0 && steps < 1_000_000, "\(steps) steps")
+        let snapshots = try FileManager.default.contentsOfDirectory(atPath: b.run.url.appendingPathComponent("snapshots").path).sorted()
+        XCTAssertGreaterThanOrEqual(snapshots.count, 2, "\(snapshots)")
+        let last = RunDirectory(b.run.url.appendingPathComponent("snapshots").appendingPathComponent(snapshots.last!))
+        let (_, reloaded) = try Catalog.load(last)
+        XCTAssertEqual(reloaded.module.stateDict().map(\.tensor.scalars), b.model.module.stateDict().map(\.tensor.scalars))
+    }
+
     /// Three steps, a stop, and a resumed run to six end with the weights of six steps in one go.
     func testResumeContinuesExactly() throws {
         let straight = try trainer(config(steps: 6), in: "straight")

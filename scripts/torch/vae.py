@@ -116,11 +116,11 @@ def main():
         for i in range(len(images) // args.batch_size):
             elapsed = time.time() - started
             if elapsed >= next_snapshot:
-                save_run(model, os.path.join(args.out, "snapshots", "%05.1fmin" % (next_snapshot / 60)), args, step, elapsed)
+                save_run(model, os.path.join(args.out, "snapshots", "%06.2fmin" % (next_snapshot / 60)), args, step, elapsed)
                 next_snapshot += 60 * args.snapshot_minutes
             if elapsed >= budget or step == end_step:
                 save_run(model, args.out, args, step, elapsed)
-                save_run(model, os.path.join(args.out, "snapshots", "%05.1fmin" % (elapsed / 60)), args, step, elapsed)
+                save_run(model, os.path.join(args.out, "snapshots", "%06.2fmin" % (elapsed / 60)), args, step, elapsed)
                 print(f"done: {step} steps in {elapsed:.0f} s")
                 return
             if args.lr_schedule == "cosine":  # as deepgen: half a cosine down to a tenth over the planned steps

@@ -170,7 +170,7 @@ public final class Trainer {
 
     /// A copy of the model as a run directory of its own, `snapshots/<minutes>min`.
     func snapshot(minutes: Double, state: RunDirectory.TrainerState) throws {
-        let copy = RunDirectory(run.url.appendingPathComponent("snapshots").appendingPathComponent(String(format: "%05.1fmin", minutes)))
+        let copy = RunDirectory(run.url.appendingPathComponent("snapshots").appendingPathComponent(String(format: "%06.2fmin", minutes)))
         try FileManager.default.createDirectory(at: copy.url, withIntermediateDirectories: true)
         try writeAtomically(Data(contentsOf: run.config), to: copy.config)
         try copy.saveCheckpoint(model: model, state: state)
