@@ -112,7 +112,9 @@ struct Eval: ParsableCommand {
             throw TrainingError("\(config.model) draws \(config.imageShape) images, the classifier takes \(network.imageShape)")
         }
         var generator = RandomGenerator(seed: seed)
-        let train = model is Classifier ? try Catalog.dataset(classifierConfig.dataset, split: .train, dataDirectory: directory) : nil
+        let train = model is Classifier
+            ? try Catalog.dataset(classifierConfig.dataset, split: .train, dataDirectory: directory,
+                                  imageSize: classifierConfig.imageShape[1], channels: classifierConfig.imageShape[0]) : nil
         let total = min(count, train?.count ?? count)
         var done = 0
         let progress = Progress(total: total, label: "fid")

@@ -106,4 +106,29 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
         assertFails(try deepgen("latent", run, "--angles-to", run), saying: "needs a linear autoencoder")
         assertFails(try deepgen("eval", run, "--metric", "nll"), saying: "nll is not a metric of vade")
     }
+
+    /// The FID contract: a classifier run, a GAN run, one JSON object with the classifier's
+    /// accuracy and the class shares beside the value; the classifier's own run is the baseline.
+    func testFIDOfAGANAndTheRealBaseline() throws {
+        let classifier = root.appendingPathComponent("classifier").path, gan = root.appendingPathComponent("gan").path
+        for (model, out) in [("classifier", classifier), ("dcgan", gan)] {
+            let trained = try deepgen("train", model, "--dataset", "shapes", "--steps", "20", "--batch-size", "32", "--image-size", "12", "--out", out)
+            XCTAssertEqual(trained.status, 0, trained.err)
+        }
+        var values: [Double] = []
+        for run in [gan, classifier] {
+            let eval = try deepgen("eval", run, "--metric", "fid", "--classifier", classifier, "--count", "300", "--json")
+            XCTAssertEqual(eval.status, 0, eval.err)
+            let object = try JSONSerialization.jsonObject(with: Data(eval.out.utf8)) as! [String: Any]
+            XCTAssertEqual(object["metric"] as? String, "fid")
+            XCTAssertEqual(object["count"] as? Int, 300)
+            XCTAssertEqual((object["class_shares"] as? [Double])?.count, 10)
+            XCTAssertNotNil(object["classifier_accuracy"] as? Double)
+            values.append(try XCTUnwrap(object["value"] as? Double))
+        }
+        XCTAssertLessThan(values[1], values[0], "real images (\(values[1])) nearer the test set than an untrained GAN's (\(values[0]))")
+        assertFails(try deepgen("eval", gan, "--metric", "fid", "--classifier", gan), saying: "not a classifier")
+        let interpolation = try deepgen("interpolate", gan, "--pairs", "2", "--steps", "4", "--out", root.appendingPathComponent("i.png").path)
+        XCTAssertEqual(interpolation.status, 0, interpolation.err)
+    }
 }
