@@ -86,10 +86,7 @@ struct Eval: ParsableCommand {
             : 100 * Double(zip(clusters, labels).filter { $0.0 == $0.1 }.count) / Double(count)
         let unit = metric == "mse" ? "per pixel" : metric == "accuracy" ? "percent" : "nats"
         if json {
-            let fields = ["\"model\": \"\(config.model)\"", "\"metric\": \"\(metric)\"", "\"value\": \(String(format: "%.4f", value))",
-                          "\"unit\": \"\(unit)\"", "\"dataset\": \"\(config.dataset)\"", "\"split\": \"\(split)\"", "\"count\": \(count)",
-                          "\"k\": \(samples)"]
-            print("{" + fields.joined(separator: ", ") + "}")
+            printJSON(model: config.model, value: value, unit: unit, dataset: config.dataset, split: split, count: count, k: samples)
         } else {
             print("\(config.model) \(metric) on \(config.dataset) \(split) (\(count) images, k = \(samples)): \(String(format: "%.4f", value)) \(unit)")
         }
@@ -126,14 +123,20 @@ struct Eval: ParsableCommand {
         progress.finish()
         let shares = coverage.shares.map { String(format: "%.4f", $0) }.joined(separator: ", ")
         if json {
-            let fields = ["\"model\": \"\(config.model)\"", "\"metric\": \"fid\"", "\"value\": \(String(format: "%.4f", fid))",
-                          "\"unit\": \"fid\"", "\"dataset\": \"\(test.name)\"", "\"split\": \"test\"", "\"count\": \(total)", "\"k\": 1",
-                          "\"classifier_accuracy\": \(String(format: "%.4f", 100 * evaluator.classifierAccuracy))",
-                          "\"class_shares\": [\(shares)]", "\"rare_classes\": \(coverage.rareClasses)"]
-            print("{" + fields.joined(separator: ", ") + "}")
+            printJSON(model: config.model, value: fid, unit: "fid", dataset: test.name, split: "test", count: total, k: 1,
+                      extra: ["\"classifier_accuracy\": \(String(format: "%.4f", 100 * evaluator.classifierAccuracy))",
+                              "\"class_shares\": [\(shares)]", "\"rare_classes\": \(coverage.rareClasses)"])
         } else {
             print("\(model is Classifier ? "training images" : config.model) FID against \(test.name) test: \(String(format: "%.3f", fid)) (\(total) images; classifier test accuracy \(String(format: "%.2f", 100 * evaluator.classifierAccuracy))%)")
             print("class shares: \(shares); classes below 5%: \(coverage.rareClasses)")
         }
+    }
+
+    /// The contract's one JSON object, with any `extra` fields after its own.
+    func printJSON(model: String, value: Double, unit: String, dataset: String, split: String, count: Int, k: Int, extra: [String] = []) {
+        let fields = ["\"model\": \"\(model)\"", "\"metric\": \"\(metric)\"", "\"value\": \(String(format: "%.4f", value))",
+                      "\"unit\": \"\(unit)\"", "\"dataset\": \"\(dataset)\"", "\"split\": \"\(split)\"", "\"count\": \(count)",
+                      "\"k\": \(k)"] + extra
+        print("{" + fields.joined(separator: ", ") + "}")
     }
 }

@@ -200,11 +200,6 @@ public final class GAN: Module, TrainableModel {
     /// Images along straight lines between pairs of codes: [pairs * steps, C, H, W] in [0, 1].
     public func interpolate(pairs: Int, steps: Int, generator rng: inout RandomGenerator) -> Tensor {
         let a = noise(pairs, generator: &rng), b = noise(pairs, generator: &rng)
-        let rows = (0..<steps).map { i -> Tensor in
-            let t = Float(i) / Float(max(steps - 1, 1))
-            return a * (1 - t) + b * t
-        }
-        let z = Tensor.stack(rows, axis: 1).reshaped([-1, options.latentDimension])
-        return ((generate(z) + 1) * 0.5).reshaped([-1] + imageShape)
+        return ((generate(pointsOnLines(from: a, to: b, steps: steps)) + 1) * 0.5).reshaped([-1] + imageShape)
     }
 }

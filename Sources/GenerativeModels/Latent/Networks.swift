@@ -33,3 +33,13 @@ func convolutionalDecoder(latent: Int, imageShape: [Int], activation: () -> any 
             ConvTranspose2d(64, 32, kernel: 4, stride: 2, padding: 1, generator: &generator), activation(),
             ConvTranspose2d(32, c, kernel: 4, stride: 2, padding: 1, generator: &generator)]
 }
+
+/// Points on straight lines between code pairs a[i] -> b[i] ([pairs, d] each), `steps` per line
+/// with both ends included: [pairs * steps, d], line by line. What `interpolate` decodes.
+func pointsOnLines(from a: Tensor, to b: Tensor, steps: Int) -> Tensor {
+    let rows = (0..<steps).map { i -> Tensor in
+        let t = Float(i) / Float(max(steps - 1, 1))
+        return a * (1 - t) + b * t
+    }
+    return Tensor.stack(rows, axis: 1).reshaped([-1, a.shape[1]])
+}

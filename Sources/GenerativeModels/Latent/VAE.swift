@@ -160,12 +160,7 @@ public final class VAE: Module, TrainableModel {
     /// [pairs * steps, C, H, W].
     public func interpolate(from a: Tensor, to b: Tensor, steps: Int) -> Tensor {
         let za = encode(a.flattened()).mean, zb = encode(b.flattened()).mean
-        let rows = (0..<steps).map { i -> Tensor in
-            let t = Float(i) / Float(max(steps - 1, 1))
-            return za * (1 - t) + zb * t
-        }
-        let z = Tensor.stack(rows, axis: 1).reshaped([-1, options.latentDimension])
-        return images(decode(z)).reshaped([-1] + imageShape)
+        return images(decode(pointsOnLines(from: za, to: zb, steps: steps))).reshaped([-1] + imageShape)
     }
 }
 
