@@ -22,6 +22,8 @@ public struct RunConfig: Codable, Equatable {
     public var gan: GAN.Options?
     /// The options of the MNIST classifier behind the FID.
     public var classifier: Classifier.Options?
+    /// The options of the convolutional autoregressive models (pixelcnn, gated-pixelcnn).
+    public var pixelcnn: PixelCNNOptions?
 
     public init(model: String, dataset: String, imageShape: [Int], training: TrainingOptions, vae: VAE.Options? = nil,
                 autoencoder: Autoencoder.Options? = nil) {
@@ -52,7 +54,10 @@ public enum Catalog {
                                 "stylegan", "pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm", "pixelcnn++",
                                 "classifier"]
     /// Those that can be trained in this version.
-    public static let trainable = ["pca", "ae", "vae", "iwae", "vade", "gan", "dcgan", "wgan", "wgan-gp", "classifier"]
+    public static let trainable = ["pca", "ae", "vae", "iwae", "vade", "gan", "dcgan", "wgan", "wgan-gp", "classifier",
+                                   "pixelcnn", "gated-pixelcnn"]
+    /// The autoregressive models: exact likelihoods, pixel-by-pixel sampling.
+    public static let autoregressive = ["pixelcnn", "gated-pixelcnn"]
     /// The data set a model trains on when none is named: binary images for the likelihood
     /// models that are measured on binarized MNIST, intensities for the others.
     public static func defaultDataset(for model: String) -> String {
@@ -82,6 +87,13 @@ public enum Catalog {
             return VaDE(config.vade ?? VaDE.Options(), imageShape: config.imageShape, generator: &generator)
         case "gan", "dcgan", "wgan", "wgan-gp":
             return GAN(config.gan ?? GAN.Options.preset(config.model), imageShape: config.imageShape, generator: &generator)
+        case "pixelcnn", "gated-pixelcnn":
+            let options = config.pixelcnn ?? PixelCNNOptions()
+            let network: any PixelNetwork = config.model == "pixelcnn"
+                ? PixelCNNNetwork(options, channels: config.imageShape[0], generator: &generator)
+                : GatedPixelCNNNetwork(options, channels: config.imageShape[0], generator: &generator)
+            return AutoregressiveModel(network: network, likelihood: options.likelihood, imageShape: config.imageShape,
+                                       classes: options.classes, learningRate: options.learningRate)
         case "classifier":
             return Classifier(config.classifier ?? Classifier.Options(), imageShape: config.imageShape, generator: &generator)
         case "ae":

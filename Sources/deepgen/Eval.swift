@@ -10,7 +10,7 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Evaluate a trained model; --json prints exactly one JSON object.")
 
     @Argument(help: "A run directory written by `deepgen train`.") var runDir: String
-    @Option(help: "elbo or nll (nats per image; vae, iwae; elbo also vade), mse (per pixel; pca, ae), accuracy (vade: clustering; classifier), fid (any model that samples; for a classifier run, the training images: the real-data baseline).") var metric: String
+    @Option(help: "elbo or nll (nats per image; vae, iwae; elbo also vade; nll is exact for pixelcnn, gated-pixelcnn), bpd (bits per dimension; pixelcnn, gated-pixelcnn), mse (per pixel; pca, ae), accuracy (vade: clustering; classifier), fid (any model that samples; for a classifier run, the training images: the real-data baseline).") var metric: String
     @Option(help: "The classifier run whose features define the FID (deepgen train classifier).") var classifier = "runs/classifier"
     @Option(help: "Images generated for the FID.") var count = 10000
     @Option(help: "Importance samples for nll.") var k = 5000
@@ -22,8 +22,8 @@ struct Eval: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
-        guard ["elbo", "nll", "mse", "accuracy", "fid"].contains(metric) else {
-            throw ValidationError("unknown metric '\(metric)'; this version measures elbo, nll, mse, accuracy and fid")
+        guard ["elbo", "nll", "bpd", "mse", "accuracy", "fid"].contains(metric) else {
+            throw ValidationError("unknown metric '\(metric)'; this version measures elbo, nll, bpd, mse, accuracy and fid")
         }
         guard count >= 2 else { throw ValidationError("--count must be at least 2") }
         guard ["train", "test"].contains(split) else { throw ValidationError("--split is train or test") }
@@ -34,22 +34,23 @@ struct Eval: ParsableCommand {
         let run = RunDirectory(URL(fileURLWithPath: runDir))
         let (config, model) = try Catalog.load(run)
         if metric == "fid" { return try frechetDistance(config, model) }
-        let vae = model as? VAE, vade = model as? VaDE
+        let vae = model as? VAE, vade = model as? VaDE, pixels = model as? AutoregressiveModel
         let reconstruct: ((Tensor) -> Tensor)? = (model as? Autoencoder)?.reconstruct ?? (model as? PCAModel)?.reconstruct
         let applies = switch metric {
         case "mse": reconstruct != nil
-        case "nll": vae != nil
+        case "nll": vae != nil || pixels != nil
+        case "bpd": pixels != nil
         case "elbo": vae != nil || vade != nil
         default: vade != nil || model is Classifier
         }
         guard applies else {
-            throw TrainingError("\(metric) is not a metric of \(config.model) (elbo: vae, iwae, vade; nll: vae, iwae; mse: pca, ae; accuracy: vade, classifier)")
+            throw TrainingError("\(metric) is not a metric of \(config.model) (elbo: vae, iwae, vade; nll: vae, iwae, pixelcnn, gated-pixelcnn; bpd: pixelcnn, gated-pixelcnn; mse: pca, ae; accuracy: vade, classifier)")
         }
         let data = try Catalog.dataset(config.dataset, split: MNIST.Split(rawValue: split)!,
                                        dataDirectory: dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory,
                                        imageSize: config.imageShape[1], channels: config.imageShape[0])
         let count = min(limit ?? data.count, data.count)  // examples evaluated
-        let samples = metric == "nll" ? k : 1
+        let samples = metric == "nll" && pixels == nil ? k : 1   // an autoregressive likelihood is exact
         let progress = Progress(total: count, label: metric)
         var total = 0.0
         var generator = RandomGenerator(seed: seed)
@@ -70,6 +71,10 @@ struct Eval: ParsableCommand {
                 continue
             }
             let values: Tensor = withoutGradients {
+                if let pixels {
+                    let nats = -pixels.logLikelihood(images, labels: batch.labels)
+                    return metric == "nll" ? nats : nats / Float(Double(Shape.count(config.imageShape)) * Foundation.log(2))
+                }
                 switch metric {
                 case "nll": return importanceSampledNLL(vae!, images.flattened(), k: k, generator: &generator)
                 case "elbo": return vade.map { -$0.elbo(images.flattened(), generator: &generator).elbo }
@@ -84,7 +89,7 @@ struct Eval: ParsableCommand {
         let value = metric != "accuracy" ? total / Double(count)
             : vade != nil ? 100 * clusteringAccuracy(clusters: clusters, labels: labels)
             : 100 * Double(zip(clusters, labels).filter { $0.0 == $0.1 }.count) / Double(count)
-        let unit = metric == "mse" ? "per pixel" : metric == "accuracy" ? "percent" : "nats"
+        let unit = metric == "mse" ? "per pixel" : metric == "accuracy" ? "percent" : metric == "bpd" ? "bits per dimension" : "nats"
         if json {
             printJSON(model: config.model, value: value, unit: unit, dataset: config.dataset, split: split, count: count, k: samples)
         } else {

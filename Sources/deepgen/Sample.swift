@@ -13,6 +13,7 @@ struct Sample: ParsableCommand {
     @Option(help: "Seed of the samples.") var seed: UInt64 = 0
     @Option(help: "The PNG to write (default: RUN_DIR/sample.png, or manifold.png).") var out: String?
     @Flag(help: "For a 2-D latent space (vae): decode a 20x20 grid of codes over [-2, 2]^2 instead.") var manifold = false
+    @Option(help: "The class of every sample (class-conditional gated-pixelcnn); without it, one row per class.") var label: Int?
 
     func validate() throws { guard count >= 1 else { throw ValidationError("--count must be positive") } }
 
@@ -26,7 +27,16 @@ struct Sample: ParsableCommand {
                 throw TrainingError("--manifold needs a vae or iwae with a 2-D latent space; \(runDir) holds \(config.model)")
             }
             grid = Image.grid(withoutGradients { vae.manifold(size: 20) }, columns: 20, border: 0)
+        } else if let pixels = model as? AutoregressiveModel, pixels.classes > 0 {
+            // One row per class, or every image of the class asked for.
+            if let label, !(0..<pixels.classes).contains(label) {
+                throw TrainingError("--label \(label) is not a class of this model (0...\(pixels.classes - 1))")
+            }
+            let perRow = max(1, count / pixels.classes)
+            let labels = label.map { [Int](repeating: $0, count: count) } ?? (0..<pixels.classes).flatMap { [Int](repeating: $0, count: perRow) }
+            grid = Image.grid(pixels.sample(labels: labels, count: labels.count, generator: &generator), columns: label == nil ? perRow : 8)
         } else {
+            guard label == nil else { throw TrainingError("--label needs a class-conditional model; \(runDir) holds \(config.model)") }
             grid = Image.grid(withoutGradients { model.sample(count: count, generator: &generator) })
         }
         let target = URL(fileURLWithPath: out ?? run.url.appendingPathComponent(manifold ? "manifold.png" : "sample.png").path)

@@ -52,7 +52,7 @@ struct Train: ParsableCommand {
     @Option(help: "Hidden layer widths, comma-separated (ae, vae, iwae MLPs; default 512,256 for ae, 500,500,2000 for vade, 400 otherwise).") var hidden: String?
     @Option(help: "Principal components to keep (pca).") var components = 50
     @Option(help: "mlp or conv (ae, vae, iwae).") var architecture = "mlp"
-    @Option(help: "Decoder likelihood, bernoulli or gaussian (vae, iwae).") var likelihood = "bernoulli"
+    @Option(help: "Pixel likelihood: bernoulli or gaussian (vae, iwae decoders); bernoulli or categorical, a 256-way softmax on 8-bit mnist (pixelcnn, gated-pixelcnn).") var likelihood = "bernoulli"
     @Option(help: "Reconstruction loss, bce or mse (ae).") var loss = "bce"
     @Flag(help: "No activations, for comparison with PCA (ae).") var linear = false
     @Option(help: "Importance samples k of the training bound (iwae; vae uses 1).") var k = 5
@@ -63,6 +63,9 @@ struct Train: ParsableCommand {
     @Option(help: "Weight clipping bound (wgan).") var clip: Float = 0.01
     @Option(help: "Gradient penalty weight lambda (wgan-gp).") var penalty: Float = 10
     @Option(help: "Epochs of autoencoder pre-training before the prior is fitted (vade).") var pretrainEpochs = 10
+    @Option(help: "Feature maps (pixelcnn: 2h of the residual stream; gated-pixelcnn: per stack).") var features = 64
+    @Option(help: "Residual blocks (pixelcnn) or gated layers (gated-pixelcnn) after the first layer.") var layers = 7
+    @Option(help: "Label classes of a class-conditional gated-pixelcnn (0: unconditional).") var classes = 0
 
     func validate() throws {
         guard Catalog.models.contains(model) else {
@@ -81,9 +84,17 @@ struct Train: ParsableCommand {
         guard (hidden ?? "1").split(separator: ",").allSatisfy({ Int($0).map { $0 > 0 } ?? false }) else {
             throw ValidationError("--hidden takes positive widths separated by commas, e.g. 400 or 200,200")
         }
-        guard Autoencoder.Architecture(rawValue: architecture) != nil, Autoencoder.Loss(rawValue: loss) != nil,
-              VAE.Likelihood(rawValue: likelihood) != nil else {
-            throw ValidationError("--architecture is mlp or conv, --loss bce or mse, --likelihood bernoulli or gaussian")
+        guard Autoencoder.Architecture(rawValue: architecture) != nil, Autoencoder.Loss(rawValue: loss) != nil else {
+            throw ValidationError("--architecture is mlp or conv, --loss bce or mse")
+        }
+        if Catalog.autoregressive.contains(model) {
+            guard PixelLikelihood(rawValue: likelihood) != nil else { throw ValidationError("--likelihood of \(model) is bernoulli or categorical") }
+            guard features >= 2, features % 2 == 0, layers >= 0, classes >= 0 else {
+                throw ValidationError("--features must be even and positive, --layers and --classes not negative")
+            }
+            guard classes == 0 || model == "gated-pixelcnn" else { throw ValidationError("--classes is an option of gated-pixelcnn") }
+        } else if VAE.Likelihood(rawValue: likelihood) == nil {
+            throw ValidationError("--likelihood of \(model) is bernoulli or gaussian")
         }
     }
 
@@ -105,7 +116,9 @@ struct Train: ParsableCommand {
             training.minutes = minutes
             training.snapshotMinutes = snapshotMinutes
             training.learningRateSchedule = lrSchedule == "constant" ? nil : lrSchedule
-            config = RunConfig(model: model, dataset: dataset ?? Catalog.defaultDataset(for: model), imageShape: [], training: training)
+            // 8-bit pixels need the intensities, not the binarised images.
+            let defaultDataset = likelihood == "categorical" ? "mnist" : Catalog.defaultDataset(for: model)
+            config = RunConfig(model: model, dataset: dataset ?? defaultDataset, imageShape: [], training: training)
             let widths = hidden.map { $0.split(separator: ",").compactMap { Int($0) } }
             if model == "pca" {
                 var options = PCAModel.Options()
@@ -133,6 +146,14 @@ struct Train: ParsableCommand {
                 var options = Classifier.Options()
                 options.learningRate = learningRate ?? options.learningRate
                 config.classifier = options
+            } else if Catalog.autoregressive.contains(model) {
+                var options = PixelCNNOptions()
+                options.features = features
+                options.layers = layers
+                options.likelihood = PixelLikelihood(rawValue: likelihood)!
+                options.classes = classes
+                options.learningRate = learningRate ?? options.learningRate
+                config.pixelcnn = options
             } else if model == "vade" {
                 var options = VaDE.Options()
                 options.latentDimension = latentDim ?? options.latentDimension
@@ -153,9 +174,9 @@ struct Train: ParsableCommand {
             }
         }
         let data = try Catalog.dataset(config.dataset, split: .train, dataDirectory: dataDirectory, imageSize: imageSize, channels: channels)
-        if config.model == "classifier" {
+        if config.model == "classifier" || (config.pixelcnn?.classes ?? 0) > 0 {
             var probe = RandomGenerator(seed: 0)
-            guard data.batch([0], generator: &probe).labels != nil else { throw TrainingError("the classifier needs labelled data; \(config.dataset) has no labels") }
+            guard data.batch([0], generator: &probe).labels != nil else { throw TrainingError("\(model) needs labelled data; \(config.dataset) has no labels") }
         }
         if config.imageShape.isEmpty { config.imageShape = data.imageShape }
         guard config.imageShape == data.imageShape else {

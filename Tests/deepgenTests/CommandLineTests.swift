@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import TestSupport
 import XCTest
@@ -130,5 +131,35 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
         assertFails(try deepgen("eval", gan, "--metric", "fid", "--classifier", gan), saying: "not a classifier")
         let interpolation = try deepgen("interpolate", gan, "--pairs", "2", "--steps", "4", "--out", root.appendingPathComponent("i.png").path)
         XCTAssertEqual(interpolation.status, 0, interpolation.err)
+    }
+
+    /// The autoregressive models through the command line: an exact NLL and its bits per
+    /// dimension, one grid row per class, a class asked for, and one that does not exist.
+    func testPixelModelsEvaluateAndSampleByClass() throws {
+        let gated = root.appendingPathComponent("gated").path, pixelcnn = root.appendingPathComponent("pixelcnn").path
+        var trained = try deepgen("train", "gated-pixelcnn", "--dataset", "shapes", "--image-size", "8", "--classes", "4", "--features", "8",
+                                  "--layers", "1", "--steps", "5", "--batch-size", "16", "--sample-every", "5", "--out", gated)
+        XCTAssertEqual(trained.status, 0, trained.err)
+        trained = try deepgen("train", "pixelcnn", "--dataset", "shapes", "--image-size", "8", "--likelihood", "categorical", "--features", "8",
+                              "--layers", "1", "--steps", "3", "--batch-size", "16", "--sample-every", "3", "--out", pixelcnn)
+        XCTAssertEqual(trained.status, 0, trained.err)
+        var figures: [String: Double] = [:]
+        for (run, metric) in [(gated, "nll"), (gated, "bpd"), (pixelcnn, "bpd")] {
+            let eval = try deepgen("eval", run, "--metric", metric, "--limit", "50", "--json")
+            XCTAssertEqual(eval.status, 0, eval.err)
+            let object = try JSONSerialization.jsonObject(with: Data(eval.out.utf8)) as! [String: Any]
+            XCTAssertEqual(object["k"] as? Int, 1, "an exact likelihood")
+            figures[run + metric] = try XCTUnwrap(object["value"] as? Double)
+        }
+        XCTAssertEqual(figures[gated + "bpd"]!, figures[gated + "nll"]! / (64 * Foundation.log(2)), accuracy: 1e-3)
+        XCTAssertLessThan(figures[pixelcnn + "bpd"]!, 8.5, "near 8 bits for a barely trained 256-way softmax")
+        let sample = try deepgen("sample", gated, "--count", "8", "--label", "2", "--out", root.appendingPathComponent("two.png").path)
+        XCTAssertEqual(sample.status, 0, sample.err)
+        let rows = try deepgen("sample", gated, "--count", "8", "--out", root.appendingPathComponent("rows.png").path)
+        XCTAssertEqual(rows.status, 0, rows.err)
+        let grid = try PNG.read(root.appendingPathComponent("rows.png"))
+        XCTAssertEqual(grid.height, 4 * 8 + 5 * 2, "four rows of 8-pixel images with 2-pixel borders")
+        assertFails(try deepgen("sample", gated, "--label", "7"), saying: "not a class")
+        assertFails(try deepgen("sample", pixelcnn, "--label", "1"), saying: "class-conditional")
     }
 }

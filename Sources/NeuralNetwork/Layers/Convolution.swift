@@ -17,6 +17,16 @@ public final class Conv2d: Module, Layer {
         self.stride = stride; self.padding = padding; self.dilation = dilation; self.groups = groups
     }
 
+    /// A kh x kw kernel, stride 1, no padding (the caller pads, e.g. only above and to the left).
+    public init(_ inputs: Int, _ outputs: Int, kernelSize: (height: Int, width: Int), bias: Bool = true,
+                initializer: Initializer = .pytorchDefault, generator: inout RandomGenerator) {
+        let fanIn = inputs * kernelSize.height * kernelSize.width
+        weight = Parameter(initializer.make([outputs, inputs, kernelSize.height, kernelSize.width], fanIn: fanIn,
+                                            fanOut: outputs * kernelSize.height * kernelSize.width, generator: &generator))
+        self.bias = bias ? Parameter(initializer.bias(outputs, fanIn: fanIn, generator: &generator)) : nil
+        stride = 1; padding = 0; dilation = 1; groups = 1
+    }
+
     public func callAsFunction(_ x: Tensor) -> Tensor {
         conv2d(x, weight.value, bias: bias?.value, stride: stride, padding: padding, dilation: dilation, groups: groups)
     }

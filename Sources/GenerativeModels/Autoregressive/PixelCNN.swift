@@ -1,0 +1,140 @@
+import NeuralNetwork
+import TensorEngine
+
+/// The options of the convolutional autoregressive networks (pixelcnn, gated-pixelcnn).
+public struct PixelCNNOptions: Codable, Equatable, Sendable {
+    /// Feature maps: 2h in PixelCNN's residual stream, p in each Gated PixelCNN stack.
+    public var features = 64
+    /// Residual blocks (PixelCNN) or gated layers (Gated PixelCNN) after the first layer.
+    public var layers = 7
+    /// The first layer's kernel (7 in both papers); the later ones are 3 x 3.
+    public var firstKernel = 7
+    public var likelihood = PixelLikelihood.bernoulli
+    /// Label classes of a class-conditional Gated PixelCNN (0: unconditional).
+    public var classes = 0
+    public var learningRate: Float = 1e-3
+    public init() {}
+}
+
+/// PixelCNN (van den Oord et al. 2016, "Pixel Recurrent Neural Networks" §3.5): a 7 x 7 mask-A
+/// convolution, residual blocks (ReLU, 1x1 2h -> h, ReLU, 3x3 mask B, ReLU, 1x1 h -> 2h, added
+/// to the input), then ReLU, 1x1 mask B, ReLU, 1x1 mask B to the logits. Every convolution is
+/// masked by colour group, so for C = 3 the red value of a pixel is predicted before its green,
+/// and its green before its blue. Its receptive field has the paper's blind spot: the stacked
+/// masks never reach the pixels up and to the right of the last layer's field.
+public final class PixelCNNNetwork: Module, PixelNetwork {
+    let input: MaskedConv2d
+    let blocks: [Sequential]
+    let head: Sequential
+
+    public init(_ o: PixelCNNOptions, channels c: Int, generator rng: inout RandomGenerator) {
+        let f = o.features, half = o.features / 2
+        precondition(f % (2 * c) == 0, "PixelCNN: \(f) features do not split into \(c) colour groups of whole halves")
+        input = MaskedConv2d(.a, c, f, kernel: o.firstKernel, colourGroups: c, generator: &rng)
+        blocks = (0..<o.layers).map { _ in
+            Sequential(Function.relu(), MaskedConv2d(.b, f, half, kernel: 1, colourGroups: c, generator: &rng),
+                       Function.relu(), MaskedConv2d(.b, half, half, kernel: 3, colourGroups: c, generator: &rng),
+                       Function.relu(), MaskedConv2d(.b, half, f, kernel: 1, colourGroups: c, generator: &rng))
+        }
+        head = Sequential(Function.relu(), MaskedConv2d(.b, f, f, kernel: 1, colourGroups: c, generator: &rng),
+                          Function.relu(), MaskedConv2d(.b, f, c * o.likelihood.levels, kernel: 1, colourGroups: c, generator: &rng))
+    }
+
+    public func callAsFunction(_ images: Tensor, labels: [Int]?) -> Tensor {
+        var h = input(images * 2 - 1)
+        for block in blocks { h = h + block(h) }
+        return head(h)
+    }
+}
+
+/// Gated PixelCNN (van den Oord et al. 2016, "Conditional Image Generation with PixelCNN
+/// Decoders"). Two stacks remove the blind spot: the vertical stack sees every pixel in the rows
+/// above (a (k/2 + 1) x k kernel over rows up to the current one, shifted down one row before
+/// it reaches the horizontal stack), and the horizontal stack sees the pixels to the left in the
+/// current row (a 1 x (k/2 + 1) kernel over columns up to the current one; the image itself is
+/// shifted right one column at the input, so the first layer never sees the pixel it predicts).
+/// Each layer gates tanh(a) * sigmoid(b); the horizontal stack has residual and skip
+/// connections, and a conditional model adds a label embedding inside every gate. Within a
+/// pixel, colour channels are predicted independently of each other.
+public final class GatedPixelCNNNetwork: Module, PixelNetwork {
+    let layers: [GatedLayer]
+    let head: Sequential
+
+    public init(_ o: PixelCNNOptions, channels c: Int, generator rng: inout RandomGenerator) {
+        layers = (0...o.layers).map { i in
+            GatedLayer(inputs: i == 0 ? c : o.features, features: o.features, kernel: i == 0 ? o.firstKernel : 3,
+                       residual: i > 0, classes: o.classes, generator: &rng)
+        }
+        head = Sequential(Function.relu(), Conv2d(o.features, o.features, kernel: 1, generator: &rng),
+                          Function.relu(), Conv2d(o.features, c * o.likelihood.levels, kernel: 1, generator: &rng))
+    }
+
+    public func callAsFunction(_ images: Tensor, labels: [Int]?) -> Tensor {
+        let x = images * 2 - 1
+        var vertical = x, horizontal = shiftRight(x)
+        var skip: Tensor?
+        for layer in layers {
+            let out = layer(vertical: vertical, horizontal: horizontal, labels: labels)
+            (vertical, horizontal) = (out.vertical, out.horizontal)
+            skip = skip.map { $0 + out.skip } ?? out.skip
+        }
+        return head(skip!)
+    }
+}
+
+/// One layer of both stacks of Gated PixelCNN.
+final class GatedLayer: Module {
+    let vertical: Conv2d
+    let horizontal: Conv2d
+    let verticalToHorizontal: Conv2d
+    let residual: Conv2d?
+    let skip: Conv2d
+    let verticalLabel: Embedding?
+    let horizontalLabel: Embedding?
+    let kernel: Int
+
+    init(inputs: Int, features p: Int, kernel k: Int, residual hasResidual: Bool, classes: Int, generator rng: inout RandomGenerator) {
+        kernel = k
+        vertical = Conv2d(inputs, 2 * p, kernelSize: (k / 2 + 1, k), generator: &rng)
+        horizontal = Conv2d(inputs, 2 * p, kernelSize: (1, k / 2 + 1), generator: &rng)
+        verticalToHorizontal = Conv2d(2 * p, 2 * p, kernel: 1, generator: &rng)
+        residual = hasResidual ? Conv2d(p, p, kernel: 1, generator: &rng) : nil
+        skip = Conv2d(p, p, kernel: 1, generator: &rng)
+        verticalLabel = classes > 0 ? Embedding(classes, 2 * p, generator: &rng) : nil
+        horizontalLabel = classes > 0 ? Embedding(classes, 2 * p, generator: &rng) : nil
+    }
+
+    func callAsFunction(vertical v: Tensor, horizontal h: Tensor, labels: [Int]?) -> (vertical: Tensor, horizontal: Tensor, skip: Tensor) {
+        let half = kernel / 2
+        // Rows i - k/2 ... i, columns j - k/2 ... j + k/2.
+        var vPre = vertical(v.padded([(0, 0), (0, 0), (half, 0), (half, half)]))
+        // Columns j - k/2 ... j of the current row.
+        var hPre = horizontal(h.padded([(0, 0), (0, 0), (0, 0), (half, 0)])) + verticalToHorizontal(shiftDown(vPre))
+        if let labels, let verticalLabel, let horizontalLabel {
+            vPre = vPre + verticalLabel(labels).unsqueezed(2).unsqueezed(3)
+            hPre = hPre + horizontalLabel(labels).unsqueezed(2).unsqueezed(3)
+        }
+        let gatedH = gate(hPre)
+        let hOut = residual.map { h + $0(gatedH) } ?? gatedH
+        return (gate(vPre), hOut, skip(gatedH))
+    }
+
+    /// tanh of the first half of the channels times sigmoid of the second.
+    func gate(_ x: Tensor) -> Tensor {
+        let p = x.shape[1] / 2, s = x.shape
+        return x.sliced(starts: [0, 0, 0, 0], sizes: [s[0], p, s[2], s[3]]).tanh()
+            * x.sliced(starts: [0, p, 0, 0], sizes: [s[0], p, s[2], s[3]]).sigmoid()
+    }
+}
+
+/// Every row moved down one (the top row zeros): position (i, j) holds what was at (i - 1, j).
+func shiftDown(_ x: Tensor) -> Tensor {
+    let s = x.shape
+    return x.padded([(0, 0), (0, 0), (1, 0), (0, 0)]).sliced(starts: [0, 0, 0, 0], sizes: s)
+}
+
+/// Every column moved right one (the left column zeros).
+func shiftRight(_ x: Tensor) -> Tensor {
+    let s = x.shape
+    return x.padded([(0, 0), (0, 0), (0, 0), (1, 0)]).sliced(starts: [0, 0, 0, 0], sizes: s)
+}

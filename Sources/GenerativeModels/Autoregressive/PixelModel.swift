@@ -1,0 +1,113 @@
+import Datasets
+import Foundation
+import NeuralNetwork
+import TensorEngine
+
+/// A network of the autoregressive family: images [N, C, H, W] in [0, 1] (and, for a
+/// class-conditional one, a label per image) to logits [N, C * levels, H, W] whose values at a
+/// pixel depend only on the pixels before it in raster order (and, within a pixel, on the colour
+/// channels before it). Channel `c * levels + l` holds the logit of value l for colour c.
+public protocol PixelNetwork: Module {
+    func callAsFunction(_ images: Tensor, labels: [Int]?) -> Tensor
+}
+
+/// How a pixel's value is distributed given the pixels before it.
+public enum PixelLikelihood: String, Codable, Sendable {
+    /// Binary pixels: one logit, Bernoulli(sigmoid(logit)).
+    case bernoulli
+    /// 8-bit pixels: 256 logits, a softmax over the values 0...255.
+    case categorical
+
+    public var levels: Int { self == .bernoulli ? 1 : 256 }
+}
+
+/// What the autoregressive models share: the exact log-likelihood log p(x) = sum_i log p(x_i |
+/// x_<i) in one pass of the network (the masks make every conditional see only its past), the
+/// training step on its mean, and pixel-by-pixel sampling.
+public final class AutoregressiveModel: Module, TrainableModel {
+    public let likelihood: PixelLikelihood
+    public let imageShape: [Int]
+    /// The label classes of a class-conditional network, 0 if unconditional.
+    public let classes: Int
+    let network: any PixelNetwork
+    var optimizer: Adam!
+
+    public var module: Module { self }
+    public var optimizers: [String: Optimizer] { ["model": optimizer] }
+
+    public init(network: any PixelNetwork, likelihood: PixelLikelihood, imageShape: [Int], classes: Int = 0, learningRate: Float) {
+        self.network = network
+        self.likelihood = likelihood
+        self.imageShape = imageShape
+        self.classes = classes
+        super.init()
+        optimizer = Adam(trainableParameters(), learningRate: learningRate)
+    }
+
+    /// The network's logits as [N, C, levels, H, W].
+    func logits(_ images: Tensor, labels: [Int]?) -> Tensor {
+        let (c, h, w) = (imageShape[0], imageShape[1], imageShape[2])
+        return network(images, labels: classes > 0 ? labels : nil).reshaped([-1, c, likelihood.levels, h, w])
+    }
+
+    /// log p(x) in nats per image, [N], for images in [0, 1] (8-bit values k / 255 for the
+    /// categorical likelihood).
+    public func logLikelihood(_ images: Tensor, labels: [Int]? = nil) -> Tensor {
+        let n = images.shape[0]
+        let l = logits(images, labels: labels)
+        switch likelihood {
+        case .bernoulli:
+            return bernoulliLogLikelihood(logits: l.reshaped([n, -1]), targets: images.reshaped([n, -1]))
+        case .categorical:
+            let values = images.scalars.map { Int(($0 * 255).rounded()) }
+            let perValue = l.permuted([0, 1, 3, 4, 2]).reshaped([-1, 256])   // [N * C * H * W, 256], in the images' order
+            return -crossEntropy(perValue, labels: values, reduction: .none).reshaped([n, -1]).sum(alongAxis: 1)
+        }
+    }
+
+    public func trainStep(_ batch: Batch, generator: inout RandomGenerator) -> [String: Float] {
+        if classes > 0 && batch.labels == nil { preconditionFailure("a class-conditional model needs labelled data") }
+        let nll = -logLikelihood(batch.images, labels: batch.labels).mean()
+        optimizer.minimize(nll)
+        return ["loss": nll.scalar]
+    }
+
+    public func sample(count: Int, generator: inout RandomGenerator) -> Tensor {
+        sample(labels: classes > 0 ? (0..<count).map { $0 % classes } : nil, count: count, generator: &generator)
+    }
+
+    /// Images drawn value by value in raster order (colours in order within a pixel), one full
+    /// pass of the network per value; `labels` picks the class of each image of a conditional model.
+    public func sample(labels: [Int]?, count: Int, generator: inout RandomGenerator) -> Tensor {
+        let (c, h, w) = (imageShape[0], imageShape[1], imageShape[2])
+        let levels = likelihood.levels, plane = h * w
+        var pixels = [Float](repeating: 0, count: count * c * plane)
+        withoutGradients {
+            for position in 0..<plane {
+                for channel in 0..<c {
+                    let l = logits(Tensor(shape: [count, c, h, w], scalars: pixels), labels: labels).scalars
+                    for image in 0..<count {
+                        let at = image * c * plane + channel * plane + position
+                        let first = ((image * c + channel) * levels) * plane + position   // logit of value 0
+                        pixels[at] = likelihood == .bernoulli
+                            ? (generator.nextUniform() < 1 / (1 + Foundation.exp(-l[first])) ? 1 : 0)
+                            : Float(Self.draw((0..<levels).map { l[first + $0 * plane] }, generator: &generator)) / 255
+                    }
+                }
+            }
+        }
+        return Tensor(shape: [count] + imageShape, scalars: pixels)
+    }
+
+    /// A value drawn from softmax(logits).
+    static func draw(_ logits: [Float], generator: inout RandomGenerator) -> Int {
+        let top = logits.max() ?? 0
+        let weights = logits.map { Foundation.exp($0 - top) }
+        var u = generator.nextUniform() * weights.reduce(0, +)
+        for (value, weight) in weights.enumerated() {
+            u -= weight
+            if u < 0 { return value }
+        }
+        return weights.count - 1
+    }
+}
