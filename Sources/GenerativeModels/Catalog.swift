@@ -22,7 +22,7 @@ public struct RunConfig: Codable, Equatable {
     public var gan: GAN.Options?
     /// The options of the MNIST classifier behind the FID.
     public var classifier: Classifier.Options?
-    /// The options of the convolutional autoregressive models (pixelcnn, gated-pixelcnn).
+    /// The options of the autoregressive models (pixelcnn, gated-pixelcnn, row-lstm, diagonal-bilstm).
     public var pixelcnn: PixelCNNOptions?
 
     public init(model: String, dataset: String, imageShape: [Int], training: TrainingOptions, vae: VAE.Options? = nil,
@@ -55,9 +55,9 @@ public enum Catalog {
                                 "classifier"]
     /// Those that can be trained in this version.
     public static let trainable = ["pca", "ae", "vae", "iwae", "vade", "gan", "dcgan", "wgan", "wgan-gp", "classifier",
-                                   "pixelcnn", "gated-pixelcnn"]
+                                   "pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm"]
     /// The autoregressive models: exact likelihoods, pixel-by-pixel sampling.
-    public static let autoregressive = ["pixelcnn", "gated-pixelcnn"]
+    public static let autoregressive = ["pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm"]
     /// The data set a model trains on when none is named: binary images for the likelihood
     /// models that are measured on binarized MNIST, intensities for the others.
     public static func defaultDataset(for model: String) -> String {
@@ -87,11 +87,16 @@ public enum Catalog {
             return VaDE(config.vade ?? VaDE.Options(), imageShape: config.imageShape, generator: &generator)
         case "gan", "dcgan", "wgan", "wgan-gp":
             return GAN(config.gan ?? GAN.Options.preset(config.model), imageShape: config.imageShape, generator: &generator)
-        case "pixelcnn", "gated-pixelcnn":
+        case "pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm":
             let options = config.pixelcnn ?? PixelCNNOptions()
-            let network: any PixelNetwork = config.model == "pixelcnn"
-                ? PixelCNNNetwork(options, channels: config.imageShape[0], generator: &generator)
-                : GatedPixelCNNNetwork(options, channels: config.imageShape[0], generator: &generator)
+            let network: any PixelNetwork
+            switch config.model {
+            case "pixelcnn": network = PixelCNNNetwork(options, channels: config.imageShape[0], generator: &generator)
+            case "gated-pixelcnn": network = GatedPixelCNNNetwork(options, channels: config.imageShape[0], generator: &generator)
+            default:
+                guard config.imageShape[0] == 1 else { throw TrainingError("\(config.model) models grey images; the data has \(config.imageShape[0]) channels") }
+                network = PixelRNNNetwork(config.model == "row-lstm" ? .row : .diagonalBidirectional, options, generator: &generator)
+            }
             return AutoregressiveModel(network: network, likelihood: options.likelihood, imageShape: config.imageShape,
                                        classes: options.classes, learningRate: options.learningRate)
         case "classifier":

@@ -52,7 +52,7 @@ struct Train: ParsableCommand {
     @Option(help: "Hidden layer widths, comma-separated (ae, vae, iwae MLPs; default 512,256 for ae, 500,500,2000 for vade, 400 otherwise).") var hidden: String?
     @Option(help: "Principal components to keep (pca).") var components = 50
     @Option(help: "mlp or conv (ae, vae, iwae).") var architecture = "mlp"
-    @Option(help: "Pixel likelihood: bernoulli or gaussian (vae, iwae decoders); bernoulli or categorical, a 256-way softmax on 8-bit mnist (pixelcnn, gated-pixelcnn).") var likelihood = "bernoulli"
+    @Option(help: "Pixel likelihood: bernoulli or gaussian (vae, iwae decoders); bernoulli or categorical, a 256-way softmax on 8-bit mnist (pixelcnn, gated-pixelcnn, row-lstm, diagonal-bilstm).") var likelihood = "bernoulli"
     @Option(help: "Reconstruction loss, bce or mse (ae).") var loss = "bce"
     @Flag(help: "No activations, for comparison with PCA (ae).") var linear = false
     @Option(help: "Importance samples k of the training bound (iwae; vae uses 1).") var k = 5
@@ -63,8 +63,8 @@ struct Train: ParsableCommand {
     @Option(help: "Weight clipping bound (wgan).") var clip: Float = 0.01
     @Option(help: "Gradient penalty weight lambda (wgan-gp).") var penalty: Float = 10
     @Option(help: "Epochs of autoencoder pre-training before the prior is fitted (vade).") var pretrainEpochs = 10
-    @Option(help: "Feature maps (pixelcnn: 2h of the residual stream; gated-pixelcnn: per stack).") var features = 64
-    @Option(help: "Residual blocks (pixelcnn) or gated layers (gated-pixelcnn) after the first layer.") var layers = 7
+    @Option(help: "Feature maps (pixelcnn, row-lstm, diagonal-bilstm: 2h of the residual stream, the LSTMs having h units; gated-pixelcnn: per stack).") var features = 64
+    @Option(help: "Residual blocks (pixelcnn), gated layers (gated-pixelcnn) or LSTM layers (row-lstm, diagonal-bilstm) after the first layer.") var layers = 7
     @Option(help: "Label classes of a class-conditional gated-pixelcnn (0: unconditional).") var classes = 0
 
     func validate() throws {

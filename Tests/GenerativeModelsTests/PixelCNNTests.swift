@@ -18,9 +18,12 @@ final class PixelCNNTests: TemporaryDirectoryTestCase {
 
     func model(_ name: String, _ o: PixelCNNOptions, imageShape: [Int] = [1, 6, 6], seed: UInt64 = 0) -> AutoregressiveModel {
         var rng = RandomGenerator(seed: seed)
-        let network: any PixelNetwork = name == "pixelcnn"
-            ? PixelCNNNetwork(o, channels: imageShape[0], generator: &rng)
-            : GatedPixelCNNNetwork(o, channels: imageShape[0], generator: &rng)
+        let network: any PixelNetwork = switch name {
+        case "pixelcnn": PixelCNNNetwork(o, channels: imageShape[0], generator: &rng)
+        case "gated-pixelcnn": GatedPixelCNNNetwork(o, channels: imageShape[0], generator: &rng)
+        case "row-lstm": PixelRNNNetwork(.row, o, generator: &rng)
+        default: PixelRNNNetwork(.diagonalBidirectional, o, generator: &rng)
+        }
         return AutoregressiveModel(network: network, likelihood: o.likelihood, imageShape: imageShape, classes: o.classes,
                                    learningRate: o.learningRate)
     }
@@ -72,6 +75,37 @@ final class PixelCNNTests: TemporaryDirectoryTestCase {
                 else { XCTAssertEqual(g[index], 0, "pixel \(index / 6),\(index % 6) is not before (5, 2)") }
             }
         }
+    }
+
+    /// Row LSTM: nothing at or after (3, 3) reaches its logit; the pixels to the left and the
+    /// triangle above do (row 2 up to column 4, row 1 up to column 5), but not (2, 5): the
+    /// triangular context of §3.1.
+    func testRowLSTMIsCausal() {
+        let m = model("row-lstm", options())
+        let g = inputGradient(m, output: 0, row: 3, col: 3)
+        for index in (3 * 6 + 3)..<36 { XCTAssertEqual(g[index], 0, "pixel \(index / 6),\(index % 6) is not before (3, 3)") }
+        for (r, c) in [(3, 2), (3, 0), (2, 3), (2, 4), (1, 5), (0, 0)] { XCTAssertGreaterThan(g[r * 6 + c], 0, "(\(r), \(c))") }
+        XCTAssertEqual(g[2 * 6 + 5], 0, "outside the triangle")
+    }
+
+    /// Diagonal BiLSTM: one layer already sees every earlier pixel of a 6 x 6 image and nothing
+    /// at or after (3, 2), the right-to-left direction included (it is shifted down a row).
+    func testDiagonalBiLSTMIsCausalWithoutABlindSpot() {
+        let m = model("diagonal-bilstm", options { $0.layers = 1 })
+        let g = inputGradient(m, output: 0, row: 3, col: 2)
+        for index in 0..<36 {
+            if index < 3 * 6 + 2 { XCTAssertGreaterThan(g[index], 0, "pixel \(index / 6),\(index % 6) is before (3, 2) but unseen") }
+            else { XCTAssertEqual(g[index], 0, "pixel \(index / 6),\(index % 6) is not before (3, 2)") }
+        }
+    }
+
+    /// Skewing moves row i right by i (the diagonals become columns) and unskewing undoes it.
+    func testSkewAndUnskew() {
+        let x = Tensor(shape: [1, 1, 2, 3], scalars: [1, 2, 3, 4, 5, 6])
+        let skewed = skew(x)
+        XCTAssertEqual(skewed.shape, [1, 1, 2, 4])
+        XCTAssertEqual(skewed.scalars, [1, 2, 3, 0, 0, 4, 5, 6])
+        XCTAssertEqual(unskew(skewed, width: 3).scalars, x.scalars)
     }
 
     /// The conditional model's output depends on the label; the same image under two labels
@@ -133,8 +167,8 @@ final class PixelCNNTests: TemporaryDirectoryTestCase {
     }
 
     /// Learning: 8 x 8 images whose columns are each all black or all white. Only the first row
-    /// is uncertain (8 bits, 5.55 nats); both networks get from 44 nats (uniform) to near that.
-    func testBothNetworksLearnColumnImages() throws {
+    /// is uncertain (8 bits, 5.55 nats); every network gets from 44 nats (uniform) to near that.
+    func testEveryNetworkLearnsColumnImages() throws {
         var rng = RandomGenerator(seed: 11)
         func columns(_ n: Int) -> Tensor {
             var pixels = [Float](repeating: 0, count: n * 64)
@@ -143,7 +177,7 @@ final class PixelCNNTests: TemporaryDirectoryTestCase {
             }
             return Tensor(shape: [n, 1, 8, 8], scalars: pixels)
         }
-        for name in ["pixelcnn", "gated-pixelcnn"] {
+        for name in ["pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm"] {
             let m = model(name, options { $0.features = 16; $0.learningRate = 3e-3 }, imageShape: [1, 8, 8], seed: 2)
             for step in 0..<300 { _ = m.trainStep(Batch(images: columns(32), labels: nil, indices: Array(0..<32)), generator: &rng); _ = step }
             let nll = -Double(m.logLikelihood(columns(200)).mean().scalar)

@@ -1,7 +1,7 @@
 import NeuralNetwork
 import TensorEngine
 
-/// The options of the convolutional autoregressive networks (pixelcnn, gated-pixelcnn).
+/// The options of the autoregressive networks (pixelcnn, gated-pixelcnn, row-lstm, diagonal-bilstm).
 public struct PixelCNNOptions: Codable, Equatable, Sendable {
     /// Feature maps: 2h in PixelCNN's residual stream, p in each Gated PixelCNN stack.
     public var features = 64

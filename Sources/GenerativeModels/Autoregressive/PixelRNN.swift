@@ -1,0 +1,119 @@
+import NeuralNetwork
+import TensorEngine
+
+/// PixelRNN (van den Oord et al. 2016, "Pixel Recurrent Neural Networks" §3) for grey images:
+/// a 7 x 7 mask-A convolution to 2h maps, `layers` LSTM layers of h units, each added back to its
+/// input through a 1x1 convolution h -> 2h (the residual connections of §3.4), then ReLU, 1x1,
+/// ReLU, 1x1 to the logits. The LSTM layer is either
+/// - `row`: rows computed one after the other; the gates at row i are a 1 x k input-to-state
+///   convolution along the row that sees only columns up to the current one (mask B), plus a
+///   1 x k state-to-state convolution of row i - 1's hidden state: a triangular context above;
+/// - `diagonalBidirectional`: the maps are skewed (row i moved right by i), so that each column
+///   of the skewed map is a diagonal of the image, and columns are computed one after the other;
+///   the gates are a 1x1 input-to-state convolution plus a 2 x 1 state-to-state convolution of the
+///   previous column's state at rows i - 1 and i (the pixel above and the pixel to the left).
+///   A second LSTM runs right to left on the mirrored image; its output is shifted down a row
+///   before it is added, so together they see every earlier pixel and nothing later. The maps
+///   get one phantom column of zeros on the right, cropped at the end: mask A hides each pixel
+///   from its own position, so the last pixel of a row shows only in the features one column to
+///   its right, which the right-to-left LSTM of the next row reads.
+public final class PixelRNNNetwork: Module, PixelNetwork {
+    public enum Kind: String, Codable, Sendable { case row, diagonalBidirectional = "diagonal-bidirectional" }
+
+    let kind: Kind
+    let input: MaskedConv2d
+    let layers: [RecurrentLayer]
+    let mirroredLayers: [RecurrentLayer]
+    let residuals: [Conv2d]
+    let head: Sequential
+
+    public init(_ kind: Kind, _ o: PixelCNNOptions, generator rng: inout RandomGenerator) {
+        let maps = o.features, units = o.features / 2
+        self.kind = kind
+        input = MaskedConv2d(.a, 1, maps, kernel: o.firstKernel, generator: &rng)
+        layers = (0..<o.layers).map { _ in RecurrentLayer(kind, inputs: maps, units: units, generator: &rng) }
+        mirroredLayers = kind == .row ? [] : (0..<o.layers).map { _ in RecurrentLayer(kind, inputs: maps, units: units, generator: &rng) }
+        residuals = (0..<o.layers).map { _ in Conv2d(units, maps, kernel: 1, generator: &rng) }
+        head = Sequential(Function.relu(), Conv2d(maps, maps, kernel: 1, generator: &rng),
+                          Function.relu(), Conv2d(maps, o.likelihood.levels, kernel: 1, generator: &rng))
+    }
+
+    public func callAsFunction(_ images: Tensor, labels: [Int]?) -> Tensor {
+        precondition(images.shape[1] == 1, "PixelRNN models grey images; got \(images.shape[1]) channels")
+        let width = images.shape[3]
+        var x = input(kind == .row ? images * 2 - 1 : (images * 2 - 1).padded([(0, 0), (0, 0), (0, 0), (0, 1)]))
+        for (i, layer) in layers.enumerated() {
+            var out = layer(x)
+            if kind == .diagonalBidirectional {
+                let mirror = Array((0..<x.shape[3]).reversed())
+                out = out + shiftDown(mirroredLayers[i](x.gather(mirror, alongAxis: 3)).gather(mirror, alongAxis: 3))
+            }
+            x = x + residuals[i](out)
+        }
+        return head(x.sliced(axis: 3, 0..<width))
+    }
+}
+
+/// One LSTM layer of PixelRNN over maps [N, C, H, W], giving hidden states [N, units, H, W].
+final class RecurrentLayer: Module {
+    let kind: PixelRNNNetwork.Kind
+    /// Input-to-state: 1 x (k/2 + 1) over columns up to the current one (row), or 1x1 (diagonal).
+    let inputToState: Conv2d
+    /// State-to-state over the previous row (1-D, k = 3) or the previous column (1-D, k = 2).
+    let stateToState: Conv1d
+    let units: Int
+    static let rowKernel = 3
+
+    init(_ kind: PixelRNNNetwork.Kind, inputs: Int, units: Int, generator rng: inout RandomGenerator) {
+        self.kind = kind
+        self.units = units
+        let half = RecurrentLayer.rowKernel / 2
+        inputToState = kind == .row ? Conv2d(inputs, 4 * units, kernelSize: (1, half + 1), generator: &rng)
+            : Conv2d(inputs, 4 * units, kernel: 1, generator: &rng)
+        stateToState = kind == .row ? Conv1d(units, 4 * units, kernel: RecurrentLayer.rowKernel, padding: half, bias: false, generator: &rng)
+            : Conv1d(units, 4 * units, kernel: 2, bias: false, generator: &rng)
+    }
+
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        kind == .row ? rows(x) : unskew(diagonals(skew(x)), width: x.shape[3])
+    }
+
+    /// Row by row: h_i, c_i from the row's input gates and row i - 1's hidden state.
+    func rows(_ x: Tensor) -> Tensor {
+        let (n, h, w) = (x.shape[0], x.shape[2], x.shape[3])
+        let gatesIn = inputToState(x.padded([(0, 0), (0, 0), (0, 0), (RecurrentLayer.rowKernel / 2, 0)]))   // [N, 4u, H, W]
+        return recur(gatesIn, steps: h, axis: 2, state: Tensor.zeros([n, units, w])) { stateToState($0) }
+    }
+
+    /// Column by column of the skewed map: the state-to-state kernel covers rows i - 1 and i.
+    func diagonals(_ skewed: Tensor) -> Tensor {
+        let (n, h, w) = (skewed.shape[0], skewed.shape[2], skewed.shape[3])
+        return recur(inputToState(skewed), steps: w, axis: 3, state: Tensor.zeros([n, units, h])) {
+            stateToState($0.padded([(0, 0), (0, 0), (1, 0)]))
+        }
+    }
+
+    /// Runs the LSTM along `axis` of the input gates [N, 4u, H, W]; `recurrent` maps the previous
+    /// hidden state [N, u, L] to its gate contribution [N, 4u, L].
+    func recur(_ gatesIn: Tensor, steps: Int, axis: Int, state: Tensor, recurrent: (Tensor) -> Tensor) -> Tensor {
+        var hidden = state, cell = state
+        var outputs: [Tensor] = []
+        for step in 0..<steps {
+            let gates = gatesIn.sliced(axis: axis, step..<step + 1).squeezed(axis) + recurrent(hidden)
+            (hidden, cell) = LSTMCell.update(gates: gates, cell: cell)
+            outputs.append(hidden)
+        }
+        return Tensor.stack(outputs, axis: axis)
+    }
+}
+
+/// [N, C, H, W] -> [N, C, H, W + H - 1], row i moved right by i: the image's diagonals become columns.
+func skew(_ x: Tensor) -> Tensor {
+    let h = x.shape[2]
+    return Tensor.concatenate((0..<h).map { i in x.sliced(axis: 2, i..<i + 1).padded([(0, 0), (0, 0), (0, 0), (i, h - 1 - i)]) }, axis: 2)
+}
+
+/// The inverse of `skew`: row i's columns i ..< i + width.
+func unskew(_ x: Tensor, width: Int) -> Tensor {
+    Tensor.concatenate((0..<x.shape[2]).map { i in x.sliced(axis: 2, i..<i + 1).sliced(axis: 3, i..<i + width) }, axis: 2)
+}
