@@ -55,9 +55,9 @@ public enum Catalog {
                                 "classifier"]
     /// Those that can be trained in this version.
     public static let trainable = ["pca", "ae", "vae", "iwae", "vade", "gan", "dcgan", "wgan", "wgan-gp", "classifier",
-                                   "pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm"]
+                                   "pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm", "pixelcnn++"]
     /// The autoregressive models: exact likelihoods, pixel-by-pixel sampling.
-    public static let autoregressive = ["pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm"]
+    public static let autoregressive = ["pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm", "pixelcnn++"]
     /// The data set a model trains on when none is named: binary images for the likelihood
     /// models that are measured on binarized MNIST, intensities for the others.
     public static func defaultDataset(for model: String) -> String {
@@ -87,18 +87,19 @@ public enum Catalog {
             return VaDE(config.vade ?? VaDE.Options(), imageShape: config.imageShape, generator: &generator)
         case "gan", "dcgan", "wgan", "wgan-gp":
             return GAN(config.gan ?? GAN.Options.preset(config.model), imageShape: config.imageShape, generator: &generator)
-        case "pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm":
+        case "pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm", "pixelcnn++":
             let options = config.pixelcnn ?? PixelCNNOptions()
             let network: any PixelNetwork
             switch config.model {
             case "pixelcnn": network = PixelCNNNetwork(options, channels: config.imageShape[0], generator: &generator)
             case "gated-pixelcnn": network = GatedPixelCNNNetwork(options, channels: config.imageShape[0], generator: &generator)
+            case "pixelcnn++": network = PixelCNNPlusPlusNetwork(options, channels: config.imageShape[0], generator: &generator)
             default:
                 guard config.imageShape[0] == 1 else { throw TrainingError("\(config.model) models grey images; the data has \(config.imageShape[0]) channels") }
                 network = PixelRNNNetwork(config.model == "row-lstm" ? .row : .diagonalBidirectional, options, generator: &generator)
             }
             return AutoregressiveModel(network: network, likelihood: options.likelihood, imageShape: config.imageShape,
-                                       classes: options.classes, learningRate: options.learningRate)
+                                       classes: options.classes, components: options.components, learningRate: options.learningRate)
         case "classifier":
             return Classifier(config.classifier ?? Classifier.Options(), imageShape: config.imageShape, generator: &generator)
         case "ae":

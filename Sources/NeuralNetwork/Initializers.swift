@@ -47,7 +47,7 @@ public enum Initializer: Sendable {
 
     /// The bias that goes with this weight initialisation: PyTorch's uniform(+-1/sqrt(fan_in)) for
     /// the default, zeros otherwise.
-    func bias(_ count: Int, fanIn: Int, generator: inout RandomGenerator) -> Tensor {
+    public func bias(_ count: Int, fanIn: Int, generator: inout RandomGenerator) -> Tensor {
         if case .pytorchDefault = self {
             let bound = 1 / Float(max(fanIn, 1)).squareRoot()
             return Tensor.uniform([count], low: -bound, high: bound, generator: &generator)

@@ -64,8 +64,10 @@ struct Train: ParsableCommand {
     @Option(help: "Gradient penalty weight lambda (wgan-gp).") var penalty: Float = 10
     @Option(help: "Epochs of autoencoder pre-training before the prior is fitted (vade).") var pretrainEpochs = 10
     @Option(help: "Feature maps (pixelcnn, row-lstm, diagonal-bilstm: 2h of the residual stream, the LSTMs having h units; gated-pixelcnn: per stack).") var features = 64
-    @Option(help: "Residual blocks (pixelcnn), gated layers (gated-pixelcnn) or LSTM layers (row-lstm, diagonal-bilstm) after the first layer.") var layers = 7
+    @Option(help: "Residual blocks (pixelcnn), gated layers (gated-pixelcnn) or LSTM layers (row-lstm, diagonal-bilstm) after the first layer; gated ResNet blocks per resolution (pixelcnn++).") var layers = 7
     @Option(help: "Label classes of a class-conditional gated-pixelcnn (0: unconditional).") var classes = 0
+    @Option(help: "Logistics in the output mixture (pixelcnn++).") var logistics = 10
+    @Option(help: "Dropout in the gated ResNet blocks (pixelcnn++).") var dropout: Float = 0.5
 
     func validate() throws {
         guard Catalog.models.contains(model) else {
@@ -88,7 +90,16 @@ struct Train: ParsableCommand {
             throw ValidationError("--architecture is mlp or conv, --loss bce or mse")
         }
         if Catalog.autoregressive.contains(model) {
-            guard PixelLikelihood(rawValue: likelihood) != nil else { throw ValidationError("--likelihood of \(model) is bernoulli or categorical") }
+            if model == "pixelcnn++" {
+                guard likelihood == "bernoulli" || likelihood == "logistic-mixture" else {   // bernoulli: the option's default
+                    throw ValidationError("pixelcnn++ has one likelihood, the discretised logistic mixture")
+                }
+            } else {
+                guard let l = PixelLikelihood(rawValue: likelihood), l != .logisticMixture else {
+                    throw ValidationError("--likelihood of \(model) is bernoulli or categorical")
+                }
+            }
+            guard logistics >= 1, (0..<1).contains(dropout) else { throw ValidationError("--logistics must be positive and --dropout in [0, 1)") }
             guard features >= 2, features % 2 == 0, layers >= 0, classes >= 0 else {
                 throw ValidationError("--features must be even and positive, --layers and --classes not negative")
             }
@@ -117,7 +128,7 @@ struct Train: ParsableCommand {
             training.snapshotMinutes = snapshotMinutes
             training.learningRateSchedule = lrSchedule == "constant" ? nil : lrSchedule
             // 8-bit pixels need the intensities, not the binarised images.
-            let defaultDataset = likelihood == "categorical" ? "mnist" : Catalog.defaultDataset(for: model)
+            let defaultDataset = likelihood == "categorical" || model == "pixelcnn++" ? "mnist" : Catalog.defaultDataset(for: model)
             config = RunConfig(model: model, dataset: dataset ?? defaultDataset, imageShape: [], training: training)
             let widths = hidden.map { $0.split(separator: ",").compactMap { Int($0) } }
             if model == "pca" {
@@ -150,7 +161,9 @@ struct Train: ParsableCommand {
                 var options = PixelCNNOptions()
                 options.features = features
                 options.layers = layers
-                options.likelihood = PixelLikelihood(rawValue: likelihood)!
+                options.likelihood = model == "pixelcnn++" ? .logisticMixture : PixelLikelihood(rawValue: likelihood)!
+                options.components = logistics
+                options.dropout = dropout
                 options.classes = classes
                 options.learningRate = learningRate ?? options.learningRate
                 config.pixelcnn = options

@@ -5,13 +5,18 @@ import TensorEngine
 public struct PixelCNNOptions: Codable, Equatable, Sendable {
     /// Feature maps: 2h in PixelCNN's residual stream, p in each Gated PixelCNN stack.
     public var features = 64
-    /// Residual blocks (PixelCNN) or gated layers (Gated PixelCNN) after the first layer.
+    /// Residual blocks (PixelCNN), gated layers (Gated PixelCNN), LSTM layers (PixelRNN) after
+    /// the first layer, or gated ResNet blocks per resolution (PixelCNN++).
     public var layers = 7
     /// The first layer's kernel (7 in both papers); the later ones are 3 x 3.
     public var firstKernel = 7
     public var likelihood = PixelLikelihood.bernoulli
     /// Label classes of a class-conditional Gated PixelCNN (0: unconditional).
     public var classes = 0
+    /// Logistics in PixelCNN++'s output mixture.
+    public var components = 10
+    /// PixelCNN++'s dropout inside every gated ResNet block.
+    public var dropout: Float = 0.5
     public var learningRate: Float = 1e-3
     public init() {}
 }

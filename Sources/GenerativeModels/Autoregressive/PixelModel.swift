@@ -17,7 +17,10 @@ public enum PixelLikelihood: String, Codable, Sendable {
     case bernoulli
     /// 8-bit pixels: 256 logits, a softmax over the values 0...255.
     case categorical
+    /// 8-bit pixels: PixelCNN++'s discretised mixture of logistics.
+    case logisticMixture = "logistic-mixture"
 
+    /// Logits per colour value (the two softmax likelihoods).
     public var levels: Int { self == .bernoulli ? 1 : 256 }
 }
 
@@ -29,13 +32,17 @@ public final class AutoregressiveModel: Module, TrainableModel {
     public let imageShape: [Int]
     /// The label classes of a class-conditional network, 0 if unconditional.
     public let classes: Int
+    /// The logistics of a mixture likelihood.
+    public let components: Int
     let network: any PixelNetwork
     var optimizer: Adam!
 
     public var module: Module { self }
     public var optimizers: [String: Optimizer] { ["model": optimizer] }
 
-    public init(network: any PixelNetwork, likelihood: PixelLikelihood, imageShape: [Int], classes: Int = 0, learningRate: Float) {
+    public init(network: any PixelNetwork, likelihood: PixelLikelihood, imageShape: [Int], classes: Int = 0, components: Int = 10,
+                learningRate: Float) {
+        self.components = components
         self.network = network
         self.likelihood = likelihood
         self.imageShape = imageShape
@@ -54,11 +61,14 @@ public final class AutoregressiveModel: Module, TrainableModel {
     /// categorical likelihood).
     public func logLikelihood(_ images: Tensor, labels: [Int]? = nil) -> Tensor {
         let n = images.shape[0]
+        if likelihood == .logisticMixture {
+            return DiscretizedLogisticMixture.logLikelihood(network(images, labels: nil), images: images, components: components)
+        }
         let l = logits(images, labels: labels)
         switch likelihood {
         case .bernoulli:
             return bernoulliLogLikelihood(logits: l.reshaped([n, -1]), targets: images.reshaped([n, -1]))
-        case .categorical:
+        case .categorical, .logisticMixture:
             let values = images.scalars.map { Int(($0 * 255).rounded()) }
             let perValue = l.permuted([0, 1, 3, 4, 2]).reshaped([-1, 256])   // [N * C * H * W, 256], in the images' order
             return -crossEntropy(perValue, labels: values, reduction: .none).reshaped([n, -1]).sum(alongAxis: 1)
@@ -83,7 +93,16 @@ public final class AutoregressiveModel: Module, TrainableModel {
         let levels = likelihood.levels, plane = h * w
         var pixels = [Float](repeating: 0, count: count * c * plane)
         withoutGradients {
-            for position in 0..<plane {
+            for position in 0..<plane where likelihood == .logisticMixture {
+                // All colours of a pixel in one draw: the mixture conditions them on each other.
+                let drawn = DiscretizedLogisticMixture.sample(network(Tensor(shape: [count, c, h, w], scalars: pixels), labels: nil),
+                                                              channels: c, components: components, positions: position..<position + 1,
+                                                              generator: &generator).scalars
+                for image in 0..<count {
+                    for channel in 0..<c { pixels[(image * c + channel) * plane + position] = drawn[(image * c + channel) * plane + position] }
+                }
+            }
+            for position in 0..<plane where likelihood != .logisticMixture {
                 for channel in 0..<c {
                     let l = logits(Tensor(shape: [count, c, h, w], scalars: pixels), labels: labels).scalars
                     for image in 0..<count {

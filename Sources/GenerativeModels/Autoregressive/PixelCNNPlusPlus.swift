@@ -1,0 +1,144 @@
+import NeuralNetwork
+import TensorEngine
+
+/// PixelCNN++ (Salimans et al. 2017): two streams instead of masks. The `down` stream u sees
+/// every pixel in the rows above (convolutions padded only above and at the sides, then shifted
+/// down a row), the `down-right` stream ul sees those and the pixels to the left. Gated ResNet
+/// blocks with concat_elu; three resolutions (stride-2 shifted convolutions down, shifted
+/// transposed convolutions back up) with short-cuts from every block of the way down to the
+/// matching block of the way up; dropout inside the blocks; a discretised logistic mixture at
+/// the output. (The paper's weight normalisation and data-dependent initialisation are left
+/// out: PyTorch's default initialisation here.)
+public final class PixelCNNPlusPlusNetwork: Module, PixelNetwork {
+    let firstDown: ShiftedConv
+    let firstDownForLeft: ShiftedConv
+    let firstDownRight: ShiftedConv
+    let upDown: [GatedResidual]
+    let upDownRight: [GatedResidual]
+    let downsampleDown: [ShiftedConv]
+    let downsampleDownRight: [ShiftedConv]
+    let downDown: [GatedResidual]
+    let downDownRight: [GatedResidual]
+    let upsampleDown: [ShiftedConv]
+    let upsampleDownRight: [ShiftedConv]
+    let output: Conv2d
+    let blocksPerLevel: Int
+    static let levels = 3
+
+    public init(_ o: PixelCNNOptions, channels c: Int, generator rng: inout RandomGenerator) {
+        let f = o.features, r = o.layers, levels = PixelCNNPlusPlusNetwork.levels
+        firstDown = ShiftedConv(c + 1, f, kernel: (2, 3), .down, generator: &rng)
+        firstDownForLeft = ShiftedConv(c + 1, f, kernel: (1, 3), .down, generator: &rng)
+        firstDownRight = ShiftedConv(c + 1, f, kernel: (2, 1), .downRight, generator: &rng)
+        func blocks(_ count: Int, _ direction: ShiftedConv.Direction, auxiliary: Int) -> [GatedResidual] {
+            (0..<count).map { _ in GatedResidual(f, direction, auxiliary: auxiliary, dropout: o.dropout, generator: &rng) }
+        }
+        upDown = blocks(levels * r, .down, auxiliary: 0)
+        upDownRight = blocks(levels * r, .downRight, auxiliary: f)
+        downsampleDown = (1..<levels).map { _ in ShiftedConv(f, f, kernel: (2, 3), .down, stride: 2, generator: &rng) }
+        downsampleDownRight = (1..<levels).map { _ in ShiftedConv(f, f, kernel: (2, 2), .downRight, stride: 2, generator: &rng) }
+        downDown = blocks(levels * r + levels - 1, .down, auxiliary: f)
+        downDownRight = blocks(levels * r + levels - 1, .downRight, auxiliary: 2 * f)
+        upsampleDown = (1..<levels).map { _ in ShiftedConv(f, f, kernel: (2, 3), .down, stride: 2, transposed: true, generator: &rng) }
+        upsampleDownRight = (1..<levels).map { _ in ShiftedConv(f, f, kernel: (2, 2), .downRight, stride: 2, transposed: true, generator: &rng) }
+        output = Conv2d(f, DiscretizedLogisticMixture.parameterCount(components: o.components, channels: c), kernel: 1, generator: &rng)
+        blocksPerLevel = r
+    }
+
+    public func callAsFunction(_ images: Tensor, labels: [Int]?) -> Tensor {
+        let (n, h, w) = (images.shape[0], images.shape[2], images.shape[3])
+        precondition(h % 4 == 0 && w % 4 == 0, "PixelCNN++ halves the image twice; \(h)x\(w) is not divisible by 4")
+        // A channel of ones tells the network where the zero padding begins.
+        let x = Tensor.concatenate([images * 2 - 1, Tensor.ones([n, 1, h, w])], axis: 1)
+        var us = [shiftDown(firstDown(x))]
+        var uls = [shiftDown(firstDownForLeft(x)) + shiftRight(firstDownRight(x))]
+        var block = 0
+        for level in 0..<Self.levels {
+            for _ in 0..<blocksPerLevel {
+                us.append(upDown[block](us.last!, auxiliary: nil))
+                uls.append(upDownRight[block](uls.last!, auxiliary: us.last!))
+                block += 1
+            }
+            if level < Self.levels - 1 {
+                us.append(downsampleDown[level](us.last!))
+                uls.append(downsampleDownRight[level](uls.last!))
+            }
+        }
+        var u = us.removeLast(), ul = uls.removeLast()
+        block = 0
+        for level in 0..<Self.levels {
+            for _ in 0..<(level == 0 ? blocksPerLevel : blocksPerLevel + 1) {
+                u = downDown[block](u, auxiliary: us.removeLast())
+                ul = downDownRight[block](ul, auxiliary: Tensor.concatenate([u, uls.removeLast()], axis: 1))
+                block += 1
+            }
+            if level < Self.levels - 1 {
+                u = upsampleDown[level](u)
+                ul = upsampleDownRight[level](ul)
+            }
+        }
+        return output(elu(ul))
+    }
+}
+
+/// elu of x and of -x, side by side in the channels: both signs pass.
+func concatELU(_ x: Tensor) -> Tensor { elu(Tensor.concatenate([x, -x], axis: 1)) }
+
+/// x + a * sigmoid(b), with (a, b) from two shifted convolutions of concat_elu(x) (and a 1x1 of an
+/// auxiliary input, a short-cut or the other stream, added after the first).
+final class GatedResidual: Module {
+    let first: ShiftedConv
+    let auxiliary: Conv2d?
+    let dropout: Dropout
+    let second: ShiftedConv
+
+    init(_ f: Int, _ direction: ShiftedConv.Direction, auxiliary channels: Int, dropout p: Float, generator rng: inout RandomGenerator) {
+        let kernel = direction == .down ? (2, 3) : (2, 2)
+        first = ShiftedConv(2 * f, f, kernel: kernel, direction, generator: &rng)
+        auxiliary = channels > 0 ? Conv2d(2 * channels, f, kernel: 1, generator: &rng) : nil
+        dropout = Dropout(p, generator: &rng)
+        second = ShiftedConv(2 * f, 2 * f, kernel: kernel, direction, generator: &rng)
+    }
+
+    func callAsFunction(_ x: Tensor, auxiliary a: Tensor?) -> Tensor {
+        var c = first(concatELU(x))
+        if let a, let auxiliary { c = c + auxiliary(concatELU(a)) }
+        let halves = second(dropout(concatELU(c))).split(into: 2, axis: 1)
+        return x + halves[0] * halves[1].sigmoid()
+    }
+}
+
+/// A convolution whose output at (i, j) sees only rows <= i: padded above (and at both sides for
+/// `down`, only on the left for `downRight`, which then sees only columns <= j). The transposed
+/// version (stride 2 up-sampling) crops its output the same way.
+final class ShiftedConv: Module {
+    enum Direction { case down, downRight }
+    let weight: Parameter
+    let bias: Parameter
+    let kernel: (height: Int, width: Int)
+    let direction: Direction
+    let stride: Int
+    let transposed: Bool
+
+    init(_ inputs: Int, _ outputs: Int, kernel: (Int, Int), _ direction: Direction, stride: Int = 1, transposed: Bool = false,
+         generator rng: inout RandomGenerator) {
+        let fanIn = (transposed ? outputs : inputs) * kernel.0 * kernel.1
+        let shape = transposed ? [inputs, outputs, kernel.0, kernel.1] : [outputs, inputs, kernel.0, kernel.1]
+        weight = Parameter(Initializer.pytorchDefault.make(shape, fanIn: fanIn, fanOut: fanIn, generator: &rng))
+        bias = Parameter(Initializer.pytorchDefault.bias(outputs, fanIn: fanIn, generator: &rng))
+        self.kernel = kernel; self.direction = direction; self.stride = stride; self.transposed = transposed
+    }
+
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        let (kh, kw) = kernel
+        if !transposed {
+            let sides = direction == .down ? ((kw - 1) / 2, (kw - 1) / 2) : (kw - 1, 0)
+            return conv2d(x.padded([(0, 0), (0, 0), (kh - 1, 0), sides]), weight.value, bias: bias.value, stride: (stride, stride))
+        }
+        // A "valid" transposed convolution (H - 1) * s + k + (s - 1) tall, cropped back to H * s.
+        let y = convTranspose2d(x, weight.value, bias: bias.value, stride: (stride, stride), outputPadding: (stride - 1, stride - 1))
+        let (h, w) = (y.shape[2], y.shape[3])
+        let left = direction == .down ? (kw - 1) / 2 : 0
+        return y.sliced(axis: 2, 0..<h - kh + 1).sliced(axis: 3, left..<w - (kw - 1) + left)
+    }
+}
