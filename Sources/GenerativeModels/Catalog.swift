@@ -22,6 +22,8 @@ public struct RunConfig: Codable, Equatable {
     public var gan: GAN.Options?
     /// The options of the MNIST classifier behind the FID.
     public var classifier: Classifier.Options?
+    /// The options of Pix2Pix.
+    public var pix2pix: Pix2Pix.Options?
     /// The options of the autoregressive models (pixelcnn, gated-pixelcnn, row-lstm, diagonal-bilstm).
     public var pixelcnn: PixelCNNOptions?
 
@@ -55,15 +57,18 @@ public enum Catalog {
                                 "classifier"]
     /// Those that can be trained in this version.
     public static let trainable = ["pca", "ae", "vae", "iwae", "vade", "gan", "dcgan", "wgan", "wgan-gp", "classifier",
-                                   "pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm", "pixelcnn++"]
+                                   "pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm", "pixelcnn++", "pix2pix"]
     /// The autoregressive models: exact likelihoods, pixel-by-pixel sampling.
     public static let autoregressive = ["pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm", "pixelcnn++"]
     /// The data set a model trains on when none is named: binary images for the likelihood
     /// models that are measured on binarized MNIST, intensities for the others.
     public static func defaultDataset(for model: String) -> String {
-        ["pca", "ae", "vae", "iwae", "pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm"].contains(model) ? "binarized-mnist" : "mnist"
+        if model == "pix2pix" { return "edges2mnist" }
+        return ["pca", "ae", "vae", "iwae", "pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm"].contains(model) ? "binarized-mnist" : "mnist"
     }
-    public static let datasets = ["mnist", "binarized-mnist", "shapes"]
+    public static let datasets = ["mnist", "binarized-mnist", "shapes", "edges2mnist"]
+    /// The models that learn from pairs (input, target) rather than from images alone.
+    public static let paired = ["pix2pix"]
 
     public static func checkModel(_ name: String) throws {
         guard models.contains(name) else {
@@ -100,6 +105,8 @@ public enum Catalog {
             }
             return AutoregressiveModel(network: network, likelihood: options.likelihood, imageShape: config.imageShape,
                                        classes: options.classes, components: options.components, learningRate: options.learningRate)
+        case "pix2pix":
+            return Pix2Pix(config.pix2pix ?? Pix2Pix.Options(), imageShape: config.imageShape, generator: &generator)
         case "classifier":
             return Classifier(config.classifier ?? Classifier.Options(), imageShape: config.imageShape, generator: &generator)
         case "ae":
@@ -112,8 +119,9 @@ public enum Catalog {
     /// A data set by name or folder path. `binarized-mnist` binarises the training split afresh
     /// at every use and the test split once, with a fixed seed.
     public static func dataset(_ name: String, split: MNIST.Split, dataDirectory: URL = MNIST.defaultDirectory,
-                               imageSize: Int = 28, channels: Int = 1) throws -> Dataset {
+                               imageSize: Int = 28, channels: Int = 1, paired: Bool = false) throws -> Dataset {
         switch name {
+        case "edges2mnist": return EdgesToDigits(try MNISTDataset(split, directory: dataDirectory))
         case "mnist": return try MNISTDataset(split, directory: dataDirectory)
         case "binarized-mnist": return try MNISTDataset(split, directory: dataDirectory, binarization: split == .train ? .dynamic : .fixed)
         case "shapes": return ShapesDataset(count: split == .train ? 6000 : 1000, size: imageSize, seed: split == .train ? 1 : 2)
@@ -124,7 +132,8 @@ public enum Catalog {
             let folder = URL(fileURLWithPath: name)
             let splitFolder = folder.appendingPathComponent(split.rawValue)
             let chosen = FileManager.default.fileExists(atPath: splitFolder.path) ? splitFolder : folder
-            return try ImageFolderDataset(chosen, size: imageSize, channels: channels)
+            return paired ? try PairedFolderDataset(chosen, size: imageSize, channels: channels)
+                : try ImageFolderDataset(chosen, size: imageSize, channels: channels)
         }
     }
 

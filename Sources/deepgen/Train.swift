@@ -63,11 +63,14 @@ struct Train: ParsableCommand {
     @Option(help: "Weight clipping bound (wgan).") var clip: Float = 0.01
     @Option(help: "Gradient penalty weight lambda (wgan-gp).") var penalty: Float = 10
     @Option(help: "Epochs of autoencoder pre-training before the prior is fitted (vade).") var pretrainEpochs = 10
-    @Option(help: "Feature maps (pixelcnn, row-lstm, diagonal-bilstm: 2h of the residual stream, the LSTMs having h units; gated-pixelcnn: per stack).") var features = 64
+    @Option(help: "Feature maps (pixelcnn, row-lstm, diagonal-bilstm: 2h of the residual stream, the LSTMs having h units; gated-pixelcnn: per stack; pix2pix: the first layer's, doubling with depth; default 64, 32 for pix2pix).") var features: Int?
     @Option(help: "Residual blocks (pixelcnn), gated layers (gated-pixelcnn) or LSTM layers (row-lstm, diagonal-bilstm) after the first layer; gated ResNet blocks per resolution (pixelcnn++).") var layers = 7
     @Option(help: "Label classes of a class-conditional gated-pixelcnn (0: unconditional).") var classes = 0
     @Option(help: "Logistics in the output mixture (pixelcnn++).") var logistics = 10
     @Option(help: "Dropout in the gated ResNet blocks (pixelcnn++).") var dropout: Float = 0.5
+    @Option(help: "batch or instance normalisation (pix2pix).") var normalization = "batch"
+    @Option(help: "Weight lambda of the L1 loss (pix2pix).") var l1Weight: Float = 100
+    @Flag(help: "Train the generator on the L1 loss alone, no discriminator: the baseline (pix2pix).") var l1Only = false
 
     func validate() throws {
         guard Catalog.models.contains(model) else {
@@ -83,6 +86,7 @@ struct Train: ParsableCommand {
         guard (criticSteps ?? 1) >= 1, clip > 0, penalty >= 0 else { throw ValidationError("--critic-steps and --clip must be positive, --penalty not negative") }
         guard clusters >= 2, pretrainEpochs >= 0 else { throw ValidationError("--clusters must be at least 2 and --pretrain-epochs not negative") }
         guard channels == 1 || channels == 3 else { throw ValidationError("--channels must be 1 or 3") }
+        guard Normalization(rawValue: normalization) != nil, l1Weight >= 0 else { throw ValidationError("--normalization is batch or instance; --l1-weight not negative") }
         guard (hidden ?? "1").split(separator: ",").allSatisfy({ Int($0).map { $0 > 0 } ?? false }) else {
             throw ValidationError("--hidden takes positive widths separated by commas, e.g. 400 or 200,200")
         }
@@ -100,7 +104,7 @@ struct Train: ParsableCommand {
                 }
             }
             guard logistics >= 1, (0..<1).contains(dropout) else { throw ValidationError("--logistics must be positive and --dropout in [0, 1)") }
-            guard features >= 2, features % 2 == 0, layers >= 0, classes >= 0 else {
+            guard (features ?? 2) >= 2, (features ?? 2) % 2 == 0, layers >= 0, classes >= 0 else {
                 throw ValidationError("--features must be even and positive, --layers and --classes not negative")
             }
             guard classes == 0 || model == "gated-pixelcnn" else { throw ValidationError("--classes is an option of gated-pixelcnn") }
@@ -153,13 +157,21 @@ struct Train: ParsableCommand {
                 options.clip = clip
                 options.penaltyWeight = penalty
                 config.gan = options
+            } else if model == "pix2pix" {
+                var options = Pix2Pix.Options()
+                options.features = features ?? options.features
+                options.normalization = Normalization(rawValue: normalization)!
+                options.l1Weight = l1Weight
+                options.l1Only = l1Only
+                options.learningRate = learningRate ?? options.learningRate
+                config.pix2pix = options
             } else if model == "classifier" {
                 var options = Classifier.Options()
                 options.learningRate = learningRate ?? options.learningRate
                 config.classifier = options
             } else if Catalog.autoregressive.contains(model) {
                 var options = PixelCNNOptions()
-                options.features = features
+                options.features = features ?? options.features
                 options.layers = layers
                 options.likelihood = model == "pixelcnn++" ? .logisticMixture : PixelLikelihood(rawValue: likelihood)!
                 options.components = logistics
@@ -186,7 +198,14 @@ struct Train: ParsableCommand {
                 config.vae = options
             }
         }
-        let data = try Catalog.dataset(config.dataset, split: .train, dataDirectory: dataDirectory, imageSize: imageSize, channels: channels)
+        let data = try Catalog.dataset(config.dataset, split: .train, dataDirectory: dataDirectory, imageSize: imageSize, channels: channels,
+                                       paired: Catalog.paired.contains(config.model))
+        if Catalog.paired.contains(config.model) {
+            var probe = RandomGenerator(seed: 0)
+            guard data.batch([0], generator: &probe).targets != nil else {
+                throw TrainingError("\(model) learns from pairs; \(config.dataset) has none (use edges2mnist or a folder of A|B images or of A/ and B/)")
+            }
+        }
         if config.model == "classifier" || (config.pixelcnn?.classes ?? 0) > 0 {
             var probe = RandomGenerator(seed: 0)
             guard data.batch([0], generator: &probe).labels != nil else { throw TrainingError("\(model) needs labelled data; \(config.dataset) has no labels") }

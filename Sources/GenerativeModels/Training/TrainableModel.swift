@@ -20,11 +20,14 @@ public protocol TrainableModel: AnyObject {
     func prepare(epoch: Int, dataset: Dataset) throws
     /// False for a model that is not generative (the classifier): no samples.png.
     var drawsSamples: Bool { get }
+    /// Images per row of samples.png (a translation model shows input | output | target twice).
+    var sampleColumns: Int { get }
 }
 
 extension TrainableModel {
     public func prepare(epoch: Int, dataset: Dataset) throws {}
     public var drawsSamples: Bool { true }
+    public var sampleColumns: Int { 8 }
 }
 
 /// A training or evaluation failure with a one-line message.

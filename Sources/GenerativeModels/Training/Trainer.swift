@@ -188,7 +188,7 @@ public final class Trainer {
         defer { model.module.train() }
         var generator = RandomGenerator(seed: options.seed).derived(0x5A_4D_B1E5)
         let images = withoutGradients { model.sample(count: 64, generator: &generator) }
-        try writeAtomically(PNG.encode(Image.grid(images, columns: 8)), to: run.samples)
+        try writeAtomically(PNG.encode(Image.grid(images, columns: model.sampleColumns)), to: run.samples)
     }
 
     func writeLossPlot() throws {

@@ -1,0 +1,42 @@
+import Foundation
+import TensorEngine
+
+/// The paired MNIST task of Pix2Pix, `edges2mnist`: the input is a digit's outline (the pixels of
+/// the digit, taken at intensity >= 128, that touch the background in one of the four
+/// directions), the target is the digit itself; both padded to 32 x 32 so a U-Net can halve them
+/// five times. Labels are the digit's, so a classifier can check that a translation keeps them.
+public final class EdgesToDigits: Dataset {
+    public let inputs: ByteImageDataset, outputs: ByteImageDataset
+    public var count: Int { inputs.count }
+    public var imageShape: [Int] { [1, Self.size, Self.size] }
+    public var name: String { "edges2mnist" }
+    public static let size = 32
+
+    /// From 28 x 28 grey digits (MNIST).
+    public init(_ digits: ByteImageDataset) {
+        precondition(digits.imageShape == [1, 28, 28], "edges2mnist is made from 28 x 28 grey digits, not \(digits.imageShape)")
+        let (inner, side, border) = (28, Self.size, (Self.size - 28) / 2)
+        var sketches = [UInt8](repeating: 0, count: digits.count * side * side)
+        var targets = [UInt8](repeating: 0, count: digits.count * side * side)
+        digits.pixels.withUnsafeBufferPointer { source in
+            for image in 0..<digits.count {
+                let from = image * inner * inner, to = image * side * side
+                func ink(_ r: Int, _ c: Int) -> Bool { r >= 0 && r < inner && c >= 0 && c < inner && source[from + r * inner + c] >= 128 }
+                for r in 0..<inner {
+                    for c in 0..<inner {
+                        let at = to + (r + border) * side + c + border
+                        targets[at] = source[from + r * inner + c]
+                        if ink(r, c) && !(ink(r - 1, c) && ink(r + 1, c) && ink(r, c - 1) && ink(r, c + 1)) { sketches[at] = 255 }
+                    }
+                }
+            }
+        }
+        inputs = ByteImageDataset(name: "edges", pixels: sketches, imageShape: [1, side, side], labels: digits.labels)
+        outputs = ByteImageDataset(name: "digits", pixels: targets, imageShape: [1, side, side], labels: digits.labels)
+    }
+
+    public func batch(_ indices: [Int], generator: inout RandomGenerator) -> Batch {
+        Batch(images: inputs.images(indices), labels: inputs.labels.map { l in indices.map { l[$0] } }, targets: outputs.images(indices),
+              indices: indices)
+    }
+}

@@ -1,0 +1,80 @@
+import NeuralNetwork
+import TensorEngine
+
+/// How the translation networks normalise: over the batch, or per image (InstanceNorm).
+public enum Normalization: String, Codable, Sendable {
+    case batch, instance
+
+    func layer(_ channels: Int) -> any Layer {
+        self == .batch ? BatchNorm(channels) : InstanceNorm2d(channels, affine: true)
+    }
+}
+
+/// Pix2Pix's U-Net (Isola et al. 2017, appendix 6.1.1): an encoder of 4x4 stride-2 convolutions
+/// (LeakyReLU 0.2, normalised except the first and the innermost) and a decoder of 4x4 stride-2
+/// transposed convolutions (normalised, ReLU, dropout 0.5 in the three innermost as the noise
+/// source) whose every level is concatenated with the encoder's output of the same size.
+/// `depth` halvings: the innermost maps are H / 2^depth. Widths f, 2f, 4f, 8f, 8f, ...
+public final class UNet: Module, Layer {
+    let down: [Sequential]
+    let up: [Sequential]
+
+    public init(channels c: Int, outputs: Int, features f: Int, depth: Int, normalization: Normalization,
+                dropout: Float = 0.5, generator rng: inout RandomGenerator) {
+        precondition(depth >= 2, "U-Net: depth \(depth) < 2")
+        let widths = (0..<depth).map { f * (1 << min($0, 3)) }
+        down = (0..<depth).map { i in
+            let conv = Conv2d(i == 0 ? c : widths[i - 1], widths[i], kernel: 4, stride: 2, padding: 1, initializer: .dcgan, generator: &rng)
+            let normalised = i > 0 && i < depth - 1
+            return Sequential((normalised ? [conv, normalization.layer(widths[i])] : [conv]) + [Function.leakyReLU(0.2)])
+        }
+        // up[j] undoes down[depth - 1 - j]; its input is the previous level concatenated with the
+        // encoder's maps of that size (except the innermost, which has no partner yet).
+        up = (0..<depth).map { j in
+            let level = depth - 1 - j
+            let inputs = j == 0 ? widths[level] : 2 * widths[level]
+            if level == 0 {
+                return Sequential(ConvTranspose2d(inputs, outputs, kernel: 4, stride: 2, padding: 1, initializer: .dcgan, generator: &rng),
+                                  Function.tanh())
+            }
+            var layers: [any Layer] = [ConvTranspose2d(inputs, widths[level - 1], kernel: 4, stride: 2, padding: 1, bias: false,
+                                                       initializer: .dcgan, generator: &rng),
+                                       normalization.layer(widths[level - 1])]
+            if j < 3 && dropout > 0 { layers.append(Dropout(dropout, generator: &rng)) }
+            layers.append(Function.relu())
+            return Sequential(layers)
+        }
+    }
+
+    /// Images in [-1, 1] to images in [-1, 1].
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        var skips: [Tensor] = []
+        var h = x
+        for block in down { h = block(h); skips.append(h) }
+        skips.removeLast()
+        for (j, block) in up.enumerated() {
+            h = block(j == 0 ? h : Tensor.concatenate([h, skips.removeLast()], axis: 1))
+        }
+        return h
+    }
+}
+
+/// The PatchGAN discriminator (Isola et al. §3.2.2): 4x4 convolutions, two of stride 2 and two
+/// of stride 1, that give one real/fake logit per overlapping patch rather than per image (at 32
+/// px, 6 x 6 patches of 22 x 22 pixels: the 70 x 70 of the paper, scaled to the image).
+public final class PatchGAN: Module, Layer {
+    let body: Sequential
+
+    public init(channels c: Int, features f: Int, normalization: Normalization, generator rng: inout RandomGenerator) {
+        body = Sequential(
+            Conv2d(c, f, kernel: 4, stride: 2, padding: 1, initializer: .dcgan, generator: &rng), Function.leakyReLU(0.2),
+            Conv2d(f, 2 * f, kernel: 4, stride: 2, padding: 1, bias: false, initializer: .dcgan, generator: &rng),
+            normalization.layer(2 * f), Function.leakyReLU(0.2),
+            Conv2d(2 * f, 4 * f, kernel: 4, stride: 1, padding: 1, bias: false, initializer: .dcgan, generator: &rng),
+            normalization.layer(4 * f), Function.leakyReLU(0.2),
+            Conv2d(4 * f, 1, kernel: 4, stride: 1, padding: 1, initializer: .dcgan, generator: &rng))
+    }
+
+    /// Logits [N, 1, P, P], one per patch.
+    public func callAsFunction(_ x: Tensor) -> Tensor { body(x) }
+}
