@@ -106,6 +106,9 @@ public enum Catalog {
             return AutoregressiveModel(network: network, likelihood: options.likelihood, imageShape: config.imageShape,
                                        classes: options.classes, components: options.components, learningRate: options.learningRate)
         case "pix2pix":
+            guard Pix2Pix.depth(config.pix2pix ?? Pix2Pix.Options(), imageShape: config.imageShape) >= 2 else {
+                throw TrainingError("pix2pix halves its images at least twice; \(config.imageShape[1])x\(config.imageShape[2]) is not divisible by 4")
+            }
             return Pix2Pix(config.pix2pix ?? Pix2Pix.Options(), imageShape: config.imageShape, generator: &generator)
         case "classifier":
             return Classifier(config.classifier ?? Classifier.Options(), imageShape: config.imageShape, generator: &generator)

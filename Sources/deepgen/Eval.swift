@@ -22,8 +22,8 @@ struct Eval: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
-        guard ["elbo", "nll", "bpd", "mse", "accuracy", "fid"].contains(metric) else {
-            throw ValidationError("unknown metric '\(metric)'; this version measures elbo, nll, bpd, mse, accuracy and fid")
+        guard ["elbo", "nll", "bpd", "mse", "accuracy", "fid", "l1", "psnr", "ssim"].contains(metric) else {
+            throw ValidationError("unknown metric '\(metric)'; this version measures elbo, nll, bpd, mse, accuracy, fid, l1, psnr and ssim")
         }
         guard count >= 2 else { throw ValidationError("--count must be at least 2") }
         guard ["train", "test"].contains(split) else { throw ValidationError("--split is train or test") }
@@ -33,6 +33,8 @@ struct Eval: ParsableCommand {
     func run() throws {
         let run = RunDirectory(URL(fileURLWithPath: runDir))
         let (config, model) = try Catalog.load(run)
+        if let translator = model as? Pix2Pix { return try translation(config, translator) }
+        guard !["l1", "psnr", "ssim"].contains(metric) else { throw TrainingError("\(metric) is a metric of pix2pix, not of \(config.model)") }
         if metric == "fid" { return try frechetDistance(config, model) }
         let vae = model as? VAE, vade = model as? VaDE, pixels = model as? AutoregressiveModel
         let reconstruct: ((Tensor) -> Tensor)? = (model as? Autoencoder)?.reconstruct ?? (model as? PCAModel)?.reconstruct
@@ -120,7 +122,7 @@ struct Eval: ParsableCommand {
         let total = min(count, train?.count ?? count)
         var done = 0
         let progress = Progress(total: total, label: "fid")
-        let (fid, coverage) = try evaluator.evaluate(count: total, progress: progress) { n in
+        let (fid, coverage, _) = try evaluator.evaluate(count: total, progress: progress) { n in
             defer { done += n }
             if let train { return train.batch(Array(done..<(done + n)), generator: &generator).images }
             return withoutGradients { model.sample(count: n, generator: &generator) }
@@ -135,6 +137,73 @@ struct Eval: ParsableCommand {
             print("\(model is Classifier ? "training images" : config.model) FID against \(test.name) test: \(String(format: "%.3f", fid)) (\(total) images; classifier test accuracy \(String(format: "%.2f", 100 * evaluator.classifierAccuracy))%)")
             print("class shares: \(shares); classes below 5%: \(coverage.rareClasses)")
         }
+    }
+
+    /// A translation model on the held-out pairs: the mean L1, PSNR or SSIM of its outputs
+    /// against the targets, or the FID of its outputs against the classifier's test images, with
+    /// the share of outputs the classifier reads as their source's label.
+    func translation(_ config: RunConfig, _ model: Pix2Pix) throws {
+        guard ["l1", "psnr", "ssim", "fid"].contains(metric) else { throw TrainingError("\(metric) is not a metric of pix2pix (l1, psnr, ssim, fid)") }
+        let directory = dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory
+        let data = try Catalog.dataset(config.dataset, split: MNIST.Split(rawValue: split)!, dataDirectory: directory,
+                                       imageSize: config.imageShape[1], channels: config.imageShape[0], paired: true)
+        let total = min(limit ?? data.count, data.count)
+        let progress = Progress(total: total, label: metric)
+        var generator = RandomGenerator(seed: seed)
+        var done = 0
+        var extra: [String] = []
+        let value: Double
+        if metric == "fid" {
+            let classifierRun = RunDirectory(URL(fileURLWithPath: classifier))
+            guard let network = try Catalog.load(classifierRun).1 as? Classifier else { throw TrainingError("\(classifier) does not hold a classifier") }
+            let test = try Catalog.dataset("mnist", split: .test, dataDirectory: directory)
+            let evaluator = try FIDEvaluator(classifier: network, test: test)
+            var labels: [Int] = []
+            let (fid, _, predictions) = try evaluator.evaluate(count: total, batchSize: batchSize, progress: progress) { n in
+                defer { done += n }
+                let batch = data.batch(Array(done..<(done + n)), generator: &generator)
+                labels += batch.labels ?? []
+                return centreCrop(withoutGradients { model.translate(batch.images) }, to: network.imageShape)
+            }
+            value = fid
+            extra.append("\"classifier_accuracy\": \(String(format: "%.4f", 100 * evaluator.classifierAccuracy))")
+            if labels.count == predictions.count {
+                let kept = 100 * Double(zip(labels, predictions).filter { $0.0 == $0.1 }.count) / Double(labels.count)
+                extra.append("\"label_accuracy\": \(String(format: "%.4f", kept))")
+            }
+        } else {
+            var sum = 0.0
+            let (c, h, w) = (config.imageShape[0], config.imageShape[1], config.imageShape[2])
+            while done < total {
+                let batch = data.batch(Array(done..<min(done + batchSize, total)), generator: &generator)
+                let outputs = withoutGradients { model.translate(batch.images) }.scalars, targets = batch.targets!.scalars
+                let size = c * h * w
+                for i in 0..<batch.indices.count {
+                    let (a, b) = (Array(outputs[i * size..<(i + 1) * size]), Array(targets[i * size..<(i + 1) * size]))
+                    sum += metric == "l1" ? ImageQuality.l1(a, b) : metric == "psnr" ? ImageQuality.psnr(a, b)
+                        : ImageQuality.ssim(a, b, channels: c, height: h, width: w)
+                }
+                done += batch.indices.count
+                progress.update(done, figures: [(metric, sum / Double(done))])
+            }
+            value = sum / Double(total)
+        }
+        progress.finish()
+        let unit = metric == "psnr" ? "dB" : metric == "fid" ? "fid" : metric == "l1" ? "per pixel" : "ssim"
+        if json {
+            printJSON(model: config.model, value: value, unit: unit, dataset: config.dataset, split: split, count: total, k: 1, extra: extra)
+        } else {
+            print("\(config.model) \(metric) on \(config.dataset) \(split) (\(total) pairs): \(String(format: "%.4f", value)) \(unit)"
+                  + (extra.isEmpty ? "" : "; " + extra.joined(separator: ", ")))
+        }
+    }
+
+    /// The central H x W of images [N, C, H', W'] (translation outputs padded beyond the
+    /// classifier's size).
+    func centreCrop(_ images: Tensor, to shape: [Int]) -> Tensor {
+        let (h, w) = (shape[1], shape[2])
+        let top = (images.shape[2] - h) / 2, left = (images.shape[3] - w) / 2
+        return images.sliced(axis: 2, top..<top + h).sliced(axis: 3, left..<left + w)
     }
 
     /// The contract's one JSON object, with any `extra` fields after its own.

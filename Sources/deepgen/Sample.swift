@@ -14,6 +14,7 @@ struct Sample: ParsableCommand {
     @Option(help: "The PNG to write (default: RUN_DIR/sample.png, or manifold.png).") var out: String?
     @Flag(help: "For a 2-D latent space (vae): decode a 20x20 grid of codes over [-2, 2]^2 instead.") var manifold = false
     @Option(help: "The class of every sample (class-conditional gated-pixelcnn); without it, one row per class.") var label: Int?
+    @Option(help: "Where MNIST is, for the held-out pairs of pix2pix (default: $DEEPGEN_DATA, else ./data).") var dataDir: String?
 
     func validate() throws { guard count >= 1 else { throw ValidationError("--count must be positive") } }
 
@@ -27,6 +28,12 @@ struct Sample: ParsableCommand {
                 throw TrainingError("--manifold needs a vae or iwae with a 2-D latent space; \(runDir) holds \(config.model)")
             }
             grid = Image.grid(withoutGradients { vae.manifold(size: 20) }, columns: 20, border: 0)
+        } else if let translator = model as? Pix2Pix {
+            // Held-out pairs: rows of input | output | target.
+            let test = try Catalog.dataset(config.dataset, split: .test, dataDirectory: dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory,
+                                           imageSize: config.imageShape[1], channels: config.imageShape[0], paired: true)
+            translator.show(test)
+            grid = Image.grid(withoutGradients { translator.sample(count: 3 * count, generator: &generator) }, columns: translator.sampleColumns)
         } else if let pixels = model as? AutoregressiveModel, pixels.classes > 0 {
             // One row per class, or every image of the class asked for.
             if let label, !(0..<pixels.classes).contains(label) {
@@ -76,5 +83,36 @@ struct Interpolate: ParsableCommand {
         let grid = withoutGradients { vae.interpolate(from: a, to: b, steps: steps) }
         try PNG.write(Image.grid(grid, columns: steps), to: target)
         print(target.path)
+    }
+}
+
+/// `deepgen translate RUN_DIR INPUT`: a translation model applied to the user's own images.
+struct Translate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Translate PNG images with a trained pix2pix run: one file, or every PNG of a folder.")
+
+    @Argument(help: "A pix2pix run directory.") var runDir: String
+    @Argument(help: "A PNG image, or a folder of them.") var input: String
+    @Option(help: "The output PNG (for one image) or folder (for a folder).") var out: String
+
+    func run() throws {
+        let (config, model) = try Catalog.load(RunDirectory(URL(fileURLWithPath: runDir)))
+        guard let translator = model as? Pix2Pix else { throw TrainingError("\(runDir) holds \(config.model), not a translation model") }
+        let source = URL(fileURLWithPath: input), target = URL(fileURLWithPath: out)
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: source.path, isDirectory: &isFolder) else { throw TrainingError("\(input) does not exist") }
+        let files = isFolder.boolValue
+            ? try FileManager.default.contentsOfDirectory(at: source, includingPropertiesForKeys: nil)
+                .filter { $0.pathExtension.lowercased() == "png" }.sorted { $0.lastPathComponent < $1.lastPathComponent }
+            : [source]
+        guard !files.isEmpty else { throw TrainingError("\(input) holds no .png files") }
+        if isFolder.boolValue { try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true) }
+        let (c, size) = (config.imageShape[0], config.imageShape[1])
+        for file in files {
+            let image = try PNG.read(file).fitted(to: size).tensor(channels: c).reshaped([1, c, size, size])
+            let translated = withoutGradients { translator.translate(image) }.reshaped([c, size, size])
+            let destination = isFolder.boolValue ? target.appendingPathComponent(file.lastPathComponent) : target
+            try PNG.write(Image(tensor: translated), to: destination)
+            print(destination.path)
+        }
     }
 }

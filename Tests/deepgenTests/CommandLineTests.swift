@@ -162,4 +162,43 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
         assertFails(try deepgen("sample", gated, "--label", "7"), saying: "not a class")
         assertFails(try deepgen("sample", pixelcnn, "--label", "1"), saying: "class-conditional")
     }
+
+    /// Pix2Pix from a paired folder (A/ and B/): held-out L1, PSNR and SSIM as JSON, a sample
+    /// grid of input | output | target, and the user's own images translated, one or a folder.
+    func testPix2PixFromAPairedFolder() throws {
+        let data = root.appendingPathComponent("pairs"), run = root.appendingPathComponent("p2p").path
+        for split in ["train", "test"] {
+            for side in ["A", "B"] {
+                let folder = data.appendingPathComponent(split).appendingPathComponent(side)
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                for i in 0..<6 {
+                    let pixels = (0..<(16 * 16)).map { p -> UInt8 in
+                        let inside = p / 16 >= 3 + i && p / 16 < 9 + i && p % 16 >= 4 && p % 16 < 11
+                        return side == "A" ? (inside ? 120 : 0) : (inside ? 255 : 30)
+                    }
+                    try PNG.write(Image(width: 16, height: 16, channels: 1, pixels: pixels), to: folder.appendingPathComponent("\(i).png"))
+                }
+            }
+        }
+        let trained = try deepgen("train", "pix2pix", "--dataset", data.path, "--image-size", "16", "--features", "4", "--steps", "4",
+                                  "--batch-size", "3", "--sample-every", "4", "--out", run)
+        XCTAssertEqual(trained.status, 0, trained.err)
+        for metric in ["l1", "psnr", "ssim"] {
+            let eval = try deepgen("eval", run, "--metric", metric, "--json")
+            XCTAssertEqual(eval.status, 0, eval.err)
+            let object = try JSONSerialization.jsonObject(with: Data(eval.out.utf8)) as! [String: Any]
+            XCTAssertEqual(object["count"] as? Int, 6)
+            XCTAssertNotNil(object["value"] as? Double)
+        }
+        let grid = root.appendingPathComponent("grid.png")
+        XCTAssertEqual(try deepgen("sample", run, "--count", "4", "--out", grid.path).status, 0)
+        XCTAssertEqual(try PNG.read(grid).width, 6 * 16 + 7 * 2, "two triplets per row")
+        let one = root.appendingPathComponent("one.png"), many = root.appendingPathComponent("many")
+        XCTAssertEqual(try deepgen("translate", run, data.appendingPathComponent("test/A/2.png").path, "--out", one.path).status, 0)
+        XCTAssertEqual(try PNG.read(one).width, 16)
+        XCTAssertEqual(try deepgen("translate", run, data.appendingPathComponent("test/A").path, "--out", many.path).status, 0)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: many.path).count, 6)
+        assertFails(try deepgen("train", "pix2pix", "--dataset", "shapes", "--steps", "1", "--image-size", "16"), saying: "pairs")
+        assertFails(try deepgen("eval", run, "--metric", "nll"), saying: "not a metric of pix2pix")
+    }
 }

@@ -32,9 +32,10 @@ public final class FIDEvaluator {
         classifierAccuracy = Double(correct) / Double(test.count)
     }
 
-    /// FID and class coverage of `count` images that `images(n)` hands out `batchSize` at a time.
+    /// FID and class coverage of `count` images that `images(n)` hands out `batchSize` at a time,
+    /// with the class the classifier reads in each (in order).
     public func evaluate(count: Int, batchSize: Int = 500, progress: Progress? = nil,
-                         images: (Int) throws -> Tensor) throws -> (fid: Double, coverage: ClassCoverage) {
+                         images: (Int) throws -> Tensor) throws -> (fid: Double, coverage: ClassCoverage, predictions: [Int]) {
         var features: [Tensor] = [], predictions: [Int] = []
         var done = 0
         while done < count {
@@ -47,6 +48,6 @@ public final class FIDEvaluator {
             progress?.update(done)
         }
         let statistics = FeatureStatistics(features: Tensor.concatenate(features, axis: 0))
-        return (try frechetDistance(statistics, reference), ClassCoverage(predictions: predictions, classes: classifier.options.classes))
+        return (try frechetDistance(statistics, reference), ClassCoverage(predictions: predictions, classes: classifier.options.classes), predictions)
     }
 }

@@ -11,6 +11,7 @@ import TensorEngine
 public final class Pix2Pix: Module, TrainableModel {
     public struct Options: Codable, Equatable, Sendable {
         public var features = 32
+        /// Halvings of the U-Net at most (fewer for images smaller than 2^depth).
         public var depth = 5
         public var normalization = Normalization.batch
         public var l1Weight: Float = 100
@@ -39,13 +40,20 @@ public final class Pix2Pix: Module, TrainableModel {
         self.options = options
         self.imageShape = imageShape
         let c = imageShape[0]
-        generator = UNet(channels: c, outputs: c, features: options.features, depth: options.depth, normalization: options.normalization,
+        generator = UNet(channels: c, outputs: c, features: options.features, depth: Self.depth(options, imageShape: imageShape), normalization: options.normalization,
                          generator: &rng)
         discriminator = options.l1Only ? nil : PatchGAN(channels: 2 * c, features: options.features, normalization: options.normalization,
                                                         generator: &rng)
         super.init()
         generatorOptimizer = Adam(generator.trainableParameters(), learningRate: options.learningRate, beta1: 0.5, beta2: 0.999)
         discriminatorOptimizer = discriminator.map { Adam($0.trainableParameters(), learningRate: options.learningRate, beta1: 0.5, beta2: 0.999) }
+    }
+
+    /// The U-Net's halvings for an image size: `options.depth`, or as many as the size allows.
+    public static func depth(_ options: Options, imageShape: [Int]) -> Int {
+        var depth = 0
+        while depth < options.depth && imageShape[1] % (2 << depth) == 0 && imageShape[2] % (2 << depth) == 0 { depth += 1 }
+        return depth
     }
 
     /// Outputs in [0, 1] for inputs in [0, 1].
