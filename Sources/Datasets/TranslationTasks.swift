@@ -40,3 +40,54 @@ public final class EdgesToDigits: Dataset {
               indices: indices)
     }
 }
+
+/// Two unpaired domains, A and B, as one data set for the training loop: example i is A's i-th
+/// image, with B's image (i mod |B|) as its `targets`, a partner drawn by the epoch's shuffle,
+/// not a pair. Labels are A's.
+public final class UnpairedDataset: Dataset {
+    public let a: ByteImageDataset, b: ByteImageDataset
+    public let name: String
+    public var count: Int { a.count }
+    public var imageShape: [Int] { a.imageShape }
+
+    public init(name: String, a: ByteImageDataset, b: ByteImageDataset) {
+        precondition(a.imageShape == b.imageShape, "unpaired domains of \(a.imageShape) and \(b.imageShape) images")
+        self.name = name; self.a = a; self.b = b
+    }
+
+    public func batch(_ indices: [Int], generator: inout RandomGenerator) -> Batch {
+        Batch(images: a.images(indices), labels: a.labels.map { l in indices.map { l[$0] } }, targets: b.images(indices.map { $0 % b.count }),
+              indices: indices)
+    }
+
+    /// The CycleGAN task made from MNIST, `thin2thick`: domain A holds the digits of even index
+    /// as they are, domain B those of odd index with their strokes thickened (a 3 x 3 grey
+    /// dilation), so that no digit is in both domains.
+    public static func thinToThick(_ digits: ByteImageDataset) -> UnpairedDataset {
+        precondition(digits.imageShape == [1, 28, 28], "thin2thick is made from 28 x 28 grey digits, not \(digits.imageShape)")
+        let size = 784
+        var thin: [UInt8] = [], thick: [UInt8] = [], thinLabels: [Int] = [], thickLabels: [Int] = []
+        for image in 0..<digits.count {
+            let source = digits.pixels[image * size..<(image + 1) * size].map { $0 }
+            if image % 2 == 0 {
+                thin += source
+                thinLabels.append(digits.labels?[image] ?? 0)
+            } else {
+                for r in 0..<28 {
+                    for c in 0..<28 {
+                        var value: UInt8 = 0
+                        for dr in -1...1 { for dc in -1...1 where (0..<28).contains(r + dr) && (0..<28).contains(c + dc) {
+                            value = max(value, source[(r + dr) * 28 + c + dc])
+                        } }
+                        thick.append(value)
+                    }
+                }
+                thickLabels.append(digits.labels?[image] ?? 0)
+            }
+        }
+        let labelled = digits.labels != nil
+        return UnpairedDataset(name: "thin2thick",
+                               a: ByteImageDataset(name: "thin", pixels: thin, imageShape: [1, 28, 28], labels: labelled ? thinLabels : nil),
+                               b: ByteImageDataset(name: "thick", pixels: thick, imageShape: [1, 28, 28], labels: labelled ? thickLabels : nil))
+    }
+}

@@ -24,6 +24,8 @@ public struct RunConfig: Codable, Equatable {
     public var classifier: Classifier.Options?
     /// The options of Pix2Pix.
     public var pix2pix: Pix2Pix.Options?
+    /// The options of CycleGAN.
+    public var cyclegan: CycleGAN.Options?
     /// The options of the autoregressive models (pixelcnn, gated-pixelcnn, row-lstm, diagonal-bilstm).
     public var pixelcnn: PixelCNNOptions?
 
@@ -57,18 +59,23 @@ public enum Catalog {
                                 "classifier"]
     /// Those that can be trained in this version.
     public static let trainable = ["pca", "ae", "vae", "iwae", "vade", "gan", "dcgan", "wgan", "wgan-gp", "classifier",
-                                   "pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm", "pixelcnn++", "pix2pix"]
+                                   "pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm", "pixelcnn++", "pix2pix", "cyclegan"]
     /// The autoregressive models: exact likelihoods, pixel-by-pixel sampling.
     public static let autoregressive = ["pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm", "pixelcnn++"]
     /// The data set a model trains on when none is named: binary images for the likelihood
     /// models that are measured on binarized MNIST, intensities for the others.
     public static func defaultDataset(for model: String) -> String {
         if model == "pix2pix" { return "edges2mnist" }
+        if model == "cyclegan" { return "thin2thick" }
         return ["pca", "ae", "vae", "iwae", "pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm"].contains(model) ? "binarized-mnist" : "mnist"
     }
-    public static let datasets = ["mnist", "binarized-mnist", "shapes", "edges2mnist"]
-    /// The models that learn from pairs (input, target) rather than from images alone.
-    public static let paired = ["pix2pix"]
+    public static let datasets = ["mnist", "binarized-mnist", "shapes", "edges2mnist", "thin2thick"]
+
+    /// What a model learns from besides single images.
+    public enum Pairing: Sendable { case none, paired, unpaired }
+    public static func pairing(for model: String) -> Pairing {
+        model == "pix2pix" ? .paired : model == "cyclegan" ? .unpaired : .none
+    }
 
     public static func checkModel(_ name: String) throws {
         guard models.contains(name) else {
@@ -105,6 +112,11 @@ public enum Catalog {
             }
             return AutoregressiveModel(network: network, likelihood: options.likelihood, imageShape: config.imageShape,
                                        classes: options.classes, components: options.components, learningRate: options.learningRate)
+        case "cyclegan":
+            guard config.imageShape[1] % 4 == 0 && config.imageShape[2] % 4 == 0 else {
+                throw TrainingError("cyclegan halves its images twice; \(config.imageShape[1])x\(config.imageShape[2]) is not divisible by 4")
+            }
+            return CycleGAN(config.cyclegan ?? CycleGAN.Options(), imageShape: config.imageShape, generator: &generator)
         case "pix2pix":
             guard Pix2Pix.depth(config.pix2pix ?? Pix2Pix.Options(), imageShape: config.imageShape) >= 2 else {
                 throw TrainingError("pix2pix halves its images at least twice; \(config.imageShape[1])x\(config.imageShape[2]) is not divisible by 4")
@@ -122,9 +134,10 @@ public enum Catalog {
     /// A data set by name or folder path. `binarized-mnist` binarises the training split afresh
     /// at every use and the test split once, with a fixed seed.
     public static func dataset(_ name: String, split: MNIST.Split, dataDirectory: URL = MNIST.defaultDirectory,
-                               imageSize: Int = 28, channels: Int = 1, paired: Bool = false) throws -> Dataset {
+                               imageSize: Int = 28, channels: Int = 1, pairing: Pairing = .none) throws -> Dataset {
         switch name {
         case "edges2mnist": return EdgesToDigits(try MNISTDataset(split, directory: dataDirectory))
+        case "thin2thick": return UnpairedDataset.thinToThick(try MNISTDataset(split, directory: dataDirectory))
         case "mnist": return try MNISTDataset(split, directory: dataDirectory)
         case "binarized-mnist": return try MNISTDataset(split, directory: dataDirectory, binarization: split == .train ? .dynamic : .fixed)
         case "shapes": return ShapesDataset(count: split == .train ? 6000 : 1000, size: imageSize, seed: split == .train ? 1 : 2)
@@ -133,9 +146,13 @@ public enum Catalog {
                 throw TrainingError("unknown data set '\(name)'; use \(datasets.joined(separator: ", ")) or a folder of PNG images")
             }
             let folder = URL(fileURLWithPath: name)
+            if pairing == .unpaired {
+                let domains = try UnpairedFolders(folder, split: split, size: imageSize, channels: channels)
+                return UnpairedDataset(name: folder.lastPathComponent, a: domains.a, b: domains.b)
+            }
             let splitFolder = folder.appendingPathComponent(split.rawValue)
             let chosen = FileManager.default.fileExists(atPath: splitFolder.path) ? splitFolder : folder
-            return paired ? try PairedFolderDataset(chosen, size: imageSize, channels: channels)
+            return pairing == .paired ? try PairedFolderDataset(chosen, size: imageSize, channels: channels)
                 : try ImageFolderDataset(chosen, size: imageSize, channels: channels)
         }
     }

@@ -22,8 +22,8 @@ struct Eval: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
-        guard ["elbo", "nll", "bpd", "mse", "accuracy", "fid", "l1", "psnr", "ssim"].contains(metric) else {
-            throw ValidationError("unknown metric '\(metric)'; this version measures elbo, nll, bpd, mse, accuracy, fid, l1, psnr and ssim")
+        guard ["elbo", "nll", "bpd", "mse", "accuracy", "fid", "l1", "psnr", "ssim", "cycle"].contains(metric) else {
+            throw ValidationError("unknown metric '\(metric)'; this version measures elbo, nll, bpd, mse, accuracy, fid, l1, psnr, ssim and cycle")
         }
         guard count >= 2 else { throw ValidationError("--count must be at least 2") }
         guard ["train", "test"].contains(split) else { throw ValidationError("--split is train or test") }
@@ -34,7 +34,8 @@ struct Eval: ParsableCommand {
         let run = RunDirectory(URL(fileURLWithPath: runDir))
         let (config, model) = try Catalog.load(run)
         if let translator = model as? Pix2Pix { return try translation(config, translator) }
-        guard !["l1", "psnr", "ssim"].contains(metric) else { throw TrainingError("\(metric) is a metric of pix2pix, not of \(config.model)") }
+        if let cycle = model as? CycleGAN { return try cycleConsistency(config, cycle) }
+        guard !["l1", "psnr", "ssim", "cycle"].contains(metric) else { throw TrainingError("\(metric) is a metric of pix2pix or cyclegan, not of \(config.model)") }
         if metric == "fid" { return try frechetDistance(config, model) }
         let vae = model as? VAE, vade = model as? VaDE, pixels = model as? AutoregressiveModel
         let reconstruct: ((Tensor) -> Tensor)? = (model as? Autoencoder)?.reconstruct ?? (model as? PCAModel)?.reconstruct
@@ -146,7 +147,7 @@ struct Eval: ParsableCommand {
         guard ["l1", "psnr", "ssim", "fid"].contains(metric) else { throw TrainingError("\(metric) is not a metric of pix2pix (l1, psnr, ssim, fid)") }
         let directory = dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory
         let data = try Catalog.dataset(config.dataset, split: MNIST.Split(rawValue: split)!, dataDirectory: directory,
-                                       imageSize: config.imageShape[1], channels: config.imageShape[0], paired: true)
+                                       imageSize: config.imageShape[1], channels: config.imageShape[0], pairing: .paired)
         let total = min(limit ?? data.count, data.count)
         let progress = Progress(total: total, label: metric)
         var generator = RandomGenerator(seed: seed)

@@ -31,9 +31,15 @@ struct Sample: ParsableCommand {
         } else if let translator = model as? Pix2Pix {
             // Held-out pairs: rows of input | output | target.
             let test = try Catalog.dataset(config.dataset, split: .test, dataDirectory: dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory,
-                                           imageSize: config.imageShape[1], channels: config.imageShape[0], paired: true)
+                                           imageSize: config.imageShape[1], channels: config.imageShape[0], pairing: .paired)
             translator.show(test)
             grid = Image.grid(withoutGradients { translator.sample(count: 3 * count, generator: &generator) }, columns: translator.sampleColumns)
+        } else if let cycle = model as? CycleGAN {
+            // Held-out images of domain A: rows of a | G(a) | F(G(a)).
+            let test = try Catalog.dataset(config.dataset, split: .test, dataDirectory: dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory,
+                                           imageSize: config.imageShape[1], channels: config.imageShape[0], pairing: .unpaired)
+            cycle.show(test.batch(Array(0..<min(count, test.count)), generator: &generator).images)
+            grid = Image.grid(withoutGradients { cycle.sample(count: 3 * count, generator: &generator) }, columns: cycle.sampleColumns)
         } else if let pixels = model as? AutoregressiveModel, pixels.classes > 0 {
             // One row per class, or every image of the class asked for.
             if let label, !(0..<pixels.classes).contains(label) {
@@ -88,15 +94,21 @@ struct Interpolate: ParsableCommand {
 
 /// `deepgen translate RUN_DIR INPUT`: a translation model applied to the user's own images.
 struct Translate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Translate PNG images with a trained pix2pix run: one file, or every PNG of a folder.")
+    static let configuration = CommandConfiguration(abstract: "Translate PNG images with a trained pix2pix or cyclegan run: one file, or every PNG of a folder.")
 
-    @Argument(help: "A pix2pix run directory.") var runDir: String
+    @Argument(help: "A pix2pix or cyclegan run directory.") var runDir: String
     @Argument(help: "A PNG image, or a folder of them.") var input: String
     @Option(help: "The output PNG (for one image) or folder (for a folder).") var out: String
+    @Option(help: "AtoB or BtoA (cyclegan; pix2pix goes from A to B only).") var direction = "AtoB"
+
+    func validate() throws { guard ["AtoB", "BtoA"].contains(direction) else { throw ValidationError("--direction is AtoB or BtoA") } }
 
     func run() throws {
         let (config, model) = try Catalog.load(RunDirectory(URL(fileURLWithPath: runDir)))
-        guard let translator = model as? Pix2Pix else { throw TrainingError("\(runDir) holds \(config.model), not a translation model") }
+        let translate: (Tensor) -> Tensor
+        if let pix2pix = model as? Pix2Pix, direction == "AtoB" { translate = pix2pix.translate }
+        else if let cycle = model as? CycleGAN { translate = { cycle.translate($0, reverse: direction == "BtoA") } }
+        else { throw TrainingError("\(runDir) holds \(config.model), which does not translate \(direction)") }
         let source = URL(fileURLWithPath: input), target = URL(fileURLWithPath: out)
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: source.path, isDirectory: &isFolder) else { throw TrainingError("\(input) does not exist") }
@@ -109,7 +121,7 @@ struct Translate: ParsableCommand {
         let (c, size) = (config.imageShape[0], config.imageShape[1])
         for file in files {
             let image = try PNG.read(file).fitted(to: size).tensor(channels: c).reshaped([1, c, size, size])
-            let translated = withoutGradients { translator.translate(image) }.reshaped([c, size, size])
+            let translated = withoutGradients { translate(image) }.reshaped([c, size, size])
             let destination = isFolder.boolValue ? target.appendingPathComponent(file.lastPathComponent) : target
             try PNG.write(Image(tensor: translated), to: destination)
             print(destination.path)

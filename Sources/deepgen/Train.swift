@@ -43,7 +43,7 @@ struct Train: ParsableCommand {
 
     @Option(help: "Stop after this many minutes of training (a wall-time budget).") var minutes: Double?
     @Option(help: "Save a copy of the model every N minutes in snapshots/ (for metric-against-time curves).") var snapshotMinutes: Double?
-    @Option(help: "constant, or cosine (down to a tenth of the rate over the planned steps).") var lrSchedule = "constant"
+    @Option(help: "constant, cosine (down to a tenth of the rate over the planned steps) or linear-decay (constant for the first half of the steps, then linearly to zero: CycleGAN's).") var lrSchedule = "constant"
     @Option(help: "Log every N steps.") var logEvery = 50
     @Option(help: "Write samples.png every N steps.") var sampleEvery = 500
     @Option(help: "Checkpoint every N steps.") var checkpointEvery = 500
@@ -71,6 +71,8 @@ struct Train: ParsableCommand {
     @Option(help: "batch or instance normalisation (pix2pix).") var normalization = "batch"
     @Option(help: "Weight lambda of the L1 loss (pix2pix).") var l1Weight: Float = 100
     @Flag(help: "Train the generator on the L1 loss alone, no discriminator: the baseline (pix2pix).") var l1Only = false
+    @Option(help: "Residual blocks of each generator (cyclegan).") var residualBlocks = 6
+    @Option(help: "Weight lambda of the cycle loss; the identity loss weighs half of it (cyclegan).") var cycleWeight: Float = 10
 
     func validate() throws {
         guard Catalog.models.contains(model) else {
@@ -81,12 +83,13 @@ struct Train: ParsableCommand {
             throw ValidationError("--epochs, --steps, --batch-size and the --*-every options must be positive")
         }
         guard (minutes ?? 1) > 0, (snapshotMinutes ?? 1) > 0 else { throw ValidationError("--minutes and --snapshot-minutes must be positive") }
-        guard ["constant", "cosine"].contains(lrSchedule) else { throw ValidationError("--lr-schedule is constant or cosine") }
+        guard ["constant", "cosine", "linear-decay"].contains(lrSchedule) else { throw ValidationError("--lr-schedule is constant, cosine or linear-decay") }
         guard ["non-saturating", "minimax"].contains(generatorLoss) else { throw ValidationError("--generator-loss is non-saturating or minimax") }
         guard (criticSteps ?? 1) >= 1, clip > 0, penalty >= 0 else { throw ValidationError("--critic-steps and --clip must be positive, --penalty not negative") }
         guard clusters >= 2, pretrainEpochs >= 0 else { throw ValidationError("--clusters must be at least 2 and --pretrain-epochs not negative") }
         guard channels == 1 || channels == 3 else { throw ValidationError("--channels must be 1 or 3") }
         guard Normalization(rawValue: normalization) != nil, l1Weight >= 0 else { throw ValidationError("--normalization is batch or instance; --l1-weight not negative") }
+        guard residualBlocks >= 0, cycleWeight >= 0 else { throw ValidationError("--residual-blocks and --cycle-weight must not be negative") }
         guard (hidden ?? "1").split(separator: ",").allSatisfy({ Int($0).map { $0 > 0 } ?? false }) else {
             throw ValidationError("--hidden takes positive widths separated by commas, e.g. 400 or 200,200")
         }
@@ -165,6 +168,13 @@ struct Train: ParsableCommand {
                 options.l1Only = l1Only
                 options.learningRate = learningRate ?? options.learningRate
                 config.pix2pix = options
+            } else if model == "cyclegan" {
+                var options = CycleGAN.Options()
+                options.features = features ?? options.features
+                options.residualBlocks = residualBlocks
+                options.cycleWeight = cycleWeight
+                options.learningRate = learningRate ?? options.learningRate
+                config.cyclegan = options
             } else if model == "classifier" {
                 var options = Classifier.Options()
                 options.learningRate = learningRate ?? options.learningRate
@@ -199,11 +209,13 @@ struct Train: ParsableCommand {
             }
         }
         let data = try Catalog.dataset(config.dataset, split: .train, dataDirectory: dataDirectory, imageSize: imageSize, channels: channels,
-                                       paired: Catalog.paired.contains(config.model))
-        if Catalog.paired.contains(config.model) {
+                                       pairing: Catalog.pairing(for: config.model))
+        if Catalog.pairing(for: config.model) != .none {
             var probe = RandomGenerator(seed: 0)
             guard data.batch([0], generator: &probe).targets != nil else {
-                throw TrainingError("\(model) learns from pairs; \(config.dataset) has none (use edges2mnist or a folder of A|B images or of A/ and B/)")
+                throw TrainingError(config.model == "pix2pix"
+                    ? "pix2pix learns from pairs; \(config.dataset) has none (use edges2mnist or a folder of A|B images or of A/ and B/)"
+                    : "cyclegan learns from two domains; \(config.dataset) has one (use thin2thick or a folder with trainA/ and trainB/)")
             }
         }
         if config.model == "classifier" || (config.pixelcnn?.classes ?? 0) > 0 {

@@ -201,4 +201,35 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
         assertFails(try deepgen("train", "pix2pix", "--dataset", "shapes", "--steps", "1", "--image-size", "16"), saying: "pairs")
         assertFails(try deepgen("eval", run, "--metric", "nll"), saying: "not a metric of pix2pix")
     }
+
+    /// CycleGAN from folders in its layout (trainA/, trainB/, testA/, testB/): the cycle L1 of both
+    /// directions as JSON, the a | G(a) | F(G(a)) grid, and translation both ways.
+    func testCycleGANFromUnpairedFolders() throws {
+        let data = root.appendingPathComponent("domains"), run = root.appendingPathComponent("cycle").path
+        for folder in ["trainA", "trainB", "testA", "testB"] {
+            let url = data.appendingPathComponent(folder)
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+            for i in 0..<(folder.hasSuffix("A") ? 5 : 4) {
+                let pixels = (0..<(16 * 16)).map { p -> UInt8 in
+                    let (r, c) = (p / 16, p % 16)
+                    return folder.hasSuffix("A") ? (r == 4 + i ? 255 : 0) : (c == 3 + i || c == 4 + i ? 255 : 0)
+                }
+                try PNG.write(Image(width: 16, height: 16, channels: 1, pixels: pixels), to: url.appendingPathComponent("\(i).png"))
+            }
+        }
+        let trained = try deepgen("train", "cyclegan", "--dataset", data.path, "--image-size", "16", "--features", "4", "--residual-blocks", "1",
+                                  "--steps", "3", "--batch-size", "2", "--lr-schedule", "linear-decay", "--sample-every", "3", "--out", run)
+        XCTAssertEqual(trained.status, 0, trained.err)
+        let eval = try deepgen("eval", run, "--metric", "cycle", "--json")
+        XCTAssertEqual(eval.status, 0, eval.err)
+        let object = try JSONSerialization.jsonObject(with: Data(eval.out.utf8)) as! [String: Any]
+        XCTAssertEqual(object["count"] as? Int, 9, "five test images of A and four of B")
+        let (ab, ba) = (try XCTUnwrap(object["a_to_b"] as? Double), try XCTUnwrap(object["b_to_a"] as? Double))
+        XCTAssertEqual(try XCTUnwrap(object["value"] as? Double), (ab + ba) / 2, accuracy: 1e-4)
+        XCTAssertEqual(try deepgen("sample", run, "--count", "2", "--out", root.appendingPathComponent("g.png").path).status, 0)
+        let back = root.appendingPathComponent("back.png")
+        XCTAssertEqual(try deepgen("translate", run, data.appendingPathComponent("testB/1.png").path, "--direction", "BtoA", "--out", back.path).status, 0)
+        XCTAssertEqual(try PNG.read(back).height, 16)
+        assertFails(try deepgen("eval", run, "--metric", "ssim"), saying: "not a metric of cyclegan")
+    }
 }

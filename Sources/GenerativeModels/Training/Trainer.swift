@@ -17,7 +17,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// Every this many minutes of training, a copy of the model goes to `snapshots/<minutes>min`
     /// (a run directory of its own), for curves of a metric against wall time.
     public var snapshotMinutes: Double?
-    /// `cosine` decays every optimizer's rate over the planned steps to a tenth; absent: constant.
+    /// `cosine` decays every optimizer's rate over the planned steps to a tenth; `linear-decay`
+    /// holds it for the first half and then takes it linearly to zero; absent: constant.
     public var learningRateSchedule: String?
 
     public init(epochs: Int? = nil, steps: Int? = nil, batchSize: Int = 128, seed: UInt64 = 0,
@@ -84,8 +85,11 @@ public final class Trainer {
         var running: [String: Double] = [:]
         model.module.train()
         let baseRates = model.optimizers.mapValues(\.learningRate)
-        let schedule: LearningRateSchedule? = options.learningRateSchedule == "cosine"
-            ? CosineDecay(totalSteps: totalSteps, minimumFactor: 0.1) : nil
+        let schedule: LearningRateSchedule? = switch options.learningRateSchedule {
+        case "cosine": CosineDecay(totalSteps: totalSteps, minimumFactor: 0.1)
+        case "linear-decay": LinearDecay(constantSteps: totalSteps / 2, decaySteps: totalSteps - totalSteps / 2)
+        default: nil
+        }
         var nextSnapshot = options.snapshotMinutes.map { m in (floor(state.elapsedSeconds / (60 * m)) + 1) * 60 * m }
         while state.step < totalSteps {
             let elapsed = state.elapsedSeconds + Date().timeIntervalSince(started)

@@ -78,3 +78,53 @@ public final class PatchGAN: Module, Layer {
     /// Logits [N, 1, P, P], one per patch.
     public func callAsFunction(_ x: Tensor) -> Tensor { body(x) }
 }
+
+/// x [N, C, H, W] padded by `p` on every side with its own mirror image, the edge not repeated
+/// (PyTorch's ReflectionPad2d): less of a border artefact than zeros for image-to-image nets.
+public func reflectionPadded(_ x: Tensor, _ p: Int) -> Tensor {
+    func mirror(_ n: Int) -> [Int] {
+        precondition(p < n, "reflection padding \(p) needs more than \(n) pixels")
+        return (0..<(n + 2 * p)).map { i in
+            let j = i - p
+            return j < 0 ? -j : j >= n ? 2 * (n - 1) - j : j
+        }
+    }
+    return x.gather(mirror(x.shape[2]), alongAxis: 2).gather(mirror(x.shape[3]), alongAxis: 3)
+}
+
+/// CycleGAN's generator (Zhu et al. 2017, after Johnson et al. 2016): a 7x7 convolution, two
+/// stride-2 convolutions down, residual blocks (two reflection-padded 3x3 convolutions), two
+/// stride-2 transposed convolutions up and a 7x7 convolution to tanh; InstanceNorm and ReLU
+/// throughout. Widths f, 2f, 4f.
+public final class ResNetGenerator: Module, Layer {
+    let stem: Conv2d
+    let body: Sequential
+    let blocks: [Sequential]
+    let head: Sequential
+    let last: Conv2d
+
+    public init(channels c: Int, features f: Int, blocks count: Int, generator rng: inout RandomGenerator) {
+        func norm(_ n: Int) -> any Layer { InstanceNorm2d(n, affine: true) }
+        stem = Conv2d(c, f, kernel: 7, initializer: .dcgan, generator: &rng)
+        body = Sequential(norm(f), Function.relu(),
+                          Conv2d(f, 2 * f, kernel: 3, stride: 2, padding: 1, initializer: .dcgan, generator: &rng), norm(2 * f), Function.relu(),
+                          Conv2d(2 * f, 4 * f, kernel: 3, stride: 2, padding: 1, initializer: .dcgan, generator: &rng), norm(4 * f), Function.relu())
+        blocks = (0..<count).map { _ in
+            Sequential(Function { reflectionPadded($0, 1) }, Conv2d(4 * f, 4 * f, kernel: 3, initializer: .dcgan, generator: &rng), norm(4 * f),
+                       Function.relu(),
+                       Function { reflectionPadded($0, 1) }, Conv2d(4 * f, 4 * f, kernel: 3, initializer: .dcgan, generator: &rng), norm(4 * f))
+        }
+        head = Sequential(ConvTranspose2d(4 * f, 2 * f, kernel: 3, stride: 2, padding: 1, outputPadding: 1, initializer: .dcgan, generator: &rng),
+                          norm(2 * f), Function.relu(),
+                          ConvTranspose2d(2 * f, f, kernel: 3, stride: 2, padding: 1, outputPadding: 1, initializer: .dcgan, generator: &rng),
+                          norm(f), Function.relu())
+        last = Conv2d(f, c, kernel: 7, initializer: .dcgan, generator: &rng)
+    }
+
+    /// Images in [-1, 1] (H and W divisible by 4) to images in [-1, 1].
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        var h = body(stem(reflectionPadded(x, 3)))
+        for block in blocks { h = h + block(h) }
+        return last(reflectionPadded(head(h), 3)).tanh()
+    }
+}
