@@ -91,3 +91,53 @@ public final class UnpairedDataset: Dataset {
                                b: ByteImageDataset(name: "thick", pixels: thick, imageShape: [1, 28, 28], labels: labelled ? thickLabels : nil))
     }
 }
+
+/// A paired RGB task drawn in code, `shapes2fill`: the input is a shape's coloured outline on
+/// white (disc, square or diamond, at a random place, size and colour), the target the same
+/// shape filled and shaded from light at the top to dark at the bottom. Labels are the kinds.
+public final class FilledShapes: Dataset {
+    public let inputs: ByteImageDataset, outputs: ByteImageDataset
+    public var count: Int { inputs.count }
+    public var imageShape: [Int] { inputs.imageShape }
+    public var name: String { "shapes2fill" }
+
+    public init(count: Int, size: Int = 64, seed: UInt64 = 0) {
+        var rng = RandomGenerator(seed: seed)
+        let plane = size * size
+        var outlines = [UInt8](repeating: 255, count: count * 3 * plane), fills = outlines
+        var kinds: [Int] = []
+        for n in 0..<count {
+            let kind = rng.nextInt(below: 3)
+            kinds.append(kind)
+            let colour = (0..<3).map { _ in 0.15 + 0.7 * rng.nextUniform() }
+            let radius = Float(size) * (0.18 + 0.12 * rng.nextUniform())
+            let cx = Float(size) / 2 + (rng.nextUniform() - 0.5) * Float(size) * 0.3
+            let cy = Float(size) / 2 + (rng.nextUniform() - 0.5) * Float(size) * 0.3
+            let line = max(1, Float(size) / 32)
+            for y in 0..<size {
+                for x in 0..<size {
+                    let dx = Float(x) + 0.5 - cx, dy = Float(y) + 0.5 - cy
+                    // A signed distance to the edge, negative inside.
+                    let distance = switch kind {
+                    case 0: (dx * dx + dy * dy).squareRoot() - radius
+                    case 1: max(abs(dx), abs(dy)) - radius
+                    default: (abs(dx) + abs(dy)) / 1.4142 - radius * 0.85
+                    }
+                    let shade = 1.2 - 0.5 * (dy / radius + 1) / 2   // light at the top, dark at the bottom
+                    for c in 0..<3 {
+                        let at = (n * 3 + c) * plane + y * size + x
+                        if abs(distance) < line { outlines[at] = UInt8(colour[c] * 255) }
+                        if distance < 0 { fills[at] = UInt8(max(0, min(255, colour[c] * shade * 255))) }
+                    }
+                }
+            }
+        }
+        inputs = ByteImageDataset(name: "outlines", pixels: outlines, imageShape: [3, size, size], labels: kinds)
+        outputs = ByteImageDataset(name: "fills", pixels: fills, imageShape: [3, size, size], labels: kinds)
+    }
+
+    public func batch(_ indices: [Int], generator: inout RandomGenerator) -> Batch {
+        Batch(images: inputs.images(indices), labels: inputs.labels.map { l in indices.map { l[$0] } }, targets: outputs.images(indices),
+              indices: indices)
+    }
+}

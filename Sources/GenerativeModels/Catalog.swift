@@ -69,7 +69,7 @@ public enum Catalog {
         if model == "cyclegan" { return "thin2thick" }
         return ["pca", "ae", "vae", "iwae", "pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm"].contains(model) ? "binarized-mnist" : "mnist"
     }
-    public static let datasets = ["mnist", "binarized-mnist", "shapes", "edges2mnist", "thin2thick"]
+    public static let datasets = ["mnist", "binarized-mnist", "shapes", "edges2mnist", "thin2thick", "shapes2fill"]
 
     /// What a model learns from besides single images.
     public enum Pairing: Sendable { case none, paired, unpaired }
@@ -137,6 +137,8 @@ public enum Catalog {
                                imageSize: Int = 28, channels: Int = 1, pairing: Pairing = .none) throws -> Dataset {
         switch name {
         case "edges2mnist": return EdgesToDigits(try MNISTDataset(split, directory: dataDirectory))
+        case "shapes2fill":   // 64 px unless --image-size names another size
+            return FilledShapes(count: split == .train ? 2000 : 200, size: imageSize == 28 ? 64 : imageSize, seed: split == .train ? 3 : 4)
         case "thin2thick": return UnpairedDataset.thinToThick(try MNISTDataset(split, directory: dataDirectory))
         case "mnist": return try MNISTDataset(split, directory: dataDirectory)
         case "binarized-mnist": return try MNISTDataset(split, directory: dataDirectory, binarization: split == .train ? .dynamic : .fixed)

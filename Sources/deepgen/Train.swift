@@ -11,7 +11,7 @@ struct Train: ParsableCommand {
     @Argument(help: "The model: \(Catalog.models.joined(separator: " ")).")
     var model: String
 
-    @Option(help: "mnist, binarized-mnist, shapes, or a folder of PNG images (default: binarized-mnist for pca, ae, vae, iwae and the autoregressive models, mnist otherwise).")
+    @Option(help: "mnist, binarized-mnist, shapes, edges2mnist or shapes2fill (pairs), thin2thick (two domains), or a folder of PNG images (default: binarized-mnist for pca, ae, vae, iwae and the autoregressive models, edges2mnist for pix2pix, thin2thick for cyclegan, mnist otherwise).")
     var dataset: String?
 
     @Option(help: "Passes over the training set (default 1 when --steps is not given).")

@@ -29,4 +29,29 @@ final class TranslationTaskTests: XCTestCase {
         }
         XCTAssertEqual(data.batch([0], generator: &rng).images.scalars.reduce(0, +), 0, "an empty image has no edges")
     }
+
+    /// shapes2fill: RGB pairs of the same shape; the outline's colour is the fill's, the inside of
+    /// the outline image stays white, and the fill is lighter at its top than at its bottom.
+    func testFilledShapesPairUp() {
+        let data = FilledShapes(count: 6, size: 32, seed: 1)
+        var rng = RandomGenerator(seed: 0)
+        let batch = data.batch(Array(0..<6), generator: &rng)
+        XCTAssertEqual(batch.images.shape, [6, 3, 32, 32])
+        let inputs = batch.images.scalars, targets = batch.targets!.scalars
+        for n in 0..<6 {
+            let plane = 32 * 32, base = n * 3 * plane
+            let filled = (0..<plane).filter { p in (0..<3).contains { targets[base + $0 * plane + p] < 1 } }
+            let drawn = (0..<plane).filter { p in (0..<3).contains { inputs[base + $0 * plane + p] < 1 } }
+            XCTAssertGreaterThan(filled.count, 30)
+            XCTAssertGreaterThan(drawn.count, 10)
+            XCTAssertLessThan(drawn.count, filled.count, "an outline is thinner than the shape")
+            let rows = filled.map { $0 / 32 }
+            let top = rows.min()!, bottom = rows.max()!
+            func brightness(_ row: Int) -> Float {
+                let ps = filled.filter { $0 / 32 == row }
+                return ps.map { p in (0..<3).map { targets[base + $0 * plane + p] }.reduce(0, +) }.reduce(0, +) / Float(ps.count)
+            }
+            XCTAssertGreaterThan(brightness(top), brightness(bottom))
+        }
+    }
 }

@@ -199,6 +199,13 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(try deepgen("translate", run, data.appendingPathComponent("test/A").path, "--out", many.path).status, 0)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: many.path).count, 6)
         assertFails(try deepgen("train", "pix2pix", "--dataset", "shapes", "--steps", "1", "--image-size", "16"), saying: "pairs")
+        // Colour: the drawn RGB pairs.
+        let colour = root.appendingPathComponent("colour").path
+        XCTAssertEqual(try deepgen("train", "pix2pix", "--dataset", "shapes2fill", "--image-size", "16", "--features", "4", "--steps", "2",
+                                   "--batch-size", "4", "--normalization", "instance", "--out", colour).status, 0)
+        let ssim = try deepgen("eval", colour, "--metric", "ssim", "--limit", "20", "--json")
+        XCTAssertEqual(ssim.status, 0, ssim.err)
+        XCTAssertTrue(ssim.out.contains("\"dataset\": \"shapes2fill\""))
         assertFails(try deepgen("eval", run, "--metric", "nll"), saying: "not a metric of pix2pix")
     }
 
