@@ -26,6 +26,8 @@ public struct RunConfig: Codable, Equatable {
     public var pix2pix: Pix2Pix.Options?
     /// The options of CycleGAN.
     public var cyclegan: CycleGAN.Options?
+    /// The options of StyleGAN.
+    public var stylegan: StyleGAN.Options?
     /// The options of the autoregressive models (pixelcnn, gated-pixelcnn, row-lstm, diagonal-bilstm).
     public var pixelcnn: PixelCNNOptions?
 
@@ -59,7 +61,7 @@ public enum Catalog {
                                 "classifier"]
     /// Those that can be trained in this version.
     public static let trainable = ["pca", "ae", "vae", "iwae", "vade", "gan", "dcgan", "wgan", "wgan-gp", "classifier",
-                                   "pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm", "pixelcnn++", "pix2pix", "cyclegan"]
+                                   "pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm", "pixelcnn++", "pix2pix", "cyclegan", "stylegan"]
     /// The autoregressive models: exact likelihoods, pixel-by-pixel sampling.
     public static let autoregressive = ["pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm", "pixelcnn++"]
     /// The data set a model trains on when none is named: binary images for the likelihood
@@ -67,9 +69,10 @@ public enum Catalog {
     public static func defaultDataset(for model: String) -> String {
         if model == "pix2pix" { return "edges2mnist" }
         if model == "cyclegan" { return "thin2thick" }
+        if model == "stylegan" { return "mnist32" }
         return ["pca", "ae", "vae", "iwae", "pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm"].contains(model) ? "binarized-mnist" : "mnist"
     }
-    public static let datasets = ["mnist", "binarized-mnist", "shapes", "edges2mnist", "thin2thick", "shapes2fill"]
+    public static let datasets = ["mnist", "binarized-mnist", "mnist32", "shapes", "edges2mnist", "thin2thick", "shapes2fill"]
 
     /// What a model learns from besides single images.
     public enum Pairing: Sendable { case none, paired, unpaired }
@@ -112,6 +115,12 @@ public enum Catalog {
             }
             return AutoregressiveModel(network: network, likelihood: options.likelihood, imageShape: config.imageShape,
                                        classes: options.classes, components: options.components, learningRate: options.learningRate)
+        case "stylegan":
+            let size = config.imageShape[1]
+            guard size >= 8, size & (size - 1) == 0, config.imageShape[2] == size else {
+                throw TrainingError("stylegan draws square images of a power-of-two size of at least 8, not \(config.imageShape[1])x\(config.imageShape[2]) (mnist32 pads the digits to 32)")
+            }
+            return StyleGAN(config.stylegan ?? StyleGAN.Options(), imageShape: config.imageShape, generator: &generator)
         case "cyclegan":
             guard config.imageShape[1] % 4 == 0 && config.imageShape[2] % 4 == 0 else {
                 throw TrainingError("cyclegan halves its images twice; \(config.imageShape[1])x\(config.imageShape[2]) is not divisible by 4")
@@ -137,6 +146,8 @@ public enum Catalog {
                                imageSize: Int = 28, channels: Int = 1, pairing: Pairing = .none) throws -> Dataset {
         switch name {
         case "edges2mnist": return EdgesToDigits(try MNISTDataset(split, directory: dataDirectory))
+        case "mnist32":   // MNIST padded to 32 x 32 (StyleGAN's resolutions are powers of two)
+            return EdgesToDigits(try MNISTDataset(split, directory: dataDirectory)).outputs
         case "shapes2fill":   // 64 px unless --image-size names another size
             return FilledShapes(count: split == .train ? 2000 : 200, size: imageSize == 28 ? 64 : imageSize, seed: split == .train ? 3 : 4)
         case "thin2thick": return UnpairedDataset.thinToThick(try MNISTDataset(split, directory: dataDirectory))

@@ -113,7 +113,9 @@ struct Eval: ParsableCommand {
         let test = try Catalog.dataset(classifierConfig.dataset, split: .test, dataDirectory: directory,
                                        imageSize: classifierConfig.imageShape[1], channels: classifierConfig.imageShape[0])
         let evaluator = try FIDEvaluator(classifier: network, test: test)
-        guard config.imageShape == network.imageShape else {
+        // A model of padded digits (stylegan at 32 px) is read in the classifier's central 28 x 28.
+        guard config.imageShape[0] == network.imageShape[0], config.imageShape[1] >= network.imageShape[1],
+              config.imageShape[2] >= network.imageShape[2] else {
             throw TrainingError("\(config.model) draws \(config.imageShape) images, the classifier takes \(network.imageShape)")
         }
         var generator = RandomGenerator(seed: seed)
@@ -126,7 +128,7 @@ struct Eval: ParsableCommand {
         let (fid, coverage, _) = try evaluator.evaluate(count: total, progress: progress) { n in
             defer { done += n }
             if let train { return train.batch(Array(done..<(done + n)), generator: &generator).images }
-            return withoutGradients { model.sample(count: n, generator: &generator) }
+            return centreCrop(withoutGradients { model.sample(count: n, generator: &generator) }, to: network.imageShape)
         }
         progress.finish()
         let shares = coverage.shares.map { String(format: "%.4f", $0) }.joined(separator: ", ")

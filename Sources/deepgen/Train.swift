@@ -72,6 +72,7 @@ struct Train: ParsableCommand {
     @Option(help: "Weight lambda of the L1 loss (pix2pix).") var l1Weight: Float = 100
     @Flag(help: "Train the generator on the L1 loss alone, no discriminator: the baseline (pix2pix).") var l1Only = false
     @Option(help: "Residual blocks of each generator (cyclegan).") var residualBlocks = 6
+    @Option(help: "Weight gamma of the R1 penalty on real images (stylegan).") var r1Gamma: Float = 1
     @Option(help: "Weight lambda of the cycle loss; the identity loss weighs half of it (cyclegan).") var cycleWeight: Float = 10
 
     func validate() throws {
@@ -168,6 +169,13 @@ struct Train: ParsableCommand {
                 options.l1Only = l1Only
                 options.learningRate = learningRate ?? options.learningRate
                 config.pix2pix = options
+            } else if model == "stylegan" {
+                var options = StyleGAN.Options()
+                options.generator.features = features ?? options.generator.features
+                options.generator.latentDimension = latentDim ?? options.generator.latentDimension
+                options.r1Gamma = r1Gamma
+                options.learningRate = learningRate ?? options.learningRate
+                config.stylegan = options
             } else if model == "cyclegan" {
                 var options = CycleGAN.Options()
                 options.features = features ?? options.features

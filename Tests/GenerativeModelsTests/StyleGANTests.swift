@@ -2,6 +2,7 @@ import Foundation
 import TestSupport
 import XCTest
 @testable import GenerativeModels
+import Datasets
 import NeuralNetwork
 import TensorEngine
 
@@ -20,6 +21,19 @@ final class StyleGANTests: XCTestCase {
         let styles = randomTensor([3, 5], seed: 2, scale: 3)
         let norms = conv.styledWeights(styles).squared().sum(alongAxes: [2, 3, 4]).sqrt()
         assertClose(norms, [Float](repeating: 1, count: 12), tolerance: 1e-4)
+    }
+
+    /// The batched computation (input scaled, shared convolution, output demodulated) equals one
+    /// convolution per image with that image's styled and demodulated weights.
+    func testModulatedConvolutionEqualsPerImageWeights() {
+        var rng = RandomGenerator(seed: 15)
+        let conv = ModulatedConv2d(3, 4, kernel: 3, styleDimension: 5, generator: &rng)
+        let x = randomTensor([2, 3, 6, 6], seed: 16), w = randomTensor([2, 5], seed: 17)
+        let weights = conv.styledWeights(conv.affine(w))
+        let perImage = Tensor.concatenate((0..<2).map { i in
+            conv2d(x.sliced(axis: 0, i..<i + 1), weights.sliced(axis: 0, i..<i + 1).squeezed(0), padding: 1)
+        }, axis: 0)
+        assertClose(conv(x, w), perImage.scalars, tolerance: 1e-4)
     }
 
     /// A style of ones (the affine's weight zero, its bias one) leaves the convolution plain.
@@ -91,5 +105,77 @@ final class StyleGANTests: XCTestCase {
         let a = g.synthesize(styles, noise: &one)
         XCTAssertEqual(g.synthesize(styles, noise: &same).scalars, a.scalars)
         XCTAssertNotEqual(g.synthesize(styles, noise: &two).scalars, a.scalars)
+    }
+
+    func styleGAN(seed: UInt64 = 0) -> StyleGAN {
+        var o = StyleGAN.Options()
+        o.generator.latentDimension = 8; o.generator.styleDimension = 6; o.generator.mappingLayers = 2
+        o.generator.features = 8; o.generator.minimumFeatures = 4
+        o.r1Gamma = 2; o.r1Interval = 2
+        var rng = RandomGenerator(seed: seed)
+        return StyleGAN(o, imageShape: [1, 8, 8], generator: &rng)
+    }
+
+    /// R1 against finite differences: gamma/2 times the mean over images of the squared norm of
+    /// D's input gradient, each component by central differences on a tiny discriminator.
+    func testR1PenaltyMatchesFiniteDifferences() {
+        let m = styleGAN()
+        let x = randomTensor([2, 1, 8, 8], seed: 13, scale: 0.5)
+        let penalty = Double(m.r1Penalty(x).scalar)
+        let values = x.scalars, eps: Float = 1e-2
+        var squares = 0.0
+        for i in 0..<values.count {
+            var up = values, down = values
+            up[i] += eps; down[i] -= eps
+            let f = { (v: [Float]) in Double(m.discriminator(Tensor(shape: x.shape, scalars: v)).sum().scalar) }
+            let derivative = (f(up) - f(down)) / Double(2 * eps)
+            squares += derivative * derivative
+        }
+        XCTAssertEqual(penalty, 2 / 2 * squares / 2, accuracy: 2e-2 * max(1, penalty))
+    }
+
+    /// The minibatch deviation by hand: four images in groups of four, one column; each map holds
+    /// the mean over features of the per-feature standard deviation across the group.
+    func testMinibatchStandardDeviation() {
+        let m = styleGAN()
+        let x = randomTensor([4, 2, 2, 2], seed: 14)
+        let v = x.scalars
+        var expected = 0.0
+        for f in 0..<8 {
+            let column = (0..<4).map { Double(v[$0 * 8 + f]) }
+            let mean = column.reduce(0, +) / 4
+            expected += (column.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 4 + 1e-8).squareRoot()
+        }
+        let maps = m.discriminator.minibatchDeviation(x)
+        XCTAssertEqual(maps.shape, [4, 1, 2, 2])
+        assertClose(maps, [Float](repeating: Float(expected / 8), count: 16), tolerance: 1e-4)
+    }
+
+    /// Training steps run, are reproducible from the seed, move the averaged generator only part
+    /// of the way, and a reloaded checkpoint draws the same samples.
+    func testTrainingIsSeededAndReloads() throws {
+        func run() -> StyleGAN {
+            let m = styleGAN()
+            var rng = RandomGenerator(seed: 5)
+            for _ in 0..<3 {
+                let batch = Batch(images: Tensor.uniform([4, 1, 8, 8], generator: &rng), labels: nil, indices: [0, 1, 2, 3])
+                let figures = m.trainStep(batch, generator: &rng)
+                XCTAssert(figures.values.allSatisfy(\.isFinite))
+            }
+            return m
+        }
+        let a = run(), b = run()
+        XCTAssertEqual(a.generator.parameters().map(\.value.scalars), b.generator.parameters().map(\.value.scalars))
+        let trained = a.generator.parameters()[0].value.scalars, average = a.averaged.parameters()[0].value.scalars
+        XCTAssertNotEqual(trained, average)
+        var r1 = RandomGenerator(seed: 9), r2 = RandomGenerator(seed: 9)
+        let samples = a.sample(count: 3, generator: &r1)
+        XCTAssertTrue(samples.scalars.allSatisfy { $0 >= 0 && $0 <= 1 })
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stylegan-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Checkpoint.save(a, config: a.options, to: directory)
+        let reloaded = styleGAN(seed: 77)
+        try Checkpoint.load(reloaded, from: directory)
+        XCTAssertEqual(reloaded.sample(count: 3, generator: &r2).scalars, samples.scalars)
     }
 }

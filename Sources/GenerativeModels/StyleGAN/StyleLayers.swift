@@ -44,7 +44,10 @@ public final class EqualizedConv2d: Module, Layer {
 /// StyleGAN2's modulated convolution (Karras et al. 2020, §2.2): the style s = A(w), an affine
 /// map of w initialised to give ones, scales the weight's input channels per image; with
 /// `demodulate` each output channel's weights are then divided by their L2 norm, which replaces
-/// AdaIN's normalisation of the activations. One grouped convolution does the whole batch.
+/// AdaIN's normalisation of the activations. Computed as the paper's non-fused equivalent: the
+/// input scaled by s, one convolution with the shared weight for the whole batch, the output
+/// scaled by the demodulation coefficients (per-image weights would need a grouped convolution
+/// of one small product per image).
 public final class ModulatedConv2d: Module {
     public let weight: Parameter
     public let affine: EqualizedLinear
@@ -68,11 +71,13 @@ public final class ModulatedConv2d: Module {
 
     /// x [N, in, H, W] under the styles of w [N, styleDimension].
     public func callAsFunction(_ x: Tensor, _ w: Tensor) -> Tensor {
-        let (n, c, h, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let weights = styledWeights(affine(w))                                  // [N, out, in, k, k]
-        let out = weights.shape[1], k = weights.shape[3]
-        let y = conv2d(x.reshaped([1, n * c, h, width]), weights.reshaped([n * out, c, k, k]), padding: k / 2, groups: n)
-        return y.reshaped([n, out, h, width])
+        let s = affine(w)                                                       // [N, in]
+        let kernel = weight.value * scale
+        let y = conv2d(x * s.reshaped([s.shape[0], -1, 1, 1]), kernel, padding: kernel.shape[2] / 2)
+        guard demodulate else { return y }
+        // 1 / |w_o * s| per image and output channel: sum_i s_i^2 sum_k w_oik^2.
+        let coefficients = (linear(s.squared(), weight: kernel.squared().sum(alongAxes: [2, 3])) + 1e-8).rsqrt()
+        return y * coefficients.reshaped([s.shape[0], -1, 1, 1])
     }
 }
 

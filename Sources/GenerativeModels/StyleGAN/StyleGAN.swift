@@ -1,0 +1,114 @@
+import Datasets
+import Foundation
+import NeuralNetwork
+import TensorEngine
+
+/// StyleGAN2 training (Karras et al. 2020) at small scale: the non-saturating logistic loss; the
+/// R1 penalty gamma/2 |grad_x D(x)|^2 on real images, taken lazily every `r1Interval` steps
+/// and weighted by the interval; style-mixing regularisation (with probability 0.9 two latents
+/// and a random crossover layer); Adam with betas 0 and 0.99; a moving average of w for
+/// truncation; and an exponential moving average of the generator's weights, `averaged`, which
+/// samples and evaluations use. Each `trainStep` updates D once, then G once.
+public final class StyleGAN: Module, TrainableModel {
+    public struct Options: Codable, Equatable, Sendable {
+        public var generator = StyleGenerator.Options()
+        public var r1Gamma: Float = 1
+        public var r1Interval = 16
+        public var mixingProbability: Float = 0.9
+        public var learningRate: Float = 2e-3
+        /// Images over which the weight average halves its memory (StyleGAN2: 10k).
+        public var averageHalfLife: Float = 10_000
+        /// psi of the samples drawn while training and by `deepgen sample` unless it says otherwise.
+        public var truncation: Float = 1
+        public init() {}
+    }
+
+    public let options: Options
+    public let imageShape: [Int]
+    let generator: StyleGenerator
+    /// The moving average of the generator's weights, never trained directly.
+    let averaged: StyleGenerator
+    let discriminator: StyleDiscriminator
+    var generatorOptimizer: Adam!
+    var discriminatorOptimizer: Adam!
+
+    public var module: Module { self }
+    public var optimizers: [String: Optimizer] { ["generator": generatorOptimizer, "discriminator": discriminatorOptimizer] }
+
+    public init(_ options: Options, imageShape: [Int], generator rng: inout RandomGenerator) {
+        self.options = options
+        self.imageShape = imageShape
+        generator = StyleGenerator(options.generator, imageShape: imageShape, generator: &rng)
+        var copy = rng
+        averaged = StyleGenerator(options.generator, imageShape: imageShape, generator: &copy)
+        discriminator = StyleDiscriminator(imageShape: imageShape, features: options.generator.features,
+                                           minimumFeatures: options.generator.minimumFeatures, generator: &rng)
+        super.init()
+        withoutGradients { for (a, g) in zip(averaged.parameters(), generator.parameters()) { a.assign(g.value) } }
+        generatorOptimizer = Adam(generator.parameters(), learningRate: options.learningRate, beta1: 0, beta2: 0.99)
+        discriminatorOptimizer = Adam(discriminator.parameters(), learningRate: options.learningRate, beta1: 0, beta2: 0.99)
+    }
+
+    /// Styles for `n` images: one w per image, or (with the mixing probability) two with a random
+    /// crossover layer. Returns the styles and the first w's (for the average of w).
+    func styles(_ n: Int, generator rng: inout RandomGenerator) -> (styles: Tensor, w: Tensor) {
+        let z = Tensor.normal([n, options.generator.latentDimension], generator: &rng)
+        let w = generator.map(z)
+        guard rng.nextUniform() < options.mixingProbability else { return (generator.broadcast(w), w) }
+        let other = generator.map(Tensor.normal([n, options.generator.latentDimension], generator: &rng))
+        return (generator.mixed(w, other, crossover: 1 + rng.nextInt(below: generator.styleCount - 1)), w)
+    }
+
+    /// gamma/2 * mean |grad_x D(x)|^2 over real images x, with the gradient's own graph.
+    public func r1Penalty(_ real: Tensor) -> Tensor {
+        let x = real.detached().requiringGradient()
+        let g = gradients(of: discriminator(x).sum(), wrt: [x], createGraph: true)[0]
+        return options.r1Gamma / 2 * g.squared().flattened().sum(alongAxis: 1).mean()
+    }
+
+    public func trainStep(_ batch: Batch, generator rng: inout RandomGenerator) -> [String: Float] {
+        let real = batch.images * 2 - 1, n = real.shape[0]
+        var noise: RandomGenerator? = rng.split()
+        let fake = generator.synthesize(styles(n, generator: &rng).styles, noise: &noise).detached()
+        var lossD = discriminator(fake).softplus().mean() + (-discriminator(real)).softplus().mean()
+        var figures: [String: Float] = ["loss_d": lossD.scalar]
+        if discriminatorOptimizer.step % options.r1Interval == 0 {
+            let penalty = r1Penalty(real)
+            lossD = lossD + Float(options.r1Interval) * penalty
+            figures["r1"] = penalty.scalar
+        }
+        discriminatorOptimizer.minimize(lossD)
+
+        let (s, w) = styles(n, generator: &rng)
+        noise = rng.split()
+        let lossG = (-discriminator(generator.synthesize(s, noise: &noise))).softplus().mean()
+        generatorOptimizer.minimize(lossG)
+        figures["loss_g"] = lossG.scalar
+        figures["loss"] = figures["loss_d"]
+        updateAverages(w: w, batchSize: n)
+        return figures
+    }
+
+    /// w_avg <- the batch's mean w, at 0.995 (StyleGAN2's w_avg_beta); the averaged generator's
+    /// weights move towards the trained ones at the rate a half-life in images gives.
+    func updateAverages(w: Tensor, batchSize: Int) {
+        withoutGradients {
+            let wAverage = generator.averageStyle.value * 0.995 + w.detached().mean(alongAxis: 0) * 0.005
+            generator.averageStyle.value = wAverage
+            averaged.averageStyle.value = wAverage
+            let beta = Float(Foundation.pow(0.5, Double(batchSize) / Double(options.averageHalfLife)))
+            for (a, g) in zip(averaged.parameters(), generator.parameters()) { a.assign(a.value * beta + g.value.detached() * (1 - beta)) }
+        }
+    }
+
+    /// Images in [0, 1] from the averaged generator, truncated by `psi`, with drawn noise.
+    public func sample(count: Int, psi: Float, generator rng: inout RandomGenerator) -> Tensor {
+        let w = averaged.truncated(averaged.map(Tensor.normal([count, options.generator.latentDimension], generator: &rng)), psi: psi)
+        var noise: RandomGenerator? = rng.split()
+        return ((averaged.synthesize(averaged.broadcast(w), noise: &noise) + 1) * 0.5).clamped(min: 0, max: 1)
+    }
+
+    public func sample(count: Int, generator rng: inout RandomGenerator) -> Tensor {
+        sample(count: count, psi: options.truncation, generator: &rng)
+    }
+}
