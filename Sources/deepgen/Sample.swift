@@ -15,6 +15,9 @@ struct Sample: ParsableCommand {
     @Flag(help: "For a 2-D latent space (vae): decode a 20x20 grid of codes over [-2, 2]^2 instead.") var manifold = false
     @Option(help: "The class of every sample (class-conditional gated-pixelcnn); without it, one row per class.") var label: Int?
     @Option(help: "Where MNIST is, for the held-out pairs of pix2pix (default: $DEEPGEN_DATA, else ./data).") var dataDir: String?
+    @Option(help: "Truncation psi (stylegan): 1 leaves w alone, 0 gives the average image.") var truncation: Float?
+    @Flag(help: "The style-mixing grid (stylegan): sources along the top, destinations down the side.") var mixingGrid = false
+    @Option(help: "The layers a mixing grid takes from the sources: coarse, middle or fine (stylegan).") var layers = "coarse"
 
     func validate() throws { guard count >= 1 else { throw ValidationError("--count must be positive") } }
 
@@ -28,6 +31,12 @@ struct Sample: ParsableCommand {
                 throw TrainingError("--manifold needs a vae or iwae with a 2-D latent space; \(runDir) holds \(config.model)")
             }
             grid = Image.grid(withoutGradients { vae.manifold(size: 20) }, columns: 20, border: 0)
+        } else if let style = model as? StyleGAN {
+            guard let range = style.layers(layers) else { throw TrainingError("--layers is coarse, middle or fine") }
+            let psi = truncation ?? style.options.truncation
+            grid = mixingGrid
+                ? Image.grid(withoutGradients { style.mixingGrid(sources: 5, destinations: 5, layers: range, psi: psi, generator: &generator) }, columns: 6)
+                : Image.grid(withoutGradients { style.sample(count: count, psi: psi, generator: &generator) })
         } else if let translator = model as? Pix2Pix {
             // Held-out pairs: rows of input | output | target.
             let test = try Catalog.dataset(config.dataset, split: .test, dataDirectory: dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory,
@@ -50,6 +59,7 @@ struct Sample: ParsableCommand {
             grid = Image.grid(pixels.sample(labels: labels, count: labels.count, generator: &generator), columns: label == nil ? perRow : 8)
         } else {
             guard label == nil else { throw TrainingError("--label needs a class-conditional model; \(runDir) holds \(config.model)") }
+            guard truncation == nil, !mixingGrid else { throw TrainingError("--truncation and --mixing-grid are for stylegan; \(runDir) holds \(config.model)") }
             grid = Image.grid(withoutGradients { model.sample(count: count, generator: &generator) })
         }
         let target = URL(fileURLWithPath: out ?? run.url.appendingPathComponent(manifold ? "manifold.png" : "sample.png").path)

@@ -178,4 +178,22 @@ final class StyleGANTests: XCTestCase {
         try Checkpoint.load(reloaded, from: directory)
         XCTAssertEqual(reloaded.sample(count: 3, generator: &r2).scalars, samples.scalars)
     }
+
+    /// The mixing grid: the top row holds the sources, the left column the destinations, and a
+    /// cell mixing in no layer at all is its destination.
+    func testMixingGridLayout() {
+        let m = styleGAN()
+        var a = RandomGenerator(seed: 3), b = RandomGenerator(seed: 3)
+        let grid = m.mixingGrid(sources: 2, destinations: 2, layers: m.layers("coarse")!, psi: 1, generator: &a)
+        XCTAssertEqual(grid.shape, [9, 1, 8, 8])
+        XCTAssertEqual(grid.sliced(axis: 0, 0..<1).scalars, [Float](repeating: 1, count: 64), "blank corner")
+        let none = m.mixingGrid(sources: 2, destinations: 2, layers: 0..<0, psi: 1, generator: &b)
+        for row in 1...2 {
+            for column in 1...2 { XCTAssertEqual(none.sliced(axis: 0, 3 * row + column..<3 * row + column + 1).scalars, none.sliced(axis: 0, 3 * row..<3 * row + 1).scalars) }
+        }
+        XCTAssertNotEqual(grid.sliced(axis: 0, 4..<5).scalars, grid.sliced(axis: 0, 3..<4).scalars, "coarse styles change the destination")
+        XCTAssertEqual(m.layers("coarse"), 0..<3)
+        XCTAssertEqual(m.layers("middle"), 3..<4)
+        XCTAssertTrue(m.layers("fine")!.isEmpty, "an 8 px model (4 styles) has no 32 px layers")
+    }
 }

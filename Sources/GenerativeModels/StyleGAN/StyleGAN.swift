@@ -111,4 +111,40 @@ public final class StyleGAN: Module, TrainableModel {
     public func sample(count: Int, generator rng: inout RandomGenerator) -> Tensor {
         sample(count: count, psi: options.truncation, generator: &rng)
     }
+
+    /// The layers whose styles set coarse (4-8 px), middle (16 px) or fine (32 px and up) features.
+    public func layers(_ name: String) -> Range<Int>? {
+        let count = averaged.styleCount
+        switch name {
+        case "coarse": return 0..<min(3, count)
+        case "middle": return min(3, count)..<min(5, count)
+        case "fine": return min(5, count)..<count
+        default: return nil
+        }
+    }
+
+    /// The StyleGAN paper's mixing figure: sources along the top, destinations down the side, and
+    /// in each cell the destination with the source's styles at `layers`. [(1 + D) * (1 + S), C, H, W]
+    /// in [0, 1], row by row, the corner blank.
+    public func mixingGrid(sources: Int, destinations: Int, layers: Range<Int>, psi: Float, generator rng: inout RandomGenerator) -> Tensor {
+        let latent = options.generator.latentDimension
+        let a = averaged.truncated(averaged.map(Tensor.normal([sources, latent], generator: &rng)), psi: psi)
+        let b = averaged.truncated(averaged.map(Tensor.normal([destinations, latent], generator: &rng)), psi: psi)
+        let noiseSeed = rng.split()
+        func draw(_ styles: Tensor) -> Tensor {
+            var noise: RandomGenerator? = noiseSeed   // the same noise in every cell: only the styles differ
+            return ((averaged.synthesize(styles, noise: &noise) + 1) * 0.5).clamped(min: 0, max: 1)
+        }
+        var rows = [Tensor.concatenate([Tensor.ones([1] + imageShape), draw(averaged.broadcast(a))], axis: 0)]
+        for d in 0..<destinations {
+            let destination = averaged.broadcast(b.sliced(axis: 0, d..<d + 1))
+            let cells = (0..<sources).map { s -> Tensor in
+                let source = averaged.broadcast(a.sliced(axis: 0, s..<s + 1))
+                let perLayer = (0..<averaged.styleCount).map { layer in (layers.contains(layer) ? source : destination).sliced(axis: 1, layer..<layer + 1) }
+                return Tensor.concatenate(perLayer, axis: 1)
+            }
+            rows.append(Tensor.concatenate([draw(destination), draw(Tensor.concatenate(cells, axis: 0))], axis: 0))
+        }
+        return Tensor.concatenate(rows, axis: 0)
+    }
 }
