@@ -239,4 +239,38 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(try PNG.read(back).height, 16)
         assertFails(try deepgen("eval", run, "--metric", "ssim"), saying: "not a metric of cyclegan")
     }
+
+    /// StyleGAN through the command line: a few steps on drawn shapes at 16 px, samples with
+    /// truncation, the mixing grid, a projection (image and latent) and a stylized image.
+    func testStyleGANSampleProjectAndStylize() throws {
+        let run = root.appendingPathComponent("style").path
+        let trained = try deepgen("train", "stylegan", "--dataset", "shapes", "--image-size", "16", "--features", "8", "--latent-dim", "8",
+                                  "--steps", "2", "--batch-size", "4", "--sample-every", "2", "--out", run)
+        XCTAssertEqual(trained.status, 0, trained.err)
+        XCTAssertEqual(try deepgen("sample", run, "--count", "4", "--truncation", "0.5", "--out", root.appendingPathComponent("t.png").path).status, 0)
+        let grid = root.appendingPathComponent("mix.png")
+        XCTAssertEqual(try deepgen("sample", run, "--mixing-grid", "--layers", "fine", "--out", grid.path).status, 0)
+        XCTAssertEqual(try PNG.read(grid).width, 6 * 16 + 7 * 2)
+        let image = root.appendingPathComponent("digit.png")
+        try PNG.write(Image(width: 16, height: 16, channels: 1, pixels: (0..<256).map { $0 % 16 > 5 && $0 % 16 < 10 ? 255 : 0 }), to: image)
+        let projected = try deepgen("project", run, image.path, "--steps", "5", "--classifier", "none", "--out", root.appendingPathComponent("p").path)
+        XCTAssertEqual(projected.status, 0, projected.err)
+        XCTAssertTrue(projected.out.contains("PSNR"))
+        let latent = try SafeTensorsProbe.names(root.appendingPathComponent("p/latent.safetensors"))
+        XCTAssertTrue(latent.contains("styles") && latent.contains("noise.0"))
+        let styled = try deepgen("stylize", run, "--content", image.path, "--style", image.path, "--layers", "middle", "--steps", "3",
+                                 "--classifier", "none", "--out", root.appendingPathComponent("s.png").path)
+        XCTAssertEqual(styled.status, 0, styled.err)
+        assertFails(try deepgen("sample", run, "--mixing-grid", "--layers", "all"), saying: "coarse, middle or fine")
+    }
+}
+
+/// The tensor names of a safetensors file, read from its JSON header.
+enum SafeTensorsProbe {
+    static func names(_ url: URL) throws -> [String] {
+        let data = try Data(contentsOf: url)
+        let length = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + length))) as! [String: Any]
+        return header.keys.filter { $0 != "__metadata__" }
+    }
 }

@@ -83,16 +83,17 @@ public final class StyleGenerator: Module {
     }
 
     /// Images [N, C, H, W] (unbounded; the data's range is [-1, 1]) for styles [N, styleCount, D].
-    /// `noise` picks each layer's noise maps: drawn from the generator, or the layer's fixed map.
-    public func synthesize(_ styles: Tensor, noise: inout RandomGenerator?) -> Tensor {
+    /// `noise` picks each layer's noise maps: drawn from the generator, or the layer's fixed map;
+    /// `maps` (one per convolution, as a projection optimises them) override both.
+    public func synthesize(_ styles: Tensor, noise: inout RandomGenerator?, maps: [Tensor]? = nil) -> Tensor {
         let n = styles.shape[0]
         precondition(styles.rank == 3 && styles.shape[1] == styleCount, "StyleGAN: styles \(styles.shape) for \(styleCount) layers")
         let w = { (i: Int) in styles.sliced(axis: 1, i..<i + 1).squeezed(1) }
-        var x = convolutions[0](constant.value.expanded(to: [n] + Array(constant.value.shape.dropFirst())), w(0), noise: &noise)
+        var x = convolutions[0](constant.value.expanded(to: [n] + Array(constant.value.shape.dropFirst())), w(0), noise: &noise, map: maps?[0])
         var image = toRGB[0](x, w(1)) + rgbBiases[0].value
         for level in 1..<toRGB.count {
-            x = convolutions[2 * level - 1](x, w(2 * level - 1), noise: &noise)
-            x = convolutions[2 * level](x, w(2 * level), noise: &noise)
+            x = convolutions[2 * level - 1](x, w(2 * level - 1), noise: &noise, map: maps?[2 * level - 1])
+            x = convolutions[2 * level](x, w(2 * level), noise: &noise, map: maps?[2 * level])
             image = upsampled(image) + toRGB[level](x, w(2 * level + 1)) + rgbBiases[level].value
         }
         return image
@@ -117,10 +118,10 @@ final class StyleConvolution: Module {
         self.upsample = upsample
     }
 
-    func callAsFunction(_ x: Tensor, _ w: Tensor, noise: inout RandomGenerator?) -> Tensor {
+    func callAsFunction(_ x: Tensor, _ w: Tensor, noise: inout RandomGenerator?, map: Tensor? = nil) -> Tensor {
         let y = convolution(upsample ? upsampled(x) : x, w)
         let (n, h, width) = (y.shape[0], y.shape[2], y.shape[3])
-        let maps = noise != nil ? Tensor.normal([n, 1, h, width], generator: &noise!) : fixedNoise.value
+        let maps = map ?? (noise != nil ? Tensor.normal([n, 1, h, width], generator: &noise!) : fixedNoise.value)
         return scaledLeakyReLU(y + noiseStrength.value * maps + bias.value)
     }
 }

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import GenerativeModels
+import NeuralNetwork
+import TensorEngine
+
+/// What `project` and `stylize` share: the run, the image reader and the projection itself.
+struct StyleOptions: ParsableArguments {
+    @Argument(help: "A stylegan run directory.") var runDir: String
+    @Option(help: "Optimisation steps of each projection.") var steps = 300
+    @Option(help: "A classifier run whose features join the pixel loss (deepgen train classifier); 'none' for pixels alone.") var classifier = "runs/classifier"
+    @Option(help: "Seed of the projection's noise.") var seed: UInt64 = 0
+
+    func load() throws -> StyleGAN {
+        let (config, model) = try Catalog.load(RunDirectory(URL(fileURLWithPath: runDir)))
+        guard let style = model as? StyleGAN else { throw TrainingError("\(runDir) holds \(config.model), not stylegan") }
+        return style
+    }
+
+    /// A PNG fitted to the model's size: [1, C, H, W] in [0, 1].
+    func read(_ path: String, for model: StyleGAN) throws -> Tensor {
+        let (c, size) = (model.imageShape[0], model.imageShape[1])
+        return try PNG.read(URL(fileURLWithPath: path)).fitted(to: size).tensor(channels: c).reshaped([1, c, size, size])
+    }
+
+    /// The classifier's features of the central crop it reads, if a classifier is given.
+    func features(for model: StyleGAN) throws -> ((Tensor) -> Tensor)? {
+        guard classifier != "none" else { return nil }
+        guard let network = try Catalog.load(RunDirectory(URL(fileURLWithPath: classifier))).1 as? Classifier else {
+            throw TrainingError("\(classifier) does not hold a classifier (or give --classifier none)")
+        }
+        let (h, w) = (network.imageShape[1], network.imageShape[2])
+        guard model.imageShape[0] == network.imageShape[0], model.imageShape[1] >= h, model.imageShape[2] >= w else {
+            throw TrainingError("the classifier takes \(network.imageShape) images, the model draws \(model.imageShape)")
+        }
+        let top = (model.imageShape[1] - h) / 2, left = (model.imageShape[2] - w) / 2
+        return { network.features($0.sliced(axis: 2, top..<top + h).sliced(axis: 3, left..<left + w)) }
+    }
+
+    func project(_ image: Tensor, with model: StyleGAN, label: String) throws -> Projection {
+        var generator = RandomGenerator(seed: seed)
+        let progress = Progress(total: steps, label: label)
+        let result = model.project(image, steps: steps, features: try features(for: model), generator: &generator) { step, loss in
+            progress.update(step, figures: [("loss", Double(loss))])
+        }
+        progress.finish()
+        return result
+    }
+}
+
+/// `deepgen project RUN_DIR IMAGE.png --out DIR`: the image found in the generator's W+.
+struct Project: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Project an image into a stylegan run's W+: writes the reconstruction and the latent (styles and noise maps, safetensors).")
+
+    @OptionGroup var common: StyleOptions
+    @Argument(help: "The PNG image to project.") var image: String
+    @Option(help: "The folder for reconstruction.png and latent.safetensors.") var out: String
+
+    func run() throws {
+        let model = try common.load()
+        let target = try common.read(image, for: model)
+        let projection = try common.project(target, with: model, label: "project")
+        let folder = URL(fileURLWithPath: out)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try PNG.write(Image(tensor: projection.image.squeezed(0)), to: folder.appendingPathComponent("reconstruction.png"))
+        try SafeTensors.write([("styles", projection.styles)] + projection.noise.enumerated().map { ("noise.\($0.offset)", $0.element) },
+                              metadata: ["run": common.runDir, "image": image], to: folder.appendingPathComponent("latent.safetensors"))
+        let mse = Double((projection.image - target).squared().mean().scalar)
+        print("\(folder.path): reconstruction PSNR \(String(format: "%.2f", mse == 0 ? 100 : 10 * Foundation.log10(1 / mse))) dB")
+    }
+}
+
+/// `deepgen stylize RUN_DIR --content A.png --style B.png --layers L --out OUT.png`: A's
+/// projection with B's styles at the coarse, middle or fine layers.
+struct Stylize: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Change the style of an image: both images are projected, and the content's styles at the chosen layers are replaced by the style image's. Writes content | style | result.")
+
+    @OptionGroup var common: StyleOptions
+    @Option(help: "The image whose content is kept.") var content: String
+    @Option(help: "The image whose style is taken.") var style: String
+    @Option(help: "coarse (shape), middle or fine (stroke) layers.") var layers = "coarse"
+    @Option(help: "The PNG to write.") var out: String
+
+    func run() throws {
+        let model = try common.load()
+        guard let range = model.layers(layers) else { throw ValidationError("--layers is coarse, middle or fine") }
+        let a = try common.read(content, for: model), b = try common.read(style, for: model)
+        let contentProjection = try common.project(a, with: model, label: "content")
+        let styleProjection = try common.project(b, with: model, label: "style")
+        let result = model.stylize(contentProjection, with: styleProjection.styles, layers: range)
+        try PNG.write(Image.grid(Tensor.concatenate([a, b, result], axis: 0), columns: 3), to: URL(fileURLWithPath: out))
+        print(out)
+    }
+}
