@@ -40,7 +40,7 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
     func testUnknownModelAndDataSet() throws {
         assertFails(try deepgen("train", "vea"), saying: "unknown model 'vea'")
         assertFails(try deepgen("train", "vae", "--dataset", "fashion"), saying: "unknown data set 'fashion'")
-        assertFails(try deepgen("eval", root.path, "--metric", "psnr"), saying: "unknown metric 'psnr'")
+        assertFails(try deepgen("eval", root.path, "--metric", "lpips"), saying: "unknown metric 'lpips'")
     }
 
     func testMissingAndCorruptData() throws {
