@@ -24,6 +24,7 @@ struct Sample: ParsableCommand {
     func run() throws {
         let run = RunDirectory(URL(fileURLWithPath: runDir))
         let (config, model) = try Catalog.load(run)
+        guard model.drawsSamples else { throw TrainingError("\(config.model) draws no samples: it is not a generative model") }
         var generator = RandomGenerator(seed: seed)
         let grid: Image
         if manifold {

@@ -129,6 +129,7 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
         }
         XCTAssertLessThan(values[1], values[0], "real images (\(values[1])) nearer the test set than an untrained GAN's (\(values[0]))")
         assertFails(try deepgen("eval", gan, "--metric", "fid", "--classifier", gan), saying: "not a classifier")
+        assertFails(try deepgen("sample", classifier), saying: "draws no samples")
         let interpolation = try deepgen("interpolate", gan, "--pairs", "2", "--steps", "4", "--out", root.appendingPathComponent("i.png").path)
         XCTAssertEqual(interpolation.status, 0, interpolation.err)
     }
