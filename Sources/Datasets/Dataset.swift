@@ -166,19 +166,14 @@ public final class ShapesDataset: ByteImageDataset {
 /// Image pairs in either pix2pix layout: one folder of images holding A and B side by side
 /// (A on the left), or folders `A/` and `B/` with files of the same names. `images` are the A
 /// side (the input), `targets` the B side.
-public final class PairedFolderDataset: Dataset {
-    public let inputs: ByteImageDataset, outputs: ByteImageDataset
-    public var count: Int { inputs.count }
-    public var imageShape: [Int] { inputs.imageShape }
-    public let name: String
-
+public final class PairedFolderDataset: PairedImages {
     public init(_ directory: URL, size: Int, channels: Int) throws {
         let (left, right) = try PairedFolderDataset.readPairs(directory)
-        name = directory.lastPathComponent
-        inputs = ByteImageDataset(name: "A", pixels: ImageFolderDataset.pack(left, size: size, channels: channels),
-                                  imageShape: [channels, size, size], labels: nil)
-        outputs = ByteImageDataset(name: "B", pixels: ImageFolderDataset.pack(right, size: size, channels: channels),
-                                   imageShape: [channels, size, size], labels: nil)
+        super.init(name: directory.lastPathComponent,
+                   inputs: ByteImageDataset(name: "A", pixels: ImageFolderDataset.pack(left, size: size, channels: channels),
+                                            imageShape: [channels, size, size], labels: nil),
+                   outputs: ByteImageDataset(name: "B", pixels: ImageFolderDataset.pack(right, size: size, channels: channels),
+                                             imageShape: [channels, size, size], labels: nil))
     }
 
     static func readPairs(_ directory: URL) throws -> (a: [Image], b: [Image]) {
@@ -201,9 +196,6 @@ public final class PairedFolderDataset: Dataset {
         return (left, right)
     }
 
-    public func batch(_ indices: [Int], generator: inout RandomGenerator) -> Batch {
-        Batch(images: inputs.images(indices), labels: nil, targets: outputs.images(indices), indices: indices)
-    }
 }
 
 /// Two unpaired domains in the CycleGAN layout: `trainA/` and `trainB/` (or `testA/`, `testB/`),

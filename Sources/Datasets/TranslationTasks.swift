@@ -5,11 +5,7 @@ import TensorEngine
 /// the digit, taken at intensity >= 128, that touch the background in one of the four
 /// directions), the target is the digit itself; both padded to 32 x 32 so a U-Net can halve them
 /// five times. Labels are the digit's, so a classifier can check that a translation keeps them.
-public final class EdgesToDigits: Dataset {
-    public let inputs: ByteImageDataset, outputs: ByteImageDataset
-    public var count: Int { inputs.count }
-    public var imageShape: [Int] { [1, Self.size, Self.size] }
-    public var name: String { "edges2mnist" }
+public final class EdgesToDigits: PairedImages {
     public static let size = 32
 
     /// From 28 x 28 grey digits (MNIST).
@@ -31,8 +27,24 @@ public final class EdgesToDigits: Dataset {
                 }
             }
         }
-        inputs = ByteImageDataset(name: "edges", pixels: sketches, imageShape: [1, side, side], labels: digits.labels)
-        outputs = ByteImageDataset(name: "digits", pixels: targets, imageShape: [1, side, side], labels: digits.labels)
+        super.init(name: "edges2mnist",
+                   inputs: ByteImageDataset(name: "edges", pixels: sketches, imageShape: [1, side, side], labels: digits.labels),
+                   outputs: ByteImageDataset(name: "digits", pixels: targets, imageShape: [1, side, side], labels: digits.labels))
+    }
+}
+
+/// Pairs (input, target) held as two image sets of the same shape, example by example; the
+/// labels are the inputs' (none for a folder).
+public class PairedImages: Dataset {
+    public let inputs: ByteImageDataset, outputs: ByteImageDataset
+    public let name: String
+    public var count: Int { inputs.count }
+    public var imageShape: [Int] { inputs.imageShape }
+
+    public init(name: String, inputs: ByteImageDataset, outputs: ByteImageDataset) {
+        precondition(inputs.count == outputs.count && inputs.imageShape == outputs.imageShape,
+                     "pairs of \(inputs.count) \(inputs.imageShape) inputs and \(outputs.count) \(outputs.imageShape) targets")
+        self.name = name; self.inputs = inputs; self.outputs = outputs
     }
 
     public func batch(_ indices: [Int], generator: inout RandomGenerator) -> Batch {
@@ -95,12 +107,7 @@ public final class UnpairedDataset: Dataset {
 /// A paired RGB task drawn in code, `shapes2fill`: the input is a shape's coloured outline on
 /// white (disc, square or diamond, at a random place, size and colour), the target the same
 /// shape filled and shaded from light at the top to dark at the bottom. Labels are the kinds.
-public final class FilledShapes: Dataset {
-    public let inputs: ByteImageDataset, outputs: ByteImageDataset
-    public var count: Int { inputs.count }
-    public var imageShape: [Int] { inputs.imageShape }
-    public var name: String { "shapes2fill" }
-
+public final class FilledShapes: PairedImages {
     public init(count: Int, size: Int = 64, seed: UInt64 = 0) {
         var rng = RandomGenerator(seed: seed)
         let plane = size * size
@@ -132,12 +139,8 @@ public final class FilledShapes: Dataset {
                 }
             }
         }
-        inputs = ByteImageDataset(name: "outlines", pixels: outlines, imageShape: [3, size, size], labels: kinds)
-        outputs = ByteImageDataset(name: "fills", pixels: fills, imageShape: [3, size, size], labels: kinds)
-    }
-
-    public func batch(_ indices: [Int], generator: inout RandomGenerator) -> Batch {
-        Batch(images: inputs.images(indices), labels: inputs.labels.map { l in indices.map { l[$0] } }, targets: outputs.images(indices),
-              indices: indices)
+        super.init(name: "shapes2fill",
+                   inputs: ByteImageDataset(name: "outlines", pixels: outlines, imageShape: [3, size, size], labels: kinds),
+                   outputs: ByteImageDataset(name: "fills", pixels: fills, imageShape: [3, size, size], labels: kinds))
     }
 }
