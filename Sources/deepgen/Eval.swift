@@ -201,14 +201,6 @@ struct Eval: ParsableCommand {
         }
     }
 
-    /// The central H x W of images [N, C, H', W'] (translation outputs padded beyond the
-    /// classifier's size).
-    func centreCrop(_ images: Tensor, to shape: [Int]) -> Tensor {
-        let (h, w) = (shape[1], shape[2])
-        let top = (images.shape[2] - h) / 2, left = (images.shape[3] - w) / 2
-        return images.sliced(axis: 2, top..<top + h).sliced(axis: 3, left..<left + w)
-    }
-
     /// The contract's one JSON object, with any `extra` fields after its own.
     func printJSON(model: String, value: Double, unit: String, dataset: String, split: String, count: Int, k: Int, extra: [String] = []) {
         let fields = ["\"model\": \"\(model)\"", "\"metric\": \"\(metric)\"", "\"value\": \(String(format: "%.4f", value))",
@@ -216,4 +208,12 @@ struct Eval: ParsableCommand {
                       "\"k\": \(k)"] + extra
         print("{" + fields.joined(separator: ", ") + "}")
     }
+}
+
+/// The central H x W of images [N, C, H', W'] (models of padded digits, read by the classifier
+/// in its own 28 x 28).
+func centreCrop(_ images: Tensor, to shape: [Int]) -> Tensor {
+    let (h, w) = (shape[1], shape[2])
+    let top = (images.shape[2] - h) / 2, left = (images.shape[3] - w) / 2
+    return images.sliced(axis: 2, top..<top + h).sliced(axis: 3, left..<left + w)
 }

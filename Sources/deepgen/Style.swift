@@ -34,8 +34,7 @@ struct StyleOptions: ParsableArguments {
         guard model.imageShape[0] == network.imageShape[0], model.imageShape[1] >= h, model.imageShape[2] >= w else {
             throw TrainingError("the classifier takes \(network.imageShape) images, the model draws \(model.imageShape)")
         }
-        let top = (model.imageShape[1] - h) / 2, left = (model.imageShape[2] - w) / 2
-        return { network.features($0.sliced(axis: 2, top..<top + h).sliced(axis: 3, left..<left + w)) }
+        return { network.features(centreCrop($0, to: network.imageShape)) }
     }
 
     func project(_ image: Tensor, with model: StyleGAN, label: String) throws -> Projection {
