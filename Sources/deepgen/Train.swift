@@ -63,7 +63,7 @@ struct Train: ParsableCommand {
     @Option(help: "Weight clipping bound (wgan).") var clip: Float = 0.01
     @Option(help: "Gradient penalty weight lambda (wgan-gp).") var penalty: Float = 10
     @Option(help: "Epochs of autoencoder pre-training before the prior is fitted (vade).") var pretrainEpochs = 10
-    @Option(help: "Feature maps (pixelcnn, row-lstm, diagonal-bilstm: 2h of the residual stream, the LSTMs having h units; gated-pixelcnn: per stack; pix2pix: the first layer's, doubling with depth; default 64, 32 for pix2pix).") var features: Int?
+    @Option(help: "Feature maps (dcgan, wgan, wgan-gp: the discriminator's first layer, the generator's last; pixelcnn, row-lstm, diagonal-bilstm: 2h of the residual stream, the LSTMs having h units; gated-pixelcnn: per stack; pix2pix: the first layer's, doubling with depth; default 64, 32 for pix2pix).") var features: Int?
     @Option(help: "Residual blocks (pixelcnn), gated layers (gated-pixelcnn) or LSTM layers (row-lstm, diagonal-bilstm) after the first layer; gated ResNet blocks per resolution (pixelcnn++).") var layers = 7
     @Option(help: "Label classes of a class-conditional gated-pixelcnn (0: unconditional).") var classes = 0
     @Option(help: "Logistics in the output mixture (pixelcnn++).") var logistics = 10
@@ -90,6 +90,7 @@ struct Train: ParsableCommand {
         guard clusters >= 2, pretrainEpochs >= 0 else { throw ValidationError("--clusters must be at least 2 and --pretrain-epochs not negative") }
         guard channels == 1 || channels == 3 else { throw ValidationError("--channels must be 1 or 3") }
         guard Normalization(rawValue: normalization) != nil, l1Weight >= 0 else { throw ValidationError("--normalization is batch or instance; --l1-weight not negative") }
+        guard (features ?? 1) >= 1 else { throw ValidationError("--features must be positive") }
         guard residualBlocks >= 0, cycleWeight >= 0 else { throw ValidationError("--residual-blocks and --cycle-weight must not be negative") }
         guard (hidden ?? "1").split(separator: ",").allSatisfy({ Int($0).map { $0 > 0 } ?? false }) else {
             throw ValidationError("--hidden takes positive widths separated by commas, e.g. 400 or 200,200")
@@ -160,6 +161,7 @@ struct Train: ParsableCommand {
                 options.learningRate = learningRate ?? options.learningRate
                 options.clip = clip
                 options.penaltyWeight = penalty
+                options.features = features ?? options.features
                 config.gan = options
             } else if model == "pix2pix" {
                 var options = Pix2Pix.Options()

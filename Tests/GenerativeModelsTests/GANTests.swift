@@ -137,4 +137,21 @@ final class GANTests: XCTestCase {
         let after = abs(gan.sample(count: 64, generator: &rng).mean().scalar - target)
         XCTAssertLessThan(after, before * 0.5, "distance to the data's mean intensity: \(before) before, \(after) after")
     }
+
+    /// `features` sets the DCGAN's widths (F maps next to the image, 2F inward), counted here layer
+    /// by layer; a run saved before the option existed reads back with Radford et al.'s 64.
+    func testDCGANWidthAndOlderConfigs() throws {
+        let (f, latent, cells) = (8, 3, 2 * 2)   // 8x8 images: 2x2 maps at the innermost layer
+        let gan = model("dcgan", imageShape: [1, 8, 8]) { $0.features = f }
+        let generator = latent * 2 * f * cells + 2 * (2 * f * cells) + 2 * f * f * 16 + 2 * f + f * 16 + 1
+        let discriminator = (f * 16 + f) + 2 * f * f * 16 + 2 * (2 * f) + (2 * f * cells + 1)
+        let count = { (module: Module) in module.trainableParameters().map(\.value.count).reduce(0, +) }
+        XCTAssertEqual(count(gan.generator), generator)
+        XCTAssertEqual(count(gan.discriminator), discriminator)
+
+        var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(GAN.Options.preset("dcgan"))) as! [String: Any]
+        XCTAssertEqual(json.removeValue(forKey: "features") as? Int, 64)
+        let older = try JSONDecoder().decode(GAN.Options.self, from: JSONSerialization.data(withJSONObject: json))
+        XCTAssertEqual(older, GAN.Options.preset("dcgan"))
+    }
 }

@@ -27,7 +27,22 @@ public final class GAN: Module, TrainableModel {
         public var learningRate: Float = 2e-4
         public var clip: Float = 0.01
         public var penaltyWeight: Float = 10
+        /// The DCGAN's width: the generator's last hidden layer and the discriminator's first
+        /// have this many maps, the next layer inward twice as many (64 in Radford et al.).
+        public var features = 64
         public init() {}
+
+        public init(from decoder: Decoder) throws {   // runs saved before `features` existed have 64
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            architecture = try c.decode(Architecture.self, forKey: .architecture)
+            loss = try c.decode(Loss.self, forKey: .loss)
+            latentDimension = try c.decode(Int.self, forKey: .latentDimension)
+            criticSteps = try c.decode(Int.self, forKey: .criticSteps)
+            learningRate = try c.decode(Float.self, forKey: .learningRate)
+            clip = try c.decode(Float.self, forKey: .clip)
+            penaltyWeight = try c.decode(Float.self, forKey: .penaltyWeight)
+            features = try c.decodeIfPresent(Int.self, forKey: .features) ?? 64
+        }
 
         /// The settings of each catalogue entry, from the papers.
         public static func preset(_ model: String) -> Options {
@@ -93,8 +108,8 @@ public final class GAN: Module, TrainableModel {
         return (g, d)
     }
 
-    /// Radford et al.'s DCGAN for H x W images (H, W divisible by 4): G projects z to 128 maps of
-    /// H/4 x W/4, then two 4x4 stride-2 transposed convolutions (BatchNorm and ReLU between, tanh
+    /// Radford et al.'s DCGAN for H x W images (H, W divisible by 4): G projects z to 2F maps of
+    /// H/4 x W/4 (F = `features`), then two 4x4 stride-2 transposed convolutions (BatchNorm and ReLU between, tanh
     /// out); D mirrors it with strided convolutions and LeakyReLU(0.2). Weights N(0, 0.02),
     /// BatchNorm scales N(1, 0.02), biases 0.
     static func convolutional(_ options: Options, imageShape: [Int], batchNormInCritic: Bool,
@@ -106,16 +121,17 @@ public final class GAN: Module, TrainableModel {
             norm.weight?.assign(Tensor.normal([channels], mean: 1, standardDeviation: 0.02, generator: &rng))
             return norm
         }
+        let (f, f2) = (options.features, 2 * options.features)
         let g = Sequential(
-            Linear(options.latentDimension, 128 * (h / 4) * (w / 4), bias: false, initializer: .dcgan, generator: &rng),
-            batchNorm(128 * (h / 4) * (w / 4)), Function.relu(), Function.unflatten([128, h / 4, w / 4]),
-            ConvTranspose2d(128, 64, kernel: 4, stride: 2, padding: 1, bias: false, initializer: .dcgan, generator: &rng),
-            batchNorm(64), Function.relu(),
-            ConvTranspose2d(64, c, kernel: 4, stride: 2, padding: 1, initializer: .dcgan, generator: &rng), Function.tanh())
-        var d: [any Layer] = [Conv2d(c, 64, kernel: 4, stride: 2, padding: 1, initializer: .dcgan, generator: &rng), Function.leakyReLU(0.2),
-                              Conv2d(64, 128, kernel: 4, stride: 2, padding: 1, bias: !batchNormInCritic, initializer: .dcgan, generator: &rng)]
-        if batchNormInCritic { d.append(batchNorm(128)) }
-        d += [Function.leakyReLU(0.2), Function.flatten(), Linear(128 * (h / 4) * (w / 4), 1, initializer: .dcgan, generator: &rng)]
+            Linear(options.latentDimension, f2 * (h / 4) * (w / 4), bias: false, initializer: .dcgan, generator: &rng),
+            batchNorm(f2 * (h / 4) * (w / 4)), Function.relu(), Function.unflatten([f2, h / 4, w / 4]),
+            ConvTranspose2d(f2, f, kernel: 4, stride: 2, padding: 1, bias: false, initializer: .dcgan, generator: &rng),
+            batchNorm(f), Function.relu(),
+            ConvTranspose2d(f, c, kernel: 4, stride: 2, padding: 1, initializer: .dcgan, generator: &rng), Function.tanh())
+        var d: [any Layer] = [Conv2d(c, f, kernel: 4, stride: 2, padding: 1, initializer: .dcgan, generator: &rng), Function.leakyReLU(0.2),
+                              Conv2d(f, f2, kernel: 4, stride: 2, padding: 1, bias: !batchNormInCritic, initializer: .dcgan, generator: &rng)]
+        if batchNormInCritic { d.append(batchNorm(f2)) }
+        d += [Function.leakyReLU(0.2), Function.flatten(), Linear(f2 * (h / 4) * (w / 4), 1, initializer: .dcgan, generator: &rng)]
         return (g, Sequential(d))
     }
 
