@@ -18,6 +18,18 @@ final class ReductionTests: XCTestCase {
         XCTAssertEqual(Double(Tensor.arange(1, Float(n + 1)).sum().scalar), Double(n * (n + 1) / 2), accuracy: 1e4)
     }
 
+    /// Every route through the kernel (short rows, narrow and wide column blocks, many blocks
+    /// split over threads) against a plain loop over [outer, length, inner].
+    func testSumOverAMiddleAxisMatchesALoop() {
+        for (outer, length, inner) in [(4096, 2, 8), (3, 2, 1), (5000, 3, 1), (2, 5, 40_000), (7, 1, 3), (9, 20, 17)] {
+            let values = (0..<outer * length * inner).map { Float(($0 * 7919) % 13) - 6 }
+            var expected = [Float](repeating: 0, count: outer * inner)
+            for o in 0..<outer { for k in 0..<length { for i in 0..<inner { expected[o * inner + i] += values[(o * length + k) * inner + i] } } }
+            let sums = Tensor(shape: [outer, length, inner], scalars: values).sum(alongAxis: 1).scalars
+            XCTAssertEqual(sums, expected, "outer \(outer), length \(length), inner \(inner)")
+        }
+    }
+
     func testVariance() {
         let v = Tensor([[1, 2, 3, 4], [2, 2, 2, 2]])
         assertClose(v.variance(alongAxis: 1), [1.25, 0])

@@ -17,7 +17,7 @@ public final class StyleGenerator: Module {
         public var mappingLayers = 8
         /// Feature maps at 4 x 4; halved (down to `minimumFeatures`) at every doubling.
         public var features = 128
-        public var minimumFeatures = 32
+        public var minimumFeatures = 16
         public init() {}
     }
 

@@ -3,6 +3,11 @@
 
 @inline(__always)
 func sumContiguous(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+    if n < 16 {   // short rows (pooling windows): the same additions as below, without the vector set-up
+        var s: Float = 0
+        for i in 0..<n { s += p[i] }
+        return s
+    }
     // Four vector accumulators: pairwise-like accuracy and no dependency chain on one register.
     var a0 = Vec(), a1 = Vec(), a2 = Vec(), a3 = Vec()
     var i = 0
@@ -38,21 +43,29 @@ func sumMiddle(_ x: UnsafePointer<Float>, outer: Int, length: Int, inner: Int, i
         }
         return
     }
-    // Rows of `inner` values are added together; split the work over `inner` columns so every
-    // thread streams through memory in order.
-    let columnGrain = max(16, elementwiseGrain / max(length, 1))
-    for o in 0..<outer {
+    // Rows of `inner` values are added together, each output column by the same additions in
+    // the same order however the work is split (results do not depend on the thread count).
+    func addRows(_ o: Int, _ cols: Range<Int>) {
         let base = x + o * length * inner, out = y + o * inner
-        Parallel.forRanges(inner, grain: columnGrain) { cols in
-            let lo = cols.lowerBound, n = cols.count
-            (out + lo).initialize(from: base + lo, count: n)
-            for k in 1..<max(length, 1) {
-                let row = base + k * inner + lo
-                var i = 0
-                while i + 16 <= n { store(load(out + lo + i) + load(row + i), out + lo + i); i += 16 }
-                while i < n { out[lo + i] += row[i]; i += 1 }
-            }
-            if length == 0 { (out + lo).update(repeating: 0, count: n) }
+        let lo = cols.lowerBound, n = cols.count
+        (out + lo).initialize(from: base + lo, count: n)
+        for k in 1..<max(length, 1) {
+            let row = base + k * inner + lo
+            var i = 0
+            while i + 16 <= n { store(load(out + lo + i) + load(row + i), out + lo + i); i += 16 }
+            while i < n { out[lo + i] += row[i]; i += 1 }
+        }
+        if length == 0 { (out + lo).update(repeating: 0, count: n) }
+    }
+    let columnGrain = max(16, elementwiseGrain / max(length, 1))
+    if inner >= 2 * columnGrain {
+        // Wide rows: split each block's columns so every thread streams through memory in order.
+        for o in 0..<outer { Parallel.forRanges(inner, grain: columnGrain) { cols in addRows(o, cols) } }
+    } else {
+        // Narrow rows (e.g. 2x2 pooling as a reshape and a sum): split over the blocks instead,
+        // one parallel dispatch in all rather than one per block.
+        Parallel.forRanges(outer, grain: max(1, elementwiseGrain / max(length * inner, 1))) { blocks in
+            for o in blocks { addRows(o, 0..<inner) }
         }
     }
 }
