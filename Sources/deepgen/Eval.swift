@@ -10,7 +10,7 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Evaluate a trained model; --json prints exactly one JSON object.")
 
     @Argument(help: "A run directory written by `deepgen train`.") var runDir: String
-    @Option(help: "elbo or nll (nats per image; vae, iwae; elbo also vade; nll is exact for pixelcnn, gated-pixelcnn), bpd (bits per dimension; pixelcnn, gated-pixelcnn), mse (per pixel; pca, ae), accuracy (vade: clustering; classifier), fid (any model that samples; for a classifier run, the training images: the real-data baseline).") var metric: String
+    @Option(help: "elbo or nll (nats per image; vae, iwae; elbo also vade; nll is exact for pixelcnn, gated-pixelcnn), bpd (bits per dimension; pixelcnn, gated-pixelcnn), mse (per pixel; pca, ae), accuracy (vade: clustering; classifier), fid (any model that samples; for a classifier run, the training images: the real-data baseline), l1, psnr, ssim (pix2pix), cycle (cyclegan), projection (stylegan: mean PSNR of held-out images projected into W+, and the classifier's label agreement).") var metric: String
     @Option(help: "The classifier run whose features define the FID (deepgen train classifier).") var classifier = "runs/classifier"
     @Option(help: "Images generated for the FID.") var count = 10000
     @Option(help: "Importance samples for nll.") var k = 5000
@@ -18,16 +18,21 @@ struct Eval: ParsableCommand {
     @Option(help: "Evaluate the first N examples only.") var limit: Int?
     @Option(help: "Examples per batch.") var batchSize = 100
     @Option(help: "Seed of the sampling noise.") var seed: UInt64 = 0
+    @Option(help: "Truncation psi of the samples (stylegan's fid; default the run's).") var truncation: Float?
+    @Option(help: "Optimisation steps of each projection (stylegan's projection metric).") var projectionSteps = 300
     @Option(help: "Where MNIST is (default: $DEEPGEN_DATA, else ./data).") var dataDir: String?
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
-        guard ["elbo", "nll", "bpd", "mse", "accuracy", "fid", "l1", "psnr", "ssim", "cycle"].contains(metric) else {
-            throw ValidationError("unknown metric '\(metric)'; this version measures elbo, nll, bpd, mse, accuracy, fid, l1, psnr, ssim and cycle")
+        guard ["elbo", "nll", "bpd", "mse", "accuracy", "fid", "l1", "psnr", "ssim", "cycle", "projection"].contains(metric) else {
+            throw ValidationError("unknown metric '\(metric)'; this version measures elbo, nll, bpd, mse, accuracy, fid, l1, psnr, ssim, cycle and projection")
         }
         guard count >= 2 else { throw ValidationError("--count must be at least 2") }
         guard ["train", "test"].contains(split) else { throw ValidationError("--split is train or test") }
-        guard k >= 1, batchSize >= 1, (limit ?? 1) >= 1 else { throw ValidationError("--k, --batch-size and --limit must be positive") }
+        guard k >= 1, batchSize >= 1, (limit ?? 1) >= 1, projectionSteps >= 1 else {
+            throw ValidationError("--k, --batch-size, --limit and --projection-steps must be positive")
+        }
+        guard (truncation ?? 0) >= 0 else { throw ValidationError("--truncation must not be negative") }
     }
 
     func run() throws {
@@ -35,6 +40,11 @@ struct Eval: ParsableCommand {
         let (config, model) = try Catalog.load(run)
         if let translator = model as? Pix2Pix { return try translation(config, translator) }
         if let cycle = model as? CycleGAN { return try cycleConsistency(config, cycle) }
+        if metric == "projection" {
+            guard let style = model as? StyleGAN else { throw TrainingError("projection is a metric of stylegan, not of \(config.model)") }
+            return try projection(config, style)
+        }
+        if truncation != nil && !(model is StyleGAN) { throw TrainingError("--truncation is an option of stylegan, not of \(config.model)") }
         guard !["l1", "psnr", "ssim", "cycle"].contains(metric) else { throw TrainingError("\(metric) is a metric of pix2pix or cyclegan, not of \(config.model)") }
         if metric == "fid" { return try frechetDistance(config, model) }
         let vae = model as? VAE, vade = model as? VaDE, pixels = model as? AutoregressiveModel
@@ -128,7 +138,11 @@ struct Eval: ParsableCommand {
         let (fid, coverage, _) = try evaluator.evaluate(count: total, progress: progress) { n in
             defer { done += n }
             if let train { return train.batch(Array(done..<(done + n)), generator: &generator).images }
-            return centreCrop(withoutGradients { model.sample(count: n, generator: &generator) }, to: network.imageShape)
+            let samples = withoutGradients {
+                if let truncation, let style = model as? StyleGAN { return style.sample(count: n, psi: truncation, generator: &generator) }
+                return model.sample(count: n, generator: &generator)
+            }
+            return centreCrop(samples, to: network.imageShape)
         }
         progress.finish()
         let shares = coverage.shares.map { String(format: "%.4f", $0) }.joined(separator: ", ")

@@ -27,13 +27,7 @@ struct StyleOptions: ParsableArguments {
     /// The classifier's features of the central crop it reads, if a classifier is given.
     func features(for model: StyleGAN) throws -> ((Tensor) -> Tensor)? {
         guard classifier != "none" else { return nil }
-        guard let network = try Catalog.load(RunDirectory(URL(fileURLWithPath: classifier))).1 as? Classifier else {
-            throw TrainingError("\(classifier) does not hold a classifier (or give --classifier none)")
-        }
-        let (h, w) = (network.imageShape[1], network.imageShape[2])
-        guard model.imageShape[0] == network.imageShape[0], model.imageShape[1] >= h, model.imageShape[2] >= w else {
-            throw TrainingError("the classifier takes \(network.imageShape) images, the model draws \(model.imageShape)")
-        }
+        let network = try loadClassifier(classifier, for: model.imageShape)
         return { network.features(centreCrop($0, to: network.imageShape)) }
     }
 

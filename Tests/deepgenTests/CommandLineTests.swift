@@ -263,6 +263,23 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
                                  "--classifier", "none", "--out", root.appendingPathComponent("s.png").path)
         XCTAssertEqual(styled.status, 0, styled.err)
         assertFails(try deepgen("sample", run, "--mixing-grid", "--layers", "all"), saying: "coarse, middle or fine")
+
+        // Held-out images projected in batches, read back by a classifier of the same size; FID
+        // of truncated samples.
+        let classifier = root.appendingPathComponent("shape-classifier").path
+        let taught = try deepgen("train", "classifier", "--dataset", "shapes", "--image-size", "16", "--steps", "2", "--batch-size", "8", "--out", classifier)
+        XCTAssertEqual(taught.status, 0, taught.err)
+        let eval = try deepgen("eval", run, "--metric", "projection", "--classifier", classifier, "--limit", "3", "--batch-size", "2",
+                               "--projection-steps", "3", "--json")
+        XCTAssertEqual(eval.status, 0, eval.err)
+        let object = try JSONSerialization.jsonObject(with: Data(eval.out.utf8)) as! [String: Any]
+        XCTAssertEqual(object["count"] as? Int, 3)
+        XCTAssertEqual(object["unit"] as? String, "dB")
+        XCTAssertTrue(try XCTUnwrap(object["value"] as? Double).isFinite)
+        XCTAssertNotNil(object["label_accuracy"] as? Double)
+        let fid = try deepgen("eval", run, "--metric", "fid", "--classifier", classifier, "--count", "50", "--truncation", "0.5", "--json")
+        XCTAssertEqual(fid.status, 0, fid.err)
+        assertFails(try deepgen("eval", classifier, "--metric", "projection", "--classifier", classifier), saying: "projection is a metric of stylegan")
     }
 }
 
