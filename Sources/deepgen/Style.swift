@@ -18,10 +18,17 @@ struct StyleOptions: ParsableArguments {
         return style
     }
 
-    /// A PNG fitted to the model's size: [1, C, H, W] in [0, 1].
+    /// A PNG fitted to the model's size: [1, C, H, W] in [0, 1]; or a folder's PNGs in name order.
     func read(_ path: String, for model: StyleGAN) throws -> Tensor {
         let (c, size) = (model.imageShape[0], model.imageShape[1])
-        return try PNG.read(URL(fileURLWithPath: path)).fitted(to: size).tensor(channels: c).reshaped([1, c, size, size])
+        let url = URL(fileURLWithPath: path)
+        var isFolder: ObjCBool = false
+        let files = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) && isFolder.boolValue
+            ? try FileManager.default.contentsOfDirectory(at: url, includingPropertiesForKeys: nil)
+                .filter { $0.pathExtension.lowercased() == "png" }.sorted { $0.lastPathComponent < $1.lastPathComponent }
+            : [url]
+        guard !files.isEmpty else { throw ValidationError("\(path) holds no PNG files") }
+        return Tensor.concatenate(try files.map { try PNG.read($0).fitted(to: size).tensor(channels: c).reshaped([1, c, size, size]) }, axis: 0)
     }
 
     /// The classifier's features of the central crop it reads, if a classifier is given.
@@ -65,13 +72,14 @@ struct Project: ParsableCommand {
 }
 
 /// `deepgen stylize RUN_DIR --content A.png --style B.png --layers L --out OUT.png`: A's
-/// projection with B's styles at the coarse, middle or fine layers.
+/// projection with B's styles at the coarse, middle or fine layers. Folders of PNGs give the
+/// grid of every content (down the side) under every style (along the top).
 struct Stylize: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Change the style of an image: both images are projected, and the content's styles at the chosen layers are replaced by the style image's. Writes content | style | result.")
+    static let configuration = CommandConfiguration(abstract: "Change the style of an image: both images are projected, and the content's styles at the chosen layers are replaced by the style image's. Writes content | style | result, or for folders a grid with the styles along the top and the contents down the side.")
 
     @OptionGroup var common: StyleOptions
-    @Option(help: "The image whose content is kept.") var content: String
-    @Option(help: "The image whose style is taken.") var style: String
+    @Option(help: "The image whose content is kept, or a folder of them.") var content: String
+    @Option(help: "The image whose style is taken, or a folder of them.") var style: String
     @Option(help: "coarse (shape), middle or fine (stroke) layers.") var layers = "coarse"
     @Option(help: "The PNG to write.") var out: String
 
@@ -79,10 +87,20 @@ struct Stylize: ParsableCommand {
         let model = try common.load()
         guard let range = model.layers(layers) else { throw ValidationError("--layers is coarse, middle or fine") }
         let a = try common.read(content, for: model), b = try common.read(style, for: model)
-        let contentProjection = try common.project(a, with: model, label: "content")
-        let styleProjection = try common.project(b, with: model, label: "style")
-        let result = model.stylize(contentProjection, with: styleProjection.styles, layers: range)
-        try PNG.write(Image.grid(Tensor.concatenate([a, b, result], axis: 0), columns: 3), to: URL(fileURLWithPath: out))
+        let contents = try common.project(a, with: model, label: "content")
+        let styles = try common.project(b, with: model, label: "style")
+        let (rows, columns) = (a.shape[0], b.shape[0])
+        let picture: Image
+        if rows == 1 && columns == 1 {
+            picture = Image.grid(Tensor.concatenate([a, b, model.stylize(contents, with: styles.styles, layers: range)], axis: 0), columns: 3)
+        } else {
+            let corner = Tensor.ones([1] + model.imageShape)
+            let cells = [corner, b] + (0..<rows).flatMap { i in
+                [a.sliced(axis: 0, i..<i + 1), model.stylize(contents.repeating(i, count: columns), with: styles.styles, layers: range)]
+            }
+            picture = Image.grid(Tensor.concatenate(cells, axis: 0), columns: columns + 1)
+        }
+        try PNG.write(picture, to: URL(fileURLWithPath: out))
         print(out)
     }
 }

@@ -262,6 +262,15 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
         let styled = try deepgen("stylize", run, "--content", image.path, "--style", image.path, "--layers", "middle", "--steps", "3",
                                  "--classifier", "none", "--out", root.appendingPathComponent("s.png").path)
         XCTAssertEqual(styled.status, 0, styled.err)
+        let folder = root.appendingPathComponent("held-out").path
+        let exported = try deepgen("data", "export", "shapes", "--count", "2", "--out", folder)
+        XCTAssertEqual(exported.status, 0, exported.err)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder).count, 2)
+        let table = root.appendingPathComponent("table.png")
+        let crossed = try deepgen("stylize", run, "--content", folder, "--style", folder, "--steps", "2", "--classifier", "none", "--out", table.path)
+        XCTAssertEqual(crossed.status, 0, crossed.err)
+        XCTAssertEqual(try PNG.read(table).width, 3 * 16 + 4 * 2, "a corner and two styles along the top")
+        XCTAssertEqual(try PNG.read(table).height, 3 * 16 + 4 * 2, "the styles' row and two contents down the side")
         assertFails(try deepgen("sample", run, "--mixing-grid", "--layers", "all"), saying: "coarse, middle or fine")
 
         // Held-out images projected in batches, read back by a classifier of the same size; FID

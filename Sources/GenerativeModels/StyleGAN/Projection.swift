@@ -7,6 +7,12 @@ public struct Projection {
     public let styles: Tensor     // [N, styleCount, D]
     public let noise: [Tensor]    // one [N, 1, r, r] per convolution
     public let image: Tensor      // [N, C, H, W] in [0, 1]
+
+    /// Image `i`'s projection, repeated `count` times (to take `count` other styles).
+    public func repeating(_ i: Int, count: Int) -> Projection {
+        func pick(_ t: Tensor) -> Tensor { t.sliced(axis: 0, i..<i + 1).expanded(to: [count] + t.shape.dropFirst()) }
+        return Projection(styles: pick(styles), noise: noise.map(pick), image: pick(image))
+    }
 }
 
 extension StyleGAN {
