@@ -12,6 +12,9 @@ let package = Package(
         .library(name: "Metrics", targets: ["Metrics"]),
         .executable(name: "deepgen", targets: ["deepgen"]),
     ],
+    traits: [
+        .trait(name: "MPI", description: "Data-parallel training across processes and machines over MPI (Open MPI or MPICH from apt)."),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
@@ -29,7 +32,14 @@ let package = Package(
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "NeuralNetwork", dependencies: ["TensorEngine"]),
         .target(name: "Datasets", dependencies: ["TensorEngine", "CZlib"]),
-        .target(name: "GenerativeModels", dependencies: ["TensorEngine", "NeuralNetwork", "Datasets", "Metrics"]),
+        // MPI under the trait only, so the default build needs none: pkg-config's `mpi` names
+        // whichever implementation Debian installed.
+        .systemLibrary(name: "CMPI", pkgConfig: "mpi", providers: [.apt(["libopenmpi-dev"])]),
+        .target(
+            name: "GenerativeModels",
+            dependencies: ["TensorEngine", "NeuralNetwork", "Datasets", "Metrics", .target(name: "CMPI", condition: .when(traits: ["MPI"]))],
+            swiftSettings: [.define("DEEPGEN_MPI", .when(traits: ["MPI"]))]
+        ),
         .target(name: "Metrics", dependencies: ["TensorEngine"]),
         .executableTarget(
             name: "deepgen",

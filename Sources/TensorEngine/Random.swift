@@ -1,3 +1,5 @@
+import Foundation
+
 /// A counter-based random generator: value i of a seed is a hash of (seed, i), so a stream can be
 /// cut into pieces, drawn in parallel or keyed by example index, and still give the same numbers.
 /// One seed, one result, on every run and any number of threads.
@@ -67,34 +69,78 @@ public struct RandomGenerator: Sendable, Equatable, Codable {
     }
 }
 
+/// The rows of a global batch that this thread's draws stand for, while a data-parallel step
+/// runs: a draw whose first dimension is `local` takes rows `offset ..< offset + local` of the
+/// draw the whole `global` batch would make, so every example's noise (latents, dropout masks,
+/// binarisation) depends on its place in the global batch and not on how many processes share
+/// it. Rows start at a fresh pair of the stream (odd rows waste half a pair).
+public struct ExampleRows: Equatable, Sendable {
+    public let offset: Int
+    public let local: Int
+    public let global: Int
+    public init(offset: Int, local: Int, global: Int) {
+        precondition(offset >= 0 && local >= 1 && offset + local <= global, "rows \(offset)..<\(offset + local) outside a batch of \(global)")
+        self.offset = offset; self.local = local; self.global = global
+    }
+
+    private static let key = "DeepGenerative.ExampleRows"
+
+    /// The rows set on this thread, if any.
+    public static var current: ExampleRows? { Thread.current.threadDictionary[key] as? ExampleRows }
+
+    /// Runs `body` with draws on this thread standing for `rows`.
+    public static func with<T>(_ rows: ExampleRows?, _ body: () throws -> T) rethrows -> T {
+        let dictionary = Thread.current.threadDictionary
+        let saved = dictionary[key]
+        dictionary[key] = rows
+        defer { dictionary[key] = saved }
+        return try body()
+    }
+}
+
 extension Tensor {
     /// Fills a tensor from pairs of uniforms: pair i (from the 64 bits of stream index i) gives
     /// elements 2i and 2i+1 through `transform`, 16 pairs at a time so it runs 16 lanes wide.
-    /// Values depend on the seed and counter only, never on how the work was split.
+    /// Values depend on the seed and counter only, never on how the work was split. Under
+    /// `ExampleRows`, a draw of one row per local example reserves the global batch's rows and
+    /// fills its own.
     @inline(__always)
     static func random(_ shape: [Int], generator: inout RandomGenerator,
                        _ transform: (_ u1: Vec, _ u2: Vec) -> (Vec, Vec)) -> Tensor {
         let count = Shape.count(shape)
-        let pairs = (count + 1) / 2
-        let start = generator.reserve(pairs)
         let seed = generator.seed
+        guard let rows = ExampleRows.current, shape.first == rows.local, count > 0 else {
+            let start = generator.reserve((count + 1) / 2)
+            return Tensor(shape: shape) { out in fillRandom(out.baseAddress!, count: count, seed: seed, start: start, transform) }
+        }
+        let rowCount = count / rows.local, rowPairs = (rowCount + 1) / 2
+        let start = generator.reserve(rows.global * rowPairs) &+ UInt64(rows.offset * rowPairs)
         return Tensor(shape: shape) { out in
-            let base = out.baseAddress!
-            Parallel.forRanges((pairs + 15) / 16, grain: elementwiseGrain / 32) { blocks in
-                for block in blocks {
-                    var u1 = Vec(), u2 = Vec()
-                    for lane in 0..<16 {
-                        let v = RandomGenerator.value(seed: seed, index: start &+ UInt64(block * 16 + lane))
-                        // Two 24-bit uniforms per 64 bits; u1 in (0, 1] so that its log is finite.
-                        u1[lane] = Float((v >> 40) + 1) * 0x1p-24
-                        u2[lane] = Float((v >> 16) & 0xFF_FFFF) * 0x1p-24
-                    }
-                    let (a, b) = transform(u1, u2)
-                    for lane in 0..<16 {
-                        let k = 2 * (block * 16 + lane)
-                        if k < count { base[k] = a[lane] }
-                        if k + 1 < count { base[k + 1] = b[lane] }
-                    }
+            if rowCount % 2 == 0 { return fillRandom(out.baseAddress!, count: count, seed: seed, start: start, transform) }
+            for r in 0..<rows.local {
+                fillRandom(out.baseAddress! + r * rowCount, count: rowCount, seed: seed, start: start &+ UInt64(r * rowPairs), transform)
+            }
+        }
+    }
+
+    @inline(__always)
+    static func fillRandom(_ base: UnsafeMutablePointer<Float>, count: Int, seed: UInt64, start: UInt64,
+                           _ transform: (_ u1: Vec, _ u2: Vec) -> (Vec, Vec)) {
+        let pairs = (count + 1) / 2
+        Parallel.forRanges((pairs + 15) / 16, grain: elementwiseGrain / 32) { blocks in
+            for block in blocks {
+                var u1 = Vec(), u2 = Vec()
+                for lane in 0..<16 {
+                    let v = RandomGenerator.value(seed: seed, index: start &+ UInt64(block * 16 + lane))
+                    // Two 24-bit uniforms per 64 bits; u1 in (0, 1] so that its log is finite.
+                    u1[lane] = Float((v >> 40) + 1) * 0x1p-24
+                    u2[lane] = Float((v >> 16) & 0xFF_FFFF) * 0x1p-24
+                }
+                let (a, b) = transform(u1, u2)
+                for lane in 0..<16 {
+                    let k = 2 * (block * 16 + lane)
+                    if k < count { base[k] = a[lane] }
+                    if k + 1 < count { base[k + 1] = b[lane] }
                 }
             }
         }

@@ -73,6 +73,9 @@ struct Train: ParsableCommand {
     @Flag(help: "Train the generator on the L1 loss alone, no discriminator: the baseline (pix2pix).") var l1Only = false
     @Option(help: "Residual blocks of each generator (cyclegan).") var residualBlocks = 6
     @Option(help: "Weight gamma of the R1 penalty on real images (stylegan).") var r1Gamma: Float = 1
+    @Option(help: "auto (data-parallel when mpirun starts several ranks), mpi, or off.") var distributed = "auto"
+    @Option(help: "Slices of each batch whose gradients are averaged as K ranks would: one process, the arithmetic of mpirun -np K.") var microBatches = 1
+    @Option(help: "How ranks sum gradients: sum (MPI's all-reduce) or exact (gathered and added in rank order, bitwise independent of MPI's algorithm).") var reduce = "sum"
     @Option(help: "Weight lambda of the cycle loss; the identity loss weighs half of it (cyclegan).") var cycleWeight: Float = 10
 
     func validate() throws {
@@ -91,6 +94,9 @@ struct Train: ParsableCommand {
         guard channels == 1 || channels == 3 else { throw ValidationError("--channels must be 1 or 3") }
         guard Normalization(rawValue: normalization) != nil, l1Weight >= 0 else { throw ValidationError("--normalization is batch or instance; --l1-weight not negative") }
         guard (features ?? 1) >= 1 else { throw ValidationError("--features must be positive") }
+        guard ["auto", "mpi", "off"].contains(distributed), ["sum", "exact"].contains(reduce), microBatches >= 1 else {
+            throw ValidationError("--distributed is auto, mpi or off; --reduce sum or exact; --micro-batches positive")
+        }
         guard residualBlocks >= 0, cycleWeight >= 0 else { throw ValidationError("--residual-blocks and --cycle-weight must not be negative") }
         guard (hidden ?? "1").split(separator: ",").allSatisfy({ Int($0).map { $0 > 0 } ?? false }) else {
             throw ValidationError("--hidden takes positive widths separated by commas, e.g. 400 or 200,200")
@@ -119,7 +125,19 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        let communicator = try Launcher.communicator(distributed)
+        do {
+            try train(communicator)
+        } catch where communicator.size > 1 {
+            communicator.abort("\(error)")   // never leave the other ranks waiting
+        }
+    }
+
+    func train(_ communicator: Communicator) throws {
         try Catalog.checkModel(model)
+        guard communicator.size == 1 || microBatches == 1 else {
+            throw ValidationError("--micro-batches emulates ranks in one process; under mpirun the ranks are real (drop --micro-batches)")
+        }
         let run = RunDirectory(URL(fileURLWithPath: out ?? "runs/\(model)"))
         var config: RunConfig
         if resume {
@@ -236,15 +254,37 @@ struct Train: ParsableCommand {
         guard config.imageShape == data.imageShape else {
             throw TrainingError("the data set's images are \(data.imageShape), the run's model expects \(config.imageShape)")
         }
-        let trainer = Trainer(model: try Catalog.makeModel(config), dataset: data, options: config.training, run: run) { [config] in
-            try config.save(to: run)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let configurationText = String(decoding: try encoder.encode(config), as: UTF8.self)
+        func trainer(_ communicator: Communicator) throws -> Trainer {
+            let trainer = Trainer(model: try Catalog.makeModel(config), dataset: data, options: config.training, run: run) { [config] in
+                try config.save(to: run)
+            }
+            trainer.parallel = DataParallel(communicator, exact: reduce == "exact")
+            trainer.configurationText = configurationText
+            return trainer
         }
-        if let pca = trainer.model as? PCAModel {
+        let ranks = max(communicator.size, microBatches)
+        let first = try trainer(communicator)
+        if let pca = first.model as? PCAModel {
             guard !resume else { throw TrainingError("PCA is fitted in one go; there is nothing to resume") }
-            return try trainer.fitClosedForm(pca)
+            guard ranks == 1 else { throw TrainingError("PCA is fitted in closed form on one process; it has no data-parallel training") }
+            return try first.fitClosedForm(pca)
         }
-        FileHandle.standardError.write(Data("training \(model) on \(config.dataset) (\(data.count) examples, \(trainer.totalSteps) steps of \(config.training.batchSize)) into \(run.url.path)\n".utf8))
-        try trainer.train(resume: resume)
+        if communicator.rank == 0 {
+            let split = ranks > 1 ? " over \(ranks) \(microBatches > 1 ? "micro-batches" : "ranks")" : ""
+            FileHandle.standardError.write(Data("training \(model) on \(config.dataset) (\(data.count) examples, \(first.totalSteps) steps of \(config.training.batchSize)\(split)) into \(run.url.path)\n".utf8))
+        }
+        if microBatches > 1 {
+            try ThreadGroup(size: microBatches).run { rank in
+                let replica = rank.rank == 0 ? first : try trainer(SingleProcess())
+                replica.parallel = DataParallel(rank, exact: reduce == "exact")
+                try replica.train(resume: resume)
+            }
+        } else {
+            try first.train(resume: resume)
+        }
     }
 
     var dataDirectory: URL { dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory }

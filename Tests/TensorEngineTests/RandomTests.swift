@@ -22,6 +22,32 @@ final class RandomTests: XCTestCase {
         XCTAssertEqual(big, first + second)
     }
 
+    /// A rank's draw under `ExampleRows` is its rows of the global batch's draw, for even and odd
+    /// rows and every distribution; draws of another first dimension are left alone.
+    func testExampleRowsTakeTheirRowsOfTheGlobalDraw() {
+        for rowShape in [[4], [3], [1, 2, 3]] {
+            let global = 6, rowCount = rowShape.reduce(1, *)
+            var whole = RandomGenerator(seed: 9)
+            let all = ExampleRows.with(ExampleRows(offset: 0, local: global, global: global)) {
+                (Tensor.normal([global] + rowShape, generator: &whole).scalars, Tensor.uniform([global] + rowShape, generator: &whole).scalars)
+            }
+            for (offset, local) in [(0, 2), (2, 2), (4, 2), (1, 5)] {
+                var part = RandomGenerator(seed: 9)
+                let mine = ExampleRows.with(ExampleRows(offset: offset, local: local, global: global)) {
+                    (Tensor.normal([local] + rowShape, generator: &part).scalars, Tensor.uniform([local] + rowShape, generator: &part).scalars)
+                }
+                let rows = (offset * rowCount)..<((offset + local) * rowCount)
+                XCTAssertEqual(mine.0, Array(all.0[rows]), "normal, rows \(rowShape), offset \(offset)")
+                XCTAssertEqual(mine.1, Array(all.1[rows]), "uniform, rows \(rowShape), offset \(offset)")
+                XCTAssertEqual(part.counter, whole.counter, "every rank's stream moves on by the global draw")
+            }
+        }
+        var a = RandomGenerator(seed: 3), b = RandomGenerator(seed: 3)
+        let other = ExampleRows.with(ExampleRows(offset: 2, local: 2, global: 4)) { Tensor.normal([5, 3], generator: &a).scalars }
+        XCTAssertEqual(other, Tensor.normal([5, 3], generator: &b).scalars)
+        XCTAssertNil(ExampleRows.current)
+    }
+
     func testDistributions() {
         var rng = RandomGenerator(seed: 1)
         let n = 200_000

@@ -34,6 +34,12 @@ nonisolated(unsafe) private var interruptRequested: sig_atomic_t = 0
 /// The one training loop. Step s draws the s-th batch of a seeded epoch order and uses a random
 /// stream derived from (seed, s) alone, so a resumed run, restarted from a checkpoint at any
 /// step, takes exactly the steps the uninterrupted run would have.
+///
+/// Data-parallel (`parallel` over N ranks): the batch size is the global batch; each rank takes
+/// its contiguous slice of it, draws its examples' rows of the global batch's noise
+/// (`ExampleRows`) and averages its gradients with the other ranks' in every `minimize`
+/// (`GradientReduction`). Rank 0 alone prints, logs and writes; its decisions to stop (budget,
+/// Ctrl-C) and to snapshot reach the others by broadcast, so all ranks take the same steps.
 public final class Trainer {
     public let model: TrainableModel
     public let dataset: Dataset
@@ -42,6 +48,11 @@ public final class Trainer {
     /// Called to write config.json (the model's typed configuration).
     let writeConfig: () throws -> Void
     public var quiet = false
+    /// The ranks training together (one process alone by default).
+    public var parallel = DataParallel(SingleProcess())
+    /// The run's configuration as text, compared across ranks at the start.
+    public var configurationText = ""
+    var isRoot: Bool { parallel.rank == 0 }
 
     public init(model: TrainableModel, dataset: Dataset, options: TrainingOptions, run: RunDirectory,
                 writeConfig: @escaping () throws -> Void) {
@@ -59,15 +70,30 @@ public final class Trainer {
         guard options.batchSize >= 1, options.batchSize <= dataset.count else {
             throw TrainingError("batch size \(options.batchSize) must be between 1 and the data set's \(dataset.count) examples")
         }
-        try FileManager.default.createDirectory(at: run.url, withIntermediateDirectories: true)
+        guard options.batchSize % parallel.size == 0 else {
+            throw TrainingError("the global batch of \(options.batchSize) does not divide among \(parallel.size) ranks")
+        }
+        if !isRoot { quiet = true }
+        if parallel.size > 1 {
+            let shapes = model.module.namedParameters().map { "\($0.name)\($0.parameter.shape)" }.joined(separator: ";")
+            try parallel.requireAgreement([("the configuration", configurationText + "\(options)"), ("the parameters", shapes),
+                                           ("the data set", "\(dataset.name) \(dataset.count) \(dataset.imageShape)"), ("resume", "\(resume)")])
+        }
+        if isRoot { try FileManager.default.createDirectory(at: run.url, withIntermediateDirectories: true) }
         var state = RunDirectory.TrainerState(step: 0, elapsedSeconds: 0)
         if resume {
             state = try run.loadCheckpoint(into: model)
-            try run.truncateLog(after: state.step)
+            if isRoot { try run.truncateLog(after: state.step) }
             if !quiet { log("resuming \(run.url.path) at step \(state.step) of \(totalSteps)") }
-        } else {
+        } else if isRoot {
             try writeConfig()
             try? FileManager.default.removeItem(at: run.log)
+        }
+        if parallel.size > 1 {   // every rank starts from rank 0's weights and step
+            parallel.broadcastState(of: model.module)
+            var step = [Float(state.step)]
+            parallel.communicator.broadcast(&step, root: 0)
+            guard Int(step[0]) == state.step else { throw TrainingError("rank \(parallel.rank) resumed at step \(state.step), rank 0 at \(Int(step[0]))") }
         }
         // The first Ctrl-C asks for a checkpoint at the end of the current step; a second one,
         // for a user who cannot wait, exits at once (the last checkpoint stays intact).
@@ -77,8 +103,10 @@ public final class Trainer {
         }
         defer { signal(SIGINT, previous); interruptRequested = 0 }
 
-        let logHandle = try openLog()
-        defer { try? logHandle.close() }
+        let logHandle = isRoot ? try openLog() : nil
+        defer { try? logHandle?.close() }
+        let rows = parallel.rows(batchSize: options.batchSize)
+        let reduce: GradientReduction.Reduce? = parallel.size > 1 ? { [parallel] in parallel.averageGradients($0) } : nil
         let progress = Progress(total: totalSteps, label: "train", startingAt: state.step)
         let started = Date()
         var order: (epoch: Int, indices: [Int]) = (-1, [])
@@ -93,22 +121,26 @@ public final class Trainer {
         var nextSnapshot = options.snapshotMinutes.map { m in (floor(state.elapsedSeconds / (60 * m)) + 1) * 60 * m }
         while state.step < totalSteps {
             let elapsed = state.elapsedSeconds + Date().timeIntervalSince(started)
-            if let next = nextSnapshot, elapsed >= next {
+            // Rank 0's clock and Ctrl-C decide for every rank.
+            var decisions: [Float] = [nextSnapshot.map { elapsed >= $0 } ?? false, options.minutes.map { elapsed >= 60 * $0 } ?? false,
+                                      interruptRequested != 0].map { $0 ? 1 : 0 }
+            if parallel.size > 1 { parallel.communicator.broadcast(&decisions, root: 0) }
+            if decisions[0] == 1, let next = nextSnapshot {
                 try snapshot(minutes: next / 60, state: state)
                 nextSnapshot = next + 60 * options.snapshotMinutes!
             }
-            if let minutes = options.minutes, elapsed >= 60 * minutes {
+            if decisions[1] == 1, let minutes = options.minutes {
                 if !quiet { progress.finish(); log("the \(minutes)-minute budget is spent at step \(state.step)") }
                 break
             }
             if let schedule {
                 for (name, optimizer) in model.optimizers { schedule.apply(to: optimizer, baseRate: baseRates[name]!, step: state.step) }
             }
-            if interruptRequested != 0 {
-                progress.finish()
+            if decisions[2] == 1 {
+                if !quiet { progress.finish() }
                 state.elapsedSeconds += Date().timeIntervalSince(started)
                 try checkpoint(state)
-                log("interrupted at step \(state.step); checkpoint saved in \(run.url.path) (continue with --resume)")
+                if !quiet { log("interrupted at step \(state.step); checkpoint saved in \(run.url.path) (continue with --resume)") }
                 return .interrupted(atStep: state.step)
             }
             let epoch = state.step / stepsPerEpoch, position = state.step % stepsPerEpoch
@@ -117,12 +149,17 @@ public final class Trainer {
                 try model.prepare(epoch: epoch, dataset: dataset)
             }
             var generator = RandomGenerator(seed: options.seed).derived(UInt64(state.step) &+ 1)
-            let indices = Array(order.indices[(position * options.batchSize)..<((position + 1) * options.batchSize)])
-            let batch = dataset.batch(indices, generator: &generator)
-            let losses = model.trainStep(batch, generator: &generator)
+            let first = position * options.batchSize + rows.offset
+            let indices = Array(order.indices[first..<(first + rows.local)])
+            var losses = ExampleRows.with(rows) {
+                GradientReduction.with(reduce) {
+                    model.trainStep(dataset.batch(indices, generator: &generator), generator: &generator)
+                }
+            }
+            if parallel.size > 1 { losses = parallel.average(losses) }
             state.step += 1
             if let bad = losses.first(where: { !$0.value.isFinite }) {
-                progress.finish()
+                if !quiet { progress.finish() }
                 throw TrainingError("training stopped at step \(state.step): \(bad.key) became \(bad.value) (the last checkpoint in \(run.url.path) is intact)")
             }
             for (name, value) in losses { running[name] = running[name].map { 0.95 * $0 + 0.05 * Double(value) } ?? Double(value) }
@@ -130,7 +167,7 @@ public final class Trainer {
                 var record = losses.mapValues(Double.init)
                 record["step"] = Double(state.step); record["epoch"] = Double(epoch)
                 record["seconds"] = state.elapsedSeconds + Date().timeIntervalSince(started)
-                logHandle.write(Data(RunDirectory.jsonLine(record).utf8))
+                logHandle?.write(Data(RunDirectory.jsonLine(record).utf8))
             }
             if !quiet { progress.update(state.step, figures: Trainer.lossFirst(running.keys).map { ($0, running[$0]!) }) }
             if state.step % options.sampleEvery == 0 { try writeSamples() }
@@ -174,6 +211,8 @@ public final class Trainer {
 
     /// A copy of the model as a run directory of its own, `snapshots/<minutes>min`.
     func snapshot(minutes: Double, state: RunDirectory.TrainerState) throws {
+        parallel.averageRunningStatistics(of: model.module)
+        guard isRoot else { return }
         let copy = RunDirectory(run.url.appendingPathComponent("snapshots").appendingPathComponent(String(format: "%06.2fmin", minutes)))
         try FileManager.default.createDirectory(at: copy.url, withIntermediateDirectories: true)
         try writeAtomically(Data(contentsOf: run.config), to: copy.config)
@@ -181,13 +220,16 @@ public final class Trainer {
     }
 
     func checkpoint(_ state: RunDirectory.TrainerState) throws {
+        parallel.averageRunningStatistics(of: model.module)
+        guard isRoot else { return }
         try run.saveCheckpoint(model: model, state: state)
         try writeLossPlot()
     }
 
     /// 64 samples from a fixed stream, so successive grids show the same latent points.
     public func writeSamples() throws {
-        guard model.drawsSamples else { return }
+        parallel.averageRunningStatistics(of: model.module)
+        guard model.drawsSamples, isRoot else { return }
         model.module.eval()
         defer { model.module.train() }
         var generator = RandomGenerator(seed: options.seed).derived(0x5A_4D_B1E5)

@@ -1,3 +1,4 @@
+import Foundation
 import TensorEngine
 
 /// Updates parameters from their gradients. An optimizer keeps per-parameter state (moments,
@@ -26,8 +27,33 @@ extension Optimizer {
         TensorEngine.gradients(of: loss, wrt: parameters.map(\.value))
     }
 
-    /// One step down the gradient of `loss`.
-    public func minimize(_ loss: Tensor) { update(gradients(of: loss)) }
+    /// One step down the gradient of `loss`; in data-parallel training, down the gradient
+    /// averaged over the processes (`GradientReduction`).
+    public func minimize(_ loss: Tensor) {
+        let local = gradients(of: loss)
+        update(GradientReduction.current.map { $0(local) } ?? local)
+    }
+}
+
+/// What a data-parallel step does to each optimizer's gradients before the update (sum them
+/// across processes and divide by their number), set per thread by the training loop so that
+/// every model's `minimize` takes part without knowing it.
+public enum GradientReduction {
+    public typealias Reduce = ([Tensor]) -> [Tensor]
+    private static let key = "DeepGenerative.GradientReduction"
+
+    final class Box { let reduce: Reduce; init(_ reduce: @escaping Reduce) { self.reduce = reduce } }
+
+    public static var current: Reduce? { (Thread.current.threadDictionary[key] as? Box)?.reduce }
+
+    /// Runs `body` with `reduce` applied in every `minimize` on this thread.
+    public static func with<T>(_ reduce: Reduce?, _ body: () throws -> T) rethrows -> T {
+        let dictionary = Thread.current.threadDictionary
+        let saved = dictionary[key]
+        dictionary[key] = reduce.map(Box.init)
+        defer { dictionary[key] = saved }
+        return try body()
+    }
 }
 
 /// Per-parameter state of an optimizer: named slots ("exp_avg", "momentum_buffer") holding one

@@ -1,0 +1,98 @@
+import Foundation
+import NeuralNetwork
+import TensorEngine
+
+/// Data-parallel training after PyTorch's DDP and Horovod: every rank holds the whole model,
+/// takes its contiguous slice of each global batch and averages its gradients with the others'
+/// before every optimizer step (one all-reduce of all the optimizer's gradients, flattened in
+/// the parameters' canonical order), so all ranks take the same steps.
+public struct DataParallel {
+    public let communicator: Communicator
+    /// Sum in rank order from gathered parts instead of the library's reduction.
+    public let exact: Bool
+
+    public init(_ communicator: Communicator, exact: Bool = false) {
+        self.communicator = communicator
+        self.exact = exact
+    }
+
+    public var rank: Int { communicator.rank }
+    public var size: Int { communicator.size }
+
+    /// This rank's examples of a global batch of `batchSize`.
+    public func rows(batchSize: Int) -> ExampleRows {
+        let local = batchSize / size
+        return ExampleRows(offset: rank * local, local: local, global: batchSize)
+    }
+
+    func sum(_ values: inout [Float]) {
+        if exact { communicator.allReduceSumExact(&values) } else { communicator.allReduceSum(&values) }
+    }
+
+    /// The mean over ranks of each rank's gradients (each the gradient of its slice's mean loss,
+    /// so the result is the gradient of the global batch's mean loss).
+    public func averageGradients(_ gradients: [Tensor]) -> [Tensor] {
+        var flat = [Float]()
+        flat.reserveCapacity(gradients.reduce(0) { $0 + $1.count })
+        for g in gradients { flat += g.scalars }
+        sum(&flat)
+        let scale = 1 / Float(size)
+        var offset = 0
+        return gradients.map { g in
+            defer { offset += g.count }
+            return Tensor(shape: g.shape, scalars: flat[offset..<(offset + g.count)].map { $0 * scale })
+        }
+    }
+
+    /// The mean over ranks of the logged figures (in name order, the same on every rank).
+    public func average(_ figures: [String: Float]) -> [String: Float] {
+        let names = figures.keys.sorted()
+        var values = names.map { figures[$0]! }
+        sum(&values)
+        return Dictionary(uniqueKeysWithValues: zip(names, values.map { $0 / Float(size) }))
+    }
+
+    /// Rank 0's parameters and buffers on every rank.
+    public func broadcastState(of module: Module) {
+        for parameter in module.parameters() {
+            var values = parameter.value.scalars
+            communicator.broadcast(&values, root: 0)
+            parameter.assign(Tensor(shape: parameter.shape, scalars: values))
+        }
+        for buffer in module.namedBuffers().map(\.buffer) {
+            var values = buffer.value.scalars
+            communicator.broadcast(&values, root: 0)
+            buffer.value = Tensor(shape: buffer.value.shape, scalars: values)
+        }
+    }
+
+    /// BatchNorm's running statistics averaged over the ranks (each rank normalises with its own
+    /// slice's statistics), before they are saved or used for evaluation.
+    public func averageRunningStatistics(of module: Module) {
+        guard size > 1 else { return }
+        for (_, layer) in module.namedModules() {
+            guard let norm = layer as? BatchNorm else { continue }
+            for buffer in [norm.runningMean, norm.runningVar] {
+                var values = buffer.value.scalars
+                sum(&values)
+                buffer.value = Tensor(shape: buffer.value.shape, scalars: values.map { $0 / Float(size) })
+            }
+        }
+    }
+
+    /// Stops the job, naming what differs, unless every rank holds the same of each item.
+    public func requireAgreement(_ items: [(name: String, value: String)]) throws {
+        var differing: [String] = []
+        for item in items {
+            // A 64-bit hash in four 16-bit parts: each exact in a Float.
+            var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+            for byte in item.value.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+            let mine = (0..<4).map { Float((hash >> (16 * UInt64($0))) & 0xFFFF) }
+            let all = communicator.allGather(mine)
+            if (0..<size).contains(where: { Array(all[4 * $0..<4 * $0 + 4]) != mine }) { differing.append(item.name) }
+        }
+        if !differing.isEmpty {
+            throw TrainingError("the ranks disagree on \(differing.joined(separator: ", ")): every rank must be started with the same command, data and build")
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import TestSupport
+import XCTest
+@testable import GenerativeModels
+import Datasets
+import NeuralNetwork
+import TensorEngine
+
+final class DistributedTests: TemporaryDirectoryTestCase {
+    /// The in-process ranks: sums and gathers in rank order, broadcasts from any root, and the
+    /// exact sum equal to the plain one.
+    func testThreadGroupCollectives() throws {
+        let group = ThreadGroup(size: 3)
+        var seen = [[Float]](repeating: [], count: 3)
+        try group.run { c in
+            var sum: [Float] = [Float(c.rank), 1]
+            c.allReduceSum(&sum)
+            var exact: [Float] = [Float(c.rank) * 0.1, 1]
+            c.allReduceSumExact(&exact)
+            var root: [Float] = [Float(c.rank + 10)]
+            c.broadcast(&root, root: 2)
+            c.barrier()
+            seen[c.rank] = sum + exact + root + c.allGather([Float(c.rank)])
+        }
+        let expected: [Float] = [3, 3, (0 + 0.1) + 0.2, 3, 12, 0, 1, 2]
+        XCTAssertEqual(seen, [expected, expected, expected])
+    }
+
+    struct Refusal: Error {}
+
+    /// A failing rank ends the run with its error; the ranks waiting on it are released.
+    func testAFailingRankEndsTheRun() {
+        let group = ThreadGroup(size: 2)
+        XCTAssertThrowsError(try group.run { c in
+            var x: [Float] = [1]
+            c.allReduceSum(&x)
+            if c.rank == 0 { throw Refusal() }
+            c.allReduceSum(&x)
+        }) { XCTAssert($0 is Refusal) }
+    }
+
+    /// Ranks started with different settings stop at once, naming what differs.
+    func testDisagreeingRanksAreNamed() {
+        XCTAssertThrowsError(try ThreadGroup(size: 2).run { c in
+            try DataParallel(c).requireAgreement([("the seed", "1"), ("the batch size", c.rank == 0 ? "64" : "32")])
+        }) { XCTAssert("\($0)".contains("the batch size") && !"\($0)".contains("the seed"), "\($0)") }
+    }
+
+    func config(steps: Int) -> RunConfig {
+        var options = VAE.Options()
+        options.latentDimension = 3
+        options.hiddenDimensions = [12]
+        return RunConfig(model: "vae", dataset: "shapes", imageShape: [1, 8, 8],
+                         training: TrainingOptions(steps: steps, batchSize: 16, seed: 5, logEvery: 1, sampleEvery: 100, checkpointEvery: 100), vae: options)
+    }
+
+    func trainer(_ name: String, _ communicator: Communicator, exact: Bool = false) throws -> Trainer {
+        let run = RunDirectory(root.appendingPathComponent(name))
+        let config = config(steps: 6)
+        let trainer = Trainer(model: try Catalog.makeModel(config), dataset: ShapesDataset(count: 100, size: 8, seed: 1),
+                              options: config.training, run: run) { try config.save(to: run) }
+        trainer.quiet = true
+        trainer.parallel = DataParallel(communicator, exact: exact)
+        return trainer
+    }
+
+    /// K ranks on slices of the global batch: every rank ends with the same weights, rank 0
+    /// alone writes, and the result is the one-process run on the whole batch up to the order
+    /// of additions (the noise of each example is the same, keyed by its place in the batch).
+    func testRanksOnSlicesTrainAsOneProcessOnTheWholeBatch() throws {
+        let single = try trainer("single", SingleProcess())
+        try single.train()
+        let reference = single.model.module.parameters().flatMap(\.value.scalars)
+        for (ranks, exact) in [(2, false), (4, true)] {
+            var weights = [[Float]](repeating: [], count: ranks)
+            try ThreadGroup(size: ranks).run { c in
+                let t = try self.trainer("ranks\(ranks)", c, exact: exact)
+                try t.train()
+                weights[c.rank] = t.model.module.parameters().flatMap(\.value.scalars)
+            }
+            XCTAssert(weights.allSatisfy { $0 == weights[0] }, "\(ranks) ranks hold identical parameters")
+            let distance = zip(weights[0], reference).map { abs($0 - $1) }.max()!
+            XCTAssertLessThan(distance, 1e-4, "\(ranks) ranks against one process")
+            XCTAssertGreaterThan(zip(weights[0], try trainer("init", SingleProcess()).model.module.parameters().flatMap(\.value.scalars))
+                .map { abs($0 - $1) }.max()!, 1e-3, "the ranks trained")
+            let run = root.appendingPathComponent("ranks\(ranks)")
+            XCTAssertEqual(RunDirectory(run).readLog().count, 6, "one log, written by rank 0")
+        }
+    }
+
+    /// The same ranks twice give the same bytes.
+    func testRanksAreReproducible() throws {
+        var results: [[Float]] = []
+        for attempt in 0..<2 {
+            var first: [Float] = []
+            try ThreadGroup(size: 2).run { c in
+                let t = try self.trainer("again\(attempt)", c)
+                try t.train()
+                if c.rank == 0 { first = t.model.module.parameters().flatMap(\.value.scalars) }
+            }
+            results.append(first)
+        }
+        XCTAssertEqual(results[0], results[1])
+    }
+}
