@@ -71,7 +71,7 @@ struct Sample: ParsableCommand {
 
 /// `deepgen interpolate RUN_DIR`: decoded points on lines between the codes of test images.
 struct Interpolate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Interpolate in latent space: between the codes of pairs of test images (vae, iwae), or of random codes (GANs).")
+    static let configuration = CommandConfiguration(abstract: "Interpolate in latent space: between the codes of pairs of test images (vae, iwae), or of random codes (GANs); for stylegan, the truncation strip (psi from 1 to 0 along each row).")
 
     @Argument(help: "A run directory written by `deepgen train`.") var runDir: String
     @Option(help: "Images per line, ends included.") var steps = 10
@@ -90,6 +90,12 @@ struct Interpolate: ParsableCommand {
         if let gan = model as? GAN {
             // Between random codes: a GAN has no encoder to find the codes of test images.
             try PNG.write(Image.grid(withoutGradients { gan.interpolate(pairs: pairs, steps: steps, generator: &generator) }, columns: steps), to: target)
+            return print(target.path)
+        }
+        if let style = model as? StyleGAN {
+            // The truncation strip: psi from 1 (left) to 0 (right, the average image).
+            let psis = (0..<steps).map { 1 - Float($0) / Float(steps - 1) }
+            try PNG.write(Image.grid(withoutGradients { style.truncationStrip(rows: pairs, psis: psis, generator: &generator) }, columns: steps), to: target)
             return print(target.path)
         }
         guard let vae = model as? VAE else { throw TrainingError("\(config.model) has no latent space to interpolate in") }

@@ -75,6 +75,20 @@ final class StyleGANTests: XCTestCase {
         assertClose(half, ((w + g.averageStyle.value.unsqueezed(0)) * 0.5).scalars, tolerance: 1e-5)
     }
 
+    /// The truncation strip: at psi 0 every row is the average image; at psi 1 the rows differ.
+    func testTruncationStrip() {
+        let m = styleGAN()
+        var rng = RandomGenerator(seed: 4)
+        withoutGradients { m.averaged.averageStyle.value = randomTensor([6], seed: 8) }
+        let strip = withoutGradients { m.truncationStrip(rows: 3, psis: [1, 0.5, 0], generator: &rng) }
+        XCTAssertEqual(strip.shape, [9, 1, 8, 8])
+        let cell = { (row: Int, column: Int) in strip.sliced(axis: 0, (3 * row + column)..<(3 * row + column + 1)).scalars }
+        for row in 1..<3 {
+            XCTAssertLessThan(zip(cell(row, 2), cell(0, 2)).map { abs($0 - $1) }.max()!, 1e-5, "psi 0: the average image in every row")
+            XCTAssertNotEqual(cell(row, 0), cell(0, 0), "psi 1: each row its own latent")
+        }
+    }
+
     /// A crossover at layer k takes layers < k from the first latent and >= k from the second; the
     /// synthesis reads them layer by layer, so another crossover gives another image.
     func testMixingCrossover() {

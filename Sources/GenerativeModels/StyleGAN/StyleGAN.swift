@@ -112,6 +112,15 @@ public final class StyleGAN: Module, TrainableModel {
         sample(count: count, psi: options.truncation, generator: &rng)
     }
 
+    /// The truncation figure: each of `rows` latents (one per row) at every psi of `psis`, with
+    /// the layers' fixed noise, so only the truncation changes along a row. [rows * psis, C, H, W].
+    public func truncationStrip(rows: Int, psis: [Float], generator rng: inout RandomGenerator) -> Tensor {
+        let w = averaged.map(Tensor.normal([rows, options.generator.latentDimension], generator: &rng))
+        let styles = (0..<rows).flatMap { r in psis.map { averaged.truncated(w.sliced(axis: 0, r..<r + 1), psi: $0) } }
+        var fixed: RandomGenerator? = nil
+        return ((averaged.synthesize(averaged.broadcast(Tensor.concatenate(styles, axis: 0)), noise: &fixed) + 1) * 0.5).clamped(min: 0, max: 1)
+    }
+
     /// The layers whose styles set coarse (4-8 px), middle (16 px) or fine (32 px and up) features.
     public func layers(_ name: String) -> Range<Int>? {
         let count = averaged.styleCount
