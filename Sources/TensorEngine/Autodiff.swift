@@ -89,6 +89,17 @@ extension Tensor {
     }
 }
 
+extension Tensor {
+    /// `reduce` applied to the values (e.g. a sum across processes, in place), and to the
+    /// incoming gradient on the way back: the gradient of an all-reduced sum is the all-reduced
+    /// sum of the gradients. Differentiable again, through the same rule.
+    public func reduced(by reduce: @escaping (inout [Float]) -> Void) -> Tensor {
+        var values = scalars
+        reduce(&values)
+        return Tensor.result("reduced", shape: shape, storage: Storage(values), inputs: [self]) { g, _ in [g.reduced(by: reduce)] }
+    }
+}
+
 /// The gradients of `output` with respect to each tensor of `inputs`.
 ///
 /// `output` is usually a scalar loss; for a non-scalar output pass `seed`, the vector in the

@@ -76,6 +76,7 @@ struct Train: ParsableCommand {
     @Option(help: "auto (data-parallel when mpirun starts several ranks), mpi, or off.") var distributed = "auto"
     @Option(help: "Slices of each batch whose gradients are averaged as K ranks would: one process, the arithmetic of mpirun -np K.") var microBatches = 1
     @Option(help: "How ranks sum gradients: sum (MPI's all-reduce) or exact (gathered and added in rank order, bitwise independent of MPI's algorithm).") var reduce = "sum"
+    @Flag(help: "BatchNorm with the statistics of the whole global batch, summed across ranks (default: each rank's slice).") var syncBn = false
     @Option(help: "Weight lambda of the cycle loss; the identity loss weighs half of it (cyclegan).") var cycleWeight: Float = 10
 
     func validate() throws {
@@ -262,6 +263,7 @@ struct Train: ParsableCommand {
                 try config.save(to: run)
             }
             trainer.parallel = DataParallel(communicator, exact: reduce == "exact")
+            trainer.synchronizeBatchNorm = syncBn
             trainer.configurationText = configurationText
             return trainer
         }

@@ -46,6 +46,32 @@ final class DistributedTests: TemporaryDirectoryTestCase {
         }) { XCTAssert("\($0)".contains("the batch size") && !"\($0)".contains("the seed"), "\($0)") }
     }
 
+    /// Synchronised BatchNorm on two ranks, each with half a batch: the outputs and the input
+    /// gradients of the whole batch's normalisation (and the same running statistics).
+    func testSynchronisedBatchNormIsTheWholeBatchs() throws {
+        let x = randomTensor([8, 3, 2, 2], seed: 41), w = randomTensor([8, 3, 2, 2], seed: 42)
+        let whole = BatchNorm(3)
+        let input = x.requiringGradient()
+        let output = whole(input)
+        let gradient = gradients(of: (output * w).sum(), wrt: [input])[0]
+        var outputs = [[Float]](repeating: [], count: 2), grads = outputs, running = outputs
+        try ThreadGroup(size: 2).run { c in
+            let parallel = DataParallel(c)
+            let norm = BatchNorm(3)
+            let slice = x.sliced(axis: 0, 4 * c.rank..<4 * c.rank + 4).requiringGradient()
+            try StatisticsReduction.with({ parallel.sum(&$0) }) {
+                let y = norm(slice)
+                outputs[c.rank] = y.scalars
+                grads[c.rank] = gradients(of: (y * w.sliced(axis: 0, 4 * c.rank..<4 * c.rank + 4)).sum(), wrt: [slice])[0].scalars
+            }
+            running[c.rank] = norm.runningMean.value.scalars + norm.runningVar.value.scalars
+        }
+        assertClose(output, outputs[0] + outputs[1], tolerance: 1e-4)
+        assertClose(gradient, grads[0] + grads[1], tolerance: 1e-4)
+        assertClose(Tensor(whole.runningMean.value.scalars + whole.runningVar.value.scalars), running[0], tolerance: 1e-5)
+        XCTAssertEqual(running[0], running[1])
+    }
+
     func config(steps: Int) -> RunConfig {
         var options = VAE.Options()
         options.latentDimension = 3

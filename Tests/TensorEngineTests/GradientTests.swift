@@ -163,4 +163,13 @@ final class GradientTests: XCTestCase {
             gaussianNLLLoss($0[0], $0[1], variance: $0[2], full: true, reduction: .none)
         }
     }
+
+    /// A reduction across processes stands in here for a linear map (reversal plus doubling, its
+    /// own adjoint's shape): first and second derivatives through `reduced(by:)`.
+    func testReducedByALinearMap() {
+        let reduce: (inout [Float]) -> Void = { values in values = values.reversed().map { 2 * $0 } }
+        let x = randomTensor([5], seed: 31), w = randomTensor([5], seed: 32)
+        assertGradientsMatchFiniteDifferences([x]) { ($0[0].reduced(by: reduce) * w).sum() }
+        assertSecondDerivativesMatchFiniteDifferences([x]) { ($0[0].reduced(by: reduce).squared() * w).sum() }
+    }
 }

@@ -25,7 +25,8 @@ public struct DataParallel {
         return ExampleRows(offset: rank * local, local: local, global: batchSize)
     }
 
-    func sum(_ values: inout [Float]) {
+    /// The elementwise sum over the ranks, in place (in rank order when `exact`).
+    public func sum(_ values: inout [Float]) {
         if exact { communicator.allReduceSumExact(&values) } else { communicator.allReduceSum(&values) }
     }
 

@@ -50,6 +50,8 @@ public final class Trainer {
     public var quiet = false
     /// The ranks training together (one process alone by default).
     public var parallel = DataParallel(SingleProcess())
+    /// BatchNorm with the statistics of the global batch (`--sync-bn`), not of each rank's slice.
+    public var synchronizeBatchNorm = false
     /// The run's configuration as text, compared across ranks at the start.
     public var configurationText = ""
     var isRoot: Bool { parallel.rank == 0 }
@@ -107,6 +109,7 @@ public final class Trainer {
         defer { try? logHandle?.close() }
         let rows = parallel.rows(batchSize: options.batchSize)
         let reduce: GradientReduction.Reduce? = parallel.size > 1 ? { [parallel] in parallel.averageGradients($0) } : nil
+        let statistics: StatisticsReduction.Sum? = parallel.size > 1 && synchronizeBatchNorm ? { [parallel] in parallel.sum(&$0) } : nil
         let progress = Progress(total: totalSteps, label: "train", startingAt: state.step)
         let started = Date()
         var order: (epoch: Int, indices: [Int]) = (-1, [])
@@ -153,7 +156,9 @@ public final class Trainer {
             let indices = Array(order.indices[first..<(first + rows.local)])
             var losses = ExampleRows.with(rows) {
                 GradientReduction.with(reduce) {
-                    model.trainStep(dataset.batch(indices, generator: &generator), generator: &generator)
+                    StatisticsReduction.with(statistics) {
+                        model.trainStep(dataset.batch(indices, generator: &generator), generator: &generator)
+                    }
                 }
             }
             if parallel.size > 1 { losses = parallel.average(losses) }

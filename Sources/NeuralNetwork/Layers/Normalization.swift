@@ -1,9 +1,11 @@
+import Foundation
 import TensorEngine
 
 /// Batch normalisation (Ioffe & Szegedy 2015) over every axis but the channels (axis 1): 1-D for
 /// [N, C] inputs, 2-D for [N, C, H, W]. Training normalises with the batch's statistics and
 /// updates running estimates (the variance unbiased, as PyTorch does); evaluation uses the
-/// running estimates.
+/// running estimates. Under a `StatisticsReduction` (data-parallel `--sync-bn`) the statistics
+/// are those of the whole global batch.
 public final class BatchNorm: Module, Layer {
     public let weight: Parameter?
     public let bias: Parameter?
@@ -28,9 +30,18 @@ public final class BatchNorm: Module, Layer {
         let statShape = [1, channels] + [Int](repeating: 1, count: x.rank - 2)
         let mean: Tensor, variance: Tensor
         if isTraining {
-            mean = x.mean(alongAxes: axes, keepDims: true)
-            variance = (x - mean).squared().mean(alongAxes: axes, keepDims: true)
-            let n = Float(axes.reduce(1) { $0 * x.shape[$1] })
+            var n = Float(axes.reduce(1) { $0 * x.shape[$1] })
+            if let sum = StatisticsReduction.current {
+                // Synchronised: the sums, sums of squares and counts of every process's batch.
+                let totals = Tensor.concatenate([x.sum(alongAxes: axes).reshaped([channels]), x.squared().sum(alongAxes: axes).reshaped([channels]), Tensor([n])],
+                                                axis: 0).reduced(by: sum)
+                n = totals.sliced(axis: 0, 2 * channels..<2 * channels + 1).scalar
+                mean = (totals.sliced(axis: 0, 0..<channels) / n).reshaped(statShape)
+                variance = relu(totals.sliced(axis: 0, channels..<2 * channels) / n - mean.reshaped([channels]).squared()).reshaped(statShape)
+            } else {
+                mean = x.mean(alongAxes: axes, keepDims: true)
+                variance = (x - mean).squared().mean(alongAxes: axes, keepDims: true)
+            }
             withoutGradients {
                 runningMean.value = runningMean.value * (1 - momentum) + mean.reshaped([channels]) * momentum
                 let unbiased = variance.reshaped([channels]) * (n / Swift.max(n - 1, 1))
@@ -92,5 +103,24 @@ public final class LayerNorm: Module, Layer {
         var y = centred * (centred.squared().mean(alongAxes: axes, keepDims: true) + epsilon).rsqrt()
         if let weight, let bias { y = y * weight.value + bias.value }
         return y
+    }
+}
+
+/// How BatchNorm combines its batch statistics across data-parallel processes (sums them, in
+/// place), set per thread by the training loop; absent, each process uses its own batch.
+public enum StatisticsReduction {
+    public typealias Sum = (inout [Float]) -> Void
+    private static let key = "DeepGenerative.StatisticsReduction"
+
+    final class Box { let sum: Sum; init(_ sum: @escaping Sum) { self.sum = sum } }
+
+    public static var current: Sum? { (Thread.current.threadDictionary[key] as? Box)?.sum }
+
+    public static func with<T>(_ sum: Sum?, _ body: () throws -> T) rethrows -> T {
+        let dictionary = Thread.current.threadDictionary
+        let saved = dictionary[key]
+        dictionary[key] = sum.map(Box.init)
+        defer { dictionary[key] = saved }
+        return try body()
     }
 }
