@@ -36,6 +36,9 @@ struct Eval: ParsableCommand {
     }
 
     func run() throws {
+        if let ranks = Launcher.size, ranks > 1 {   // N copies would each measure and print the whole test set
+            throw ValidationError("deepgen eval runs on one process; start it without mpirun (it uses every core of the machine)")
+        }
         let run = RunDirectory(URL(fileURLWithPath: runDir))
         let (config, model) = try Catalog.load(run)
         if let translator = model as? Pix2Pix { return try translation(config, translator) }
