@@ -50,7 +50,8 @@ let package = Package(
                 "GenerativeModels",
                 "Metrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            swiftSettings: [.define("DEEPGEN_MPI", .when(traits: ["MPI"]))]
         ),
         // Test helpers (gradient checks, temporary directories); linked by the tests only.
         .target(name: "TestSupport", dependencies: ["TensorEngine"], path: "Tests/Support"),
