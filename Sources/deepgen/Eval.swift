@@ -36,8 +36,20 @@ struct Eval: ParsableCommand {
     }
 
     func run() throws {
-        if let ranks = Launcher.size, ranks > 1 {   // N copies would each measure and print the whole test set
-            throw ValidationError("deepgen eval runs on one process; start it without mpirun (it uses every core of the machine)")
+        let communicator = try Launcher.communicator("auto")
+        do {
+            try evaluate(communicator)
+        } catch where communicator.size > 1 {
+            communicator.abort("\(error)")   // never leave the other ranks waiting
+        }
+    }
+
+    /// Under mpirun the metrics that are sums over the examples (elbo, nll, bpd, mse, accuracy)
+    /// shard the batches across the ranks and add their sums; the others run on one process.
+    func evaluate(_ communicator: Communicator) throws {
+        let sharded = ["elbo", "nll", "bpd", "mse", "accuracy"].contains(metric)
+        guard communicator.size == 1 || sharded else {
+            throw ValidationError("\(metric) runs on one process (elbo, nll, bpd, mse and accuracy shard across ranks); start it without mpirun")
         }
         let run = RunDirectory(URL(fileURLWithPath: runDir))
         let (config, model) = try Catalog.load(run)
@@ -67,15 +79,17 @@ struct Eval: ParsableCommand {
                                        imageSize: config.imageShape[1], channels: config.imageShape[0])
         let count = min(limit ?? data.count, data.count)  // examples evaluated
         let samples = metric == "nll" && pixels == nil ? k : 1   // an autoregressive likelihood is exact
-        let progress = Progress(total: count, label: metric)
-        var total = 0.0
-        var generator = RandomGenerator(seed: seed)
-        var done = 0
+        let (rank, ranks) = (communicator.rank, communicator.size)
+        let progress = rank == 0 ? Progress(total: count, label: metric) : nil
+        var total = 0.0, done = 0
         var clusters: [Int] = [], labels: [Int] = []
-        while done < count {
-            let indices = Array(done..<min(done + batchSize, count))
-            // The data's own noise (fixed binarisation) is keyed by example; the model's noise by seed.
-            var dataGenerator = RandomGenerator(seed: seed).derived(UInt64(done))
+        // Batch b goes to rank b mod N; its noise is keyed by its first example, so the figure
+        // does not depend on the number of ranks.
+        let batches = (count + batchSize - 1) / batchSize
+        for b in stride(from: rank, to: batches, by: ranks) {
+            let indices = Array(b * batchSize..<min((b + 1) * batchSize, count))
+            var dataGenerator = RandomGenerator(seed: seed).derived(UInt64(indices[0]))   // the data's own noise (binarisation)
+            var generator = dataGenerator.derived(1)                                      // the model's
             let batch = data.batch(indices, generator: &dataGenerator)
             let images = batch.images
             done += indices.count
@@ -83,7 +97,7 @@ struct Eval: ParsableCommand {
                 guard let batchLabels = batch.labels else { throw TrainingError("\(config.dataset) has no labels to measure accuracy against") }
                 clusters += vade?.clusters(images) ?? withoutGradients { (model as! Classifier).predictions(images) }
                 labels += batchLabels
-                progress.update(done, figures: [(metric, 100 * clusteringAccuracy(clusters: clusters, labels: labels))])
+                progress?.update(min(done * ranks, count))
                 continue
             }
             let values: Tensor = withoutGradients {
@@ -99,9 +113,16 @@ struct Eval: ParsableCommand {
                 }
             }
             total += values.scalars.reduce(0) { $0 + Double($1) }
-            progress.update(done, figures: [(metric, total / Double(done))])
+            progress?.update(min(done * ranks, count), figures: [(metric, total / Double(done))])
         }
-        progress.finish()
+        progress?.finish()
+        if ranks > 1 {
+            total = communicator.sumOverRanks([total])[0]
+            let capacity = ((batches + ranks - 1) / ranks) * batchSize
+            clusters = communicator.gatherIntegers(clusters, capacity: capacity)
+            labels = communicator.gatherIntegers(labels, capacity: capacity)
+        }
+        guard rank == 0 else { return }
         let value = metric != "accuracy" ? total / Double(count)
             : vade != nil ? 100 * clusteringAccuracy(clusters: clusters, labels: labels)
             : 100 * Double(zip(clusters, labels).filter { $0.0 == $0.1 }.count) / Double(count)

@@ -26,6 +26,23 @@ final class DistributedTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(seen, [expected, expected, expected])
     }
 
+    /// Evaluation's reductions: Double sums that keep what a Float would lose, and integer lists
+    /// of different lengths gathered whole in rank order.
+    func testSumsAndGathersForEvaluation() throws {
+        let group = ThreadGroup(size: 3)
+        var sums = [[Double]](repeating: [], count: 3), gathered = [[Int]](repeating: [], count: 3)
+        try group.run { c in
+            // 1e6 + 0.001 * rank: a Float near a million keeps 1/16, not thousandths.
+            sums[c.rank] = c.sumOverRanks([1e6 + 0.001 * Double(c.rank), -Double(c.rank)])
+            gathered[c.rank] = c.gatherIntegers(Array(repeating: c.rank + 7, count: c.rank), capacity: 4)
+        }
+        for r in 0..<3 {
+            XCTAssertEqual(sums[r][0], 3e6 + 0.003, accuracy: 1e-6)
+            XCTAssertEqual(sums[r][1], -3)
+            XCTAssertEqual(gathered[r], [8, 9, 9])
+        }
+    }
+
     struct Refusal: Error {}
 
     /// A failing rank ends the run with its error; the ranks waiting on it are released.
@@ -44,6 +61,24 @@ final class DistributedTests: TemporaryDirectoryTestCase {
         XCTAssertThrowsError(try ThreadGroup(size: 2).run { c in
             try DataParallel(c).requireAgreement([("the seed", "1"), ("the batch size", c.rank == 0 ? "64" : "32")])
         }) { XCTAssert("\($0)".contains("the batch size") && !"\($0)".contains("the seed"), "\($0)") }
+    }
+
+    /// The end-of-training check: identical weights pass, one changed bit on one rank stops it.
+    func testADriftedRankIsCaught() throws {
+        for drift in [false, true] {
+            let run = { try ThreadGroup(size: 2).run { c in
+                var rng = RandomGenerator(seed: 3)
+                let layer = Linear(4, 3, generator: &rng)
+                if drift && c.rank == 1 {
+                    var w = layer.weight.value.scalars
+                    w[5] = Float(bitPattern: w[5].bitPattern ^ 1)
+                    layer.weight.assign(Tensor(shape: layer.weight.shape, scalars: w))
+                }
+                try DataParallel(c).requireIdenticalState(of: layer)
+            } }
+            if drift { XCTAssertThrowsError(try run()) { XCTAssert("\($0)".contains("the trained parameters"), "\($0)") } }
+            else { XCTAssertNoThrow(try run()) }
+        }
     }
 
     /// Synchronised BatchNorm on two ranks, each with half a batch: the outputs and the input

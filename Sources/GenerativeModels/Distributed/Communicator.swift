@@ -35,6 +35,30 @@ extension Communicator {
             }
         }
     }
+
+    /// Sums over the ranks in Double, added in rank order: each value travels as two Floats (its
+    /// nearest Float and the remainder), so about 48 bits of every rank's figure arrive.
+    public func sumOverRanks(_ values: [Double]) -> [Double] {
+        let parts = values.flatMap { value -> [Float] in
+            let high = Float(value)
+            return [high, Float(value - Double(high))]
+        }
+        let all = allGather(parts)
+        return values.indices.map { i in
+            (0..<size).reduce(0.0) { sum, r in sum + Double(all[r * parts.count + 2 * i]) + Double(all[r * parts.count + 2 * i + 1]) }
+        }
+    }
+
+    /// Every rank's integers (up to `capacity` of them, each exact in a Float: |v| < 2^24),
+    /// concatenated in rank order.
+    public func gatherIntegers(_ values: [Int], capacity: Int) -> [Int] {
+        precondition(values.count <= capacity && values.allSatisfy { abs($0) < 1 << 24 })
+        let all = allGather([Float(values.count)] + values.map(Float.init) + [Float](repeating: 0, count: capacity - values.count))
+        return (0..<size).flatMap { r -> [Int] in
+            let part = all[r * (capacity + 1)..<(r + 1) * (capacity + 1)]
+            return part.dropFirst().prefix(Int(part.first!)).map { Int($0) }
+        }
+    }
 }
 
 /// One process alone: every collective is the identity.

@@ -185,6 +185,7 @@ public final class Trainer {
         if !quiet { progress.finish() }
         state.elapsedSeconds += Date().timeIntervalSince(started)
         try checkpoint(state)
+        if parallel.size > 1 { try parallel.requireIdenticalState(of: model.module) }
         if options.snapshotMinutes != nil { try snapshot(minutes: state.elapsedSeconds / 60, state: state) }
         try writeSamples()
         if !quiet { log("done: \(state.step) steps in \(Progress.clock(state.elapsedSeconds)); \(run.url.path) holds the model, samples.png and loss.png") }
