@@ -98,22 +98,26 @@ public struct DataParallel {
     /// Stops the job unless every rank holds bitwise the same parameters and buffers: checked
     /// when training ends, since a rank that drifted means a collective went wrong.
     public func requireIdenticalState(of module: Module) throws {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        var hash = DataParallel.fnvBasis
         for tensor in module.parameters().map(\.value) + module.namedBuffers().map(\.buffer.value) {
-            tensor.scalars.withUnsafeBufferPointer { values in
-                for v in values { hash = (hash ^ UInt64(v.bitPattern)) &* 0x100_0000_01B3 }
+            tensor.withUnsafeBufferPointer { values in
+                for v in values { DataParallel.fnvMix(&hash, UInt64(v.bitPattern)) }
             }
         }
         try requireAgreement([("the trained parameters", String(hash))])
     }
+
+    /// FNV-1a, the hash both agreement checks send across the ranks.
+    static let fnvBasis: UInt64 = 0xCBF2_9CE4_8422_2325
+    @inline(__always) static func fnvMix(_ hash: inout UInt64, _ word: UInt64) { hash = (hash ^ word) &* 0x100_0000_01B3 }
 
     /// Stops the job, naming what differs, unless every rank holds the same of each item.
     public func requireAgreement(_ items: [(name: String, value: String)]) throws {
         var differing: [String] = []
         for item in items {
             // A 64-bit hash in four 16-bit parts: each exact in a Float.
-            var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-            for byte in item.value.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+            var hash = DataParallel.fnvBasis
+            for byte in item.value.utf8 { DataParallel.fnvMix(&hash, UInt64(byte)) }
             let mine = (0..<4).map { Float((hash >> (16 * UInt64($0))) & 0xFFFF) }
             let all = communicator.allGather(mine)
             if (0..<size).contains(where: { Array(all[4 * $0..<4 * $0 + 4]) != mine }) { differing.append(item.name) }
