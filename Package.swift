@@ -25,9 +25,11 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // C loops compiled once per instruction set, the clone picked at load time.
+        .target(name: "CKernels"),
         .target(
             name: "TensorEngine",
-            dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))]
+            dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]
         ),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "NeuralNetwork", dependencies: ["TensorEngine"]),

@@ -22,6 +22,19 @@ public final class Parameter {
         value = Parameter.leaf(newValue, frozen: isFrozen)
     }
 
+    /// Lets `body` change the value (same shape) while the parameter itself holds no reference
+    /// to it, so that values nothing else shares can be updated in place.
+    public func update(_ body: (inout Tensor) -> Void) {
+        let shape = value.shape
+        var current = value.detached()
+        value = Parameter.vacant
+        body(&current)
+        precondition(current.shape == shape, "Parameter.update: shape \(current.shape) for a parameter of shape \(shape)")
+        value = Parameter.leaf(current, frozen: isFrozen)
+    }
+
+    private static let vacant = Tensor.zeros([0])
+
     private static func leaf(_ t: Tensor, frozen: Bool) -> Tensor {
         frozen ? t.detached() : t.detached().requiringGradient()
     }

@@ -12,6 +12,8 @@ import Foundation
 public final class Storage: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
+    /// The storage whose memory a view lies in (kept alive by the view), nil when this one owns it.
+    private let owner: Storage?
 
     /// Uninitialised memory, 64-byte aligned so SIMD loads never straddle a cache line.
     init(uninitializedCount count: Int) {
@@ -23,6 +25,15 @@ public final class Storage: @unchecked Sendable {
             fatalError("out of memory allocating \(bytes) bytes")
         }
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        owner = nil
+    }
+
+    /// `count` values of `owner` from `offset` on, without a copy.
+    init(viewing owner: Storage, offset: Int, count: Int) {
+        precondition(offset >= 0 && offset + count <= owner.count, "view \(offset)..<\(offset + count) of a storage of \(owner.count)")
+        self.owner = owner
+        self.count = count
+        pointer = owner.pointer + offset
     }
 
     convenience init(zeroedCount count: Int) {
@@ -40,7 +51,7 @@ public final class Storage: @unchecked Sendable {
         _ = UnsafeMutableBufferPointer(start: pointer, count: count).initialize(from: values)
     }
 
-    deinit { free(pointer) }
+    deinit { if owner == nil { free(pointer) } }
 
     /// glibc serves blocks above its mmap threshold (at most 32 MB) with fresh mappings, so every
     /// large intermediate tensor costs page faults on first touch and an munmap when freed:

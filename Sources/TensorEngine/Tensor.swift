@@ -10,7 +10,9 @@
 /// differentiate any scalar computed from it.
 public struct Tensor: @unchecked Sendable {
     public let shape: [Int]
-    let storage: Storage
+    /// `var` only so that `isKnownUniquelyReferenced` can ask whether an update may be done in
+    /// place (see `adamUpdate`); it is never reassigned.
+    var storage: Storage
     /// Present when the tensor takes part in differentiation (a leaf that asked for it, or the
     /// result of an op on such tensors while gradients are recorded).
     let node: GradNode?

@@ -57,6 +57,34 @@ final class OptimizerTests: XCTestCase {
         expect(first.value.scalars, [0.99, -0.99, 0.5 - 0.01 * 0.001 / (0.001 + 1e-8)], tolerance: 1e-6)
     }
 
+    func testAdamUpdatesInPlaceOnlyWhatNothingElseHolds() {
+        // 1003 values: the kernel's vector loop and its remainder, not only a scalar tail.
+        var rng = RandomGenerator(seed: 3)
+        let initial = Tensor.normal([1003], generator: &rng)
+        let steps = (0..<3).map { _ in Tensor.normal([1003], generator: &rng) }
+        let a = Parameter(initial), b = Parameter(initial)
+        let adamA = Adam([a], learningRate: 0.01), adamB = Adam([b], learningRate: 0.01)
+        var held: [Tensor] = [], addresses: [UnsafePointer<Float>?] = []
+        for g in steps {
+            adamA.update([g])   // after the first step nothing else holds a's values
+            addresses.append(a.value.withUnsafeBufferPointer { $0.baseAddress })
+            held.append(b.value)   // b's old values stay visible, so b gets fresh ones
+            adamB.update([g])
+        }
+        XCTAssertEqual(addresses[1], addresses[2], "an unshared parameter is updated in place")
+        XCTAssertEqual(a.value.scalars, b.value.scalars)
+        XCTAssertEqual(held[0].scalars, initial.scalars, "a tensor someone holds is never written")
+        var p = initial.scalars.map(Double.init), m = [Double](repeating: 0, count: p.count), v = m
+        for (t, g) in steps.enumerated() {
+            for (k, gk) in g.scalars.map(Double.init).enumerated() {
+                m[k] = 0.9 * m[k] + 0.1 * gk
+                v[k] = 0.999 * v[k] + 0.001 * gk * gk
+                p[k] -= 0.01 / (1 - pow(0.9, Double(t + 1))) * m[k] / ((v[k] / (1 - pow(0.999, Double(t + 1)))).squareRoot() + 1e-8)
+            }
+        }
+        expect(a.value.scalars, p)
+    }
+
     func testAdamWDecaysWeightsDirectly() {
         let lr = 0.01, wd = 0.1, b1 = 0.9, b2 = 0.999
         var p = start.map(Double.init), m = [Double](repeating: 0, count: 3), v = m

@@ -26,6 +26,20 @@ final class TensorTests: XCTestCase {
         XCTAssertEqual(r.shape, [3, 1])
     }
 
+    func testPackedTensorsScaleChangeInPlaceAndUnpackAsViews() {
+        let a = Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6]), b = Tensor((0..<37).map(Float.init))
+        var packed: PackedTensors? = PackedTensors([a, b], scaledBy: 0.5)
+        XCTAssertEqual(packed!.count, 43)
+        packed!.withUnsafeMutableBufferPointer { values in for i in values.indices { values[i] += 1 } }
+        let parts = packed!.unpacked()
+        packed = nil   // the views keep the block alive
+        XCTAssertEqual(parts.map(\.shape), [[2, 3], [37]])
+        XCTAssertEqual(parts[0].scalars, a.scalars.map { $0 * 0.5 + 1 })
+        XCTAssertEqual(parts[1].scalars, b.scalars.map { $0 * 0.5 + 1 })
+        XCTAssertEqual(a.scalars, [1, 2, 3, 4, 5, 6], "packing copies")
+        XCTAssertEqual((parts[1] * 2).scalars, b.scalars.map { ($0 * 0.5 + 1) * 2 })
+    }
+
     func testBroadcastingArithmetic() {
         let a = Tensor([[1, 2, 3], [4, 5, 6]])
         XCTAssertEqual((a + Tensor([10, 20, 30])).scalars, [11, 22, 33, 14, 25, 36])

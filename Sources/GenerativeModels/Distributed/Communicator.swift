@@ -11,7 +11,7 @@ public protocol Communicator: AnyObject {
     /// `values` becomes root's on every rank.
     func broadcast(_ values: inout [Float], root: Int)
     /// `values` becomes the elementwise sum over the ranks, on every rank (MPI_Allreduce in place).
-    func allReduceSum(_ values: inout [Float])
+    func allReduceSum(_ values: UnsafeMutableBufferPointer<Float>)
     /// Every rank's `values` (one length on all ranks), concatenated in rank order.
     func allGather(_ values: [Float]) -> [Float]
     func barrier()
@@ -20,20 +20,26 @@ public protocol Communicator: AnyObject {
 }
 
 extension Communicator {
+    public func allReduceSum(_ values: inout [Float]) {
+        values.withUnsafeMutableBufferPointer { allReduceSum($0) }
+    }
+
     /// The sum over ranks added in rank order from the gathered parts: bitwise the same whatever
     /// algorithm the library would have reduced with (`--reduce exact`).
-    public func allReduceSumExact(_ values: inout [Float]) {
+    public func allReduceSumExact(_ values: UnsafeMutableBufferPointer<Float>) {
         let n = values.count
-        let all = allGather(values)
+        let all = allGather(Array(values))
         all.withUnsafeBufferPointer { parts in
-            values.withUnsafeMutableBufferPointer { out in
-                for i in 0..<n {
-                    var sum = parts[i]
-                    for r in 1..<max(size, 1) { sum += parts[r * n + i] }
-                    out[i] = sum
-                }
+            for i in 0..<n {
+                var sum = parts[i]
+                for r in 1..<max(size, 1) { sum += parts[r * n + i] }
+                values[i] = sum
             }
         }
+    }
+
+    public func allReduceSumExact(_ values: inout [Float]) {
+        values.withUnsafeMutableBufferPointer { allReduceSumExact($0) }
     }
 
     /// Sums over the ranks in Double, added in rank order: each value travels as two Floats (its
@@ -68,7 +74,7 @@ public final class SingleProcess: Communicator {
     public var size: Int { 1 }
     public var localSize: Int { 1 }
     public func broadcast(_ values: inout [Float], root: Int) {}
-    public func allReduceSum(_ values: inout [Float]) {}
+    public func allReduceSum(_ values: UnsafeMutableBufferPointer<Float>) {}
     public func allGather(_ values: [Float]) -> [Float] { values }
     public func barrier() {}
     public func abort(_ message: String) -> Never {
@@ -145,12 +151,13 @@ public final class ThreadGroup {
         func broadcast(_ values: inout [Float], root: Int) {
             values = group.collective(rank, values) { $0[root] }
         }
-        func allReduceSum(_ values: inout [Float]) {
-            values = group.collective(rank, values) { parts in
+        func allReduceSum(_ values: UnsafeMutableBufferPointer<Float>) {
+            let sum = group.collective(rank, Array(values)) { parts in
                 var sum = parts[0]
                 for part in parts.dropFirst() { for i in sum.indices { sum[i] += part[i] } }
                 return sum
             }
+            _ = values.update(fromContentsOf: sum)
         }
         func allGather(_ values: [Float]) -> [Float] {
             group.collective(rank, values) { $0.flatMap { $0 } }

@@ -27,36 +27,21 @@ public struct DataParallel {
 
     /// The elementwise sum over the ranks, in place (in rank order when `exact`).
     public func sum(_ values: inout [Float]) {
-        if exact { communicator.allReduceSumExact(&values) } else { communicator.allReduceSum(&values) }
+        values.withUnsafeMutableBufferPointer { sum($0) }
+    }
+
+    public func sum(_ values: UnsafeMutableBufferPointer<Float>) {
+        if exact { communicator.allReduceSumExact(values) } else { communicator.allReduceSum(values) }
     }
 
     /// The mean over ranks of each rank's gradients (each the gradient of its slice's mean loss,
-    /// so the result is the gradient of the global batch's mean loss).
+    /// so the result is the gradient of the global batch's mean loss). Each rank's part is
+    /// divided by N as it is packed (exact for N a power of two), and the summed block is read
+    /// back without a copy: at a small model's step time, every pass over the gradients counts.
     public func averageGradients(_ gradients: [Tensor]) -> [Tensor] {
-        // One flat buffer filled and read with bulk copies: at a small model's step time, the
-        // copies around the all-reduce cost as much as the reduction.
-        let total = gradients.reduce(0) { $0 + $1.count }
-        var flat = [Float](unsafeUninitializedCapacity: total) { buffer, initialized in
-            var offset = 0
-            for g in gradients {
-                g.withUnsafeBufferPointer { source in
-                    _ = UnsafeMutableBufferPointer(rebasing: buffer[offset..<offset + source.count]).initialize(from: source)
-                }
-                offset += g.count
-            }
-            initialized = total
-        }
-        sum(&flat)
-        let scale = 1 / Float(size)
-        var offset = 0
-        return flat.withUnsafeBufferPointer { summed in
-            gradients.map { g in
-                defer { offset += g.count }
-                return Tensor(shape: g.shape) { out in
-                    for i in 0..<out.count { out[i] = summed[offset + i] * scale }
-                }
-            }
-        }
+        let packed = PackedTensors(gradients, scaledBy: 1 / Float(size))
+        packed.withUnsafeMutableBufferPointer { sum($0) }
+        return packed.unpacked()
     }
 
     /// The mean over ranks of the logged figures (in name order, the same on every rank).

@@ -40,11 +40,8 @@ public final class MPICommunicator: Communicator {
         values.withUnsafeMutableBufferPointer { p in _ = MPI_Bcast(p.baseAddress, count, deepgen_mpi_float(), Int32(root), world) }
     }
 
-    public func allReduceSum(_ values: inout [Float]) {
-        let count = Int32(values.count)
-        values.withUnsafeMutableBufferPointer { p in
-            _ = MPI_Allreduce(deepgen_mpi_in_place(), p.baseAddress, count, deepgen_mpi_float(), deepgen_mpi_sum(), world)
-        }
+    public func allReduceSum(_ values: UnsafeMutableBufferPointer<Float>) {
+        _ = MPI_Allreduce(deepgen_mpi_in_place(), values.baseAddress, Int32(values.count), deepgen_mpi_float(), deepgen_mpi_sum(), world)
     }
 
     public func allGather(_ values: [Float]) -> [Float] {

@@ -72,6 +72,13 @@ final class OptimizerSlots {
         }
     }
 
+    /// Removes and returns a slot's tensor, leaving no reference to it behind.
+    func take(_ name: String, _ index: Int) -> Tensor? {
+        guard values[name] != nil else { return nil }
+        defer { values[name]![index] = nil }
+        return values[name]![index]
+    }
+
     /// "<parameter index>.<slot>" for every created slot, and "step".
     func export(step: Int) -> [String: Tensor] {
         var out: [String: Tensor] = ["step": Tensor(Float(step))]

@@ -66,12 +66,15 @@ public final class Adam: Optimizer {
         precondition(gradients.count == parameters.count, "Adam: \(gradients.count) gradients for \(parameters.count) parameters")
         step += 1
         for (i, p) in parameters.enumerated() where !p.isFrozen {
-            let next = Tensor.adamStep(parameter: p.value, gradient: gradients[i].detached(), firstMoment: slots["exp_avg", i],
-                                       secondMoment: slots["exp_avg_sq", i], learningRate: learningRate, beta1: beta1, beta2: beta2,
-                                       epsilon: epsilon, weightDecay: weightDecay, decoupledWeightDecay: decoupledWeightDecay, step: step)
-            slots["exp_avg", i] = next.firstMoment
-            slots["exp_avg_sq", i] = next.secondMoment
-            p.assign(next.parameter)
+            // Taken out of the slots so that the update can overwrite them in place.
+            var m = slots.take("exp_avg", i), v = slots.take("exp_avg_sq", i)
+            p.update { value in
+                Tensor.adamUpdate(parameter: &value, gradient: gradients[i].detached(), firstMoment: &m, secondMoment: &v,
+                                  learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                                  weightDecay: weightDecay, decoupledWeightDecay: decoupledWeightDecay, step: step)
+            }
+            slots["exp_avg", i] = m
+            slots["exp_avg_sq", i] = v
         }
     }
 

@@ -1,0 +1,21 @@
+#ifndef DEEPGEN_CKERNELS_H
+#define DEEPGEN_CKERNELS_H
+#include <stddef.h>
+
+// Hot loops that Swift compiles for the baseline x86-64 (SSE2) only: written in C so that the
+// compiler builds one clone per instruction set (AVX-512, AVX2, baseline) and the loader picks
+// the clone this CPU runs. Contraction into FMA is off, so every clone rounds alike and a seed
+// gives the same numbers on every machine.
+
+/// Adam's update of `count` values (the parameters, gradients and moments of one slice).
+/// New values go to the `out` arrays, which may be the inputs themselves.
+void dg_adam_update(size_t count, const float *parameter, const float *gradient,
+                    const float *first_moment, const float *second_moment,
+                    float *parameter_out, float *first_moment_out, float *second_moment_out,
+                    float step_size, float beta1, float beta2, float inverse_root_correction2,
+                    float epsilon, float decay, float l2);
+
+/// out[i] = x[i] * scale.
+void dg_scale(size_t count, const float *x, float scale, float *out);
+
+#endif
