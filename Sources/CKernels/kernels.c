@@ -1,4 +1,8 @@
 #include "CKernels.h"
+#include <float.h>
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
 
 #pragma clang fp contract(off)
 
@@ -16,11 +20,17 @@
 #endif
 
 DG_CLONES
-void dg_adam_update(size_t count, const float *restrict parameter, const float *restrict gradient,
+void dg_adam_update(size_t count, const float *parameter, const float *restrict gradient,
                     const float *first_moment, const float *second_moment,
                     float *parameter_out, float *first_moment_out, float *second_moment_out,
                     float step_size, float beta1, float beta2, float inverse_root_correction2,
                     float epsilon, float decay, float l2) {
+#if defined(__x86_64__)
+    // Subnormal gradients and their squares too would take assists: flushed to zero here
+    // (FTZ and DAZ for this loop only; the caller's floating-point state is restored).
+    unsigned int csr = _mm_getcsr();
+    _mm_setcsr(csr | 0x8040);
+#endif
     // Each iteration reads and writes index i only, so exact aliasing (in place) is safe.
 #pragma clang loop vectorize(assume_safety)
     for (size_t i = 0; i < count; i++) {
@@ -29,14 +39,39 @@ void dg_adam_update(size_t count, const float *restrict parameter, const float *
         float m = first_moment[i] * beta1 + grad * (1 - beta1);
         float v = second_moment[i] * beta2 + grad * grad * (1 - beta2);
         float denominator = DG_SQRT(v) * inverse_root_correction2 + epsilon;
-        first_moment_out[i] = m;
-        second_moment_out[i] = v;
+        // A moment whose gradients have stopped (a dead unit's weights) decays geometrically
+        // into the subnormal range, where every operation on it costs a microcode assist on
+        // x86: stored as zero instead, its share of the step being below 1e-30 anyway.
+        first_moment_out[i] = __builtin_fabsf(m) < FLT_MIN ? 0.0f : m;
+        second_moment_out[i] = v < FLT_MIN ? 0.0f : v;
         parameter_out[i] = p * decay - step_size * m / denominator;
     }
+#if defined(__x86_64__)
+    _mm_setcsr(csr);
+#endif
 }
 
 DG_CLONES
 void dg_scale(size_t count, const float *x, float scale, float *out) {
 #pragma clang loop vectorize(assume_safety)
     for (size_t i = 0; i < count; i++) out[i] = x[i] * scale;
+}
+
+// SplitMix64's finaliser, as RandomGenerator.mix.
+static inline uint64_t dg_mix(uint64_t z) {
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+DG_CLONES
+void dg_uniform_pairs(uint64_t seed, uint64_t start, size_t count, float *restrict u1, float *restrict u2) {
+    uint64_t key = dg_mix(seed);
+    for (size_t j = 0; j < count; j++) {
+        uint64_t v = dg_mix(key ^ ((start + j) * 0xD1B54A32D192ED03ull));
+        // Both parts are below 2^25, so the 32-bit conversions (which vectorise) are exact.
+        u1[j] = (float)(int32_t)((v >> 40) + 1) * 0x1p-24f;
+        u2[j] = (float)(int32_t)((v >> 16) & 0xFFFFFF) * 0x1p-24f;
+    }
 }

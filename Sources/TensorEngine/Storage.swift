@@ -53,6 +53,9 @@ public final class Storage: @unchecked Sendable {
 
     deinit { if owner == nil { free(pointer) } }
 
+    /// False for a view, whose memory other views may share even when nothing else holds this one.
+    var ownsMemory: Bool { owner == nil }
+
     /// glibc serves blocks above its mmap threshold (at most 32 MB) with fresh mappings, so every
     /// large intermediate tensor costs page faults on first touch and an munmap when freed:
     /// measured here, an importance-sampled NLL spent 16 of its 21 seconds in the kernel. Keeping

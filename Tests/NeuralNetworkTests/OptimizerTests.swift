@@ -85,6 +85,19 @@ final class OptimizerTests: XCTestCase {
         expect(a.value.scalars, p)
     }
 
+    func testAdamStoresSubnormalMomentsAsZero() {
+        // After one gradient and then none, m = 1e-4 * 0.9^t leaves the normal range near t = 780.
+        let p = Parameter(Tensor([1, 1])), adam = Adam([p], learningRate: 0.01)
+        adam.update([Tensor([1e-3, 1e-3])])
+        for _ in 0..<700 { adam.update([Tensor([0, 1e-3])]) }
+        let m700 = adam.state["0.exp_avg"]!.scalars[0]
+        XCTAssertEqual(Double(m700), 1e-4 * pow(0.9, 700), accuracy: 1e-39)
+        XCTAssertGreaterThanOrEqual(m700, .leastNormalMagnitude)
+        for _ in 0..<200 { adam.update([Tensor([0, 1e-3])]) }
+        XCTAssertEqual(adam.state["0.exp_avg"]!.scalars[0], 0, "flushed, not subnormal")
+        XCTAssertEqual(adam.state["0.exp_avg"]!.scalars[1], 1e-3, accuracy: 1e-9, "a live moment is untouched")
+    }
+
     func testAdamWDecaysWeightsDirectly() {
         let lr = 0.01, wd = 0.1, b1 = 0.9, b2 = 0.999
         var p = start.map(Double.init), m = [Double](repeating: 0, count: 3), v = m

@@ -1,6 +1,7 @@
 #ifndef DEEPGEN_CKERNELS_H
 #define DEEPGEN_CKERNELS_H
 #include <stddef.h>
+#include <stdint.h>
 
 // Hot loops that Swift compiles for the baseline x86-64 (SSE2) only: written in C so that the
 // compiler builds one clone per instruction set (AVX-512, AVX2, baseline) and the loader picks
@@ -17,5 +18,10 @@ void dg_adam_update(size_t count, const float *parameter, const float *gradient,
 
 /// out[i] = x[i] * scale.
 void dg_scale(size_t count, const float *x, float scale, float *out);
+
+/// The counter-based generator's uniforms (RandomGenerator in the engine): the 64-bit hash of
+/// (seed, start + j) gives u1[j] in (0, 1] from its top 24 bits and u2[j] in [0, 1) from the
+/// next 24, for j < count.
+void dg_uniform_pairs(uint64_t seed, uint64_t start, size_t count, float *u1, float *u2);
 
 #endif

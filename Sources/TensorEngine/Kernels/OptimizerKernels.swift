@@ -21,7 +21,7 @@ extension Tensor {
             guard var t = tensor else { return (Storage(zeroedCount: n), Storage(uninitializedCount: n)) }
             tensor = nil
             precondition(t.shape == shape, "adam: moment \(t.shape) for parameter \(shape)")
-            let unique = isKnownUniquelyReferenced(&t.storage)
+            let unique = isKnownUniquelyReferenced(&t.storage) && t.storage.ownsMemory
             return (t.storage, unique ? t.storage : Storage(uninitializedCount: n))
         }
         var p: Tensor? = parameter
