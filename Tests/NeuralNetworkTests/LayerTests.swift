@@ -84,6 +84,35 @@ final class LayerTests: XCTestCase {
         assertGradientsMatchFiniteDifferences([x], tolerance: 3e-2) { LayerNorm([2, 2])($0[0]) }
     }
 
+    /// The fused op against batch normalisation written out in differentiable ops: the output and
+    /// the gradients of x, the scale and the shift, for [N, C] and [N, C, H, W] (maps of 49,
+    /// past the 16-wide vectors, and of 4); then its first and second derivatives (the second
+    /// through the composed backward) against finite differences.
+    func testFusedBatchNormalizationEqualsTheComposedForm() {
+        for (i, shape) in [[5, 7], [3, 4, 7, 7], [4, 3, 2, 2]].enumerated() {
+            let x = randomTensor(shape, seed: 60 + UInt64(i)) * 2 + 0.5
+            let gamma = randomTensor([shape[1]], seed: 70 + UInt64(i)) + 1, beta = randomTensor([shape[1]], seed: 80 + UInt64(i))
+            let axes = [0] + Array(2..<shape.count), stat = [1, shape[1]] + [Int](repeating: 1, count: shape.count - 2)
+            func composed(_ v: [Tensor]) -> Tensor {
+                let centred = v[0] - v[0].mean(alongAxes: axes, keepDims: true)
+                let normalised = centred * (centred.squared().mean(alongAxes: axes, keepDims: true) + 1e-5).rsqrt()
+                return normalised * v[1].reshaped(stat) + v[2].reshaped(stat)
+            }
+            func fused(_ v: [Tensor]) -> Tensor { batchNormalization(v[0], weight: v[1], bias: v[2], epsilon: 1e-5).output }
+            let leaves = [x, gamma, beta].map { $0.requiringGradient() }
+            let probe = randomTensor(shape, seed: 90 + UInt64(i))
+            let expected = composed(leaves), got = fused(leaves)
+            assertClose(got, expected.scalars, tolerance: 1e-4)
+            let statistics = batchNormalization(x, weight: nil, bias: nil, epsilon: 1e-5)
+            assertClose(statistics.mean, x.mean(alongAxes: axes).scalars, tolerance: 1e-5)
+            assertClose(statistics.variance, x.variance(alongAxes: axes).scalars, tolerance: 1e-4)
+            let want = gradients(of: (expected * probe).sum(), wrt: leaves), have = gradients(of: (got * probe).sum(), wrt: leaves)
+            for (h, w) in zip(have, want) { assertClose(h, w.scalars, tolerance: 1e-3) }
+            assertGradientsMatchFiniteDifferences([x, gamma, beta], epsilon: 1e-2, tolerance: 3e-2, fused)
+            assertSecondDerivativesMatchFiniteDifferences([x, gamma, beta], epsilon: 1e-2, tolerance: 5e-2, fused)
+        }
+    }
+
     func testInstanceAndLayerNormStatistics() {
         let x = randomTensor([2, 3, 4, 4], seed: 4) * 3 + 1
         let y = InstanceNorm2d(3)(x)

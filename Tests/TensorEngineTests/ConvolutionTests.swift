@@ -107,6 +107,32 @@ final class ConvolutionTests: XCTestCase {
         assertClose(whole.sliced(axis: 0, 0..<1), first.scalars, tolerance: 1e-5)
     }
 
+    /// Small maps go through one product for several images side by side. For batches split
+    /// into chunks with a remainder, and for images processed one at a time, all three kernels
+    /// must give what each image gives alone: the forward pass, the input gradient, and the
+    /// weight gradient (the sum of the images' own).
+    func testImagesGatheredIntoOneProductGiveEachImagesResult() {
+        let g = ConvGeometry(stride: (2, 1), padding: (1, 2), groups: 2)
+        // Columns of 144 x 53 x 55 floats per image: two images per product (chunks of 2 and 1
+        // on each thread, or 2, 2, 1 on one); then seven small images, all in one product.
+        for (xs, ws, images) in [([5, 32, 105, 53], [8, 16, 3, 3], 2), ([7, 4, 6, 5], [6, 2, 3, 3], 7)] {
+            let x = randomTensor(xs, seed: 50), w = randomTensor(ws, seed: 51)
+            let y = conv2d(x, w, stride: g.stride, padding: g.padding, groups: g.groups)
+            XCTAssertEqual(ConvKernels.plan(Tensor.convSizes(input: xs, weight: ws, output: y.shape, g)).images, images)
+            let probe = randomTensor(y.shape, seed: 52)
+            let dx = Tensor.convolveInputAdjoint(probe, w, inputShape: x.shape, g)
+            let dw = Tensor.convolveWeightAdjoint(x, probe, weightShape: w.shape, g)
+            var dwSum = [Float](repeating: 0, count: w.count)
+            for n in 0..<xs[0] {
+                let xn = x.sliced(axis: 0, n..<n + 1), pn = probe.sliced(axis: 0, n..<n + 1)
+                assertClose(y.sliced(axis: 0, n..<n + 1), conv2d(xn, w, stride: g.stride, padding: g.padding, groups: g.groups).scalars, tolerance: 1e-4)
+                assertClose(dx.sliced(axis: 0, n..<n + 1), Tensor.convolveInputAdjoint(pn, w, inputShape: xn.shape, g).scalars, tolerance: 1e-4)
+                for (i, v) in Tensor.convolveWeightAdjoint(xn, pn, weightShape: w.shape, g).scalars.enumerated() { dwSum[i] += v }
+            }
+            assertClose(dw, dwSum, tolerance: 1e-2)
+        }
+    }
+
     func testShapeErrorsNameBothShapes() {
         XCTAssertThrowsError(try Shape.conv2d(input: [1, 3, 8, 8], weight: [4, 2, 3, 3], geometry: ConvGeometry())) { error in
             let message = "\(error)"

@@ -22,6 +22,22 @@ final class RandomTests: XCTestCase {
         XCTAssertEqual(big, first + second)
     }
 
+    /// The vectorised C hash (`dg_uniform_pairs`) is the twin of `RandomGenerator.value`: pair i
+    /// of a draw is the 64-bit value at stream index i, its top 24 bits giving element 2i and the
+    /// next 24 element 2i + 1, for every seed and across the kernel's 16-lane blocks.
+    func testTensorDrawsAreTheCounterHashOfTheStream() {
+        for seed: UInt64 in [0, 1, 0xDEAD_BEEF_0123_4567] {
+            var generator = RandomGenerator(seed: seed)
+            _ = generator.nextUniform()  // start the draw at an odd stream index
+            let drawn = Tensor.uniform([77], generator: &generator).scalars
+            for (i, x) in drawn.enumerated() {
+                let v = RandomGenerator.value(seed: seed, index: 1 + UInt64(i / 2))
+                let expected = i % 2 == 0 ? 1 - Float((v >> 40) + 1) * 0x1p-24 : Float((v >> 16) & 0xFF_FFFF) * 0x1p-24
+                XCTAssertEqual(x, expected, "seed \(seed), element \(i)")
+            }
+        }
+    }
+
     /// A rank's draw under `ExampleRows` is its rows of the global batch's draw, for even and odd
     /// rows and every distribution; draws of another first dimension are left alone.
     func testExampleRowsTakeTheirRowsOfTheGlobalDraw() {

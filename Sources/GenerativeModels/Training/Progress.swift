@@ -10,9 +10,11 @@ public final class Progress {
     let interactive: Bool
     var lastDraw = Date.distantPast
     let plainInterval: TimeInterval
+    /// Seconds from `start` after which the work stops whatever the count (a wall-time budget).
+    let budget: TimeInterval?
 
-    public init(total: Int, label: String, startingAt count: Int = 0, plainInterval: TimeInterval = 10) {
-        self.total = total; self.label = label; self.startCount = count; self.plainInterval = plainInterval
+    public init(total: Int, label: String, startingAt count: Int = 0, plainInterval: TimeInterval = 10, budget: TimeInterval? = nil) {
+        self.total = total; self.label = label; self.startCount = count; self.plainInterval = plainInterval; self.budget = budget
         interactive = isatty(STDERR_FILENO) != 0
     }
 
@@ -24,7 +26,7 @@ public final class Progress {
         lastDraw = now
         let elapsed = now.timeIntervalSince(start)
         let rate = Double(count - startCount) / max(elapsed, 1e-9)
-        let remaining = rate > 0 ? Double(total - count) / rate : 0
+        let remaining = min(rate > 0 ? Double(total - count) / rate : 0, budget.map { max(0, $0 - elapsed) } ?? .infinity)
         let shown = figures.map { "\($0.0) \(Progress.format($0.1))" }.joined(separator: "  ")
         let fraction = total > 0 ? Double(count) / Double(total) : 1
         if interactive {

@@ -110,7 +110,8 @@ public final class Trainer {
         let rows = parallel.rows(batchSize: options.batchSize)
         let reduce: GradientReduction.Reduce? = parallel.size > 1 ? { [parallel] in parallel.averageGradients($0) } : nil
         let statistics: StatisticsReduction.Sum? = parallel.size > 1 && synchronizeBatchNorm ? { [parallel] in parallel.sum(&$0) } : nil
-        let progress = Progress(total: totalSteps, label: "train", startingAt: state.step)
+        let progress = Progress(total: totalSteps, label: "train", startingAt: state.step,
+                                budget: options.minutes.map { 60 * $0 - state.elapsedSeconds })
         let started = Date()
         var order: (epoch: Int, indices: [Int]) = (-1, [])
         var running: [String: Double] = [:]

@@ -39,14 +39,12 @@ public final class BatchNorm: Module, Layer {
                 mean = (totals.sliced(axis: 0, 0..<channels) / n).reshaped(statShape)
                 variance = relu(totals.sliced(axis: 0, channels..<2 * channels) / n - mean.reshaped([channels]).squared()).reshaped(statShape)
             } else {
-                mean = x.mean(alongAxes: axes, keepDims: true)
-                variance = (x - mean).squared().mean(alongAxes: axes, keepDims: true)
+                // The batch's own statistics: one fused op.
+                let fused = batchNormalization(x, weight: weight?.value, bias: bias?.value, epsilon: epsilon)
+                updateRunningStatistics(mean: fused.mean, variance: fused.variance, count: n)
+                return fused.output
             }
-            withoutGradients {
-                runningMean.value = runningMean.value * (1 - momentum) + mean.reshaped([channels]) * momentum
-                let unbiased = variance.reshaped([channels]) * (n / Swift.max(n - 1, 1))
-                runningVar.value = runningVar.value * (1 - momentum) + unbiased * momentum
-            }
+            updateRunningStatistics(mean: mean.reshaped([channels]), variance: variance.reshaped([channels]), count: n)
         } else {
             mean = runningMean.value.reshaped(statShape)
             variance = runningVar.value.reshaped(statShape)
@@ -54,6 +52,14 @@ public final class BatchNorm: Module, Layer {
         var y = (x - mean) * (variance + epsilon).rsqrt()
         if let weight, let bias { y = y * weight.value.reshaped(statShape) + bias.value.reshaped(statShape) }
         return y
+    }
+
+    /// Moves the running estimates toward a batch's mean and variance (made unbiased).
+    private func updateRunningStatistics(mean: Tensor, variance: Tensor, count n: Float) {
+        withoutGradients {
+            runningMean.value = runningMean.value * (1 - momentum) + mean.detached() * momentum
+            runningVar.value = runningVar.value * (1 - momentum) + variance.detached() * (n / Swift.max(n - 1, 1)) * momentum
+        }
     }
 }
 

@@ -53,13 +53,15 @@ struct ConvSizes {
 /// the image, with the columns-matrix row for it, the input row (shifted by the tap's column
 /// offset, so output column ow reads `input[ow * strideW]`), and the range of output columns
 /// whose input column lies inside the image. `outside` gets the rows that fall in the padding.
+/// Rows of the columns matrix lie `rowStride` floats apart (more than one image's columns when
+/// several images share one matrix).
 @inline(__always)
-private func forEachPatchRow(_ s: ConvSizes, rows: Range<Int>,
+private func forEachPatchRow(_ s: ConvSizes, rows: Range<Int>, rowStride: Int?,
                              outside: (_ columnRow: Int) -> Void,
                              _ body: (_ columnRow: Int, _ inputRow: Int, _ inside: Range<Int>) -> Void) {
     let (sh, sw) = s.g.stride, (ph, pw) = s.g.padding, (dh, dw) = s.g.dilation
     let (H, W, Wo) = (s.height, s.width, s.outW)
-    let columns = rows.count * Wo
+    let columns = rowStride ?? rows.count * Wo
     for c in 0..<s.groupIn {
         for (t, tap) in s.taps.enumerated() {
             let ki = tap / s.kernelW, kj = tap % s.kernelW
@@ -78,9 +80,9 @@ private func forEachPatchRow(_ s: ConvSizes, rows: Range<Int>,
 /// Unfolds one group of one image, for the output rows `rows`, into columns: row (c, tap),
 /// column (oh, ow) holds the input value that tap (ki, kj) of channel c meets at output
 /// (oh, ow), or 0 in the padding.
-func im2col(_ x: UnsafePointer<Float>, _ s: ConvSizes, rows: Range<Int>, _ col: UnsafeMutablePointer<Float>) {
+func im2col(_ x: UnsafePointer<Float>, _ s: ConvSizes, rows: Range<Int>, _ col: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
     let sw = s.g.stride.1, Wo = s.outW
-    forEachPatchRow(s, rows: rows, outside: { (col + $0).update(repeating: 0, count: Wo) }) { columnRow, inputRow, inside in
+    forEachPatchRow(s, rows: rows, rowStride: rowStride, outside: { (col + $0).update(repeating: 0, count: Wo) }) { columnRow, inputRow, inside in
         let dst = col + columnRow, src = x + inputRow
         if inside.lowerBound > 0 { dst.update(repeating: 0, count: inside.lowerBound) }
         if sw == 1 {
@@ -93,9 +95,9 @@ func im2col(_ x: UnsafePointer<Float>, _ s: ConvSizes, rows: Range<Int>, _ col: 
 }
 
 /// The adjoint of `im2col`: adds every column entry back onto the input position it came from.
-func col2im(_ col: UnsafePointer<Float>, _ s: ConvSizes, rows: Range<Int>, _ x: UnsafeMutablePointer<Float>) {
+func col2im(_ col: UnsafePointer<Float>, _ s: ConvSizes, rows: Range<Int>, _ x: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
     let sw = s.g.stride.1
-    forEachPatchRow(s, rows: rows, outside: { _ in }) { columnRow, inputRow, inside in
+    forEachPatchRow(s, rows: rows, rowStride: rowStride, outside: { _ in }) { columnRow, inputRow, inside in
         let src = col + columnRow, dst = x + inputRow
         if sw == 1 {
             var ow = inside.lowerBound
@@ -114,15 +116,22 @@ final class Scratch {
     deinit { pointer.deallocate() }
 }
 
-/// The three convolution kernels. Each image is processed in blocks of output rows whose columns
-/// matrix fits in the core's cache, so the unfold and the product that reads it stay in cache.
+/// The three convolution kernels. Small maps are processed several images at a time: their
+/// columns matrices side by side make one product wide enough for BLAS to run near its peak (one
+/// 7x7 map gives products 49 columns wide, and a weight gradient summed over 49 terms per image).
+/// A large map is processed alone, in blocks of output rows that bound the scratch memory.
 enum ConvKernels {
-    /// Floats of columns matrix per block (64 MB): whole images in practice, where measurements
-    /// favoured one large product over cache-sized blocks; the bound only caps scratch memory.
+    /// Floats of columns matrix per product: whole images up to this size, where measurements
+    /// favoured one large product over cache-sized blocks; the bound caps scratch memory.
     static let blockFloats = 1 << 24
+    /// Floats of columns matrix below which images are gathered into one product.
+    static let chunkFloats = 1 << 20
 
-    static func blockRows(_ s: ConvSizes) -> Int {
-        max(1, min(s.outH, blockFloats / max(1, s.patch * s.outW)))
+    /// Images per product, and output rows per block when that is one image.
+    static func plan(_ s: ConvSizes) -> (images: Int, rows: Int) {
+        let perImage = s.patch * s.outPlane
+        if perImage >= chunkFloats { return (1, max(1, min(s.outH, blockFloats / max(1, s.patch * s.outW)))) }
+        return (max(1, min(s.batch, chunkFloats / max(1, perImage))), s.outH)
     }
 
     /// The taps some weight uses, and the weights compacted to them ([out, in / groups, taps]),
@@ -151,29 +160,42 @@ enum ConvKernels {
     private static func forwardOverTaps(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
                                         _ y: UnsafeMutablePointer<Float>, _ s: ConvSizes) {
         let pointwise = s.g.isPointwise(kernel: (s.kernelH, s.kernelW))
-        let perImage = s.batch >= Parallel.threadCount
-        let step = blockRows(s)
-        let scratch = (0..<Parallel.threadCount).map { _ in Scratch(pointwise ? 0 : s.patch * step * s.outW) }
-        forEachImage(s.batch, perImage: perImage) { n, thread in
+        let (images, step) = plan(s), P = s.outPlane
+        let scratch = Workspace(s, images: images, rows: step, outputs: images > 1)
+        forEachChunk(s.batch, images: images) { n0, count, thread, perImage in
+            let (columns, product) = scratch.buffers(thread)
             for grp in 0..<s.g.groups {
-                let xg = x + (n * s.inChannels + grp * s.groupIn) * s.inPlane
-                let yg = y + (n * s.outChannels + grp * s.groupOut) * s.outPlane
                 let wg = w + grp * s.groupOut * s.patch
+                let xg = { (n: Int) in x + (n * s.inChannels + grp * s.groupIn) * s.inPlane }
+                let yg = { (n: Int) in y + (n * s.outChannels + grp * s.groupOut) * P }
+                if count > 1 {
+                    // The images' columns side by side, one product, then each image's rows
+                    // (plus the bias) copied out.
+                    let ld = count * P
+                    for i in 0..<count { im2col(xg(n0 + i), s, rows: 0..<s.outH, columns + i * P, rowStride: ld) }
+                    gemm(perImage, false, false, s.groupOut, ld, s.patch, wg, s.patch, columns, ld, 0, product, ld)
+                    for i in 0..<count {
+                        for o in 0..<s.groupOut {
+                            let add = bias?[grp * s.groupOut + o] ?? 0
+                            copy(product + o * ld + i * P, to: yg(n0 + i) + o * P, count: P, adding: add)
+                        }
+                    }
+                    continue
+                }
                 // The bias is written first and the product added to it (beta 1): no separate
                 // pass over the output, and BLAS skips its own zeroing pass.
                 if let bias {
-                    for o in 0..<s.groupOut { (yg + o * s.outPlane).update(repeating: bias[grp * s.groupOut + o], count: s.outPlane) }
+                    for o in 0..<s.groupOut { (yg(n0) + o * P).update(repeating: bias[grp * s.groupOut + o], count: P) }
                 }
                 let beta: Float = bias == nil ? 0 : 1
                 if pointwise {
-                    gemm(perImage, false, false, s.groupOut, s.outPlane, s.patch, wg, s.patch, xg, s.outPlane, beta, yg, s.outPlane)
+                    gemm(perImage, false, false, s.groupOut, P, s.patch, wg, s.patch, xg(n0), P, beta, yg(n0), P)
                     continue
                 }
                 for start in stride(from: 0, to: s.outH, by: step) {
-                    let rows = start..<min(s.outH, start + step), columns = rows.count * s.outW
-                    im2col(xg, s, rows: rows, scratch[thread].pointer)
-                    gemm(perImage, false, false, s.groupOut, columns, s.patch, wg, s.patch, scratch[thread].pointer, columns,
-                         beta, yg + start * s.outW, s.outPlane)
+                    let rows = start..<min(s.outH, start + step), width = rows.count * s.outW
+                    im2col(xg(n0), s, rows: rows, columns)
+                    gemm(perImage, false, false, s.groupOut, width, s.patch, wg, s.patch, columns, width, beta, yg(n0) + start * s.outW, P)
                 }
             }
         }
@@ -188,24 +210,33 @@ enum ConvKernels {
     private static func inputGradientOverTaps(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
                                               _ s: ConvSizes) {
         let pointwise = s.g.isPointwise(kernel: (s.kernelH, s.kernelW))
-        let perImage = s.batch >= Parallel.threadCount
-        let step = blockRows(s)
-        let scratch = (0..<Parallel.threadCount).map { _ in Scratch(pointwise ? 0 : s.patch * step * s.outW) }
-        forEachImage(s.batch, perImage: perImage) { n, thread in
+        let (images, step) = plan(s), P = s.outPlane
+        let scratch = Workspace(s, images: images, rows: step, outputs: images > 1)
+        forEachChunk(s.batch, images: images) { n0, count, thread, perImage in
+            let (columns, gathered) = scratch.buffers(thread)
             for grp in 0..<s.g.groups {
-                let dxg = dx + (n * s.inChannels + grp * s.groupIn) * s.inPlane
-                let dyg = dy + (n * s.outChannels + grp * s.groupOut) * s.outPlane
                 let wg = w + grp * s.groupOut * s.patch
-                if pointwise {
-                    gemm(perImage, true, false, s.patch, s.outPlane, s.groupOut, wg, s.patch, dyg, s.outPlane, 0, dxg, s.outPlane)
+                let dxg = { (n: Int) in dx + (n * s.inChannels + grp * s.groupIn) * s.inPlane }
+                let dyg = { (n: Int) in dy + (n * s.outChannels + grp * s.groupOut) * P }
+                if count > 1 {
+                    let ld = count * P
+                    gather(count, P, s.groupOut, from: dyg(n0), imageStride: s.outChannels * P, into: gathered, ld)
+                    gemm(perImage, true, false, s.patch, ld, s.groupOut, wg, s.patch, gathered, ld, 0, columns, ld)
+                    for i in 0..<count {
+                        dxg(n0 + i).update(repeating: 0, count: s.groupIn * s.inPlane)
+                        col2im(columns + i * P, s, rows: 0..<s.outH, dxg(n0 + i), rowStride: ld)
+                    }
                     continue
                 }
-                dxg.update(repeating: 0, count: s.groupIn * s.inPlane)
+                if pointwise {
+                    gemm(perImage, true, false, s.patch, P, s.groupOut, wg, s.patch, dyg(n0), P, 0, dxg(n0), P)
+                    continue
+                }
+                dxg(n0).update(repeating: 0, count: s.groupIn * s.inPlane)
                 for start in stride(from: 0, to: s.outH, by: step) {
-                    let rows = start..<min(s.outH, start + step), columns = rows.count * s.outW
-                    gemm(perImage, true, false, s.patch, columns, s.groupOut, wg, s.patch, dyg + start * s.outW, s.outPlane,
-                         0, scratch[thread].pointer, columns)
-                    col2im(scratch[thread].pointer, s, rows: rows, dxg)
+                    let rows = start..<min(s.outH, start + step), width = rows.count * s.outW
+                    gemm(perImage, true, false, s.patch, width, s.groupOut, wg, s.patch, dyg(n0) + start * s.outW, P, 0, columns, width)
+                    col2im(columns, s, rows: rows, dxg(n0))
                 }
             }
         }
@@ -215,29 +246,35 @@ enum ConvKernels {
     /// Each thread sums its own images; the partial sums are then added in thread order.
     static func weightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>, _ s: ConvSizes) {
         let pointwise = s.g.isPointwise(kernel: (s.kernelH, s.kernelW))
-        let perImage = s.batch >= Parallel.threadCount
-        let threads = perImage ? Parallel.threadCount : 1
+        let (images, step) = plan(s), P = s.outPlane
+        let threads = s.batch >= Parallel.threadCount ? Parallel.threadCount : 1
         let weightCount = s.outChannels * s.patch
-        let step = blockRows(s)
-        let scratch = (0..<threads).map { _ in Scratch(pointwise ? 0 : s.patch * step * s.outW) }
+        let scratch = Workspace(s, images: images, rows: step, outputs: images > 1)
         let partial = (1..<max(threads, 1)).map { _ in Scratch(weightCount) }
         dw.update(repeating: 0, count: weightCount)
         for p in partial { p.pointer.update(repeating: 0, count: weightCount) }
-        forEachImage(s.batch, perImage: perImage) { n, thread in
+        forEachChunk(s.batch, images: images) { n0, count, thread, perImage in
             let target = thread == 0 ? dw : partial[thread - 1].pointer
+            let (columns, gathered) = scratch.buffers(thread)
             for grp in 0..<s.g.groups {
-                let xg = x + (n * s.inChannels + grp * s.groupIn) * s.inPlane
-                let dyg = dy + (n * s.outChannels + grp * s.groupOut) * s.outPlane
                 let dwg = target + grp * s.groupOut * s.patch
+                let xg = { (n: Int) in x + (n * s.inChannels + grp * s.groupIn) * s.inPlane }
+                let dyg = { (n: Int) in dy + (n * s.outChannels + grp * s.groupOut) * P }
+                if count > 1 {
+                    let ld = count * P
+                    gather(count, P, s.groupOut, from: dyg(n0), imageStride: s.outChannels * P, into: gathered, ld)
+                    for i in 0..<count { im2col(xg(n0 + i), s, rows: 0..<s.outH, columns + i * P, rowStride: ld) }
+                    gemm(perImage, false, true, s.groupOut, s.patch, ld, gathered, ld, columns, ld, 1, dwg, s.patch)
+                    continue
+                }
                 if pointwise {
-                    gemm(perImage, false, true, s.groupOut, s.patch, s.outPlane, dyg, s.outPlane, xg, s.outPlane, 1, dwg, s.patch)
+                    gemm(perImage, false, true, s.groupOut, s.patch, P, dyg(n0), P, xg(n0), P, 1, dwg, s.patch)
                     continue
                 }
                 for start in stride(from: 0, to: s.outH, by: step) {
-                    let rows = start..<min(s.outH, start + step), columns = rows.count * s.outW
-                    im2col(xg, s, rows: rows, scratch[thread].pointer)
-                    gemm(perImage, false, true, s.groupOut, s.patch, columns, dyg + start * s.outW, s.outPlane,
-                         scratch[thread].pointer, columns, 1, dwg, s.patch)
+                    let rows = start..<min(s.outH, start + step), width = rows.count * s.outW
+                    im2col(xg(n0), s, rows: rows, columns)
+                    gemm(perImage, false, true, s.groupOut, s.patch, width, dyg(n0) + start * s.outW, P, columns, width, 1, dwg, s.patch)
                 }
             }
         }
@@ -246,6 +283,40 @@ enum ConvKernels {
             while i + 16 <= weightCount { store(load(dw + i) + load(p.pointer + i), dw + i); i += 16 }
             while i < weightCount { dw[i] += p.pointer[i]; i += 1 }
         }
+    }
+
+    /// Per-thread scratch: a columns matrix for `images` images (or `rows` output rows of one),
+    /// and, when images are gathered, a matrix of their outputs side by side.
+    private struct Workspace {
+        let columns: [Scratch], outputs: [Scratch]
+        init(_ s: ConvSizes, images: Int, rows: Int, outputs gathered: Bool) {
+            let pointwise = s.g.isPointwise(kernel: (s.kernelH, s.kernelW))
+            let columnFloats = images > 1 ? s.patch * images * s.outPlane : pointwise ? 0 : s.patch * rows * s.outW
+            columns = (0..<Parallel.threadCount).map { _ in Scratch(columnFloats) }
+            outputs = (0..<Parallel.threadCount).map { _ in Scratch(gathered ? s.groupOut * images * s.outPlane : 0) }
+        }
+        func buffers(_ thread: Int) -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) {
+            (columns[thread].pointer, outputs[thread].pointer)
+        }
+    }
+
+    /// dst[o, i * plane ..< (i + 1) * plane] = src[i][o, ...] for `count` images `imageStride`
+    /// apart: each image's channel planes laid side by side, one row per channel.
+    private static func gather(_ count: Int, _ plane: Int, _ channels: Int, from src: UnsafePointer<Float>, imageStride: Int,
+                               into dst: UnsafeMutablePointer<Float>, _ ld: Int) {
+        for i in 0..<count {
+            for o in 0..<channels { (dst + o * ld + i * plane).update(from: src + i * imageStride + o * plane, count: plane) }
+        }
+    }
+
+    /// dst[j] = src[j] + add.
+    @inline(__always)
+    private static func copy(_ src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int, adding add: Float) {
+        if add == 0 { dst.update(from: src, count: count); return }
+        let a = Vec(repeating: add)
+        var j = 0
+        while j + 16 <= count { store(load(src + j) + a, dst + j); j += 16 }
+        while j < count { dst[j] = src[j] + add; j += 1 }
     }
 
     /// A single-threaded product when images are already spread over the threads, else a split one.
@@ -260,13 +331,20 @@ enum ConvKernels {
         }
     }
 
-    /// Images split into one contiguous share per thread (deterministic), or all on this thread
-    /// when the batch is too small and the products themselves are split instead.
-    private static func forEachImage(_ batch: Int, perImage: Bool, _ body: (Int, Int) -> Void) {
-        guard perImage else { for n in 0..<batch { body(n, 0) }; return }
+    /// Images split into one contiguous share per thread (deterministic), each share in chunks of
+    /// at most `images`; `body` gets (first image, count, thread, whether threads hold images).
+    /// A batch smaller than the thread count runs on this thread, its products split instead.
+    private static func forEachChunk(_ batch: Int, images: Int, _ body: (Int, Int, Int, Bool) -> Void) {
         let parts = Parallel.threadCount
-        Parallel.forEach(parts) { t in
-            for n in batch * t / parts ..< batch * (t + 1) / parts { body(n, t) }
+        func share(_ range: Range<Int>, _ thread: Int, _ perImage: Bool) {
+            var n = range.lowerBound
+            while n < range.upperBound {
+                let count = min(images, range.upperBound - n)
+                body(n, count, thread, perImage)
+                n += count
+            }
         }
+        guard batch >= parts else { return share(0..<batch, 0, false) }
+        Parallel.forEach(parts) { t in share(batch * t / parts ..< batch * (t + 1) / parts, t, true) }
     }
 }
