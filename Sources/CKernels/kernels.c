@@ -75,3 +75,48 @@ void dg_uniform_pairs(uint64_t seed, uint64_t start, size_t count, float *restri
         u2[j] = (float)(int32_t)((v >> 16) & 0xFFFFFF) * 0x1p-24f;
     }
 }
+
+int dg_flush_subnormals(int on) {
+#if defined(__x86_64__)
+    unsigned int csr = _mm_getcsr();
+    _mm_setcsr(on ? (csr | 0x8040) : (csr & ~0x8040u));
+    return (csr & 0x8040) == 0x8040;
+#else
+    (void)on;
+    return 0;
+#endif
+}
+
+DG_CLONES
+void dg_im2col(const float *x, size_t channels, size_t plane, const int32_t *index, size_t taps, size_t count,
+               float *col, size_t row_stride) {
+    for (size_t c = 0; c < channels; c++) {
+        const float *src = x + c * plane;
+        for (size_t t = 0; t < taps; t++) {
+            const int32_t *offsets = index + t * count;
+            float *dst = col + (c * taps + t) * row_stride;
+#pragma clang loop vectorize(assume_safety)
+            for (size_t p = 0; p < count; p++) {
+                int32_t k = offsets[p];
+                dst[p] = k >= 0 ? src[k] : 0.0f;
+            }
+        }
+    }
+}
+
+DG_CLONES
+void dg_col2im(const float *col, size_t channels, size_t plane, const int32_t *source, size_t taps, size_t count,
+               float *x, size_t row_stride) {
+    for (size_t c = 0; c < channels; c++) {
+        float *dst = x + c * plane;
+        for (size_t t = 0; t < taps; t++) {
+            const int32_t *from = source + t * count;
+            const float *src = col + (c * taps + t) * row_stride;
+#pragma clang loop vectorize(assume_safety)
+            for (size_t q = 0; q < count; q++) {
+                int32_t k = from[q];
+                dst[q] += k >= 0 ? src[k] : 0.0f;
+            }
+        }
+    }
+}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TensorEngine
 
 @main
 struct DeepGen: ParsableCommand {
@@ -7,4 +8,9 @@ struct DeepGen: ParsableCommand {
         abstract: "Train, sample and evaluate deep generative models on the CPU.",
         subcommands: [DataCommand.self, Train.self, Sample.self, Eval.self, Interpolate.self, Translate.self, Project.self, Stylize.self, Latent.self, Bench.self]
     )
+
+    static func main() {
+        Parallel.flushSubnormals()
+        main(nil)
+    }
 }

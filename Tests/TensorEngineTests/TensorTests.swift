@@ -40,6 +40,19 @@ final class TensorTests: XCTestCase {
         XCTAssertEqual((parts[1] * 2).scalars, b.scalars.map { ($0 * 0.5 + 1) * 2 })
     }
 
+    /// With subnormals flushed, a subnormal input reads as zero on every thread (the product is
+    /// large enough to be split over the workers); restored, it is kept.
+    func testSubnormalsFlushedOnEveryThreadAndRestored() {
+        let tiny = Float.leastNormalMagnitude / 4
+        let x = Tensor(shape: [1 << 17], scalars: [Float](repeating: tiny, count: 1 << 17))
+        Parallel.flushSubnormals()
+        let flushed = (x * 2).scalars
+        Parallel.flushSubnormals(false)
+        let kept = (x * 2).scalars
+        XCTAssertEqual(flushed, [Float](repeating: 0, count: 1 << 17))
+        XCTAssertEqual(kept, [Float](repeating: 2 * tiny, count: 1 << 17))
+    }
+
     func testBroadcastingArithmetic() {
         let a = Tensor([[1, 2, 3], [4, 5, 6]])
         XCTAssertEqual((a + Tensor([10, 20, 30])).scalars, [11, 22, 33, 14, 25, 36])

@@ -24,4 +24,21 @@ void dg_scale(size_t count, const float *x, float scale, float *out);
 /// next 24, for j < count.
 void dg_uniform_pairs(uint64_t seed, uint64_t start, size_t count, float *u1, float *u2);
 
+/// The columns matrix of a convolution through a table of input offsets: for each channel c and
+/// tap t, row (c * taps + t) of `col` (rows `row_stride` apart) gets x[c * plane + index[t][p]],
+/// or 0 where the index is negative (the padding), for p < count.
+void dg_im2col(const float *x, size_t channels, size_t plane, const int32_t *index, size_t taps, size_t count,
+               float *col, size_t row_stride);
+
+/// The adjoint of dg_im2col, as gathers: x[c * plane + q] += sum over taps t of
+/// col[row (c * taps + t)][source[t][q]], skipping negative sources (input positions tap t
+/// never meets), for q < count (x may point into the plane, at the first input row a block of
+/// output rows meets). Gathers, unlike scatters, vectorise well.
+void dg_col2im(const float *col, size_t channels, size_t plane, const int32_t *source, size_t taps, size_t count,
+               float *x, size_t row_stride);
+
+/// Sets (1) or clears (0) flush-to-zero and denormals-are-zero for the calling thread; returns
+/// whether they were set before. No effect off x86-64.
+int dg_flush_subnormals(int on);
+
 #endif

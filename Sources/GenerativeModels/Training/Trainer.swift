@@ -123,6 +123,7 @@ public final class Trainer {
         default: nil
         }
         var nextSnapshot = options.snapshotMinutes.map { m in (floor(state.elapsedSeconds / (60 * m)) + 1) * 60 * m }
+        var snapshotStep: Int?
         while state.step < totalSteps {
             let elapsed = state.elapsedSeconds + Date().timeIntervalSince(started)
             // Rank 0's clock and Ctrl-C decide for every rank.
@@ -131,6 +132,7 @@ public final class Trainer {
             if parallel.size > 1 { parallel.communicator.broadcast(&decisions, root: 0) }
             if decisions[0] == 1, let next = nextSnapshot {
                 try snapshot(minutes: next / 60, state: state)
+                snapshotStep = state.step
                 nextSnapshot = next + 60 * options.snapshotMinutes!
             }
             if decisions[1] == 1, let minutes = options.minutes {
@@ -187,7 +189,8 @@ public final class Trainer {
         state.elapsedSeconds += Date().timeIntervalSince(started)
         try checkpoint(state)
         if parallel.size > 1 { try parallel.requireIdenticalState(of: model.module) }
-        if options.snapshotMinutes != nil { try snapshot(minutes: state.elapsedSeconds / 60, state: state) }
+        // The final model as a snapshot too, unless the budget's last snapshot already holds it.
+        if options.snapshotMinutes != nil, snapshotStep != state.step { try snapshot(minutes: state.elapsedSeconds / 60, state: state) }
         try writeSamples()
         if !quiet { log("done: \(state.step) steps in \(Progress.clock(state.elapsedSeconds)); \(run.url.path) holds the model, samples.png and loss.png") }
         return .finished(steps: state.step)

@@ -1,3 +1,5 @@
+import CKernels
+
 /// The geometry of a 2-D convolution: how far the kernel steps, how much zero border the input
 /// gets, how spread the kernel taps are, and how channels split into independent groups.
 public struct ConvGeometry: Equatable, Sendable {
@@ -77,34 +79,109 @@ private func forEachPatchRow(_ s: ConvSizes, rows: Range<Int>, rowStride: Int?,
     }
 }
 
-/// Unfolds one group of one image, for the output rows `rows`, into columns: row (c, tap),
-/// column (oh, ow) holds the input value that tap (ki, kj) of channel c meets at output
-/// (oh, ow), or 0 in the padding.
-func im2col(_ x: UnsafePointer<Float>, _ s: ConvSizes, rows: Range<Int>, _ col: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
-    let sw = s.g.stride.1, Wo = s.outW
-    forEachPatchRow(s, rows: rows, rowStride: rowStride, outside: { (col + $0).update(repeating: 0, count: Wo) }) { columnRow, inputRow, inside in
-        let dst = col + columnRow, src = x + inputRow
-        if inside.lowerBound > 0 { dst.update(repeating: 0, count: inside.lowerBound) }
-        if sw == 1 {
-            (dst + inside.lowerBound).update(from: src + inside.lowerBound, count: inside.count)
-        } else {
-            for ow in inside { dst[ow] = src[ow * sw] }
+/// Short or strided rows (a 7x7 map, a stride-2 layer) go through a table of input offsets, one
+/// vectorised gather per (channel, tap) over the whole block; the row by row copies cost more
+/// in bookkeeping than in copying there. Long unit-stride rows are copied row by row.
+@inline(__always)
+private func gathersThroughTable(_ s: ConvSizes) -> Bool { s.outW < 16 || s.g.stride.1 != 1 }
+
+/// For each tap in use and each output position of `rows` (row-major), the offset in one
+/// channel's plane of the input it meets, or -1 in the padding.
+@inline(__always)
+private func withTapOffsets<R>(_ s: ConvSizes, rows: Range<Int>, _ body: (UnsafePointer<Int32>, Int) -> R) -> R {
+    let (sh, sw) = s.g.stride, (ph, pw) = s.g.padding, (dh, dw) = s.g.dilation
+    let (H, W, Wo) = (s.height, s.width, s.outW)
+    let count = rows.count * Wo
+    return withUnsafeTemporaryAllocation(of: Int32.self, capacity: max(1, s.taps.count * count)) { table in
+        var k = 0
+        for tap in s.taps {
+            let ki = tap / s.kernelW, kj = tap % s.kernelW
+            for oh in rows {
+                let ih = oh * sh - ph + ki * dh
+                for ow in 0..<Wo {
+                    let iw = ow * sw - pw + kj * dw
+                    table[k] = ih >= 0 && ih < H && iw >= 0 && iw < W ? Int32(ih * W + iw) : -1
+                    k += 1
+                }
+            }
         }
-        if inside.upperBound < Wo { (dst + inside.upperBound).update(repeating: 0, count: Wo - inside.upperBound) }
+        return body(table.baseAddress!, count)
+    }
+}
+
+/// The inverse of `withTapOffsets`: for each tap and each input position from the first input
+/// row that `rows` meet to the last, the output position (within the block) that meets it
+/// through that tap, or -1.
+@inline(__always)
+private func withTapSources<R>(_ s: ConvSizes, rows: Range<Int>, _ body: (UnsafePointer<Int32>, Int, Int) -> R) -> R {
+    let (sh, ph, dh) = (s.g.stride.0, s.g.padding.0, s.g.dilation.0)
+    let firstRow = max(0, rows.lowerBound * sh - ph), lastRow = min(s.height, (rows.upperBound - 1) * sh - ph + (s.kernelH - 1) * dh + 1)
+    let first = firstRow * s.width, count = max(0, lastRow - firstRow) * s.width
+    return withTapOffsets(s, rows: rows) { offsets, positions in
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: max(1, s.taps.count * count)) { sources in
+            sources.initialize(repeating: -1)
+            for t in 0..<s.taps.count {
+                for p in 0..<positions {
+                    let q = Int(offsets[t * positions + p])
+                    if q >= 0 { sources[t * count + q - first] = Int32(p) }
+                }
+            }
+            return body(sources.baseAddress!, first, count)
+        }
+    }
+}
+
+/// Unfolds one group of `images` images (whole images `imageStride` floats apart), for the
+/// output rows `rows`, into columns: row (c, tap), column (oh, ow) of image i's block holds the
+/// input value that tap (ki, kj) of channel c meets at output (oh, ow), or 0 in the padding.
+/// The images' blocks lie side by side in each row (rows `rowStride` apart).
+func im2col(_ x: UnsafePointer<Float>, _ s: ConvSizes, rows: Range<Int>, _ col: UnsafeMutablePointer<Float>,
+            rowStride: Int? = nil, images: Int = 1, imageStride: Int = 0) {
+    let sw = s.g.stride.1, Wo = s.outW, block = rows.count * Wo
+    if gathersThroughTable(s) {
+        return withTapOffsets(s, rows: rows) { table, count in
+            for i in 0..<images {
+                dg_im2col(x + i * imageStride, s.groupIn, s.inPlane, table, s.taps.count, count, col + i * block, rowStride ?? count)
+            }
+        }
+    }
+    for i in 0..<images {
+        let x = x + i * imageStride, col = col + i * block
+        forEachPatchRow(s, rows: rows, rowStride: rowStride, outside: { (col + $0).update(repeating: 0, count: Wo) }) { columnRow, inputRow, inside in
+            let dst = col + columnRow, src = x + inputRow
+            if inside.lowerBound > 0 { dst.update(repeating: 0, count: inside.lowerBound) }
+            if sw == 1 {
+                (dst + inside.lowerBound).update(from: src + inside.lowerBound, count: inside.count)
+            } else {
+                for ow in inside { dst[ow] = src[ow * sw] }
+            }
+            if inside.upperBound < Wo { (dst + inside.upperBound).update(repeating: 0, count: Wo - inside.upperBound) }
+        }
     }
 }
 
 /// The adjoint of `im2col`: adds every column entry back onto the input position it came from.
-func col2im(_ col: UnsafePointer<Float>, _ s: ConvSizes, rows: Range<Int>, _ x: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
-    let sw = s.g.stride.1
-    forEachPatchRow(s, rows: rows, rowStride: rowStride, outside: { _ in }) { columnRow, inputRow, inside in
-        let src = col + columnRow, dst = x + inputRow
-        if sw == 1 {
-            var ow = inside.lowerBound
-            while ow + 16 <= inside.upperBound { store(load(dst + ow) + load(src + ow), dst + ow); ow += 16 }
-            while ow < inside.upperBound { dst[ow] += src[ow]; ow += 1 }
-        } else {
-            for ow in inside { dst[ow * sw] += src[ow] }
+func col2im(_ col: UnsafePointer<Float>, _ s: ConvSizes, rows: Range<Int>, _ x: UnsafeMutablePointer<Float>,
+            rowStride: Int? = nil, images: Int = 1, imageStride: Int = 0) {
+    let sw = s.g.stride.1, block = rows.count * s.outW
+    if gathersThroughTable(s) {
+        return withTapSources(s, rows: rows) { table, first, count in
+            for i in 0..<images {
+                dg_col2im(col + i * block, s.groupIn, s.inPlane, table, s.taps.count, count, x + i * imageStride + first, rowStride ?? block)
+            }
+        }
+    }
+    for i in 0..<images {
+        let col = col + i * block, x = x + i * imageStride
+        forEachPatchRow(s, rows: rows, rowStride: rowStride, outside: { _ in }) { columnRow, inputRow, inside in
+            let src = col + columnRow, dst = x + inputRow
+            if sw == 1 {
+                var ow = inside.lowerBound
+                while ow + 16 <= inside.upperBound { store(load(dst + ow) + load(src + ow), dst + ow); ow += 16 }
+                while ow < inside.upperBound { dst[ow] += src[ow]; ow += 1 }
+            } else {
+                for ow in inside { dst[ow * sw] += src[ow] }
+            }
         }
     }
 }
@@ -172,7 +249,7 @@ enum ConvKernels {
                     // The images' columns side by side, one product, then each image's rows
                     // (plus the bias) copied out.
                     let ld = count * P
-                    for i in 0..<count { im2col(xg(n0 + i), s, rows: 0..<s.outH, columns + i * P, rowStride: ld) }
+                    im2col(xg(n0), s, rows: 0..<s.outH, columns, rowStride: ld, images: count, imageStride: s.inChannels * s.inPlane)
                     gemm(perImage, false, false, s.groupOut, ld, s.patch, wg, s.patch, columns, ld, 0, product, ld)
                     for i in 0..<count {
                         for o in 0..<s.groupOut {
@@ -222,10 +299,8 @@ enum ConvKernels {
                     let ld = count * P
                     gather(count, P, s.groupOut, from: dyg(n0), imageStride: s.outChannels * P, into: gathered, ld)
                     gemm(perImage, true, false, s.patch, ld, s.groupOut, wg, s.patch, gathered, ld, 0, columns, ld)
-                    for i in 0..<count {
-                        dxg(n0 + i).update(repeating: 0, count: s.groupIn * s.inPlane)
-                        col2im(columns + i * P, s, rows: 0..<s.outH, dxg(n0 + i), rowStride: ld)
-                    }
+                    for i in 0..<count { dxg(n0 + i).update(repeating: 0, count: s.groupIn * s.inPlane) }
+                    col2im(columns, s, rows: 0..<s.outH, dxg(n0), rowStride: ld, images: count, imageStride: s.inChannels * s.inPlane)
                     continue
                 }
                 if pointwise {
@@ -263,7 +338,7 @@ enum ConvKernels {
                 if count > 1 {
                     let ld = count * P
                     gather(count, P, s.groupOut, from: dyg(n0), imageStride: s.outChannels * P, into: gathered, ld)
-                    for i in 0..<count { im2col(xg(n0 + i), s, rows: 0..<s.outH, columns + i * P, rowStride: ld) }
+                    im2col(xg(n0), s, rows: 0..<s.outH, columns, rowStride: ld, images: count, imageStride: s.inChannels * s.inPlane)
                     gemm(perImage, false, true, s.groupOut, s.patch, ld, gathered, ld, columns, ld, 1, dwg, s.patch)
                     continue
                 }

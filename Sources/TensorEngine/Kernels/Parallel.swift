@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Synchronization
 
@@ -9,6 +10,16 @@ public enum Parallel {
         if let text = ProcessInfo.processInfo.environment["DEEPGEN_THREADS"], let n = Int(text), n >= 1 { return n }
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
     }()
+
+    /// Flushes subnormal floats to zero (FTZ and DAZ) on the calling thread and on every worker,
+    /// as TensorFlow does on CPUs. Late in training, gradients through dead or saturated units
+    /// fall into the subnormal range, where each operation (inside BLAS too) costs a microcode
+    /// assist on x86; their contribution, below 1e-38, is nothing a model can use. `false`
+    /// restores IEEE gradual underflow.
+    public static func flushSubnormals(_ on: Bool = true) {
+        _ = dg_flush_subnormals(on ? 1 : 0)
+        WorkerPool.shared.run(threadCount) { _ in _ = dg_flush_subnormals(on ? 1 : 0) }
+    }
 
     /// Calls `body` on disjoint ranges covering `0..<count`, in parallel when each thread would
     /// get at least `grain` items. The ranges depend only on `count`, `grain` and the thread count.
