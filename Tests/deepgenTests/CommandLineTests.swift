@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import TensorEngine
 import TestSupport
 import XCTest
 
@@ -207,6 +208,28 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
         let ssim = try deepgen("eval", colour, "--metric", "ssim", "--limit", "20", "--json")
         XCTAssertEqual(ssim.status, 0, ssim.err)
         XCTAssertTrue(ssim.out.contains("\"dataset\": \"shapes2fill\""))
+        // The same drawn RGB pairs through the folder route: written as A/ and B/ colour PNGs
+        // (interleaved RGB from the planes), trained on and evaluated from the folder.
+        var rng = RandomGenerator(seed: 0)
+        let shapes = FilledShapes(count: 6, size: 16, seed: 2).batch(Array(0..<6), generator: &rng), rgb = root.appendingPathComponent("rgbpairs")
+        for split in ["train", "test"] {
+            for (side, set) in [("A", shapes.images.scalars), ("B", shapes.targets!.scalars)] {
+                let folder = rgb.appendingPathComponent(split).appendingPathComponent(side)
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                for i in 0..<6 {
+                    let pixels = (0..<(3 * 256)).map { k in UInt8((set[i * 768 + (k % 3) * 256 + k / 3] * 255).rounded()) }
+                    try PNG.write(Image(width: 16, height: 16, channels: 3, pixels: pixels), to: folder.appendingPathComponent("\(i).png"))
+                }
+            }
+        }
+        let fromFolder = root.appendingPathComponent("rgbrun").path
+        let rgbTrained = try deepgen("train", "pix2pix", "--dataset", rgb.path, "--channels", "3", "--image-size", "16", "--features", "4",
+                                     "--steps", "2", "--batch-size", "3", "--out", fromFolder)
+        XCTAssertEqual(rgbTrained.status, 0, rgbTrained.err)
+        let rgbSSIM = try deepgen("eval", fromFolder, "--metric", "ssim", "--json")
+        XCTAssertEqual(rgbSSIM.status, 0, rgbSSIM.err)
+        XCTAssertTrue(rgbSSIM.out.contains("\"count\": 6"), rgbSSIM.out)
+        XCTAssertEqual(try PNG.read(rgb.appendingPathComponent("test/B/0.png")).channels, 3)
         assertFails(try deepgen("eval", run, "--metric", "nll"), saying: "not a metric of pix2pix")
     }
 
