@@ -89,31 +89,35 @@ private struct ChannelLayout {
 
     /// Mean and biased variance per channel (two passes: the mean, then squared deviations).
     func statistics(_ x: UnsafePointer<Float>) -> ([Float], [Float]) {
-        var mean = [Float](repeating: 0, count: channels), variance = mean
         let m = Float(count)
-        mean.withUnsafeMutableBufferPointer { meanOut in
-            variance.withUnsafeMutableBufferPointer { varOut in
-                let meanOut = meanOut.baseAddress!, varOut = varOut.baseAddress!
-                forChannels { range in
-                    if inner == 1 {
-                        // [N, C]: rows of channels, added a row at a time.
-                        for c in range { meanOut[c] = 0; varOut[c] = 0 }
-                        for n in 0..<batch { for c in range { meanOut[c] += x[n * channels + c] } }
-                        for c in range { meanOut[c] /= m }
-                        for n in 0..<batch { for c in range { let d = x[n * channels + c] - meanOut[c]; varOut[c] += d * d } }
-                        for c in range { varOut[c] /= m }
-                        return
-                    }
-                    for c in range {
-                        let mu = sumRows(x, c, { v, _ in v }, { v, _ in v }) / m
-                        let mv = Vec(repeating: mu)
-                        meanOut[c] = mu
-                        varOut[c] = sumRows(x, c, { v, _ in (v - mv) * (v - mv) }, { v, _ in (v - mu) * (v - mu) }) / m
-                    }
-                }
+        return twoPerChannel { range, meanOut, varOut in
+            if inner == 1 {
+                // [N, C]: rows of channels, added a row at a time.
+                for n in 0..<batch { for c in range { meanOut[c] += x[n * channels + c] } }
+                for c in range { meanOut[c] /= m }
+                for n in 0..<batch { for c in range { let d = x[n * channels + c] - meanOut[c]; varOut[c] += d * d } }
+                for c in range { varOut[c] /= m }
+                return
+            }
+            for c in range {
+                let mu = sumRows(x, c, { v, _ in v }, { v, _ in v }) / m
+                let mv = Vec(repeating: mu)
+                meanOut[c] = mu
+                varOut[c] = sumRows(x, c, { v, _ in (v - mv) * (v - mv) }, { v, _ in (v - mu) * (v - mu) }) / m
             }
         }
-        return (mean, variance)
+    }
+
+    /// Two per-channel arrays, zeroed, then filled by `body` for ranges of channels (split over the threads).
+    private func twoPerChannel(_ body: (Range<Int>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> ([Float], [Float]) {
+        var first = [Float](repeating: 0, count: channels), second = first
+        first.withUnsafeMutableBufferPointer { a in
+            second.withUnsafeMutableBufferPointer { b in
+                let a = a.baseAddress!, b = b.baseAddress!
+                forChannels { body($0, a, b) }
+            }
+        }
+        return (first, second)
     }
 
     /// y = x * scale[c] + shift[c].
@@ -152,26 +156,18 @@ private struct ChannelLayout {
 
     /// Per channel, the sum of g and the sum of g * (x - mean).
     func gradientSums(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mean: [Float]) -> ([Float], [Float]) {
-        var sumG = [Float](repeating: 0, count: channels), sumGX = sumG
-        sumG.withUnsafeMutableBufferPointer { sg in
-            sumGX.withUnsafeMutableBufferPointer { sgx in
-                let sg = sg.baseAddress!, sgx = sgx.baseAddress!
-                forChannels { range in
-                    if inner == 1 {
-                        for c in range { sg[c] = 0; sgx[c] = 0 }
-                        for n in 0..<batch {
-                            for c in range { let i = n * channels + c; sg[c] += g[i]; sgx[c] += g[i] * (x[i] - mean[c]) }
-                        }
-                        return
-                    }
-                    for c in range {
-                        let mu = mean[c], mv = Vec(repeating: mu)
-                        sg[c] = sumRows(g, c, { v, _ in v }, { v, _ in v })
-                        sgx[c] = sumRows(g, c, { v, i in v * (load(x + i) - mv) }, { v, i in v * (x[i] - mu) })
-                    }
+        twoPerChannel { range, sg, sgx in
+            if inner == 1 {
+                for n in 0..<batch {
+                    for c in range { let i = n * channels + c; sg[c] += g[i]; sgx[c] += g[i] * (x[i] - mean[c]) }
                 }
+                return
+            }
+            for c in range {
+                let mu = mean[c], mv = Vec(repeating: mu)
+                sg[c] = sumRows(g, c, { v, _ in v }, { v, _ in v })
+                sgx[c] = sumRows(g, c, { v, i in v * (load(x + i) - mv) }, { v, i in v * (x[i] - mu) })
             }
         }
-        return (sumG, sumGX)
     }
 }
