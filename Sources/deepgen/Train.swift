@@ -68,6 +68,8 @@ struct Train: ParsableCommand {
     @Option(help: "Label classes of a class-conditional gated-pixelcnn (0: unconditional).") var classes = 0
     @Option(help: "Logistics in the output mixture (pixelcnn++).") var logistics = 10
     @Option(help: "Dropout in the gated ResNet blocks (pixelcnn++).") var dropout: Float = 0.5
+    @Option(help: "Stride-1 3x3 convolutions added at each inner resolution of the generator and the discriminator (dcgan, wgan, wgan-gp).") var refiningLayers = 0
+    @Option(help: "The PatchGAN's first-layer feature maps (pix2pix; default: --features).") var discriminatorFeatures: Int?
     @Option(help: "batch or instance normalisation (pix2pix).") var normalization = "batch"
     @Option(help: "Weight lambda of the L1 loss (pix2pix).") var l1Weight: Float = 100
     @Flag(help: "Train the generator on the L1 loss alone, no discriminator: the baseline (pix2pix).") var l1Only = false
@@ -94,7 +96,7 @@ struct Train: ParsableCommand {
         guard clusters >= 2, pretrainEpochs >= 0 else { throw ValidationError("--clusters must be at least 2 and --pretrain-epochs not negative") }
         guard channels == 1 || channels == 3 else { throw ValidationError("--channels must be 1 or 3") }
         guard Normalization(rawValue: normalization) != nil, l1Weight >= 0 else { throw ValidationError("--normalization is batch or instance; --l1-weight not negative") }
-        guard (features ?? 1) >= 1 else { throw ValidationError("--features must be positive") }
+        guard (features ?? 1) >= 1, (discriminatorFeatures ?? 1) >= 1, refiningLayers >= 0 else { throw ValidationError("--features and --discriminator-features must be positive, --refining-layers not negative") }
         guard ["auto", "mpi", "off"].contains(distributed), ["sum", "exact"].contains(reduce), microBatches >= 1 else {
             throw ValidationError("--distributed is auto, mpi or off; --reduce sum or exact; --micro-batches positive")
         }
@@ -181,10 +183,12 @@ struct Train: ParsableCommand {
                 options.clip = clip
                 options.penaltyWeight = penalty
                 options.features = features ?? options.features
+                options.refiningLayers = refiningLayers
                 config.gan = options
             } else if model == "pix2pix" {
                 var options = Pix2Pix.Options()
                 options.features = features ?? options.features
+                options.discriminatorFeatures = discriminatorFeatures
                 options.normalization = Normalization(rawValue: normalization)!
                 options.l1Weight = l1Weight
                 options.l1Only = l1Only

@@ -148,9 +148,21 @@ final class GANTests: XCTestCase {
         let count = { (module: Module) in module.trainableParameters().map(\.value.count).reduce(0, +) }
         XCTAssertEqual(count(gan.generator), generator)
         XCTAssertEqual(count(gan.discriminator), discriminator)
+        // Each refining layer adds a 3x3 convolution and its BatchNorm at both inner resolutions
+        // (biases instead of BatchNorm in a gradient-penalty critic), and keeps the shapes.
+        let refined = model("dcgan", imageShape: [1, 8, 8]) { $0.features = f; $0.refiningLayers = 2 }
+        let added = 2 * ((f * f * 9 + 2 * f) + (4 * f * f * 9 + 4 * f))
+        XCTAssertEqual(count(refined.generator), generator + added)
+        XCTAssertEqual(count(refined.discriminator), discriminator + added)
+        let critic = model("wgan-gp", imageShape: [1, 8, 8]) { $0.features = f; $0.refiningLayers = 1 }
+        XCTAssertEqual(count(critic.discriminator), count(model("wgan-gp", imageShape: [1, 8, 8]) { $0.features = f }.discriminator)
+                       + (f * f * 9 + f) + (4 * f * f * 9 + 2 * f))
+        var rng = RandomGenerator(seed: 3)
+        XCTAssertEqual(refined.discriminate(refined.generate(refined.noise(2, generator: &rng))).shape, [2])
 
         var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(GAN.Options.preset("dcgan"))) as! [String: Any]
         XCTAssertEqual(json.removeValue(forKey: "features") as? Int, 64)
+        XCTAssertEqual(json.removeValue(forKey: "refiningLayers") as? Int, 0)
         let older = try JSONDecoder().decode(GAN.Options.self, from: JSONSerialization.data(withJSONObject: json))
         XCTAssertEqual(older, GAN.Options.preset("dcgan"))
     }

@@ -47,6 +47,8 @@ final class Pix2PixTests: XCTestCase {
         XCTAssertEqual(a.shape, [1, 1, 6, 6], "6 x 6 patches at 32 px")
         XCTAssertNotEqual(a.scalars, b.scalars)
         XCTAssertEqual(m.discriminator!.parameters()[0].value.shape[1], 2)
+        XCTAssertEqual(m.discriminator!.parameters()[0].value.shape[0], m.options.features)
+        XCTAssertEqual(model { $0.discriminatorFeatures = 8 }.discriminator!.parameters()[0].value.shape[0], 8, "a width of its own")
     }
 
     /// The losses by hand: D halves BCE(real, 1) + BCE(fake, 0); G is softplus(-logit) averaged

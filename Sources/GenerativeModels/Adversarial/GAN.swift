@@ -30,6 +30,10 @@ public final class GAN: Module, TrainableModel {
         /// The DCGAN's width: the generator's last hidden layer and the discriminator's first
         /// have this many maps, the next layer inward twice as many (64 in Radford et al.).
         public var features = 64
+        /// Stride-1 3x3 convolutions (normalised, activated) added at each of the DCGAN's two inner
+        /// resolutions, in G and in D. With none, G's global structure comes from its one linear
+        /// layer alone, as the convolutions after it are local.
+        public var refiningLayers = 0
         public init() {}
 
         public init(from decoder: Decoder) throws {   // runs saved before `features` existed have 64
@@ -42,6 +46,7 @@ public final class GAN: Module, TrainableModel {
             clip = try c.decode(Float.self, forKey: .clip)
             penaltyWeight = try c.decode(Float.self, forKey: .penaltyWeight)
             features = try c.decodeIfPresent(Int.self, forKey: .features) ?? 64
+            refiningLayers = try c.decodeIfPresent(Int.self, forKey: .refiningLayers) ?? 0
         }
 
         /// The settings of each catalogue entry, from the papers.
@@ -122,17 +127,29 @@ public final class GAN: Module, TrainableModel {
             return norm
         }
         let (f, f2) = (options.features, 2 * options.features)
-        let g = Sequential(
-            Linear(options.latentDimension, f2 * (h / 4) * (w / 4), bias: false, initializer: .dcgan, generator: &rng),
-            batchNorm(f2 * (h / 4) * (w / 4)), Function.relu(), Function.unflatten([f2, h / 4, w / 4]),
-            ConvTranspose2d(f2, f, kernel: 4, stride: 2, padding: 1, bias: false, initializer: .dcgan, generator: &rng),
-            batchNorm(f), Function.relu(),
-            ConvTranspose2d(f, c, kernel: 4, stride: 2, padding: 1, initializer: .dcgan, generator: &rng), Function.tanh())
-        var d: [any Layer] = [Conv2d(c, f, kernel: 4, stride: 2, padding: 1, initializer: .dcgan, generator: &rng), Function.leakyReLU(0.2),
-                              Conv2d(f, f2, kernel: 4, stride: 2, padding: 1, bias: !batchNormInCritic, initializer: .dcgan, generator: &rng)]
+        /// `refiningLayers` 3x3 convolutions keeping `maps` maps, each normalised (or biased) and activated.
+        func refining(_ maps: Int, normalised: Bool, _ activation: () -> any Layer) -> [any Layer] {
+            (0..<options.refiningLayers).flatMap { _ -> [any Layer] in
+                let conv = Conv2d(maps, maps, kernel: 3, padding: 1, bias: !normalised, initializer: .dcgan, generator: &rng)
+                return (normalised ? [conv, batchNorm(maps)] : [conv]) + [activation()]
+            }
+        }
+        var g: [any Layer] = [Linear(options.latentDimension, f2 * (h / 4) * (w / 4), bias: false, initializer: .dcgan, generator: &rng),
+                              batchNorm(f2 * (h / 4) * (w / 4)), Function.relu(), Function.unflatten([f2, h / 4, w / 4])]
+        g += refining(f2, normalised: true, Function.relu)
+        g += [ConvTranspose2d(f2, f, kernel: 4, stride: 2, padding: 1, bias: false, initializer: .dcgan, generator: &rng),
+              batchNorm(f), Function.relu()]
+        g += refining(f, normalised: true, Function.relu)
+        g += [ConvTranspose2d(f, c, kernel: 4, stride: 2, padding: 1, initializer: .dcgan, generator: &rng), Function.tanh()]
+        let leaky = { Function.leakyReLU(0.2) }
+        var d: [any Layer] = [Conv2d(c, f, kernel: 4, stride: 2, padding: 1, initializer: .dcgan, generator: &rng), leaky()]
+        d += refining(f, normalised: batchNormInCritic, leaky)
+        d.append(Conv2d(f, f2, kernel: 4, stride: 2, padding: 1, bias: !batchNormInCritic, initializer: .dcgan, generator: &rng))
         if batchNormInCritic { d.append(batchNorm(f2)) }
-        d += [Function.leakyReLU(0.2), Function.flatten(), Linear(f2 * (h / 4) * (w / 4), 1, initializer: .dcgan, generator: &rng)]
-        return (g, Sequential(d))
+        d.append(leaky())
+        d += refining(f2, normalised: batchNormInCritic, leaky)
+        d += [Function.flatten(), Linear(f2 * (h / 4) * (w / 4), 1, initializer: .dcgan, generator: &rng)]
+        return (Sequential(g), Sequential(d))
     }
 
     /// Images in [-1, 1] for codes z [N, latent].

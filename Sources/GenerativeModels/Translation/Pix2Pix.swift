@@ -11,6 +11,9 @@ import TensorEngine
 public final class Pix2Pix: Module, TrainableModel {
     public struct Options: Codable, Equatable, Sendable {
         public var features = 32
+        /// The PatchGAN's first-layer maps (nil: the same as the U-Net's `features`). D costs
+        /// about as much per step as G at equal widths, as it runs three times per step.
+        public var discriminatorFeatures: Int?
         /// Halvings of the U-Net at most (fewer for images smaller than 2^depth).
         public var depth = 5
         public var normalization = Normalization.batch
@@ -42,7 +45,7 @@ public final class Pix2Pix: Module, TrainableModel {
         let c = imageShape[0]
         generator = UNet(channels: c, outputs: c, features: options.features, depth: Self.depth(options, imageShape: imageShape), normalization: options.normalization,
                          generator: &rng)
-        discriminator = options.l1Only ? nil : PatchGAN(channels: 2 * c, features: options.features, normalization: options.normalization,
+        discriminator = options.l1Only ? nil : PatchGAN(channels: 2 * c, features: options.discriminatorFeatures ?? options.features, normalization: options.normalization,
                                                         generator: &rng)
         super.init()
         generatorOptimizer = Adam(generator.trainableParameters(), learningRate: options.learningRate, beta1: 0.5, beta2: 0.999)
