@@ -36,7 +36,7 @@ public final class GAN: Module, TrainableModel {
         public var refiningLayers = 0
         public init() {}
 
-        public init(from decoder: Decoder) throws {   // runs saved before `features` existed have 64
+        public init(from decoder: Decoder) throws {   // runs saved before `features` or `refiningLayers` existed: 64, 0
             let c = try decoder.container(keyedBy: CodingKeys.self)
             architecture = try c.decode(Architecture.self, forKey: .architecture)
             loss = try c.decode(Loss.self, forKey: .loss)
@@ -127,7 +127,7 @@ public final class GAN: Module, TrainableModel {
             return norm
         }
         let (f, f2) = (options.features, 2 * options.features)
-        /// `refiningLayers` 3x3 convolutions keeping `maps` maps, each normalised (or biased) and activated.
+        // `refiningLayers` 3x3 convolutions keeping `maps` maps, each normalised (or biased) and activated.
         func refining(_ maps: Int, normalised: Bool, _ activation: () -> any Layer) -> [any Layer] {
             (0..<options.refiningLayers).flatMap { _ -> [any Layer] in
                 let conv = Conv2d(maps, maps, kernel: 3, padding: 1, bias: !normalised, initializer: .dcgan, generator: &rng)
