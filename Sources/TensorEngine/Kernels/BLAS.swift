@@ -29,6 +29,9 @@ public enum BLAS {
         #endif
     }()
 
+    /// OpenBLAS's kernel sets for AVX-512: SkylakeX, or a newer one it picks on a CPU it knows.
+    static let avx512KernelSets: Set<String> = ["skylakex", "cooperlake", "sapphirerapids"]
+
     #if !canImport(Accelerate)
     /// Debian's OpenBLAS 0.3.21 takes AVX-512 CPUs it does not know (Zen 4, Zen 5) for Haswell
     /// and runs its AVX2 kernels at half speed. Its own remedy, `OPENBLAS_CORETYPE`, is read only
@@ -38,7 +41,7 @@ public enum BLAS {
     static func selectKernels() {
         guard getenv("OPENBLAS_CORETYPE") == nil, CPU.hasAVX512 else { return }
         let current = String(cString: openblas_get_corename()).lowercased()
-        guard !["skylakex", "cooperlake", "sapphirerapids"].contains(current) else { return }
+        guard !avx512KernelSets.contains(current) else { return }
         typealias Hook = @convention(c) () -> Void
         guard let handle = dlopen(nil, RTLD_NOW),
               let quit = dlsym(handle, "gotoblas_dynamic_quit"),
