@@ -99,6 +99,21 @@ final class PixelCNNPlusPlusTests: XCTestCase {
         }
     }
 
+    /// Sampling passes only the rows drawn so far, in multiples of 4 (two halvings): the
+    /// outputs for those rows are those of the whole image (to rounding).
+    func testTopRowsAloneGiveTheirOwnOutputs() {
+        var o = PixelCNNOptions()
+        o.features = 4; o.layers = 1; o.components = 2; o.dropout = 0
+        var rng = RandomGenerator(seed: 0)
+        let net = PixelCNNPlusPlusNetwork(o, channels: 1, generator: &rng)
+        XCTAssertEqual(net.rowMultiple, 4)
+        let x = randomTensor([2, 1, 12, 8], seed: 2).sigmoid()
+        let full = net(x, labels: nil)
+        for rows in [4, 8] {
+            assertClose(net(x.sliced(axis: 2, 0..<rows), labels: nil), full.sliced(axis: 2, 0..<rows).scalars, tolerance: 1e-5, "\(rows) rows")
+        }
+    }
+
     /// Learning: 8 x 8 images whose columns each hold one of the values 0, 85, 170, 255. Only
     /// the first row is uncertain (8 ln 4 = 11.09 nats); the untrained mixture spreads its mass
     /// over all 256 values (~250 nats). (Pure black-and-white data would let the mixture rest at a useless

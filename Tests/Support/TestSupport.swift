@@ -24,10 +24,11 @@ public func assertSecondDerivativesMatchFiniteDifferences(_ inputs: [Tensor], ep
     for m in GradientCheck.secondOrder(inputs, epsilon: epsilon, tolerance: tolerance, f) { XCTFail("\(m)", file: file, line: line) }
 }
 
-public func assertClose(_ t: Tensor, _ expected: [Float], tolerance: Float = 1e-5, file: StaticString = #filePath, line: UInt = #line) {
-    XCTAssertEqual(t.count, expected.count, "element count", file: file, line: line)
+public func assertClose(_ t: Tensor, _ expected: [Float], tolerance: Float = 1e-5, _ context: String = "",
+                        file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(t.count, expected.count, "element count \(context)", file: file, line: line)
     for (i, (a, b)) in zip(t.scalars, expected).enumerated() {
-        XCTAssert(abs(a - b) <= tolerance * max(1, abs(b)), "element \(i): \(a) vs expected \(b)", file: file, line: line)
+        XCTAssert(abs(a - b) <= tolerance * max(1, abs(b)), "element \(i): \(a) vs expected \(b) \(context)", file: file, line: line)
     }
 }
 

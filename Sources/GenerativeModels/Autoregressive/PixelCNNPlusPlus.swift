@@ -45,6 +45,8 @@ public final class PixelCNNPlusPlusNetwork: Module, PixelNetwork {
         blocksPerLevel = r
     }
 
+    public var rowMultiple: Int { 1 << (Self.levels - 1) }
+
     public func callAsFunction(_ images: Tensor, labels: [Int]?) -> Tensor {
         let (n, h, w) = (images.shape[0], images.shape[2], images.shape[3])
         precondition(h % 4 == 0 && w % 4 == 0, "PixelCNN++ halves the image twice; \(h)x\(w) is not divisible by 4")

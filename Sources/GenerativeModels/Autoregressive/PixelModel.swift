@@ -9,6 +9,12 @@ import TensorEngine
 /// channels before it). Channel `c * levels + l` holds the logit of value l for colour c.
 public protocol PixelNetwork: Module {
     func callAsFunction(_ images: Tensor, labels: [Int]?) -> Tensor
+    /// The heights the network takes are multiples of this (its resampling's factor).
+    var rowMultiple: Int { get }
+}
+
+extension PixelNetwork {
+    public var rowMultiple: Int { 1 }
 }
 
 /// How a pixel's value is distributed given the pixels before it.
@@ -39,6 +45,8 @@ public final class AutoregressiveModel: Module, TrainableModel {
 
     public var module: Module { self }
     public var optimizers: [String: Optimizer] { ["model": optimizer] }
+    /// Sixteen: each image costs a pass of the network per pixel.
+    public var sampleCount: Int { 16 }
 
     public init(network: any PixelNetwork, likelihood: PixelLikelihood, imageShape: [Int], classes: Int = 0, components: Int = 10,
                 learningRate: Float) {
@@ -53,8 +61,7 @@ public final class AutoregressiveModel: Module, TrainableModel {
 
     /// The network's logits as [N, C, levels, H, W].
     func logits(_ images: Tensor, labels: [Int]?) -> Tensor {
-        let (c, h, w) = (imageShape[0], imageShape[1], imageShape[2])
-        return network(images, labels: classes > 0 ? labels : nil).reshaped([-1, c, likelihood.levels, h, w])
+        network(images, labels: classes > 0 ? labels : nil).reshaped([-1, imageShape[0], likelihood.levels, images.shape[2], images.shape[3]])
     }
 
     /// log p(x) in nats per image, [N], for images in [0, 1] (8-bit values k / 255 for the
@@ -86,31 +93,37 @@ public final class AutoregressiveModel: Module, TrainableModel {
         sample(labels: classes > 0 ? (0..<count).map { $0 % classes } : nil, count: count, generator: &generator)
     }
 
-    /// Images drawn value by value in raster order (colours in order within a pixel), one full
-    /// pass of the network per value; `labels` picks the class of each image of a conditional model.
+    /// Images drawn value by value in raster order (colours in order within a pixel), one pass
+    /// of the network per value; `labels` picks the class of each image of a conditional model.
+    /// A pass sees only the rows up to the one being drawn (rounded up to the network's row
+    /// multiple): all that a row's outputs depend on, so the conditionals are those of full
+    /// passes (to rounding), at about half their cost.
     public func sample(labels: [Int]?, count: Int, generator: inout RandomGenerator) -> Tensor {
         let (c, h, w) = (imageShape[0], imageShape[1], imageShape[2])
-        let levels = likelihood.levels, plane = h * w
+        let levels = likelihood.levels, plane = h * w, multiple = network.rowMultiple
         var pixels = [Float](repeating: 0, count: count * c * plane)
         withoutGradients {
-            for position in 0..<plane where likelihood == .logisticMixture {
-                // All colours of a pixel in one draw: the mixture conditions them on each other.
-                let drawn = DiscretizedLogisticMixture.sample(network(Tensor(shape: [count, c, h, w], scalars: pixels), labels: nil),
-                                                              channels: c, components: components, positions: position..<position + 1,
-                                                              generator: &generator).scalars
-                for image in 0..<count {
-                    for channel in 0..<c { pixels[(image * c + channel) * plane + position] = drawn[(image * c + channel) * plane + position] }
+            for position in 0..<plane {
+                let rows = min(h, (position / w / multiple + 1) * multiple), visible = rows * w
+                let drawn = { (pixels: [Float]) in
+                    Tensor(shape: [count, c, rows, w]) { out in
+                        for map in 0..<count * c { for i in 0..<visible { out[map * visible + i] = pixels[map * plane + i] } }
+                    }
                 }
-            }
-            for position in 0..<plane where likelihood != .logisticMixture {
+                if likelihood == .logisticMixture {
+                    // All colours of a pixel in one draw: the mixture conditions them on each other.
+                    let values = DiscretizedLogisticMixture.sample(network(drawn(pixels), labels: nil), channels: c, components: components,
+                                                                   positions: position..<position + 1, generator: &generator).scalars
+                    for map in 0..<count * c { pixels[map * plane + position] = values[map * visible + position] }
+                    continue
+                }
                 for channel in 0..<c {
-                    let l = logits(Tensor(shape: [count, c, h, w], scalars: pixels), labels: labels).scalars
+                    let l = logits(drawn(pixels), labels: labels).scalars
                     for image in 0..<count {
-                        let at = image * c * plane + channel * plane + position
-                        let first = ((image * c + channel) * levels) * plane + position   // logit of value 0
-                        pixels[at] = likelihood == .bernoulli
+                        let first = ((image * c + channel) * levels) * visible + position   // logit of value 0
+                        pixels[(image * c + channel) * plane + position] = likelihood == .bernoulli
                             ? (generator.nextUniform() < 1 / (1 + Foundation.exp(-l[first])) ? 1 : 0)
-                            : Float(Self.draw((0..<levels).map { l[first + $0 * plane] }, generator: &generator)) / 255
+                            : Float(Self.draw((0..<levels).map { l[first + $0 * visible] }, generator: &generator)) / 255
                     }
                 }
             }

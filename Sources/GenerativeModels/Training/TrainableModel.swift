@@ -22,12 +22,15 @@ public protocol TrainableModel: AnyObject {
     var drawsSamples: Bool { get }
     /// Images per row of samples.png (a translation model shows input | output | target twice).
     var sampleColumns: Int { get }
+    /// Images in samples.png.
+    var sampleCount: Int { get }
 }
 
 extension TrainableModel {
     public func prepare(epoch: Int, dataset: Dataset) throws {}
     public var drawsSamples: Bool { true }
     public var sampleColumns: Int { 8 }
+    public var sampleCount: Int { 64 }
 }
 
 /// A training or evaluation failure with a one-line message.

@@ -236,14 +236,14 @@ public final class Trainer {
         try writeLossPlot()
     }
 
-    /// 64 samples from a fixed stream, so successive grids show the same latent points.
+    /// Samples from a fixed stream, so successive grids show the same latent points.
     public func writeSamples() throws {
         parallel.averageRunningStatistics(of: model.module)
         guard model.drawsSamples, isRoot else { return }
         model.module.eval()
         defer { model.module.train() }
         var generator = RandomGenerator(seed: options.seed).derived(0x5A_4D_B1E5)
-        let images = withoutGradients { model.sample(count: 64, generator: &generator) }
+        let images = withoutGradients { model.sample(count: model.sampleCount, generator: &generator) }
         try writeAtomically(PNG.encode(Image.grid(images, columns: model.sampleColumns)), to: run.samples)
     }
 
