@@ -1,0 +1,170 @@
+"""The PixelCNN and Gated PixelCNN of `deepgen train pixelcnn|gated-pixelcnn` (Bernoulli, grey) in
+PyTorch, to tell the architecture and budget from our implementation at equal wall time.
+
+PixelCNN: a 7x7 mask-A convolution, residual blocks (ReLU, 1x1 2h->h, ReLU, 3x3 mask B, ReLU,
+1x1 h->2h), then ReLU, 1x1, ReLU, 1x1 to the logit. Gated PixelCNN: vertical ((k/2+1) x k) and
+horizontal (1 x (k/2+1)) stacks, the vertical shifted down a row into the horizontal one, gates
+tanh * sigmoid, residual and skip 1x1s, the same head on the sum of the skips. Both take
+2x - 1. Masks are applied at run time, so the saved weights are the raw ones, as ours.
+Data: MNIST binarised dynamically (a Bernoulli draw per use), shuffled every epoch, Adam 1e-3.
+The run directory carries deepgen's tensor names and config.json, so `deepgen eval DIR --metric
+nll` measures it on our fixed binarisation of the test set; `--snapshot-minutes` keeps copies.
+
+    python scripts/torch/pixelcnn.py --model pixelcnn --out runs/torch-pixelcnn --minutes 90 --threads 1
+"""
+import argparse, json, os, sys, time
+
+import numpy as np
+import torch
+from torch import nn
+import torch.nn.functional as F
+from safetensors.torch import save_file
+
+sys.path.insert(0, os.path.dirname(__file__))
+from vae import read_idx  # noqa: E402
+
+
+class MaskedConv(nn.Conv2d):
+    def __init__(self, kind, i, o, k):
+        super().__init__(i, o, k, padding=k // 2)
+        mask = torch.zeros_like(self.weight)
+        mask[:, :, :k // 2] = 1
+        mask[:, :, k // 2, :k // 2 + (kind == "B")] = 1
+        self.register_buffer("mask", mask, persistent=False)
+
+    def forward(self, x):
+        return F.conv2d(x, self.weight * self.mask, self.bias, padding=self.padding)
+
+
+class PixelCNN(nn.Module):
+    def __init__(self, f, layers, first):
+        super().__init__()
+        h = f // 2
+        self.input = MaskedConv("A", 1, f, first)
+        self.blocks = nn.ModuleList(nn.Sequential(nn.ReLU(), MaskedConv("B", f, h, 1), nn.ReLU(), MaskedConv("B", h, h, 3),
+                                                  nn.ReLU(), MaskedConv("B", h, f, 1)) for _ in range(layers))
+        self.head = nn.Sequential(nn.ReLU(), MaskedConv("B", f, f, 1), nn.ReLU(), MaskedConv("B", f, 1, 1))
+
+    def forward(self, x):
+        h = self.input(x * 2 - 1)
+        for block in self.blocks:
+            h = h + block(h)
+        return self.head(h)
+
+
+def shift_down(x):
+    return F.pad(x, (0, 0, 1, 0))[:, :, :-1]
+
+
+def shift_right(x):
+    return F.pad(x, (1, 0))[:, :, :, :-1]
+
+
+def gate(x):
+    a, b = x.chunk(2, 1)
+    return torch.tanh(a) * torch.sigmoid(b)
+
+
+class GatedLayer(nn.Module):
+    def __init__(self, i, p, k, residual):
+        super().__init__()
+        self.k = k
+        self.vertical = nn.Conv2d(i, 2 * p, (k // 2 + 1, k))
+        self.horizontal = nn.Conv2d(i, 2 * p, (1, k // 2 + 1))
+        self.vertical_to_horizontal = nn.Conv2d(2 * p, 2 * p, 1)
+        self.residual = nn.Conv2d(p, p, 1) if residual else None
+        self.skip = nn.Conv2d(p, p, 1)
+
+    def forward(self, v, h):
+        half = self.k // 2
+        v_pre = self.vertical(F.pad(v, (half, half, half, 0)))
+        h_pre = self.horizontal(F.pad(h, (half, 0))) + self.vertical_to_horizontal(shift_down(v_pre))
+        gated = gate(h_pre)
+        h_out = h + self.residual(gated) if self.residual is not None else gated
+        return gate(v_pre), h_out, self.skip(gated)
+
+
+class GatedPixelCNN(nn.Module):
+    def __init__(self, p, layers, first):
+        super().__init__()
+        self.layers = nn.ModuleList(GatedLayer(1 if i == 0 else p, p, first if i == 0 else 3, i > 0) for i in range(layers + 1))
+        self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(p, p, 1), nn.ReLU(), nn.Conv2d(p, 1, 1))
+
+    def forward(self, x):
+        x = x * 2 - 1
+        v, h, skip = x, shift_right(x), 0
+        for layer in self.layers:
+            v, h, s = layer(v, h)
+            skip = skip + s
+        return self.head(skip)
+
+
+def our_name(name):
+    """blocks.3.1.weight -> network.blocks.3.layers.1.weight: our Sequential names its children
+    `layers.i`, counting the activations as PyTorch does."""
+    parts = name.split(".")
+    if parts[0] == "blocks":
+        parts.insert(2, "layers")
+    if parts[0] == "head":
+        parts.insert(1, "layers")
+    return "network." + ".".join(parts)
+
+
+def save_run(net, directory, args, step, seconds):
+    os.makedirs(directory, exist_ok=True)
+    tensors = {our_name(k): v.detach().float().contiguous().clone() for k, v in net.state_dict().items()}
+    tmp = os.path.join(directory, "model.safetensors.tmp")
+    save_file(tensors, tmp, metadata={"format": "pt", "step": str(step)})
+    os.replace(tmp, os.path.join(directory, "model.safetensors"))
+    config = {"format": 1, "model": args.model, "dataset": "binarized-mnist", "imageShape": [1, 28, 28],
+              "training": {"batchSize": args.batch_size, "seed": args.seed, "logEvery": 50, "sampleEvery": 500, "checkpointEvery": 500},
+              "pixelcnn": {"classes": 0, "components": 10, "dropout": 0.5, "features": args.features, "firstKernel": 7,
+                           "layers": args.layers, "learningRate": args.lr, "likelihood": "bernoulli"},
+              "torch": {"step": step, "seconds": seconds, "threads": torch.get_num_threads()}}
+    with open(os.path.join(directory, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--model", choices=["pixelcnn", "gated-pixelcnn"], default="pixelcnn")
+    p.add_argument("--out", required=True)
+    p.add_argument("--features", type=int, default=64)
+    p.add_argument("--layers", type=int, default=7)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--minutes", type=float, default=90)
+    p.add_argument("--snapshot-minutes", type=float, default=0)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--data", default=os.environ.get("DEEPGEN_DATA", "data"))
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    x = torch.from_numpy(read_idx(os.path.join(args.data, "train-images-idx3-ubyte")).astype(np.float32) / 255).unsqueeze(1)
+    net = PixelCNN(args.features, args.layers, 7) if args.model == "pixelcnn" else GatedPixelCNN(args.features, args.layers, 7)
+    opt = torch.optim.Adam(net.parameters(), lr=args.lr)
+    started, step, per_epoch = time.time(), 0, len(x) // args.batch_size
+    next_snapshot = args.snapshot_minutes
+    os.makedirs(args.out, exist_ok=True)
+    log = open(os.path.join(args.out, "log.jsonl"), "w")
+    while time.time() - started < 60 * args.minutes:
+        if step % per_epoch == 0:
+            order = torch.randperm(len(x))
+        batch = torch.bernoulli(x[order[(step % per_epoch) * args.batch_size:(step % per_epoch + 1) * args.batch_size]])
+        loss = F.binary_cross_entropy_with_logits(net(batch), batch, reduction="sum") / batch.shape[0]
+        opt.zero_grad(); loss.backward(); opt.step()
+        step += 1
+        if step % 50 == 0:
+            log.write(json.dumps({"step": step, "seconds": time.time() - started, "loss": loss.item()}) + "\n"); log.flush()
+        minutes = (time.time() - started) / 60
+        if args.snapshot_minutes and minutes >= next_snapshot:
+            save_run(net, os.path.join(args.out, "snapshots", f"{next_snapshot:06.2f}min"), args, step, time.time() - started)
+            next_snapshot += args.snapshot_minutes
+    seconds = time.time() - started
+    save_run(net, args.out, args, step, seconds)
+    print(f"{step} steps in {seconds / 60:.1f} min ({step / seconds:.2f} steps/s) -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
