@@ -13,9 +13,13 @@ public func leakyReLU(_ x: Tensor, slope: Float = 0.01) -> Tensor {
     }
 }
 
-/// x for x > 0, alpha * (e^x - 1) otherwise.
+/// x for x > 0, alpha * (e^x - 1) otherwise: one pass (PixelCNN++ applies it to every map
+/// twice per block). The derivative, 1 above zero and alpha e^x = y + alpha below, comes from
+/// the output through differentiable ops, so second derivatives hold.
 public func elu(_ x: Tensor, alpha: Float = 1) -> Tensor {
-    Tensor.where(x .> 0, x, alpha * (x.clamped(max: 0).exp() - 1))
+    x.unary("elu", savesOutput: true, { v in v.replacing(with: alpha * (vexp(pointwiseMin(v, Vec(repeating: 0))) - 1), where: v .<= 0) }) { g, c in
+        [g * Tensor.where(x .> 0, Tensor(1), c.output + alpha)]
+    }
 }
 
 /// The exact GELU, x * Phi(x) with the normal CDF written through erf (PyTorch's default).
