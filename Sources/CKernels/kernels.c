@@ -120,3 +120,62 @@ void dg_col2im(const float *col, size_t channels, size_t plane, const int32_t *s
         }
     }
 }
+
+// The output columns [lo, hi) of a row whose input lies `shift` columns away fall inside a
+// row `width` wide.
+static inline void dg_inside(long shift, size_t width, size_t out_w, size_t *lo, size_t *hi) {
+    long l = shift < 0 ? -shift : 0, h = (long)width - shift;
+    if (l > (long)out_w) l = (long)out_w;
+    if (h > (long)out_w) h = (long)out_w;
+    if (h < l) h = l;
+    *lo = (size_t)l; *hi = (size_t)h;
+}
+
+DG_CLONES
+void dg_im2col_unit(const float *x, size_t channels, size_t height, size_t width, size_t out_w,
+                    const int32_t *row_shift, const int32_t *col_shift, size_t taps, size_t first_row, size_t rows,
+                    float *col, size_t row_stride) {
+    for (size_t c = 0; c < channels; c++) {
+        const float *plane = x + c * height * width;
+        for (size_t t = 0; t < taps; t++) {
+            float *dst = col + (c * taps + t) * row_stride;
+            size_t lo, hi;
+            dg_inside(col_shift[t], width, out_w, &lo, &hi);
+            for (size_t r = 0; r < rows; r++) {
+                long ih = (long)(first_row + r) + row_shift[t];
+                float *d = dst + r * out_w;
+                if (ih < 0 || ih >= (long)height) {
+                    for (size_t ow = 0; ow < out_w; ow++) d[ow] = 0.0f;
+                    continue;
+                }
+                const float *src = plane + (size_t)ih * width + col_shift[t];
+                for (size_t ow = 0; ow < lo; ow++) d[ow] = 0.0f;
+#pragma clang loop vectorize(assume_safety)
+                for (size_t ow = lo; ow < hi; ow++) d[ow] = src[ow];
+                for (size_t ow = hi; ow < out_w; ow++) d[ow] = 0.0f;
+            }
+        }
+    }
+}
+
+DG_CLONES
+void dg_col2im_unit(const float *col, size_t channels, size_t height, size_t width, size_t out_w,
+                    const int32_t *row_shift, const int32_t *col_shift, size_t taps, size_t first_row, size_t rows,
+                    float *x, size_t row_stride) {
+    for (size_t c = 0; c < channels; c++) {
+        float *plane = x + c * height * width;
+        for (size_t t = 0; t < taps; t++) {
+            const float *src = col + (c * taps + t) * row_stride;
+            size_t lo, hi;
+            dg_inside(col_shift[t], width, out_w, &lo, &hi);
+            for (size_t r = 0; r < rows; r++) {
+                long ih = (long)(first_row + r) + row_shift[t];
+                if (ih < 0 || ih >= (long)height) continue;
+                float *d = plane + (size_t)ih * width + col_shift[t];
+                const float *s = src + r * out_w;
+#pragma clang loop vectorize(assume_safety)
+                for (size_t ow = lo; ow < hi; ow++) d[ow] += s[ow];
+            }
+        }
+    }
+}

@@ -65,6 +65,30 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
+    /// Unit-stride convolutions with rows of 16 or more are unfolded by C row loops over each
+    /// tap's shifted input: the forward pass against the definition, and both gradients as exact
+    /// adjoints (<conv(x, w), p> = <x, dx(p)> = <w, dw(x, p)>), with shifts left, right and none.
+    func testUnitStrideRowsMatchTheDefinition() {
+        let cases: [([Int], [Int], ConvGeometry)] = [
+            ([2, 3, 5, 18], [4, 3, 3, 3], ConvGeometry(padding: (1, 1))),
+            ([1, 2, 6, 20], [3, 2, 2, 3], ConvGeometry(padding: (0, 2), dilation: (1, 2))),
+            ([3, 2, 4, 24], [2, 2, 3, 5], ConvGeometry(padding: (2, 0))),
+            ([2, 4, 3, 16], [4, 2, 1, 3], ConvGeometry(padding: (0, 3), groups: 2)),
+        ]
+        for (i, (xs, ws, g)) in cases.enumerated() {
+            let x = randomTensor(xs, seed: UInt64(60 + i)), w = randomTensor(ws, seed: UInt64(70 + i))
+            let y = conv2d(x, w, stride: g.stride, padding: g.padding, dilation: g.dilation, groups: g.groups)
+            XCTAssertGreaterThanOrEqual(y.shape[3], 16)
+            assertClose(y, naiveConv2d(x, w, g), tolerance: 1e-4, "case \(i)")
+            let probe = randomTensor(y.shape, seed: UInt64(80 + i))
+            let dx = Tensor.convolveInputAdjoint(probe, w, inputShape: x.shape, g)
+            let dw = Tensor.convolveWeightAdjoint(x, probe, weightShape: w.shape, g)
+            let inner = (y * probe).sum().scalar
+            XCTAssertEqual(inner, (x * dx).sum().scalar, accuracy: 1e-3 * max(1, abs(inner)), "case \(i)")
+            XCTAssertEqual(inner, (w * dw).sum().scalar, accuracy: 1e-3 * max(1, abs(inner)), "case \(i)")
+        }
+    }
+
     /// Taps that are zero in every weight (a masked convolution) are skipped; the results must not change.
     func testKernelsSkippingZeroTapsMatchTheDefinition() {
         let g = ConvGeometry(stride: (1, 2), padding: (2, 1), dilation: (1, 1), groups: 2)

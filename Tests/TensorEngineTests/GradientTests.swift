@@ -123,6 +123,8 @@ final class GradientTests: XCTestCase {
         assertGradientsMatchFiniteDifferences([distinct]) { maxPool2d($0[0], kernel: 2) }
         assertGradientsMatchFiniteDifferences([distinct]) { maxPool2d($0[0], kernel: 3, stride: 2, padding: 1) }
         assertGradientsMatchFiniteDifferences([x]) { upsampleNearest($0[0], scale: 2) }
+        assertGradientsMatchFiniteDifferences([x]) { upsampleNearest($0[0], scale: 3) }
+        assertGradientsMatchFiniteDifferences([upsampleNearest(x, scale: 2)]) { blockSum($0[0], scale: 2) }
         assertGradientsMatchFiniteDifferences([x]) { upsampleBilinear($0[0], size: (9, 10)) }
         assertGradientsMatchFiniteDifferences([x]) { upsampleBilinear($0[0], size: (12, 7), alignCorners: true) }
     }

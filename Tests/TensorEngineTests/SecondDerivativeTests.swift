@@ -44,6 +44,10 @@ final class SecondDerivativeTests: XCTestCase {
         assertSecondDerivativesMatchFiniteDifferences([randomTensor([1, 2, 3, 3], seed: 10), randomTensor([2, 3, 3, 3], seed: 11)], epsilon: 3e-3) {
             convTranspose2d($0[0], $0[1], stride: 2, padding: 1, outputPadding: 1).tanh()
         }
+        // StyleGAN's resampling, on the R1 penalty's path through the discriminator.
+        assertSecondDerivativesMatchFiniteDifferences([randomTensor([1, 2, 2, 4], seed: 12)]) {
+            blockSum(upsampleNearest($0[0], scale: 2).tanh(), scale: 2).tanh()
+        }
     }
 
     /// The WGAN-GP penalty (|grad_x D(x)| - 1)^2 of a small convolutional critic, differentiated

@@ -47,6 +47,7 @@ final class ShapeOpsTests: XCTestCase {
         // Windows of 3 at stride 2 from (-1, -1): the padding never wins, even against negatives.
         XCTAssertEqual(maxPool2d(-img, kernel: 3, stride: 2, padding: 1).scalars, [-1, -2, -5, -6])
         XCTAssertEqual(upsampleNearest(Tensor(shape: [1, 1, 1, 2], scalars: [1, 2]), scale: 2).scalars, [1, 1, 2, 2, 1, 1, 2, 2])
+        XCTAssertEqual(blockSum(img, scale: 2).scalars, [14, 22, 46, 54])
         // Half-pixel centres (PyTorch, align_corners false): 1-D [0, 4] to 4 samples gives 0, 1, 3, 4.
         let row = Tensor(shape: [1, 1, 1, 2], scalars: [0, 4])
         assertClose(upsampleBilinear(row, size: (1, 4)), [0, 1, 3, 4])

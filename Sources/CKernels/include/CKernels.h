@@ -37,6 +37,20 @@ void dg_im2col(const float *x, size_t channels, size_t plane, const int32_t *ind
 void dg_col2im(const float *col, size_t channels, size_t plane, const int32_t *source, size_t taps, size_t count,
                float *x, size_t row_stride);
 
+/// The columns matrix of a unit-stride convolution, row by row: for each channel c and tap t,
+/// whose input lies row_shift[t] rows and col_shift[t] columns from the output position, row
+/// (c * taps + t) of `col` (rows `row_stride` apart) holds, for the output rows first_row ..<
+/// first_row + rows (out_w wide each), x[c][oh + row_shift[t]][ow + col_shift[t]], or 0 outside
+/// the height x width input.
+void dg_im2col_unit(const float *x, size_t channels, size_t height, size_t width, size_t out_w,
+                    const int32_t *row_shift, const int32_t *col_shift, size_t taps, size_t first_row, size_t rows,
+                    float *col, size_t row_stride);
+
+/// The adjoint of dg_im2col_unit: adds every entry of `col` that meets the input back onto it.
+void dg_col2im_unit(const float *col, size_t channels, size_t height, size_t width, size_t out_w,
+                    const int32_t *row_shift, const int32_t *col_shift, size_t taps, size_t first_row, size_t rows,
+                    float *x, size_t row_stride);
+
 /// Sets (1) or clears (0) flush-to-zero and denormals-are-zero for the calling thread; returns
 /// whether they were set before. No effect off x86-64.
 int dg_flush_subnormals(int on);

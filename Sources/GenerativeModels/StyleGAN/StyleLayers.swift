@@ -82,16 +82,10 @@ public final class ModulatedConv2d: Module {
 }
 
 /// Nearest-neighbour doubling of H and W.
-func upsampled(_ x: Tensor) -> Tensor {
-    let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-    return x.reshaped([n, c, h, 1, w, 1]).expanded(to: [n, c, h, 2, w, 2]).reshaped([n, c, 2 * h, 2 * w])
-}
+func upsampled(_ x: Tensor) -> Tensor { upsampleNearest(x, scale: 2) }
 
 /// 2x2 average pooling.
-func downsampled(_ x: Tensor) -> Tensor {
-    let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-    return x.reshaped([n, c, h / 2, 2, w / 2, 2]).mean(alongAxes: [3, 5])
-}
+func downsampled(_ x: Tensor) -> Tensor { blockSum(x, scale: 2) * 0.25 }
 
 /// LeakyReLU(0.2) times sqrt(2), which keeps the activations' second moment (StyleGAN's gain).
 func scaledLeakyReLU(_ x: Tensor) -> Tensor { leakyReLU(x, slope: 0.2) * Float(2).squareRoot() }

@@ -82,7 +82,8 @@ private func forEachPatchRow(_ s: ConvSizes, rows: Range<Int>, rowStride: Int?,
 /// Short or strided rows (a 7x7 map, a stride-2 layer) go through a table of input offsets, one
 /// vectorised gather per (channel, tap) over the whole block: row by row copies cost more in
 /// bookkeeping than in copying there (the DCGAN bench spent 14% of its step in them). Long
-/// unit-stride rows are copied row by row.
+/// rows are copied row by row: in C loops for unit strides (calls to memmove per row of 16-32
+/// floats cost StyleGAN a tenth of its step), in Swift otherwise.
 @inline(__always)
 private func gathersThroughTable(_ s: ConvSizes) -> Bool { s.outW < 16 || s.g.stride.1 != 1 }
 
@@ -132,6 +133,15 @@ private func withTapSources<R>(_ s: ConvSizes, rows: Range<Int>, _ body: (Unsafe
     }
 }
 
+/// Each tap's input offset from the output position, in rows and in columns, for the C row
+/// loops of a unit-stride convolution.
+@inline(__always)
+private func withTapShifts<R>(_ s: ConvSizes, _ body: (UnsafePointer<Int32>, UnsafePointer<Int32>) -> R) -> R {
+    let rowShifts = s.taps.map { Int32($0 / s.kernelW * s.g.dilation.0 - s.g.padding.0) }
+    let columnShifts = s.taps.map { Int32($0 % s.kernelW * s.g.dilation.1 - s.g.padding.1) }
+    return rowShifts.withUnsafeBufferPointer { r in columnShifts.withUnsafeBufferPointer { c in body(r.baseAddress!, c.baseAddress!) } }
+}
+
 /// Unfolds one group of `images` images (whole images `imageStride` floats apart), for the
 /// output rows `rows`, into columns: row (c, tap), column (oh, ow) of image i's block holds the
 /// input value that tap (ki, kj) of channel c meets at output (oh, ow), or 0 in the padding.
@@ -143,6 +153,14 @@ func im2col(_ x: UnsafePointer<Float>, _ s: ConvSizes, rows: Range<Int>, _ col: 
         return withTapOffsets(s, rows: rows) { table, count in
             for i in 0..<images {
                 dg_im2col(x + i * imageStride, s.groupIn, s.inPlane, table, s.taps.count, count, col + i * block, rowStride ?? count)
+            }
+        }
+    }
+    if s.g.stride == (1, 1) {
+        return withTapShifts(s) { rowShifts, columnShifts in
+            for i in 0..<images {
+                dg_im2col_unit(x + i * imageStride, s.groupIn, s.height, s.width, Wo, rowShifts, columnShifts, s.taps.count,
+                               rows.lowerBound, rows.count, col + i * block, rowStride ?? block)
             }
         }
     }
@@ -165,6 +183,14 @@ func col2im(_ col: UnsafePointer<Float>, _ s: ConvSizes, rows: Range<Int>, _ x: 
         return withTapSources(s, rows: rows) { table, first, count in
             for i in 0..<images {
                 dg_col2im(col + i * block, s.groupIn, s.inPlane, table, s.taps.count, count, x + i * imageStride + first, rowStride ?? block)
+            }
+        }
+    }
+    if s.g.stride == (1, 1) {
+        return withTapShifts(s) { rowShifts, columnShifts in
+            for i in 0..<images {
+                dg_col2im_unit(col + i * block, s.groupIn, s.height, s.width, s.outW, rowShifts, columnShifts, s.taps.count,
+                               rows.lowerBound, rows.count, x + i * imageStride, rowStride ?? block)
             }
         }
     }

@@ -51,7 +51,52 @@ public func maxPool2d(_ x: Tensor, kernel: Int, stride: Int? = nil, padding: Int
 public func upsampleNearest(_ x: Tensor, scale: Int) -> Tensor {
     precondition(x.rank == 4 && scale >= 1, "upsample_nearest: input \(x.shape) must be 4-D, scale \(scale) positive")
     let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-    return x.reshaped([n, c, h, 1, w, 1]).expanded(to: [n, c, h, scale, w, scale]).reshaped([n, c, h * scale, w * scale])
+    let (wide, planeIn, planeOut) = (w * scale, h * w, h * w * scale * scale)
+    let storage = Storage(uninitializedCount: n * c * planeOut)
+    let src = x.storage.pointer, dst = storage.pointer
+    Parallel.forRanges(n * c, grain: max(1, elementwiseGrain / planeOut)) { planes in
+        for plane in planes {
+            for i in 0..<h {
+                let from = src + plane * planeIn + i * w, to = dst + plane * planeOut + i * scale * wide
+                for j in 0..<w { (to + j * scale).update(repeating: from[j], count: scale) }
+                for r in 1..<max(scale, 1) { (to + r * wide).update(from: to, count: wide) }
+            }
+        }
+    }
+    // Each of upsampleNearest and blockSum is the other's adjoint: derivatives of any order.
+    return Tensor.result("upsampleNearest", shape: [n, c, h * scale, wide], storage: storage, inputs: [x]) { g, _ in
+        [blockSum(g, scale: scale)]
+    }
+}
+
+/// Sums over scale x scale blocks: [N, C, H, W] to [N, C, H / scale, W / scale]. Divided by
+/// scale², the average pooling of StyleGAN's discriminator.
+public func blockSum(_ x: Tensor, scale: Int) -> Tensor {
+    precondition(x.rank == 4 && scale >= 1 && x.shape[2] % scale == 0 && x.shape[3] % scale == 0,
+                 "block_sum: input \(x.shape) must be 4-D with H and W multiples of \(scale)")
+    let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2] / scale, x.shape[3] / scale)
+    let (wide, planeIn, planeOut) = (w * scale, h * w * scale * scale, h * w)
+    let storage = Storage(uninitializedCount: n * c * planeOut)
+    let src = x.storage.pointer, dst = storage.pointer
+    Parallel.forRanges(n * c, grain: max(1, elementwiseGrain / planeIn)) { planes in
+        for plane in planes {
+            for i in 0..<h {
+                let to = dst + plane * planeOut + i * w
+                to.update(repeating: 0, count: w)
+                for r in 0..<scale {
+                    let from = src + plane * planeIn + (i * scale + r) * wide
+                    for j in 0..<w {
+                        var sum: Float = 0
+                        for k in 0..<scale { sum += from[j * scale + k] }
+                        to[j] += sum
+                    }
+                }
+            }
+        }
+    }
+    return Tensor.result("blockSum", shape: [n, c, h, w], storage: storage, inputs: [x]) { g, _ in
+        [upsampleNearest(g, scale: scale)]
+    }
 }
 
 /// Bilinear resampling to `size` (PyTorch's `interpolate(mode: "bilinear")`, `align_corners` selectable).
