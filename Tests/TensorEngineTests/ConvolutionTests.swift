@@ -137,9 +137,10 @@ final class ConvolutionTests: XCTestCase {
     /// weight gradient (the sum of the images' own).
     func testImagesGatheredIntoOneProductGiveEachImagesResult() {
         let g = ConvGeometry(stride: (2, 1), padding: (1, 2), groups: 2)
-        // Columns of 144 x 53 x 55 floats per image: two images per product (chunks of 2 and 1
-        // on each thread, or 2, 2, 1 on one); then seven small images, all in one product.
-        for (xs, ws, images) in [([5, 32, 105, 53], [8, 16, 3, 3], 2), ([7, 4, 6, 5], [6, 2, 3, 3], 7)] {
+        // Columns of 1152 x 20 x 20 floats per image: two images per product (chunks of 2 and 1
+        // on each thread, or 2, 2, 1 on one); then seven small images, all in one product; then
+        // 28 x 28 outputs, one image per product.
+        for (xs, ws, images) in [([5, 256, 39, 18], [8, 128, 3, 3], 2), ([7, 4, 6, 5], [6, 2, 3, 3], 7), ([3, 4, 55, 26], [6, 2, 3, 3], 1)] {
             let x = randomTensor(xs, seed: 50), w = randomTensor(ws, seed: 51)
             let y = conv2d(x, w, stride: g.stride, padding: g.padding, groups: g.groups)
             XCTAssertEqual(ConvKernels.plan(Tensor.convSizes(input: xs, weight: ws, output: y.shape, g)).images, images)

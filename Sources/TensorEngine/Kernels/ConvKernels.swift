@@ -8,11 +8,14 @@ enum ConvKernels {
     static let blockFloats = 1 << 24
     /// Floats of columns matrix below which images are gathered into one product.
     static let chunkFloats = 1 << 20
+    /// Output planes from this size up (a 28 x 28 map) make products wide enough alone:
+    /// gathering their images would only add copies of the outputs and their gradients.
+    static let wideOutput = 512
 
     /// Images per product, and output rows per block when that is one image.
     static func plan(_ s: ConvSizes) -> (images: Int, rows: Int) {
         let perImage = s.patch * s.outPlane
-        if perImage >= chunkFloats { return (1, max(1, min(s.outH, blockFloats / max(1, s.patch * s.outW)))) }
+        if perImage >= chunkFloats || s.outPlane >= wideOutput { return (1, max(1, min(s.outH, blockFloats / max(1, s.patch * s.outW)))) }
         return (max(1, min(s.batch, chunkFloats / max(1, perImage))), s.outH)
     }
 
