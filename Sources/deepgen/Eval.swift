@@ -10,7 +10,7 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Evaluate a trained model; --json prints exactly one JSON object.")
 
     @Argument(help: "A run directory written by `deepgen train`.") var runDir: String
-    @Option(help: "elbo or nll (nats per image; vae, iwae; elbo also vade; nll is exact for pixelcnn, gated-pixelcnn), bpd (bits per dimension; pixelcnn, gated-pixelcnn), mse (per pixel; pca, ae), accuracy (vade: clustering; classifier), fid (any model that samples; for a classifier run, the training images: the real-data baseline), l1, psnr, ssim (pix2pix), cycle (cyclegan), projection (stylegan: mean PSNR of held-out images projected into W+, and the classifier's label agreement).") var metric: String
+    @Option(help: "elbo or nll (nats per image; vae, iwae; elbo also vade; nll is exact for pixelcnn, gated-pixelcnn), bpd (bits per dimension; pixelcnn, gated-pixelcnn), mse (per pixel; pca, ae), accuracy (vade: clustering; classifier), fid (any model that samples; for a classifier run, the training images: the real-data baseline), l1, psnr, ssim (pix2pix), cycle (cyclegan), projection (stylegan: mean PSNR of held-out images projected into W+, and the classifier's label agreement), labels (class-conditional gated-pixelcnn: the share of --count samples the classifier reads as the class asked for).") var metric: String
     @Option(help: "The classifier run whose features define the FID (deepgen train classifier).") var classifier = "runs/classifier"
     @Option(help: "Images generated for the FID.") var count = 10000
     @Option(help: "Importance samples for nll.") var k = 5000
@@ -24,8 +24,8 @@ struct Eval: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
-        guard ["elbo", "nll", "bpd", "mse", "accuracy", "fid", "l1", "psnr", "ssim", "cycle", "projection"].contains(metric) else {
-            throw ValidationError("unknown metric '\(metric)'; this version measures elbo, nll, bpd, mse, accuracy, fid, l1, psnr, ssim, cycle and projection")
+        guard ["elbo", "nll", "bpd", "mse", "accuracy", "fid", "l1", "psnr", "ssim", "cycle", "projection", "labels"].contains(metric) else {
+            throw ValidationError("unknown metric '\(metric)'; this version measures elbo, nll, bpd, mse, accuracy, fid, l1, psnr, ssim, cycle, projection and labels")
         }
         guard count >= 2 else { throw ValidationError("--count must be at least 2") }
         guard ["train", "test"].contains(split) else { throw ValidationError("--split is train or test") }
@@ -58,6 +58,10 @@ struct Eval: ParsableCommand {
         if metric == "projection" {
             guard let style = model as? StyleGAN else { throw TrainingError("projection is a metric of stylegan, not of \(config.model)") }
             return try projection(config, style)
+        }
+        if metric == "labels" {
+            guard let pixels = model as? AutoregressiveModel else { throw TrainingError("labels is a metric of class-conditional gated-pixelcnn, not of \(config.model)") }
+            return try labelAgreement(config, pixels)
         }
         if truncation != nil && !(model is StyleGAN) { throw TrainingError("--truncation is an option of stylegan, not of \(config.model)") }
         guard !["l1", "psnr", "ssim", "cycle"].contains(metric) else { throw TrainingError("\(metric) is a metric of pix2pix or cyclegan, not of \(config.model)") }

@@ -163,6 +163,17 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(grid.height, 4 * 8 + 5 * 2, "four rows of 8-pixel images with 2-pixel borders")
         assertFails(try deepgen("sample", gated, "--label", "7"), saying: "not a class")
         assertFails(try deepgen("sample", pixelcnn, "--label", "1"), saying: "class-conditional")
+        // The classifier's reading of samples drawn for each class in turn.
+        let classifier = root.appendingPathComponent("classifier").path
+        trained = try deepgen("train", "classifier", "--dataset", "shapes", "--image-size", "8", "--steps", "3", "--batch-size", "16", "--out", classifier)
+        XCTAssertEqual(trained.status, 0, trained.err)
+        let labels = try deepgen("eval", gated, "--metric", "labels", "--classifier", classifier, "--count", "8", "--batch-size", "3", "--json")
+        XCTAssertEqual(labels.status, 0, labels.err)
+        let object = try JSONSerialization.jsonObject(with: Data(labels.out.utf8)) as! [String: Any]
+        let perClass = try XCTUnwrap(object["per_class"] as? [Double])
+        XCTAssertEqual(perClass.count, 4)
+        XCTAssertEqual(try XCTUnwrap(object["value"] as? Double), perClass.reduce(0, +) / 4, accuracy: 1e-2, "two samples of each class")
+        assertFails(try deepgen("eval", pixelcnn, "--metric", "labels", "--classifier", classifier), saying: "class-conditional")
     }
 
     /// Pix2Pix from a paired folder (A/ and B/): held-out L1, PSNR and SSIM as JSON, a sample
