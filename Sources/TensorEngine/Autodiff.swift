@@ -31,6 +31,9 @@ final class GradNode {
     let inputs: [GradNode?]
     let rule: BackwardRule?
     let savedOutput: Storage?
+    /// For a slice, where it starts in its input: its gradient is then added into the input's
+    /// in place, instead of padded to the input's size first.
+    var sliceStarts: [Int]?
 
     init(leafOfShape shape: [Int]) {
         op = "leaf"; self.shape = shape; inputs = []; rule = nil; savedOutput = nil
@@ -132,6 +135,8 @@ public func gradients(of output: Tensor, wrt inputs: [Tensor], seed: Tensor? = n
     }
 
     var grads: [ObjectIdentifier: Tensor] = [:]
+    // Sums created here, which nothing else holds: a slice's gradient may be added into them in place.
+    var owned = Set<ObjectIdentifier>()
     GradMode.with(enabled: createGraph) {
         grads[ObjectIdentifier(root)] = seed ?? Tensor.ones(output.shape)
         for node in order.reversed() {
@@ -139,12 +144,28 @@ public func gradients(of output: Tensor, wrt inputs: [Tensor], seed: Tensor? = n
             guard relevant.contains(id), let rule = node.rule, let gradient = grads[id] else { continue }
             if !wanted.contains(id) { grads[id] = nil }  // free what no one asked for as soon as it is used
             let needs = node.inputs.map { $0.map { relevant.contains(ObjectIdentifier($0)) } ?? false }
+            if !createGraph, let starts = node.sliceStarts, let input = node.inputs[0], needs[0] {
+                // A recurrence that slices one step at a time then costs its steps, not its
+                // steps times the whole input.
+                let inputID = ObjectIdentifier(input)
+                let sum = owned.contains(inputID) ? grads[inputID]! : grads[inputID].map { $0 + 0 } ?? Tensor.zeros(input.shape)
+                sum.addRegion(gradient, at: starts)
+                grads[inputID] = sum
+                owned.insert(inputID)
+                continue
+            }
             let inputGrads = rule(gradient, BackwardContext(node: node, needs: needs))
             for (i, input) in node.inputs.enumerated() where needs[i] {
                 guard let input, let g = inputGrads[i] else { continue }
                 assert(g.shape == input.shape, "\(node.op): gradient shape \(g.shape) for input of shape \(input.shape)")
                 let inputID = ObjectIdentifier(input)
-                grads[inputID] = grads[inputID].map { $0 + g } ?? g
+                if let sum = grads[inputID] {
+                    grads[inputID] = sum + g
+                    owned.insert(inputID)
+                } else {
+                    grads[inputID] = g
+                    owned.remove(inputID)
+                }
             }
         }
     }

@@ -129,6 +129,18 @@ final class GradientTests: XCTestCase {
         assertGradientsMatchFiniteDifferences([x]) { upsampleBilinear($0[0], size: (12, 7), alignCorners: true) }
     }
 
+    /// Slices' gradients are added into their input's in place: overlapping slices, a slice
+    /// taken again from a slice, and the input also used whole must all still sum.
+    func testSlicesOfOneTensorSumTheirGradients() {
+        let x = randomTensor([2, 5, 3], seed: 41), w = randomTensor([2, 1, 3], seed: 42)
+        assertGradientsMatchFiniteDifferences([x, w]) { t in
+            var total = (t[0] * t[0]).sum()
+            for step in 0..<5 { total = total + (t[0].sliced(axis: 1, step..<step + 1) * t[1]).tanh().sum() }
+            let overlapping = t[0].sliced(axis: 1, 1..<4).sliced(axis: 2, 0..<2)
+            return total + (overlapping * overlapping).sum() + t[0].sliced(axis: 1, 2..<5).exp().sum()
+        }
+    }
+
     func testActivations() {
         let x = awayFromZero([3, 7], seed: 39)
         assertGradientsMatchFiniteDifferences([x]) { relu($0[0]) }

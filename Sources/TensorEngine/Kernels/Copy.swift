@@ -1,8 +1,9 @@
 /// One strided copy serves permute, slice, pad and concatenate: copy a box of `shape` from
-/// `src` (laid out with `srcStrides` from `srcOffset`) to `dst` (likewise).
+/// `src` (laid out with `srcStrides` from `srcOffset`) to `dst` (likewise), or with `adding`
+/// add it to what `dst` holds (a slice's gradient into its input's).
 func stridedCopy(shape: [Int],
                  from src: UnsafePointer<Float>, offset srcOffset: Int, strides srcStrides: [Int],
-                 to dst: UnsafeMutablePointer<Float>, offset dstOffset: Int, strides dstStrides: [Int]) {
+                 to dst: UnsafeMutablePointer<Float>, offset dstOffset: Int, strides dstStrides: [Int], adding: Bool = false) {
     guard !shape.contains(0) else { return }
     // Merge axes that are contiguous in both layouts, so the inner run is long.
     var dims: [Int] = [], ss: [Int] = [], ds: [Int] = []
@@ -14,7 +15,7 @@ func stridedCopy(shape: [Int],
             dims.append(shape[axis]); ss.append(srcStrides[axis]); ds.append(dstStrides[axis])
         }
     }
-    if dims.isEmpty { dst[dstOffset] = src[srcOffset]; return }
+    if dims.isEmpty { dst[dstOffset] = (adding ? dst[dstOffset] : 0) + src[srcOffset]; return }
     let inner = dims.removeLast(), si = ss.removeLast(), di = ds.removeLast()
     let rows = Shape.count(dims)
     Parallel.forRanges(rows, grain: max(1, elementwiseGrain / inner)) { range in
@@ -27,7 +28,9 @@ func stridedCopy(shape: [Int],
             so += index[d] * ss[d]; dof += index[d] * ds[d]
         }
         for _ in range {
-            if si == 1 && di == 1 {
+            if adding {
+                for k in 0..<inner { dst[dof + k * di] += src[so + k * si] }
+            } else if si == 1 && di == 1 {
                 (dst + dof).update(from: src + so, count: inner)
             } else {
                 for k in 0..<inner { dst[dof + k * di] = src[so + k * si] }

@@ -64,7 +64,17 @@ extension Tensor {
         stridedCopy(shape: sizes, from: self.storage.pointer, offset: zip(starts, strides).map(*).reduce(0, +), strides: strides,
                     to: storage.pointer, offset: 0, strides: Shape.strides(sizes))
         let padding = (0..<rank).map { (starts[$0], shape[$0] - starts[$0] - sizes[$0]) }
-        return Tensor.result("slice", shape: sizes, storage: storage, inputs: [self]) { g, _ in [g.padded(padding)] }
+        let slice = Tensor.result("slice", shape: sizes, storage: storage, inputs: [self]) { g, _ in [g.padded(padding)] }
+        slice.node?.sliceStarts = starts
+        return slice
+    }
+
+    /// Adds `region` into this tensor's values from `starts` on, in place: only for a gradient
+    /// sum that `gradients(of:)` created and nothing else holds.
+    func addRegion(_ region: Tensor, at starts: [Int]) {
+        let strides = Shape.strides(shape)
+        stridedCopy(shape: region.shape, from: region.storage.pointer, offset: 0, strides: Shape.strides(region.shape),
+                    to: storage.pointer, offset: zip(starts, strides).map(*).reduce(0, +), strides: strides, adding: true)
     }
 
     /// `range` along one axis.
