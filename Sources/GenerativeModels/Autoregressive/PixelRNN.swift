@@ -96,14 +96,18 @@ final class RecurrentLayer: Module {
     /// Runs the LSTM along `axis` of the input gates [N, 4u, H, W]; `recurrent` maps the previous
     /// hidden state [N, u, L] to its gate contribution [N, 4u, L].
     func recur(_ gatesIn: Tensor, steps: Int, axis: Int, state: Tensor, recurrent: (Tensor) -> Tensor) -> Tensor {
+        // Steps outermost, so that each step's gates (and their gradient) are one contiguous block.
+        let order = [axis] + (0..<4).filter { $0 != axis }
+        let stepsFirst = gatesIn.permuted(order)
         var hidden = state, cell = state
         var outputs: [Tensor] = []
         for step in 0..<steps {
-            let gates = gatesIn.sliced(axis: axis, step..<step + 1).squeezed(axis) + recurrent(hidden)
+            let gates = stepsFirst.sliced(axis: 0, step..<step + 1).squeezed(0) + recurrent(hidden)
             (hidden, cell) = LSTMCell.update(gates: gates, cell: cell)
             outputs.append(hidden)
         }
-        return Tensor.stack(outputs, axis: axis)
+        let inverse = (0..<4).map { order.firstIndex(of: $0)! }
+        return Tensor.stack(outputs, axis: 0).permuted(inverse)
     }
 }
 
