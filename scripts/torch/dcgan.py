@@ -12,10 +12,9 @@ import numpy as np
 import torch
 from torch import nn
 import torch.nn.functional as F
-from safetensors.torch import save_file
 
 sys.path.insert(0, os.path.dirname(__file__))
-from vae import read_idx  # noqa: E402
+from vae import read_idx, write_run  # noqa: E402
 
 
 def networks(f, latent=100):
@@ -34,20 +33,16 @@ def networks(f, latent=100):
 
 
 def save_run(g, d, directory, args, step, seconds):
-    os.makedirs(directory, exist_ok=True)
     tensors = {}
     for prefix, net in (("generator", g), ("discriminator", d)):
         for name, t in net.state_dict().items():
             if name.endswith("num_batches_tracked"): continue
             tensors[f"{prefix}.layers.{name}"] = t.detach().float().contiguous()
-    save_file(tensors, os.path.join(directory, "model.safetensors"), metadata={"format": "pt", "step": str(step)})
     config = {"format": 1, "model": "dcgan", "dataset": "mnist", "imageShape": [1, 28, 28],
               "training": {"batchSize": args.batch_size, "seed": args.seed, "logEvery": 50, "sampleEvery": 1000, "checkpointEvery": 1000},
               "gan": {"architecture": "dcgan", "loss": "non-saturating", "latentDimension": 100, "criticSteps": 1,
-                      "learningRate": 2e-4, "clip": 0.01, "penaltyWeight": 10, "features": args.features},
-              "torch": {"step": step, "seconds": seconds, "threads": torch.get_num_threads()}}
-    with open(os.path.join(directory, "config.json"), "w") as f:
-        json.dump(config, f, indent=2)
+                      "learningRate": 2e-4, "clip": 0.01, "penaltyWeight": 10, "features": args.features}}
+    write_run(directory, tensors, config, step, seconds)
 
 
 def main():

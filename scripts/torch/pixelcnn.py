@@ -18,10 +18,9 @@ import numpy as np
 import torch
 from torch import nn
 import torch.nn.functional as F
-from safetensors.torch import save_file
 
 sys.path.insert(0, os.path.dirname(__file__))
-from vae import read_idx  # noqa: E402
+from vae import read_idx, write_run  # noqa: E402
 
 
 class MaskedConv(nn.Conv2d):
@@ -111,18 +110,12 @@ def our_name(name):
 
 
 def save_run(net, directory, args, step, seconds):
-    os.makedirs(directory, exist_ok=True)
     tensors = {our_name(k): v.detach().float().contiguous().clone() for k, v in net.state_dict().items()}
-    tmp = os.path.join(directory, "model.safetensors.tmp")
-    save_file(tensors, tmp, metadata={"format": "pt", "step": str(step)})
-    os.replace(tmp, os.path.join(directory, "model.safetensors"))
     config = {"format": 1, "model": args.model, "dataset": "binarized-mnist", "imageShape": [1, 28, 28],
               "training": {"batchSize": args.batch_size, "seed": args.seed, "logEvery": 50, "sampleEvery": 500, "checkpointEvery": 500},
               "pixelcnn": {"classes": 0, "components": 10, "dropout": 0.5, "features": args.features, "firstKernel": 7,
-                           "layers": args.layers, "learningRate": args.lr, "likelihood": "bernoulli"},
-              "torch": {"step": step, "seconds": seconds, "threads": torch.get_num_threads()}}
-    with open(os.path.join(directory, "config.json"), "w") as f:
-        json.dump(config, f, indent=2)
+                           "layers": args.layers, "learningRate": args.lr, "likelihood": "bernoulli"}}
+    write_run(directory, tensors, config, step, seconds)
 
 
 def main():

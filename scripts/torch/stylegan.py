@@ -16,10 +16,9 @@ import numpy as np
 import torch
 from torch import nn
 import torch.nn.functional as F
-from safetensors.torch import save_file
 
 sys.path.insert(0, os.path.dirname(__file__))
-from vae import read_idx  # noqa: E402
+from vae import read_idx, write_run  # noqa: E402
 
 SQRT2 = math.sqrt(2)
 
@@ -170,23 +169,17 @@ def styles(g, n, mixing=0.9):
 
 
 def save_run(g, ema, d, directory, args, step, seconds):
-    os.makedirs(directory, exist_ok=True)
     tensors = {}
     for prefix, net in (("generator", g), ("averaged", ema), ("discriminator", d)):
         for name, t in net.state_dict().items():
             tensors[f"{prefix}.{name}"] = t.detach().float().contiguous().clone()
-    tmp = os.path.join(directory, "model.safetensors.tmp")
-    save_file(tensors, tmp, metadata={"format": "pt", "step": str(step)})
-    os.replace(tmp, os.path.join(directory, "model.safetensors"))
     config = {"format": 1, "model": "stylegan", "dataset": "mnist32", "imageShape": [1, 32, 32],
               "training": {"batchSize": args.batch_size, "seed": args.seed, "logEvery": 50, "sampleEvery": 500, "checkpointEvery": 500},
               "stylegan": {"averageHalfLife": 10000, "learningRate": args.lr, "mixingProbability": 0.9, "r1Gamma": args.r1_gamma,
                            "r1Interval": 16, "truncation": 1,
                            "generator": {"features": args.features, "latentDimension": 128, "mappingLayers": 8,
-                                         "minimumFeatures": 16, "styleDimension": 128}},
-              "torch": {"step": step, "seconds": seconds, "threads": torch.get_num_threads()}}
-    with open(os.path.join(directory, "config.json"), "w") as f:
-        json.dump(config, f, indent=2)
+                                         "minimumFeatures": 16, "styleDimension": 128}}}
+    write_run(directory, tensors, config, step, seconds)
 
 
 def main():

@@ -27,6 +27,18 @@ def read_idx(path):
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
+def write_run(directory, tensors, config, step, seconds):
+    """A deepgen run directory: model.safetensors (written, then renamed into place) and
+    config.json, which records the PyTorch step, time and threads beside the model's options."""
+    os.makedirs(directory, exist_ok=True)
+    tmp = os.path.join(directory, "model.safetensors.tmp")
+    save_file(tensors, tmp, metadata={"format": "pt", "step": str(step)})
+    os.replace(tmp, os.path.join(directory, "model.safetensors"))
+    config = dict(config, torch={"step": step, "seconds": seconds, "threads": torch.get_num_threads()})
+    with open(os.path.join(directory, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+
+
 def mlp(widths, activate_last):
     layers = []
     for i, (a, b) in enumerate(zip(widths, widths[1:])):
@@ -71,18 +83,13 @@ def state_dict_for_deepgen(model):
 
 
 def save_run(model, directory, args, step, seconds):
-    os.makedirs(directory, exist_ok=True)
-    save_file(state_dict_for_deepgen(model), os.path.join(directory, "model.safetensors"),
-              metadata={"format": "pt", "step": str(step)})
     config = {"format": 1, "model": "iwae" if args.k > 1 else "vae", "dataset": "binarized-mnist",
               "imageShape": [1, 28, 28],
               "training": {"batchSize": args.batch_size, "seed": args.seed, "logEvery": 100, "sampleEvery": 1000,
                            "checkpointEvery": 1000, "minutes": args.minutes},
               "vae": {"architecture": "mlp", "hiddenDimensions": args.hidden, "importanceSamples": args.k,
-                      "latentDimension": args.latent, "learningRate": args.lr, "likelihood": "bernoulli"},
-              "torch": {"step": step, "seconds": seconds, "threads": torch.get_num_threads()}}
-    with open(os.path.join(directory, "config.json"), "w") as f:
-        json.dump(config, f, indent=2)
+                      "latentDimension": args.latent, "learningRate": args.lr, "likelihood": "bernoulli"}}
+    write_run(directory, state_dict_for_deepgen(model), config, step, seconds)
 
 
 def main():
