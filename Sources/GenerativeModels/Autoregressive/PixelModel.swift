@@ -105,20 +105,20 @@ public final class AutoregressiveModel: Module, TrainableModel {
         withoutGradients {
             for position in 0..<plane {
                 let rows = min(h, (position / w / multiple + 1) * multiple), visible = rows * w
-                let drawn = { (pixels: [Float]) in
+                let rowsSoFar = {
                     Tensor(shape: [count, c, rows, w]) { out in
                         for map in 0..<count * c { for i in 0..<visible { out[map * visible + i] = pixels[map * plane + i] } }
                     }
                 }
                 if likelihood == .logisticMixture {
                     // All colours of a pixel in one draw: the mixture conditions them on each other.
-                    let values = DiscretizedLogisticMixture.sample(network(drawn(pixels), labels: nil), channels: c, components: components,
+                    let values = DiscretizedLogisticMixture.sample(network(rowsSoFar(), labels: nil), channels: c, components: components,
                                                                    positions: position..<position + 1, generator: &generator).scalars
                     for map in 0..<count * c { pixels[map * plane + position] = values[map * visible + position] }
                     continue
                 }
                 for channel in 0..<c {
-                    let l = logits(drawn(pixels), labels: labels).scalars
+                    let l = logits(rowsSoFar(), labels: labels).scalars
                     for image in 0..<count {
                         let first = ((image * c + channel) * levels) * visible + position   // logit of value 0
                         pixels[(image * c + channel) * plane + position] = likelihood == .bernoulli

@@ -59,7 +59,7 @@ public func upsampleNearest(_ x: Tensor, scale: Int) -> Tensor {
             for i in 0..<h {
                 let from = src + plane * planeIn + i * w, to = dst + plane * planeOut + i * scale * wide
                 for j in 0..<w { (to + j * scale).update(repeating: from[j], count: scale) }
-                for r in 1..<max(scale, 1) { (to + r * wide).update(from: to, count: wide) }
+                for r in 1..<scale { (to + r * wide).update(from: to, count: wide) }
             }
         }
     }
