@@ -1,11 +1,17 @@
-"""The PixelCNN and Gated PixelCNN of `deepgen train pixelcnn|gated-pixelcnn` (Bernoulli, grey) in
-PyTorch, to tell the architecture and budget from our implementation at equal wall time.
+"""The PixelCNN, Gated PixelCNN, Row LSTM and Diagonal BiLSTM of `deepgen train pixelcnn|gated-pixelcnn|
+row-lstm|diagonal-bilstm` (Bernoulli, grey) in PyTorch, to tell the architecture and budget from our
+implementation at equal wall time.
 
 PixelCNN: a 7x7 mask-A convolution, residual blocks (ReLU, 1x1 2h->h, ReLU, 3x3 mask B, ReLU,
 1x1 h->2h), then ReLU, 1x1, ReLU, 1x1 to the logit. Gated PixelCNN: vertical ((k/2+1) x k) and
 horizontal (1 x (k/2+1)) stacks, the vertical shifted down a row into the horizontal one, gates
 tanh * sigmoid, residual and skip 1x1s, the same head on the sum of the skips. Both take
-2x - 1. Masks are applied at run time, so the saved weights are the raw ones, as ours.
+2x - 1. PixelRNN: a 7x7 mask-A convolution to 2h maps, LSTM layers of h units each added back
+through a 1x1 h -> 2h, the same head. Row LSTM: gates from a 1x2 convolution over the current and
+previous column plus a 1x3 convolution of the row above's state. Diagonal BiLSTM: one phantom
+column on the right, rows skewed, gates from a 1x1 convolution plus a 2-tap convolution of the
+previous column's state (rows i-1, i), a mirrored LSTM whose output is shifted down a row, unskew.
+Masks are applied at run time, so the saved weights are the raw ones, as ours.
 Data: MNIST binarised dynamically (a Bernoulli draw per use), shuffled every epoch, Adam 1e-3.
 The run directory carries deepgen's tensor names and config.json, so `deepgen eval DIR --metric
 nll` measures it on our fixed binarisation of the test set; `--snapshot-minutes` keeps copies.
@@ -98,6 +104,63 @@ class GatedPixelCNN(nn.Module):
         return self.head(skip)
 
 
+class RecurrentLayer(nn.Module):
+    """One PixelRNN LSTM layer over [N, C, H, W] -> [N, units, H, W]; gates (i, f, g, o) as ours."""
+    def __init__(self, row, maps, units):
+        super().__init__()
+        self.row, self.units = row, units
+        self.input_to_state = nn.Conv2d(maps, 4 * units, (1, 2) if row else 1)
+        self.state_to_state = nn.Conv1d(units, 4 * units, 3 if row else 2, padding=1 if row else 0, bias=False)
+
+    def forward(self, x):
+        if self.row:
+            gates = self.input_to_state(F.pad(x, (1, 0))).permute(2, 0, 1, 3)       # rows first: [H, N, 4u, W]
+            recurrent = self.state_to_state
+        else:
+            gates = self.input_to_state(skew(x)).permute(3, 0, 1, 2)               # columns first: [W', N, 4u, H]
+            recurrent = lambda h: self.state_to_state(F.pad(h, (1, 0)))
+        hidden = cell = gates.new_zeros(gates.shape[1], self.units, gates.shape[3])
+        outputs = []
+        for step in gates:
+            i, f, g, o = (step + recurrent(hidden)).chunk(4, 1)
+            cell = torch.sigmoid(f) * cell + torch.sigmoid(i) * torch.tanh(g)
+            hidden = torch.sigmoid(o) * torch.tanh(cell)
+            outputs.append(hidden)
+        out = torch.stack(outputs)
+        return out.permute(1, 2, 0, 3) if self.row else unskew(out.permute(1, 2, 3, 0), x.shape[3])
+
+
+def skew(x):
+    """Row i moved right by i: [N, C, H, W] -> [N, C, H, W + H - 1]."""
+    h = x.shape[2]
+    return torch.cat([F.pad(x[:, :, i:i + 1], (i, h - 1 - i)) for i in range(h)], 2)
+
+
+def unskew(x, width):
+    return torch.cat([x[:, :, i:i + 1, i:i + width] for i in range(x.shape[2])], 2)
+
+
+class PixelRNN(nn.Module):
+    def __init__(self, row, f, layers, first):
+        super().__init__()
+        self.row = row
+        self.input = MaskedConv("A", 1, f, first)
+        self.layers = nn.ModuleList(RecurrentLayer(row, f, f // 2) for _ in range(layers))
+        self.mirrored_layers = nn.ModuleList([] if row else [RecurrentLayer(row, f, f // 2) for _ in range(layers)])
+        self.residuals = nn.ModuleList(nn.Conv2d(f // 2, f, 1) for _ in range(layers))
+        self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(f, f, 1), nn.ReLU(), nn.Conv2d(f, 1, 1))
+
+    def forward(self, images):
+        width = images.shape[3]
+        x = self.input(images * 2 - 1 if self.row else F.pad(images * 2 - 1, (0, 1)))
+        for i, layer in enumerate(self.layers):
+            out = layer(x)
+            if not self.row:
+                out = out + shift_down(self.mirrored_layers[i](x.flip(3)).flip(3))
+            x = x + self.residuals[i](out)
+        return self.head(x[:, :, :, :width])
+
+
 def our_name(name):
     """blocks.3.1.weight -> network.blocks.3.layers.1.weight: our Sequential names its children
     `layers.i`, counting the activations as PyTorch does."""
@@ -120,7 +183,7 @@ def save_run(net, directory, args, step, seconds):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--model", choices=["pixelcnn", "gated-pixelcnn"], default="pixelcnn")
+    p.add_argument("--model", choices=["pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm"], default="pixelcnn")
     p.add_argument("--out", required=True)
     p.add_argument("--features", type=int, default=64)
     p.add_argument("--layers", type=int, default=7)
@@ -135,7 +198,9 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     x = torch.from_numpy(read_idx(os.path.join(args.data, "train-images-idx3-ubyte")).astype(np.float32) / 255).unsqueeze(1)
-    net = PixelCNN(args.features, args.layers, 7) if args.model == "pixelcnn" else GatedPixelCNN(args.features, args.layers, 7)
+    net = {"pixelcnn": lambda: PixelCNN(args.features, args.layers, 7), "gated-pixelcnn": lambda: GatedPixelCNN(args.features, args.layers, 7),
+           "row-lstm": lambda: PixelRNN(True, args.features, args.layers, 7),
+           "diagonal-bilstm": lambda: PixelRNN(False, args.features, args.layers, 7)}[args.model]()
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     started, step, per_epoch = time.time(), 0, len(x) // args.batch_size
     next_snapshot = args.snapshot_minutes
