@@ -99,15 +99,6 @@ final class PixelCNNTests: TemporaryDirectoryTestCase {
         }
     }
 
-    /// Skewing moves row i right by i (the diagonals become columns) and unskewing undoes it.
-    func testSkewAndUnskew() {
-        let x = Tensor(shape: [1, 1, 2, 3], scalars: [1, 2, 3, 4, 5, 6])
-        let skewed = skew(x)
-        XCTAssertEqual(skewed.shape, [1, 1, 2, 4])
-        XCTAssertEqual(skewed.scalars, [1, 2, 3, 0, 0, 4, 5, 6])
-        XCTAssertEqual(unskew(skewed, width: 3).scalars, x.scalars)
-    }
-
     /// The conditional model's output depends on the label; the same image under two labels
     /// gets two likelihoods.
     func testLabelsReachTheGates() {

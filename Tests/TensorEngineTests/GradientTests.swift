@@ -125,8 +125,24 @@ final class GradientTests: XCTestCase {
         assertGradientsMatchFiniteDifferences([x]) { upsampleNearest($0[0], scale: 2) }
         assertGradientsMatchFiniteDifferences([x]) { upsampleNearest($0[0], scale: 3) }
         assertGradientsMatchFiniteDifferences([upsampleNearest(x, scale: 2)]) { blockSum($0[0], scale: 2) }
+        assertGradientsMatchFiniteDifferences([x]) { skewed($0[0]) }
+        assertGradientsMatchFiniteDifferences([x]) { skewed($0[0], width: 13) }
+        assertGradientsMatchFiniteDifferences([randomTensor([2, 3, 6, 12], seed: 39)]) { unskewed($0[0], width: 6) }
         assertGradientsMatchFiniteDifferences([x]) { upsampleBilinear($0[0], size: (9, 10)) }
         assertGradientsMatchFiniteDifferences([x]) { upsampleBilinear($0[0], size: (12, 7), alignCorners: true) }
+    }
+
+    /// The fused LSTM update equals its equations (with full 16-lane vectors and a partial one:
+    /// 18 values per image), and its gradients for both the gates and the cell match finite
+    /// differences through both outputs, h' and c'.
+    func testLSTMUpdate() {
+        let gates = randomTensor([2, 8, 3, 3], seed: 43), cell = randomTensor([2, 2, 3, 3], seed: 44)
+        let parts = gates.split(into: 4, axis: 1)
+        let newCell = parts[1].sigmoid() * cell + parts[0].sigmoid() * parts[2].tanh()
+        let expected = Tensor.concatenate([parts[3].sigmoid() * newCell.tanh(), newCell], axis: 1)
+        assertClose(lstmUpdate(gates: gates, cell: cell), expected.scalars, tolerance: 1e-5)
+        assertGradientsMatchFiniteDifferences([gates, cell]) { lstmUpdate(gates: $0[0], cell: $0[1]) }
+        assertGradientsMatchFiniteDifferences([gates]) { lstmUpdate(gates: $0[0], cell: cell).sliced(axis: 1, 0..<2) }
     }
 
     /// Slices' gradients are added into their input's in place: overlapping slices, a slice

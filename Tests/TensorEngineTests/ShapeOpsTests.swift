@@ -48,6 +48,12 @@ final class ShapeOpsTests: XCTestCase {
         XCTAssertEqual(maxPool2d(-img, kernel: 3, stride: 2, padding: 1).scalars, [-1, -2, -5, -6])
         XCTAssertEqual(upsampleNearest(Tensor(shape: [1, 1, 1, 2], scalars: [1, 2]), scale: 2).scalars, [1, 1, 2, 2, 1, 1, 2, 2])
         XCTAssertEqual(blockSum(img, scale: 2).scalars, [14, 22, 46, 54])
+        // Skewing moves row i right by i (the diagonals become columns); unskewing undoes it.
+        let x = Tensor(shape: [1, 1, 2, 3], scalars: [1, 2, 3, 4, 5, 6])
+        XCTAssertEqual(skewed(x).shape, [1, 1, 2, 4])
+        XCTAssertEqual(skewed(x).scalars, [1, 2, 3, 0, 0, 4, 5, 6])
+        XCTAssertEqual(skewed(x, width: 5).scalars, [1, 2, 3, 0, 0, 0, 4, 5, 6, 0])
+        XCTAssertEqual(unskewed(skewed(x, width: 5), width: 3).scalars, x.scalars)
         // Half-pixel centres (PyTorch, align_corners false): 1-D [0, 4] to 4 samples gives 0, 1, 3, 4.
         let row = Tensor(shape: [1, 1, 1, 2], scalars: [0, 4])
         assertClose(upsampleBilinear(row, size: (1, 4)), [0, 1, 3, 4])

@@ -75,7 +75,7 @@ final class RecurrentLayer: Module {
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
-        kind == .row ? rows(x) : unskew(diagonals(skew(x)), width: x.shape[3])
+        kind == .row ? rows(x) : unskewed(diagonals(skewed(x)), width: x.shape[3])
     }
 
     /// Row by row: h_i, c_i from the row's input gates and row i - 1's hidden state.
@@ -109,15 +109,4 @@ final class RecurrentLayer: Module {
         let inverse = (0..<4).map { order.firstIndex(of: $0)! }
         return Tensor.stack(outputs, axis: 0).permuted(inverse)
     }
-}
-
-/// [N, C, H, W] -> [N, C, H, W + H - 1], row i moved right by i: the image's diagonals become columns.
-func skew(_ x: Tensor) -> Tensor {
-    let h = x.shape[2]
-    return Tensor.concatenate((0..<h).map { i in x.sliced(axis: 2, i..<i + 1).padded([(0, 0), (0, 0), (0, 0), (i, h - 1 - i)]) }, axis: 2)
-}
-
-/// The inverse of `skew`: row i's columns i ..< i + width.
-func unskew(_ x: Tensor, width: Int) -> Tensor {
-    Tensor.concatenate((0..<x.shape[2]).map { i in x.sliced(axis: 2, i..<i + 1).sliced(axis: 3, i..<i + width) }, axis: 2)
 }

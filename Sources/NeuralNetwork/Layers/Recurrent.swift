@@ -31,12 +31,10 @@ public final class LSTMCell: Module {
         return LSTMCell.update(gates: gates, cell: state.cell)
     }
 
-    /// The LSTM's state update from pre-activation gates [N, 4h] (shared with convolutional LSTMs,
-    /// whose gates come from convolutions instead of products).
-    public static func update(gates: Tensor, cell: Tensor, axis: Int = 1) -> (hidden: Tensor, cell: Tensor) {
-        let parts = gates.split(into: 4, axis: axis)
-        let input = parts[0].sigmoid(), forget = parts[1].sigmoid(), candidate = parts[2].tanh(), output = parts[3].sigmoid()
-        let newCell = forget * cell + input * candidate
-        return (output * newCell.tanh(), newCell)
+    /// The LSTM's state update from pre-activation gates [N, 4h, ...] (shared with convolutional
+    /// LSTMs, whose gates come from convolutions instead of products), in one fused pass.
+    public static func update(gates: Tensor, cell: Tensor) -> (hidden: Tensor, cell: Tensor) {
+        let state = lstmUpdate(gates: gates, cell: cell), units = cell.shape[1]
+        return (state.sliced(axis: 1, 0..<units), state.sliced(axis: 1, units..<2 * units))
     }
 }

@@ -129,3 +129,42 @@ func interpolationMatrix(from input: Int, to output: Int, alignCorners: Bool) ->
         }
     }
 }
+
+/// Row i of every plane moved right by i, zeros around it: [N, C, H, W] to [N, C, H, width]
+/// (width at least W + H - 1, its default), so that the image's diagonals become columns, as
+/// PixelRNN's Diagonal BiLSTM wants them.
+public func skewed(_ x: Tensor, width: Int? = nil) -> Tensor {
+    precondition(x.rank == 4, "skew: input \(x.shape) must be 4-D [N, C, H, W]")
+    let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let wide = width ?? w + h - 1
+    precondition(wide >= w + h - 1, "skew: width \(wide) cannot hold \(h) rows of \(w) moved right by up to \(h - 1)")
+    let storage = Storage(uninitializedCount: n * c * h * wide)
+    let src = x.storage.pointer, dst = storage.pointer
+    Parallel.forRanges(n * c, grain: max(1, elementwiseGrain / (h * wide))) { planes in
+        for plane in planes {
+            for i in 0..<h {
+                let to = dst + (plane * h + i) * wide
+                to.update(repeating: 0, count: i)
+                (to + i).update(from: src + (plane * h + i) * w, count: w)
+                (to + i + w).update(repeating: 0, count: wide - i - w)
+            }
+        }
+    }
+    // skewed and unskewed are each other's adjoints: derivatives of any order.
+    return Tensor.result("skew", shape: [n, c, h, wide], storage: storage, inputs: [x]) { g, _ in [unskewed(g, width: w)] }
+}
+
+/// The inverse of `skewed`: row i's columns i ..< i + width, [N, C, H, W'] to [N, C, H, width].
+public func unskewed(_ x: Tensor, width: Int) -> Tensor {
+    precondition(x.rank == 4 && x.shape[3] >= width + x.shape[2] - 1,
+                 "unskew: input \(x.shape) has too few columns for \(x.shape[2]) rows of \(width) moved right by up to \(x.shape[2] - 1)")
+    let (n, c, h, wide) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let storage = Storage(uninitializedCount: n * c * h * width)
+    let src = x.storage.pointer, dst = storage.pointer
+    Parallel.forRanges(n * c, grain: max(1, elementwiseGrain / (h * wide))) { planes in
+        for plane in planes {
+            for i in 0..<h { (dst + (plane * h + i) * width).update(from: src + (plane * h + i) * wide + i, count: width) }
+        }
+    }
+    return Tensor.result("unskew", shape: [n, c, h, width], storage: storage, inputs: [x]) { g, _ in [skewed(g, width: wide)] }
+}
