@@ -7,8 +7,8 @@ import TensorEngine
 /// blocks with concat_elu; three resolutions (stride-2 shifted convolutions down, shifted
 /// transposed convolutions back up) with short-cuts from every block of the way down to the
 /// matching block of the way up; dropout inside the blocks; a discretised logistic mixture at
-/// the output. (The paper's weight normalisation and data-dependent initialisation are left
-/// out: PyTorch's default initialisation here.)
+/// the output. Every convolution is weight-normalised and initialised from the data (see
+/// `initialize(from:)`), as in the paper.
 public final class PixelCNNPlusPlusNetwork: Module, PixelNetwork {
     let firstDown: ShiftedConv
     let firstDownForLeft: ShiftedConv
@@ -21,8 +21,10 @@ public final class PixelCNNPlusPlusNetwork: Module, PixelNetwork {
     let downDownRight: [GatedResidual]
     let upsampleDown: [ShiftedConv]
     let upsampleDownRight: [ShiftedConv]
-    let output: Conv2d
+    let output: ShiftedConv
     let blocksPerLevel: Int
+    /// 1 once the data-dependent initialisation has run (a resumed run must not run it again).
+    let initialized: Buffer
     static let levels = 3
 
     public init(_ o: PixelCNNOptions, channels c: Int, generator rng: inout RandomGenerator) {
@@ -41,8 +43,24 @@ public final class PixelCNNPlusPlusNetwork: Module, PixelNetwork {
         downDownRight = blocks(levels * r + levels - 1, .downRight, auxiliary: 2 * f)
         upsampleDown = (1..<levels).map { _ in ShiftedConv(f, f, kernel: (2, 3), .down, stride: 2, transposed: true, generator: &rng) }
         upsampleDownRight = (1..<levels).map { _ in ShiftedConv(f, f, kernel: (2, 2), .downRight, stride: 2, transposed: true, generator: &rng) }
-        output = Conv2d(f, DiscretizedLogisticMixture.parameterCount(components: o.components, channels: c), kernel: 1, generator: &rng)
+        output = ShiftedConv(f, DiscretizedLogisticMixture.parameterCount(components: o.components, channels: c), kernel: (1, 1), .down,
+                             generator: &rng)
         blocksPerLevel = r
+        initialized = Buffer(Tensor.zeros([1]))
+    }
+
+    public var isInitialized: Bool { initialized.value.scalars[0] != 0 }
+
+    /// Salimans & Kingma's data-dependent initialisation: one pass over `images` in which each
+    /// convolution, in the order the pass reaches it, sets its gain and bias so that its outputs
+    /// have mean 0 and standard deviation `initScale` per channel. Every layer then starts at a
+    /// sensible scale whatever the depth.
+    public func initialize(from images: Tensor) {
+        let convolutions = namedModules().compactMap { $0.module as? ShiftedConv }
+        for convolution in convolutions { convolution.initializesFromNextInput = true }
+        withoutGradients { _ = self(images, labels: nil) }
+        precondition(convolutions.allSatisfy { !$0.initializesFromNextInput }, "PixelCNN++: a convolution was not reached by the pass")
+        initialized.value = Tensor.ones([1])
     }
 
     public var rowMultiple: Int { 1 << (Self.levels - 1) }
@@ -90,16 +108,17 @@ func concatELU(_ x: Tensor) -> Tensor { elu(Tensor.concatenate([x, -x], axis: 1)
 /// auxiliary input, a short-cut or the other stream, added after the first).
 final class GatedResidual: Module {
     let first: ShiftedConv
-    let auxiliary: Conv2d?
+    let auxiliary: ShiftedConv?
     let dropout: Dropout
     let second: ShiftedConv
 
     init(_ f: Int, _ direction: ShiftedConv.Direction, auxiliary channels: Int, dropout p: Float, generator rng: inout RandomGenerator) {
         let kernel = direction == .down ? (2, 3) : (2, 2)
         first = ShiftedConv(2 * f, f, kernel: kernel, direction, generator: &rng)
-        auxiliary = channels > 0 ? Conv2d(2 * channels, f, kernel: 1, generator: &rng) : nil
+        auxiliary = channels > 0 ? ShiftedConv(2 * channels, f, kernel: (1, 1), .down, generator: &rng) : nil
         dropout = Dropout(p, generator: &rng)
-        second = ShiftedConv(2 * f, 2 * f, kernel: kernel, direction, generator: &rng)
+        // Started small, as in the paper: each block begins near the identity.
+        second = ShiftedConv(2 * f, 2 * f, kernel: kernel, direction, initScale: 0.1, generator: &rng)
     }
 
     func callAsFunction(_ x: Tensor, auxiliary a: Tensor?) -> Tensor {
@@ -112,33 +131,64 @@ final class GatedResidual: Module {
 
 /// A convolution whose output at (i, j) sees only rows <= i: padded above (and at both sides for
 /// `down`, only on the left for `downRight`, which then sees only columns <= j). The transposed
-/// version (stride 2 up-sampling) crops its output the same way.
+/// version (stride 2 up-sampling) crops its output the same way. Weight-normalised: the kernel
+/// of each output channel is gain * v / |v|, so its scale is one learned number per channel.
 final class ShiftedConv: Module {
     enum Direction { case down, downRight }
+    /// The kernels' direction v: [out, in, kh, kw], or [in, out, kh, kw] when transposed.
     let weight: Parameter
+    let gain: Parameter
     let bias: Parameter
     let kernel: (height: Int, width: Int)
     let direction: Direction
     let stride: Int
     let transposed: Bool
+    /// The standard deviation of each output channel after the data-dependent initialisation.
+    let initScale: Float
+    var initializesFromNextInput = false
 
     init(_ inputs: Int, _ outputs: Int, kernel: (Int, Int), _ direction: Direction, stride: Int = 1, transposed: Bool = false,
-         generator rng: inout RandomGenerator) {
-        let fanIn = (transposed ? outputs : inputs) * kernel.0 * kernel.1
+         initScale: Float = 1, generator rng: inout RandomGenerator) {
         let shape = transposed ? [inputs, outputs, kernel.0, kernel.1] : [outputs, inputs, kernel.0, kernel.1]
-        weight = Parameter(Initializer.pytorchDefault.make(shape, fanIn: fanIn, fanOut: fanIn, generator: &rng))
-        bias = Parameter(Initializer.pytorchDefault.bias(outputs, fanIn: fanIn, generator: &rng))
+        // Only v's direction matters to the function; its scale sets the effective step size.
+        weight = Parameter(Tensor.normal(shape, generator: &rng) * 0.05)
+        gain = Parameter(Tensor.ones([outputs]))
+        bias = Parameter(Tensor.zeros([outputs]))
         self.kernel = kernel; self.direction = direction; self.stride = stride; self.transposed = transposed
+        self.initScale = initScale
+    }
+
+    /// gain * v / |v|, the norm taken over everything but the output channel.
+    var normalizedWeight: Tensor {
+        let v = weight.value, outputAxis = transposed ? 1 : 0
+        let otherAxes = (0..<4).filter { $0 != outputAxis }
+        let scale = gain.value / v.squared().sum(alongAxes: otherAxes).sqrt()
+        return v * scale.reshaped(transposed ? [1, -1, 1, 1] : [-1, 1, 1, 1])
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
-        let (kh, kw) = kernel
+        if initializesFromNextInput {
+            initializesFromNextInput = false
+            withoutGradients {
+                gain.assign(Tensor.ones(gain.value.shape))
+                bias.assign(Tensor.zeros(bias.value.shape))
+                let y = convolve(x)
+                let scale = initScale / (y.variance(alongAxes: [0, 2, 3]) + 1e-10).sqrt()
+                gain.assign(scale)
+                bias.assign(-y.mean(alongAxes: [0, 2, 3]) * scale)
+            }
+        }
+        return convolve(x)
+    }
+
+    func convolve(_ x: Tensor) -> Tensor {
+        let (kh, kw) = kernel, kernels = normalizedWeight
         if !transposed {
             let sides = direction == .down ? ((kw - 1) / 2, (kw - 1) / 2) : (kw - 1, 0)
-            return conv2d(x.padded([(0, 0), (0, 0), (kh - 1, 0), sides]), weight.value, bias: bias.value, stride: (stride, stride))
+            return conv2d(x.padded([(0, 0), (0, 0), (kh - 1, 0), sides]), kernels, bias: bias.value, stride: (stride, stride))
         }
         // A "valid" transposed convolution (H - 1) * s + k + (s - 1) tall, cropped back to H * s.
-        let y = convTranspose2d(x, weight.value, bias: bias.value, stride: (stride, stride), outputPadding: (stride - 1, stride - 1))
+        let y = convTranspose2d(x, kernels, bias: bias.value, stride: (stride, stride), outputPadding: (stride - 1, stride - 1))
         let (h, w) = (y.shape[2], y.shape[3])
         let left = direction == .down ? (kw - 1) / 2 : 0
         return y.sliced(axis: 2, 0..<h - kh + 1).sliced(axis: 3, left..<w - (kw - 1) + left)

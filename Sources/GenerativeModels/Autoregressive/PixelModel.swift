@@ -82,6 +82,14 @@ public final class AutoregressiveModel: Module, TrainableModel {
         }
     }
 
+    /// PixelCNN++'s data-dependent initialisation, from the first 100 training images, before its
+    /// first step (once: the flag is saved with the model).
+    public func prepare(epoch: Int, dataset: Dataset) throws {
+        guard let network = network as? PixelCNNPlusPlusNetwork, !network.isInitialized else { return }
+        var generator = RandomGenerator(seed: 0)   // draws a binarised data set's pixels, if any
+        network.initialize(from: dataset.batch(Array(0..<min(100, dataset.count)), generator: &generator).images)
+    }
+
     public func trainStep(_ batch: Batch, generator: inout RandomGenerator) -> [String: Float] {
         if classes > 0 && batch.labels == nil { preconditionFailure("a class-conditional model needs labelled data") }
         let nll = -logLikelihood(batch.images, labels: batch.labels).mean()
