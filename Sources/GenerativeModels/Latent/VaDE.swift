@@ -20,6 +20,9 @@ public final class VaDE: Module, TrainableModel {
         public var pretrainEpochs = 10
         public var learningRate: Float = 2e-3
         public var pretrainLearningRate: Float = 1e-3
+        /// The pre-training loss on the decoder's sigmoid outputs; nil (runs from before the
+        /// option) is BCE. Squared error gives codes that cluster better (see `pretrainingLoss`).
+        public var pretrainLoss: Autoencoder.Loss?
         public init() {}
     }
 
@@ -115,10 +118,11 @@ public final class VaDE: Module, TrainableModel {
         try fitPrior(dataset)
     }
 
-    /// Encodes the whole training set and sets the prior to a GMM fitted to the codes (the
-    /// best of three EM runs). The variance head, untouched by pre-training, starts at a constant
-    /// posterior variance of a hundredth of the prior's average one: narrow against the clusters,
-    /// so the first VaDE steps do not blur the pre-trained codes.
+    /// Encodes the whole training set and sets the prior to a GMM fitted to the codes (the most
+    /// likely of ten EM runs: the start decides much of the final clustering). The variance
+    /// head, untouched by pre-training, starts at a constant posterior variance of a hundredth of
+    /// the prior's average one: narrow against the clusters, so the first VaDE steps do not blur
+    /// the pre-trained codes.
     public func fitPrior(_ dataset: Dataset) throws {
         var generator = RandomGenerator(seed: 0x6A_DE)
         let codes = withoutGradients {
@@ -128,7 +132,7 @@ public final class VaDE: Module, TrainableModel {
             }, axis: 0)
         }
         guard codes.scalars.allSatisfy(\.isFinite) else { throw TrainingError("VaDE: the pre-trained encoder gives non-finite codes") }
-        let (mixture, score) = GaussianMixture.fit(codes, components: options.clusters, generator: &generator)
+        let (mixture, score) = GaussianMixture.fit(codes, components: options.clusters, restarts: 10, generator: &generator)
         // A diagnostic only (training never sees labels): how well the starting clusters match.
         var report = "VaDE: prior fitted to the codes of \(dataset.count) images (mean log-likelihood \(String(format: "%.3f", score)))"
         if let labels = dataset.batch(Array(0..<dataset.count), generator: &generator).labels {
@@ -150,7 +154,7 @@ public final class VaDE: Module, TrainableModel {
     public func trainStep(_ batch: Batch, generator: inout RandomGenerator) -> [String: Float] {
         let x = batch.images.flattened()
         if isPretraining {
-            let loss = -bernoulliLogLikelihood(logits: decoder(encode(x).mean), targets: x).mean()
+            let loss = pretrainingLoss(x)
             pretrainer.minimize(loss)
             return ["loss": loss.scalar]
         }
@@ -158,6 +162,16 @@ public final class VaDE: Module, TrainableModel {
         let loss = -elbo.mean()
         optimizer.minimize(loss)
         return ["loss": loss.scalar, "reconstruction": -reconstruction.mean().scalar]
+    }
+
+    /// The autoencoder's loss per image, averaged over the batch. With BCE the sharp digit edges
+    /// dominate; squared error on the same sigmoid outputs weighs every pixel's miss alike, and
+    /// its codes separate the classes better under the GMM that follows (re-implementations
+    /// report 81% -> 90% from this switch alone).
+    func pretrainingLoss(_ x: Tensor) -> Tensor {
+        let logits = decoder(encode(x).mean)
+        guard options.pretrainLoss == .mse else { return -bernoulliLogLikelihood(logits: logits, targets: x).mean() }
+        return (logits.sigmoid() - x).squared().sum(alongAxis: 1).mean()
     }
 
     /// Draws c from pi, z from N(mu_c, sigma_c^2), and decodes Bernoulli means.
