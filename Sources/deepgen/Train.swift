@@ -53,7 +53,7 @@ struct Train: ParsableCommand {
     @Option(help: "Principal components to keep (pca).") var components = 50
     @Option(help: "mlp or conv (ae, vae, iwae).") var architecture = "mlp"
     @Option(help: "Pixel likelihood: bernoulli or gaussian (vae, iwae decoders); bernoulli or categorical, a 256-way softmax on 8-bit mnist (pixelcnn, gated-pixelcnn, row-lstm, diagonal-bilstm).") var likelihood = "bernoulli"
-    @Option(help: "Reconstruction loss, bce or mse (ae; vade's pre-training).") var loss = "bce"
+    @Option(help: "Reconstruction loss, bce or mse (ae).") var loss = "bce"
     @Flag(help: "No activations, for comparison with PCA (ae).") var linear = false
     @Option(help: "Importance samples k of the training bound (iwae; vae uses 1).") var k = 5
     @Option(help: "Adam's learning rate (default 2e-3 for vade, 1e-3 otherwise).") var learningRate: Float?
@@ -228,7 +228,6 @@ struct Train: ParsableCommand {
                 options.hiddenDimensions = widths ?? options.hiddenDimensions
                 options.clusters = clusters
                 options.pretrainEpochs = pretrainEpochs
-                options.pretrainLoss = Autoencoder.Loss(rawValue: loss)!
                 options.learningRate = learningRate ?? options.learningRate
                 config.vade = options
             } else {
