@@ -55,6 +55,8 @@ public final class Trainer {
     /// The run's configuration as text, compared across ranks at the start.
     public var configurationText = ""
     var isRoot: Bool { parallel.rank == 0 }
+    /// The key of the stream whose children are the steps' generators.
+    static let stepStreams: UInt64 = 0x57E9_57E9
 
     public init(model: TrainableModel, dataset: Dataset, options: TrainingOptions, run: RunDirectory,
                 writeConfig: @escaping () throws -> Void) {
@@ -154,7 +156,9 @@ public final class Trainer {
                 order = (epoch, epochOrder(count: dataset.count, seed: options.seed, epoch: epoch))
                 try model.prepare(epoch: epoch, dataset: dataset)
             }
-            var generator = RandomGenerator(seed: options.seed).derived(UInt64(state.step) &+ 1)
+            // Step s draws from its own child of a stream kept for steps, so that no step's noise
+            // is the stream of the initialisation or of an epoch's order (keyed from the same seed).
+            var generator = RandomGenerator(seed: options.seed).derived(Self.stepStreams).derived(UInt64(state.step))
             let first = position * options.batchSize + rows.offset
             let indices = Array(order.indices[first..<(first + rows.local)])
             var losses = ExampleRows.with(rows) {
