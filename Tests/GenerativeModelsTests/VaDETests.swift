@@ -97,6 +97,29 @@ final class VaDETests: XCTestCase {
         assertClose(perSample.mean(alongAxis: 0), exact.scalars, tolerance: 0.03)
     }
 
+    /// The VaDE phase's rate: constant for its first 10 epochs, then times the decay every 10,
+    /// never below a tenth; pre-training keeps its own rate.
+    func testLearningRateDecaysEveryTenEpochsOfTheVaDEPhase() throws {
+        let vade = smallVaDE(pretrainEpochs: 2)
+        let data = prototypeData(count: 64, seed: 1)
+        try vade.prepare(epoch: 0, dataset: data)
+        XCTAssertEqual(vade.optimizer.learningRate, vade.options.learningRate)
+        for (epoch, factor) in [(2, 1), (11, 1), (12, 0.9), (21, 0.9), (22, 0.81), (500, 0.1)] as [(Int, Float)] {
+            try vade.prepare(epoch: epoch, dataset: data)
+            XCTAssertEqual(vade.optimizer.learningRate, vade.options.learningRate * factor, accuracy: 1e-7, "epoch \(epoch)")
+        }
+        XCTAssertEqual(vade.pretrainer.learningRate, vade.options.pretrainLearningRate)
+    }
+
+    /// A config written before the decay existed reads as a constant rate; a new one round-trips.
+    func testOptionsWithoutTheDecayReadAsAConstantRate() throws {
+        var fields = try XCTUnwrap(JSONSerialization.jsonObject(with: JSONEncoder().encode(VaDE.Options())) as? [String: Any])
+        fields["learningRateDecay"] = nil
+        let old = try JSONDecoder().decode(VaDE.Options.self, from: JSONSerialization.data(withJSONObject: fields))
+        XCTAssertEqual(old.learningRateDecay, 1)
+        XCTAssertEqual(try JSONDecoder().decode(VaDE.Options.self, from: JSONEncoder().encode(VaDE.Options())), VaDE.Options())
+    }
+
     /// Four random binary prototypes with 10% of their pixels flipped in each example.
     func prototypeData(count: Int, seed: UInt64) -> ByteImageDataset {
         var rng = RandomGenerator(seed: seed)

@@ -20,7 +20,22 @@ public final class VaDE: Module, TrainableModel {
         public var pretrainEpochs = 10
         public var learningRate: Float = 2e-3
         public var pretrainLearningRate: Float = 1e-3
+        /// The VaDE phase's rate is multiplied by this every 10 epochs, down to a tenth of the
+        /// starting rate: the authors' schedule (0.9; 1 keeps the rate constant).
+        public var learningRateDecay: Float = 0.9
         public init() {}
+
+        /// A config.json written before the decay existed describes a constant rate.
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            latentDimension = try c.decode(Int.self, forKey: .latentDimension)
+            clusters = try c.decode(Int.self, forKey: .clusters)
+            hiddenDimensions = try c.decode([Int].self, forKey: .hiddenDimensions)
+            pretrainEpochs = try c.decode(Int.self, forKey: .pretrainEpochs)
+            learningRate = try c.decode(Float.self, forKey: .learningRate)
+            pretrainLearningRate = try c.decode(Float.self, forKey: .pretrainLearningRate)
+            learningRateDecay = try c.decodeIfPresent(Float.self, forKey: .learningRateDecay) ?? 1
+        }
     }
 
     public let options: Options
@@ -110,9 +125,13 @@ public final class VaDE: Module, TrainableModel {
         withoutGradients { jointLogPrior(encode(images.flattened()).mean).argmax(alongAxis: 1).scalars.map { Int($0) } }
     }
 
+    /// Fits the prior when pre-training ends, and sets the VaDE phase's rate for the epoch (a
+    /// function of the epoch alone, so a resumed run takes up the schedule where it was).
     public func prepare(epoch: Int, dataset: Dataset) throws {
-        guard isPretraining, epoch >= options.pretrainEpochs else { return }
-        try fitPrior(dataset)
+        if isPretraining, epoch >= options.pretrainEpochs { try fitPrior(dataset) }
+        guard !isPretraining else { return }
+        let decays = Float(max(epoch - options.pretrainEpochs, 0) / 10)
+        optimizer.learningRate = options.learningRate * max(Foundation.pow(options.learningRateDecay, decays), 0.1)
     }
 
     /// Encodes the whole training set and sets the prior to a GMM fitted to the codes (the most
