@@ -59,7 +59,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TensorEngine"], path: "Tests/Support"),
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "TestSupport"]),
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "TensorEngine", "TestSupport"]),
-        .testTarget(name: "GenerativeModelsTests", dependencies: ["GenerativeModels", "Datasets", "Metrics", "NeuralNetwork", "TensorEngine", "TestSupport"]),
+        .testTarget(name: "GenerativeModelsTests", dependencies: ["GenerativeModels", "Datasets", "Metrics", "NeuralNetwork", "TensorEngine", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TensorEngine", "TestSupport"]),
         .testTarget(name: "deepgenTests", dependencies: ["deepgen", "Datasets", "TensorEngine", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorEngine", "TestSupport"], resources: [.copy("Fixtures")]),

@@ -148,6 +148,41 @@ final class StyleGANTests: XCTestCase {
         XCTAssertEqual(penalty, 2 / 2 * squares / 2, accuracy: 2e-2 * max(1, penalty))
     }
 
+    /// One step's numbers against PyTorch's (scripts/torch/stylegan_reference.py wrote the
+    /// fixture from the same architecture): on the same weights, images, latents and noise maps,
+    /// the discriminator's loss, the R1 penalty (a gradient of a gradient) and the generator's
+    /// loss with a mixing crossover agree, and so does the gradient of each for every parameter.
+    func testLossesAndGradientsMatchPyTorch() throws {
+        let url = Bundle.module.url(forResource: "Fixtures/stylegan-reference.safetensors", withExtension: nil)!
+        let file = try SafeTensors.read(from: url)
+        let reference = Dictionary(uniqueKeysWithValues: file.tensors.map { ($0.name, $0.tensor) })
+        let m = styleGAN()
+        for (prefix, module) in [("generator", m.generator as Module), ("discriminator", m.discriminator)] {
+            try module.load(stateDict: reference.filter { $0.key.hasPrefix("weights.\(prefix).") }
+                .reduce(into: [:]) { $0[String($1.key.dropFirst("weights.\(prefix).".count))] = $1.value })
+        }
+        let real = reference["real"]!, fake = reference["fake"]!
+        let crossover = Int(file.metadata["crossover"]!)!
+        XCTAssertEqual(Float(file.metadata["gamma"]!), m.options.r1Gamma)
+        func check(_ label: String, _ loss: Tensor, _ prefix: String, _ module: Module) {
+            XCTAssertEqual(loss.scalar, reference[label]!.scalar, accuracy: 1e-5 * max(1, abs(loss.scalar)), label)
+            let parameters = module.namedParameters()
+            let expected = parameters.map { reference["\(label).\(prefix).\($0.name)"]! }
+            let total = expected.reduce(Float(0)) { $0 + $1.squared().sum().scalar }.squareRoot()
+            for ((name, _), (gradient, wanted)) in zip(parameters, zip(gradients(of: loss, wrt: parameters.map(\.parameter.value)), expected)) {
+                let error = (gradient - wanted).squared().sum().scalar.squareRoot()
+                let size = wanted.squared().sum().scalar.squareRoot()
+                XCTAssertLessThanOrEqual(error, 1e-4 * size + 1e-6 * total, "\(label): gradient of \(name)")
+            }
+        }
+        check("loss_d", m.discriminator(fake).softplus().mean() + (-m.discriminator(real)).softplus().mean(), "discriminator", m.discriminator)
+        check("r1", m.r1Penalty(real), "discriminator", m.discriminator)
+        let styles = m.generator.mixed(m.generator.map(reference["z1"]!), m.generator.map(reference["z2"]!), crossover: crossover)
+        var drawn: RandomGenerator? = nil
+        let maps = (0..<m.generator.convolutions.count).map { reference["noise.\($0)"]! }
+        check("loss_g", (-m.discriminator(m.generator.synthesize(styles, noise: &drawn, maps: maps))).softplus().mean(), "generator", m.generator)
+    }
+
     /// The minibatch deviation by hand: four images in groups of four, one column; each map holds
     /// the mean over features of the per-feature standard deviation across the group.
     func testMinibatchStandardDeviation() {
