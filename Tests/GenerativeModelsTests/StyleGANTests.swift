@@ -175,12 +175,12 @@ final class StyleGANTests: XCTestCase {
                 XCTAssertLessThanOrEqual(error, 1e-4 * size + 1e-6 * total, "\(label): gradient of \(name)")
             }
         }
-        check("loss_d", m.discriminator(fake).softplus().mean() + (-m.discriminator(real)).softplus().mean(), "discriminator", m.discriminator)
+        check("loss_d", m.discriminatorLoss(real: real, fake: fake), "discriminator", m.discriminator)
         check("r1", m.r1Penalty(real), "discriminator", m.discriminator)
         let styles = m.generator.mixed(m.generator.map(reference["z1"]!), m.generator.map(reference["z2"]!), crossover: crossover)
         var drawn: RandomGenerator? = nil
         let maps = (0..<m.generator.convolutions.count).map { reference["noise.\($0)"]! }
-        check("loss_g", (-m.discriminator(m.generator.synthesize(styles, noise: &drawn, maps: maps))).softplus().mean(), "generator", m.generator)
+        check("loss_g", m.generatorLoss(fake: m.generator.synthesize(styles, noise: &drawn, maps: maps)), "generator", m.generator)
     }
 
     /// The minibatch deviation by hand: four images in groups of four, one column; each map holds

@@ -66,11 +66,19 @@ public final class StyleGAN: Module, TrainableModel {
         return options.r1Gamma / 2 * g.squared().flattened().sum(alongAxis: 1).mean()
     }
 
+    /// The non-saturating logistic loss of D: softplus(D(fake)) + softplus(-D(real)), batch means.
+    func discriminatorLoss(real: Tensor, fake: Tensor) -> Tensor {
+        discriminator(fake).softplus().mean() + (-discriminator(real)).softplus().mean()
+    }
+
+    /// G's non-saturating loss: softplus(-D(fake)), the batch mean.
+    func generatorLoss(fake: Tensor) -> Tensor { (-discriminator(fake)).softplus().mean() }
+
     public func trainStep(_ batch: Batch, generator rng: inout RandomGenerator) -> [String: Float] {
         let real = batch.images * 2 - 1, n = real.shape[0]
         var noise: RandomGenerator? = rng.split()
         let fake = generator.synthesize(styles(n, generator: &rng).styles, noise: &noise).detached()
-        var lossD = discriminator(fake).softplus().mean() + (-discriminator(real)).softplus().mean()
+        var lossD = discriminatorLoss(real: real, fake: fake)
         var figures: [String: Float] = ["loss_d": lossD.scalar]
         if discriminatorOptimizer.step % options.r1Interval == 0 {
             let penalty = r1Penalty(real)
@@ -81,7 +89,7 @@ public final class StyleGAN: Module, TrainableModel {
 
         let (s, w) = styles(n, generator: &rng)
         noise = rng.split()
-        let lossG = (-discriminator(generator.synthesize(s, noise: &noise))).softplus().mean()
+        let lossG = generatorLoss(fake: generator.synthesize(s, noise: &noise))
         generatorOptimizer.minimize(lossG)
         figures["loss_g"] = lossG.scalar
         figures["loss"] = figures["loss_d"]
