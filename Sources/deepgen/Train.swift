@@ -63,6 +63,7 @@ struct Train: ParsableCommand {
     @Option(help: "Weight clipping bound (wgan).") var clip: Float = 0.01
     @Option(help: "Gradient penalty weight lambda (wgan-gp).") var penalty: Float = 10
     @Option(help: "Epochs of autoencoder pre-training before the prior is fitted (vade).") var pretrainEpochs = 10
+    @Option(help: "How the autoencoder is pre-trained (vade): adam-bce (Adam on the Bernoulli loss) or sgd-mse (DEC's: SGD at rate 1, momentum 0.9, on the squared error).") var pretraining = "adam-bce"
     @Option(help: "The rate's factor every 10 epochs after pre-training, down to a tenth of it (vade; the authors' 0.9, 1: constant).") var lrDecay: Float = 0.9
     @Option(help: "Feature maps (dcgan, wgan, wgan-gp: the discriminator's first layer, the generator's last; pixelcnn, row-lstm, diagonal-bilstm: 2h of the residual stream, the LSTMs having h units; gated-pixelcnn: per stack; pix2pix: the first layer's, doubling with depth; default 64, 32 for pix2pix).") var features: Int?
     @Option(help: "Residual blocks (pixelcnn), gated layers (gated-pixelcnn) or LSTM layers (row-lstm, diagonal-bilstm) after the first layer; gated ResNet blocks per resolution (pixelcnn++).") var layers = 7
@@ -97,6 +98,7 @@ struct Train: ParsableCommand {
         guard clusters >= 2, pretrainEpochs >= 0, lrDecay > 0, lrDecay <= 1 else {
             throw ValidationError("--clusters must be at least 2, --pretrain-epochs not negative, --lr-decay in (0, 1]")
         }
+        guard VaDE.Pretraining(rawValue: pretraining) != nil else { throw ValidationError("--pretraining is adam-bce or sgd-mse") }
         guard channels == 1 || channels == 3 else { throw ValidationError("--channels must be 1 or 3") }
         guard Normalization(rawValue: normalization) != nil, l1Weight >= 0 else { throw ValidationError("--normalization is batch or instance; --l1-weight not negative") }
         guard (features ?? 1) >= 1, (discriminatorFeatures ?? 1) >= 1, refiningLayers >= 0 else { throw ValidationError("--features and --discriminator-features must be positive, --refining-layers not negative") }
@@ -233,6 +235,7 @@ struct Train: ParsableCommand {
                 options.pretrainEpochs = pretrainEpochs
                 options.learningRate = learningRate ?? options.learningRate
                 options.learningRateDecay = lrDecay
+                options.pretraining = VaDE.Pretraining(rawValue: pretraining)!
                 config.vade = options
             } else {
                 var options = VAE.Options()

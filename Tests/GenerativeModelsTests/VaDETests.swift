@@ -56,8 +56,9 @@ final class GaussianMixtureTests: XCTestCase {
 }
 
 final class VaDETests: XCTestCase {
-    func smallVaDE(clusters: Int = 3, seed: UInt64 = 0, pretrainEpochs: Int = 1) -> VaDE {
+    func smallVaDE(clusters: Int = 3, seed: UInt64 = 0, pretrainEpochs: Int = 1, pretraining: VaDE.Pretraining = .adamBCE) -> VaDE {
         var options = VaDE.Options()
+        options.pretraining = pretraining
         options.latentDimension = 3
         options.clusters = clusters
         options.hiddenDimensions = [32]
@@ -111,13 +112,40 @@ final class VaDETests: XCTestCase {
         XCTAssertEqual(vade.pretrainer.learningRate, vade.options.pretrainLearningRate)
     }
 
-    /// A config written before the decay existed reads as a constant rate; a new one round-trips.
+    /// A config written before the decay and the choice of pre-training existed reads as a
+    /// constant rate and Adam on the Bernoulli loss; a new one round-trips.
     func testOptionsWithoutTheDecayReadAsAConstantRate() throws {
-        var fields = try XCTUnwrap(JSONSerialization.jsonObject(with: JSONEncoder().encode(VaDE.Options())) as? [String: Any])
+        var options = VaDE.Options()
+        options.pretraining = .sgdMSE
+        var fields = try XCTUnwrap(JSONSerialization.jsonObject(with: JSONEncoder().encode(options)) as? [String: Any])
+        XCTAssertEqual(fields["pretraining"] as? String, "sgd-mse")
         fields["learningRateDecay"] = nil
+        fields["pretraining"] = nil
         let old = try JSONDecoder().decode(VaDE.Options.self, from: JSONSerialization.data(withJSONObject: fields))
         XCTAssertEqual(old.learningRateDecay, 1)
+        XCTAssertEqual(old.pretraining, .adamBCE)
+        XCTAssertEqual(try JSONDecoder().decode(VaDE.Options.self, from: JSONEncoder().encode(options)), options)
         XCTAssertEqual(try JSONDecoder().decode(VaDE.Options.self, from: JSONEncoder().encode(VaDE.Options())), VaDE.Options())
+    }
+
+    /// DEC's pre-training: the loss is the squared error of the decoder's output against the
+    /// image, averaged over pixels and examples, and the first step moves every parameter of the
+    /// autoencoder by minus its gradient (SGD at rate 1; momentum's buffer starts as the gradient).
+    func testSGDPretrainingStepsDownTheSquaredError() throws {
+        let vade = smallVaDE(seed: 4, pretraining: .sgdMSE)
+        var rng = RandomGenerator(seed: 11)
+        let images = prototypeData(count: 16, seed: 2).batch(Array(0..<16), generator: &rng)
+        let x = images.images.flattened()
+        let loss = (vade.decoder(vade.encode(x).mean) - x).squared().mean()
+        let before = vade.pretrainer.parameters.map(\.value.scalars)
+        let gradients = vade.pretrainer.gradients(of: loss).map(\.scalars)
+        XCTAssertEqual(vade.pretrainer.parameters.count, vade.decoder.parameters().count + vade.encoder.parameters().count + 2)
+        XCTAssertEqual(vade.trainStep(images, generator: &rng)["loss"]!, loss.scalar, accuracy: 1e-6)
+        for (i, parameter) in vade.pretrainer.parameters.enumerated() {
+            let error = zip(parameter.value.scalars, zip(before[i], gradients[i])).map { abs($0 - ($1.0 - $1.1)) }.max() ?? 0
+            XCTAssertLessThan(error, 1e-6, "parameter \(i)")
+            XCTAssertGreaterThan(gradients[i].map(abs).max() ?? 0, 0, "parameter \(i) has no gradient")
+        }
     }
 
     /// Four random binary prototypes with 10% of their pixels flipped in each example.

@@ -12,6 +12,11 @@ import TensorEngine
 /// 1. a diagonal GMM is fitted to the codes of the training set and becomes the prior, and the
 ///    whole model then maximises the VaDE ELBO, with q(c | x) taken as p(c | z) at the sample z.
 public final class VaDE: Module, TrainableModel {
+    /// How the autoencoder is pre-trained: Adam on the Bernoulli loss, or DEC's recipe (as in
+    /// DEC-keras), plain SGD at rate 1 with momentum 0.9 on the squared error of the decoder's
+    /// output taken as intensities, averaged over pixels.
+    public enum Pretraining: String, Codable, Sendable, CaseIterable { case adamBCE = "adam-bce", sgdMSE = "sgd-mse" }
+
     public struct Options: Codable, Equatable, Sendable {
         public var latentDimension = 10
         public var clusters = 10
@@ -23,9 +28,11 @@ public final class VaDE: Module, TrainableModel {
         /// The VaDE phase's rate is multiplied by this every 10 epochs, down to a tenth of the
         /// starting rate: the authors' schedule (0.9; 1 keeps the rate constant).
         public var learningRateDecay: Float = 0.9
+        public var pretraining = Pretraining.adamBCE
         public init() {}
 
-        /// A config.json written before the decay existed describes a constant rate.
+        /// A config.json written before the decay existed describes a constant rate (and one
+        /// written before the choice of pre-training, Adam on the Bernoulli loss).
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             latentDimension = try c.decode(Int.self, forKey: .latentDimension)
@@ -35,6 +42,7 @@ public final class VaDE: Module, TrainableModel {
             learningRate = try c.decode(Float.self, forKey: .learningRate)
             pretrainLearningRate = try c.decode(Float.self, forKey: .pretrainLearningRate)
             learningRateDecay = try c.decodeIfPresent(Float.self, forKey: .learningRateDecay) ?? 1
+            pretraining = try c.decodeIfPresent(Pretraining.self, forKey: .pretraining) ?? .adamBCE
         }
     }
 
@@ -50,7 +58,7 @@ public final class VaDE: Module, TrainableModel {
     let priorLogVariances: Parameter
     /// 0 while pre-training the autoencoder, 1 once the prior has been fitted.
     let phase: Buffer
-    var pretrainer: Adam!
+    var pretrainer: Optimizer!
     var optimizer: Adam!
 
     public var module: Module { self }
@@ -71,7 +79,9 @@ public final class VaDE: Module, TrainableModel {
         phase = Buffer(Tensor.zeros([1]))
         super.init()
         let networks = encoder.parameters() + mean.parameters() + decoder.parameters()
-        pretrainer = Adam(networks.filter { !$0.isFrozen }, learningRate: options.pretrainLearningRate)
+        let pretrained = networks.filter { !$0.isFrozen }
+        pretrainer = options.pretraining == .sgdMSE ? SGD(pretrained, learningRate: 1, momentum: 0.9)
+            : Adam(pretrained, learningRate: options.pretrainLearningRate)
         optimizer = Adam(trainableParameters(), learningRate: options.learningRate)
     }
 
@@ -170,7 +180,8 @@ public final class VaDE: Module, TrainableModel {
     public func trainStep(_ batch: Batch, generator: inout RandomGenerator) -> [String: Float] {
         let x = batch.images.flattened()
         if isPretraining {
-            let loss = -bernoulliLogLikelihood(logits: decoder(encode(x).mean), targets: x).mean()
+            let output = decoder(encode(x).mean)
+            let loss = options.pretraining == .sgdMSE ? (output - x).squared().mean() : -bernoulliLogLikelihood(logits: output, targets: x).mean()
             pretrainer.minimize(loss)
             return ["loss": loss.scalar]
         }
