@@ -29,6 +29,7 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         let timing = Timing(steps: steps, warmup: warmup)
+        if let note = BLAS.kernelNote { FileHandle.standardError.write(Data((note + "\n").utf8)) }
         if !json {
             print("BLAS kernels: \(BLAS.coreName) · CPU: \(CPU.modelName) · threads: \(Parallel.threadCount)")
         }

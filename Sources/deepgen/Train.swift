@@ -288,6 +288,7 @@ struct Train: ParsableCommand {
         if communicator.rank == 0 {
             let split = ranks > 1 ? " over \(ranks) \(microBatches > 1 ? "micro-batches" : "ranks")" : ""
             FileHandle.standardError.write(Data("training \(model) on \(config.dataset) (\(data.count) examples, \(first.totalSteps) steps of \(config.training.batchSize)\(split)) into \(run.url.path)\n".utf8))
+            if let note = BLAS.kernelNote { FileHandle.standardError.write(Data((note + "\n").utf8)) }
         }
         if microBatches > 1 {
             try ThreadGroup(size: microBatches).run { rank in

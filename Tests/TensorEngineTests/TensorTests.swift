@@ -114,4 +114,16 @@ final class TensorTests: XCTestCase {
                           "AVX-512 CPU running OpenBLAS's \(BLAS.coreName) kernels")
         }
     }
+
+    /// The user's OPENBLAS_CORETYPE is kept, and named when it costs AVX-512 kernels.
+    func testAUserChoiceOfNarrowerKernelsIsNamed() throws {
+        let note = try XCTUnwrap(BLAS.kernelNote(requested: "Haswell", hasAVX512: true, inUse: "Haswell"))
+        XCTAssertTrue(note.contains("OPENBLAS_CORETYPE=Haswell"), note)
+        XCTAssertNil(BLAS.kernelNote(requested: nil, hasAVX512: true, inUse: "Haswell"))
+        XCTAssertNil(BLAS.kernelNote(requested: "SkylakeX", hasAVX512: true, inUse: "SkylakeX"))
+        XCTAssertNil(BLAS.kernelNote(requested: "Haswell", hasAVX512: false, inUse: "Haswell"))
+        if let requested = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] {
+            XCTAssertEqual(BLAS.coreName.lowercased(), requested.lowercased(), "the user's OPENBLAS_CORETYPE was overridden")
+        }
+    }
 }

@@ -32,6 +32,18 @@ public enum BLAS {
     /// OpenBLAS's kernel sets for AVX-512: SkylakeX, or a newer one it picks on a CPU it knows.
     static let avx512KernelSets: Set<String> = ["skylakex", "cooperlake", "sapphirerapids"]
 
+    /// What the user's own `OPENBLAS_CORETYPE` costs, when it holds OpenBLAS to kernels narrower
+    /// than the CPU's: we never override their choice, but a run at half speed should say why.
+    public static var kernelNote: String? {
+        kernelNote(requested: getenv("OPENBLAS_CORETYPE").map { String(cString: $0) }, hasAVX512: CPU.hasAVX512, inUse: coreName)
+    }
+
+    static func kernelNote(requested: String?, hasAVX512: Bool, inUse: String) -> String? {
+        guard let requested, hasAVX512, !avx512KernelSets.contains(inUse.lowercased()) else { return nil }
+        return "note: OPENBLAS_CORETYPE=\(requested) holds OpenBLAS to its \(inUse) kernels on a CPU with AVX-512; "
+            + "unset it (or set SkylakeX) and matrix products run about twice as fast"
+    }
+
     #if !canImport(Accelerate)
     /// Debian's OpenBLAS 0.3.21 takes AVX-512 CPUs it does not know (Zen 4, Zen 5) for Haswell
     /// and runs its AVX2 kernels at half speed. Its own remedy, `OPENBLAS_CORETYPE`, is read only
