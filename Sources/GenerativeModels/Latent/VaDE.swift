@@ -12,9 +12,9 @@ import TensorEngine
 /// 1. a diagonal GMM is fitted to the codes of the training set and becomes the prior, and the
 ///    whole model then maximises the VaDE ELBO, with q(c | x) taken as p(c | z) at the sample z.
 public final class VaDE: Module, TrainableModel {
-    /// How the autoencoder is pre-trained: Adam on the Bernoulli loss, or DEC's recipe (as in
-    /// DEC-keras), plain SGD at rate 1 with momentum 0.9 on the squared error of the decoder's
-    /// output taken as intensities, averaged over pixels.
+    /// How the autoencoder is pre-trained: DEC's recipe (as in DEC-keras), plain SGD at rate 1
+    /// with momentum 0.9 on the squared error of the decoder's output taken as intensities,
+    /// averaged over pixels; or Adam on the Bernoulli loss.
     public enum Pretraining: String, Codable, Sendable { case adamBCE = "adam-bce", sgdMSE = "sgd-mse" }
 
     public struct Options: Codable, Equatable, Sendable {
@@ -22,13 +22,15 @@ public final class VaDE: Module, TrainableModel {
         public var clusters = 10
         /// The paper's encoder widths (784-500-500-2000-10); the decoder mirrors them.
         public var hiddenDimensions = [500, 500, 2000]
-        public var pretrainEpochs = 10
+        /// 200 epochs of DEC's pre-training give codes whose fitted GMM matches the labels of
+        /// about 89% of the training images (30 epochs of Adam: 72-78%).
+        public var pretrainEpochs = 200
         public var learningRate: Float = 2e-3
         public var pretrainLearningRate: Float = 1e-3
         /// The VaDE phase's rate is multiplied by this every 10 epochs, down to a tenth of the
         /// starting rate: the authors' schedule (0.9; 1 keeps the rate constant).
         public var learningRateDecay: Float = 0.9
-        public var pretraining = Pretraining.adamBCE
+        public var pretraining = Pretraining.sgdMSE
         public init() {}
 
         /// A config.json written before the decay existed describes a constant rate (and one
