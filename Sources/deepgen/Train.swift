@@ -62,8 +62,8 @@ struct Train: ParsableCommand {
     @Option(help: "Discriminator updates per generator update (default 5 for wgan and wgan-gp, 1 otherwise).") var criticSteps: Int?
     @Option(help: "Weight clipping bound (wgan).") var clip: Float = 0.01
     @Option(help: "Gradient penalty weight lambda (wgan-gp).") var penalty: Float = 10
-    @Option(help: "Epochs of autoencoder pre-training before the prior is fitted (vade).") var pretrainEpochs = 200
-    @Option(help: "How the autoencoder is pre-trained (vade): sgd-mse (DEC's: SGD at rate 1, momentum 0.9, on the squared error) or adam-bce (Adam on the Bernoulli loss).") var pretraining = "sgd-mse"
+    @Option(help: "Epochs of autoencoder pre-training before the prior is fitted (vade).") var pretrainEpochs = VaDE.Options().pretrainEpochs
+    @Option(help: "How the autoencoder is pre-trained (vade): sgd-mse (DEC's: SGD at rate 1, momentum 0.9, on the squared error) or adam-bce (Adam on the Bernoulli loss).") var pretraining = VaDE.Options().pretraining.rawValue
     @Option(help: "The rate's factor every 10 epochs after pre-training, down to a tenth of it (vade; the authors' 0.9, 1: constant).") var lrDecay: Float = 0.9
     @Option(help: "Feature maps (dcgan, wgan, wgan-gp: the discriminator's first layer, the generator's last; pixelcnn, row-lstm, diagonal-bilstm: 2h of the residual stream, the LSTMs having h units; gated-pixelcnn: per stack; pix2pix: the first layer's, doubling with depth; default 64, 32 for pix2pix).") var features: Int?
     @Option(help: "Residual blocks (pixelcnn), gated layers (gated-pixelcnn) or LSTM layers (row-lstm, diagonal-bilstm) after the first layer; gated ResNet blocks per resolution (pixelcnn++).") var layers = 7
