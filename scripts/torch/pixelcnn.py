@@ -18,7 +18,7 @@ nll` measures it on our fixed binarisation of the test set; `--snapshot-minutes`
 
     python scripts/torch/pixelcnn.py --model pixelcnn --out runs/torch-pixelcnn --minutes 90 --threads 1
 """
-import argparse, json, os, sys, time
+import argparse, json, math, os, sys, time
 
 import numpy as np
 import torch
@@ -190,6 +190,8 @@ def main():
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--minutes", type=float, default=90)
+    p.add_argument("--epochs", type=int, default=None, help="planned epochs: the run ends there, and the cosine schedule's length")
+    p.add_argument("--lr-schedule", default="constant", choices=["constant", "cosine"])
     p.add_argument("--snapshot-minutes", type=float, default=0)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=1)
@@ -206,7 +208,13 @@ def main():
     next_snapshot = args.snapshot_minutes
     os.makedirs(args.out, exist_ok=True)
     log = open(os.path.join(args.out, "log.jsonl"), "w")
-    while time.time() - started < 60 * args.minutes:
+    end_step = None if args.epochs is None else args.epochs * per_epoch
+    if args.lr_schedule == "cosine" and end_step is None:
+        p.error("--lr-schedule cosine needs --epochs")
+    while time.time() - started < 60 * args.minutes and step != end_step:
+        if args.lr_schedule == "cosine":  # as deepgen: half a cosine down to a tenth over the planned steps
+            for group in opt.param_groups:
+                group["lr"] = args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / end_step)))
         if step % per_epoch == 0:
             order = torch.randperm(len(x))
         batch = torch.bernoulli(x[order[(step % per_epoch) * args.batch_size:(step % per_epoch + 1) * args.batch_size]])
