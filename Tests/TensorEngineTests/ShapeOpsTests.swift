@@ -35,6 +35,8 @@ final class ShapeOpsTests: XCTestCase {
         XCTAssertEqual(Tensor([[1, 2]]).repeated([2, 2]).scalars, [1, 2, 1, 2, 1, 2, 1, 2])
         XCTAssertEqual(x.gather([2, 0], alongAxis: 1).scalars, [3, 1, 6, 4])
         XCTAssertEqual(x.gather([1, 1, 0], alongAxis: 0).shape, [3, 3])
+        XCTAssertEqual(x.reversed(alongAxis: 1).scalars, [3, 2, 1, 6, 5, 4])
+        XCTAssertEqual(x.reversed(alongAxis: 0).scalars, [4, 5, 6, 1, 2, 3])
         XCTAssertEqual(x.take([2, 0], alongAxis: 1).scalars, [3, 4])
         XCTAssertEqual(Tensor.oneHot([2, 0], classes: 3).scalars, [0, 0, 1, 1, 0, 0])
         XCTAssertEqual(Tensor([1, 2]).expanded(to: [2, 2]).scalars, [1, 2, 1, 2])

@@ -101,9 +101,6 @@ public final class PixelCNNPlusPlusNetwork: Module, PixelNetwork {
     }
 }
 
-/// elu of x and of -x, side by side in the channels: both signs pass.
-func concatELU(_ x: Tensor) -> Tensor { elu(Tensor.concatenate([x, -x], axis: 1)) }
-
 /// x + a * sigmoid(b), with (a, b) from two shifted convolutions of concat_elu(x) (and a 1x1 of an
 /// auxiliary input, a short-cut or the other stream, added after the first).
 final class GatedResidual: Module {

@@ -45,8 +45,7 @@ public final class PixelRNNNetwork: Module, PixelNetwork {
         for (i, layer) in layers.enumerated() {
             var out = layer(x)
             if kind == .diagonalBidirectional {
-                let mirror = Array((0..<x.shape[3]).reversed())
-                out = out + shiftDown(mirroredLayers[i](x.gather(mirror, alongAxis: 3)).gather(mirror, alongAxis: 3))
+                out = out + shiftDown(mirroredLayers[i](x.reversed(alongAxis: 3)).reversed(alongAxis: 3))
             }
             x = x + residuals[i](out)
         }
@@ -60,13 +59,12 @@ final class RecurrentLayer: Module {
     /// Input-to-state: 1 x (k/2 + 1) over columns up to the current one (row), or 1x1 (diagonal).
     let inputToState: Conv2d
     /// State-to-state over the previous row (1-D, k = 3) or the previous column (1-D, k = 2).
+    /// Only its weight is used: `convLSTMScan` applies it at every step.
     let stateToState: Conv1d
-    let units: Int
     static let rowKernel = 3
 
     init(_ kind: PixelRNNNetwork.Kind, inputs: Int, units: Int, generator rng: inout RandomGenerator) {
         self.kind = kind
-        self.units = units
         let half = RecurrentLayer.rowKernel / 2
         inputToState = kind == .row ? Conv2d(inputs, 4 * units, kernelSize: (1, half + 1), generator: &rng)
             : Conv2d(inputs, 4 * units, kernel: 1, generator: &rng)
@@ -75,38 +73,21 @@ final class RecurrentLayer: Module {
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
-        kind == .row ? rows(x) : unskewed(diagonals(skewed(x)), width: x.shape[3])
+        kind == .row ? rows(x) : unskewed(diagonals(x), width: x.shape[3])
     }
 
     /// Row by row: h_i, c_i from the row's input gates and row i - 1's hidden state.
     func rows(_ x: Tensor) -> Tensor {
-        let (n, h, w) = (x.shape[0], x.shape[2], x.shape[3])
         let gatesIn = inputToState(x.padded([(0, 0), (0, 0), (0, 0), (RecurrentLayer.rowKernel / 2, 0)]))   // [N, 4u, H, W]
-        return recur(gatesIn, steps: h, axis: 2, state: Tensor.zeros([n, units, w])) { stateToState($0) }
+        return convLSTMScan(gates: gatesIn, weight: stateToState.weight.value, axis: 2, paddingBefore: RecurrentLayer.rowKernel / 2)
     }
 
     /// Column by column of the skewed map: the state-to-state kernel covers rows i - 1 and i.
-    func diagonals(_ skewed: Tensor) -> Tensor {
-        let (n, h, w) = (skewed.shape[0], skewed.shape[2], skewed.shape[3])
-        return recur(inputToState(skewed), steps: w, axis: 3, state: Tensor.zeros([n, units, h])) {
-            stateToState($0.padded([(0, 0), (0, 0), (1, 0)]))
-        }
-    }
-
-    /// Runs the LSTM along `axis` of the input gates [N, 4u, H, W]; `recurrent` maps the previous
-    /// hidden state [N, u, L] to its gate contribution [N, 4u, L].
-    func recur(_ gatesIn: Tensor, steps: Int, axis: Int, state: Tensor, recurrent: (Tensor) -> Tensor) -> Tensor {
-        // Steps outermost, so that each step's gates (and their gradient) are one contiguous block.
-        let order = [axis] + (0..<4).filter { $0 != axis }
-        let stepsFirst = gatesIn.permuted(order)
-        var hidden = state, cell = state
-        var outputs: [Tensor] = []
-        for step in 0..<steps {
-            let gates = stepsFirst.sliced(axis: 0, step..<step + 1).squeezed(0) + recurrent(hidden)
-            (hidden, cell) = LSTMCell.update(gates: gates, cell: cell)
-            outputs.append(hidden)
-        }
-        let inverse = (0..<4).map { order.firstIndex(of: $0)! }
-        return Tensor.stack(outputs, axis: 0).permuted(inverse)
+    /// The 1x1 input-to-state convolution commutes with the skew, so it runs on the image, about
+    /// half the positions of the skewed map; the bias added after the skew stands where the
+    /// convolution of the skew's zero padding would have put it.
+    func diagonals(_ x: Tensor) -> Tensor {
+        let gates = skewed(conv2d(x, inputToState.weight.value)) + inputToState.bias!.value.reshaped([1, -1, 1, 1])
+        return convLSTMScan(gates: gates, weight: stateToState.weight.value, axis: 3, paddingBefore: 1)
     }
 }

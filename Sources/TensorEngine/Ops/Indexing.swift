@@ -49,6 +49,26 @@ extension Tensor {
         return gatherFlat(flat, shape: outShape)
     }
 
+    /// The tensor read backwards along `axis` (NumPy's `flip`); its own adjoint. A gather would
+    /// do the same through an index per element and a sequential scatter-add on the way back.
+    public func reversed(alongAxis axis: Int) -> Tensor {
+        let a = checked { try Shape.axis(axis, rank: rank, op: "reversed") }
+        let (outer, length, inner) = view(around: a...a)
+        let storage = Storage(uninitializedCount: count)
+        let (source, target) = (self.storage.pointer, storage.pointer)
+        Parallel.forRanges(outer, grain: Swift.max(1, elementwiseGrain / Swift.max(1, length * inner))) { rows in
+            for row in rows {
+                let (from, to) = (source + row * length * inner, target + row * length * inner)
+                if inner == 1 {
+                    for i in 0..<length { to[length - 1 - i] = from[i] }
+                } else {
+                    for i in 0..<length { (to + (length - 1 - i) * inner).update(from: from + i * inner, count: inner) }
+                }
+            }
+        }
+        return Tensor.result("reversed", shape: shape, storage: storage, inputs: [self]) { g, _ in [g.reversed(alongAxis: a)] }
+    }
+
     /// One entry per position along the other axes: `out[..., j, ...] = self[..., indices[j], ...]`
     /// with `indices` running over the flattened other axes (cross-entropy's pick of the true class).
     public func take(_ indices: [Int], alongAxis axis: Int) -> Tensor {
