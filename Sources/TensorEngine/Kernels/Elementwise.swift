@@ -172,3 +172,21 @@ func softplusMinusProductSum(_ l: UnsafePointer<Float>, _ t: UnsafePointer<Float
     }
     return sum
 }
+
+/// Calls `body(offset, lanes)` over 0..<count in vectors of 16 lanes, the last one partial.
+@inline(__always)
+func forEachVector(_ count: Int, _ body: (Int, Int) -> Void) {
+    var at = 0
+    while at + 16 <= count { body(at, 16); at += 16 }
+    if at < count { body(at, count - at) }
+}
+
+@inline(__always)
+func loadAt(_ p: UnsafePointer<Float>, _ at: Int, _ lanes: Int) -> Vec {
+    lanes == 16 ? load(p + at) : loadPartial(p, stride: 1, at: at, count: lanes)
+}
+
+@inline(__always)
+func storeAt(_ v: Vec, _ p: UnsafeMutablePointer<Float>, _ at: Int, _ lanes: Int) {
+    lanes == 16 ? store(v, p + at) : storePartial(v, p + at, count: lanes)
+}

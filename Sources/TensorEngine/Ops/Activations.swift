@@ -17,10 +17,13 @@ public func leakyReLU(_ x: Tensor, slope: Float = 0.01) -> Tensor {
 /// twice per block). The derivative, 1 above zero and alpha e^x = y + alpha below, comes from
 /// the output through differentiable ops, so second derivatives hold.
 public func elu(_ x: Tensor, alpha: Float = 1) -> Tensor {
-    x.unary("elu", savesOutput: true, { v in v.replacing(with: alpha * (vexp(pointwiseMin(v, Vec(repeating: 0))) - 1), where: v .<= 0) }) { g, c in
+    x.unary("elu", savesOutput: true, { eluLanes($0, alpha: alpha) }) { g, c in
         [g * Tensor.where(x .> 0, Tensor(1), c.output + alpha)]
     }
 }
+
+@inline(__always)
+private func eluLanes(_ v: Vec, alpha: Float) -> Vec { v.replacing(with: alpha * (vexp(pointwiseMin(v, Vec(repeating: 0))) - 1), where: v .<= 0) }
 
 /// elu(x) and elu(-x) side by side along axis 1, [N, C, ...] -> [N, 2C, ...]: PixelCNN++'s
 /// concat_elu, which lets both signs through. Composed, it costs a negation, a concatenation
@@ -31,14 +34,13 @@ public func concatELU(_ x: Tensor) -> Tensor {
     let n = x.shape[0], block = x.count / max(n, 1)
     let output = Storage(uninitializedCount: 2 * x.count)
     let (source, target) = (x.storage.pointer, output.pointer)
-    @inline(__always) func eluLanes(_ v: Vec) -> Vec { v.replacing(with: vexp(pointwiseMin(v, Vec(repeating: 0))) - 1, where: v .<= 0) }
     Parallel.forRanges(n, grain: max(1, elementwiseGrain / (3 * block))) { images in
         for image in images {
             let (from, to) = (source + image * block, target + image * 2 * block)
             forEachVector(block) { at, lanes in
                 let v = loadAt(from, at, lanes)
-                storeAt(eluLanes(v), to, at, lanes)
-                storeAt(eluLanes(-v), to + block, at, lanes)
+                storeAt(eluLanes(v, alpha: 1), to, at, lanes)
+                storeAt(eluLanes(-v, alpha: 1), to + block, at, lanes)
             }
         }
     }
