@@ -13,18 +13,20 @@ final class PixelCNNPlusPlusTests: XCTestCase {
     func parameters(_ values: [Float]) -> Tensor { Tensor(shape: [1, values.count, 1, 1], scalars: values) }
 
     /// Every value 0...255 of a grey pixel at once: [256, 1, 1, 1] against the same parameters.
-    func allValues(_ p: Tensor, components k: Int) -> [Double] {
+    func allValues(_ p: Tensor, components k: Int, fused: Bool = true) -> [Double] {
         let images = Tensor(shape: [256, 1, 1, 1], scalars: (0..<256).map { Float($0) / 255 })
         let repeated = p.repeated([256, 1, 1, 1])
-        return DiscretizedLogisticMixture.logLikelihood(repeated, images: images, components: k).scalars.map { Foundation.exp(Double($0)) }
+        return DiscretizedLogisticMixture.logLikelihood(repeated, images: images, components: k, fused: fused).scalars.map { Foundation.exp(Double($0)) }
     }
 
     /// The 256 probabilities sum to 1, for means inside, at and beyond the edges and scales from
     /// narrow (the density stand-in) to wide; the edge bins take the tails as in the paper.
     func testProbabilitiesSumToOneAndEdgesTakeTheTails() {
         for (mean, logScale) in [(Float(0.1), Float(-3)), (-1, -2), (1.2, -1), (0.3, -7), (-0.5, 1)] {
-            let p = allValues(parameters([0.3, -0.2, mean, 0.5, logScale, -4]), components: 2)
-            XCTAssertEqual(p.reduce(0, +), 1, accuracy: 2e-3, "mean \(mean), log scale \(logScale)")
+            for fused in [true, false] {
+                let p = allValues(parameters([0.3, -0.2, mean, 0.5, logScale, -4]), components: 2, fused: fused)
+                XCTAssertEqual(p.reduce(0, +), 1, accuracy: 2e-3, "mean \(mean), log scale \(logScale), fused \(fused)")
+            }
         }
         let (mu, s) = (0.2, Foundation.exp(-2.0))
         let p = allValues(parameters([0, Float(mu), -2]), components: 1)
@@ -32,6 +34,54 @@ final class PixelCNNPlusPlusTests: XCTestCase {
         XCTAssertEqual(p[255], 1 - sigmoid((1 - 1.0 / 255 - mu) / s), accuracy: 1e-6)
         let value = 140.0, x = value / 127.5 - 1
         XCTAssertEqual(p[140], sigmoid((x + 1.0 / 255 - mu) / s) - sigmoid((x - 1.0 / 255 - mu) / s), accuracy: 1e-5)
+    }
+
+    /// Grey images take one fused engine op; it must be the composition of engine ops, value and
+    /// gradient, in every case: the edge values 0 and 255, inner bins wide and narrow (the
+    /// density stand-in), log scales clamped at -7; over 18 pixels per image (a full vector and a
+    /// partial one). Its gradient also against finite differences, away from the cases' borders.
+    func testFusedGreyLikelihoodIsTheComposition() {
+        let (k, h, w) = (3, 2, 9)
+        let raw = randomTensor([2, 3 * k, h, w], seed: 8)
+        let parameters = Tensor.concatenate([raw.sliced(axis: 1, 0..<k), raw.sliced(axis: 1, k..<2 * k) * 0.6,
+                                             raw.sliced(axis: 1, 2 * k..<3 * k) * 2.5 - 4], axis: 1).requiringGradient()
+        let images = Tensor(shape: [2, 1, h, w], scalars: (0..<2 * h * w).map { Float([0, 255, 3, 128, 250, 77, 191][$0 % 7]) / 255 })
+        let fused = DiscretizedLogisticMixture.logLikelihood(parameters, images: images, components: k)
+        let composed = DiscretizedLogisticMixture.logLikelihood(parameters, images: images, components: k, fused: false)
+        assertClose(fused, composed.scalars, tolerance: 1e-4)
+        let probe = Tensor([0.7, -1.3])
+        let have = gradients(of: (fused * probe).sum(), wrt: [parameters])[0]
+        let want = gradients(of: (composed * probe).sum(), wrt: [parameters])[0]
+        assertClose(have, want.scalars, tolerance: 1e-3)
+        // Every case occurred: some log scales were clamped (zero gradient), some bins narrow.
+        let logScales = parameters.sliced(axis: 1, 2 * k..<3 * k).scalars
+        XCTAssert(logScales.contains { $0 < -7 } && logScales.contains { $0 > -3 })
+        XCTAssert(have.sliced(axis: 1, 2 * k..<3 * k).scalars.contains(0))
+        let moderate = Tensor.concatenate([raw.sliced(axis: 1, 0..<k), raw.sliced(axis: 1, k..<2 * k) * 0.3,
+                                           raw.sliced(axis: 1, 2 * k..<3 * k) * 0.3 - 1.5], axis: 1)
+        assertGradientsMatchFiniteDifferences([moderate]) {
+            DiscretizedLogisticMixture.logLikelihood($0[0], images: images, components: k) * probe
+        }
+    }
+
+    /// One component (responsibility 1), one pixel per case, so no case hides behind a mixture
+    /// weight: the bottom and top edge bins, a wide and a narrow inner bin, and log scales just
+    /// below the clamp at -7 (no gradient) and just above it.
+    func testFusedGreyLikelihoodInEveryCase() {
+        let x = 128.0 / 127.5 - 1, near = Float(x + 0.5 / 255)
+        let means: [Float] = [-0.9, 0.9, 0, 0.5, near, near], logScales: [Float] = [-2, -2, -3, -4, -8, -6.9]
+        let parameters = Tensor(shape: [1, 3, 1, 6], scalars: [Float](repeating: 0, count: 6) + means + logScales).requiringGradient()
+        let images = Tensor(shape: [1, 1, 1, 6], scalars: [0, 255, 128, 128, 128, 128].map { Float($0) / 255 })
+        let fused = DiscretizedLogisticMixture.logLikelihood(parameters, images: images, components: 1)
+        let composed = DiscretizedLogisticMixture.logLikelihood(parameters, images: images, components: 1, fused: false)
+        assertClose(fused, composed.scalars, tolerance: 1e-5)
+        let have = gradients(of: fused.sum(), wrt: [parameters])[0], want = gradients(of: composed.sum(), wrt: [parameters])[0]
+        assertClose(have, want.scalars, tolerance: 1e-4)
+        let (dMean, dLogScale) = (have.sliced(axis: 1, 1..<2).scalars, have.sliced(axis: 1, 2..<3).scalars)
+        XCTAssertEqual(dLogScale[4], 0)
+        XCTAssertNotEqual(dMean[4], 0)
+        XCTAssertNotEqual(dLogScale[5], 0)
+        XCTAssert(dLogScale[0..<4].allSatisfy { $0 != 0 } && dMean[0..<4].allSatisfy { $0 != 0 })
     }
 
     /// Colour: the mean of green moves with red by tanh(coefficient), blue's with red and green;

@@ -104,6 +104,44 @@ final class ConvolutionTests: XCTestCase {
         XCTAssertEqual((y * probe).sum().scalar, (x * back).sum().scalar, accuracy: 1e-2)
     }
 
+    /// Padding that differs above and below, left and right (causal convolutions): the same as
+    /// padding the input first, through every unfolding path (short rows and strides through the
+    /// table, long unit-stride rows through the C loops, long rows with a row stride in Swift),
+    /// forward and both gradients; and
+    /// the transposed convolution with such a crop is the full one sliced.
+    func testOneSidedPaddingIsPaddingTheInput() {
+        let cases: [([Int], [Int], ConvGeometry)] = [
+            ([2, 3, 6, 7], [4, 3, 2, 3], ConvGeometry(padding: (1, 1), paddingAfter: (0, 1))),
+            ([2, 3, 8, 8], [4, 3, 2, 2], ConvGeometry(stride: (2, 2), padding: (1, 1), paddingAfter: (0, 0))),
+            ([1, 2, 5, 20], [3, 2, 2, 3], ConvGeometry(padding: (1, 2), paddingAfter: (0, 0))),
+            ([2, 2, 4, 18], [2, 2, 3, 2], ConvGeometry(padding: (0, 0), paddingAfter: (2, 1))),
+            ([1, 2, 6, 20], [2, 2, 2, 3], ConvGeometry(stride: (2, 1), padding: (1, 2), paddingAfter: (0, 0))),
+        ]
+        for (i, (xs, ws, g)) in cases.enumerated() {
+            let x = randomTensor(xs, seed: UInt64(90 + i)), w = randomTensor(ws, seed: UInt64(95 + i))
+            let oneSided = { (t: [Tensor]) in
+                conv2d(t[0], t[1], stride: g.stride, padding: g.padding, paddingAfter: g.paddingAfter)
+            }
+            let padded = { (t: [Tensor]) in
+                conv2d(t[0].padded([(0, 0), (0, 0), (g.padding.0, g.paddingAfter.0), (g.padding.1, g.paddingAfter.1)]), t[1], stride: g.stride)
+            }
+            let leaves = [x.requiringGradient(), w.requiringGradient()]
+            let y = oneSided(leaves), reference = padded(leaves)
+            XCTAssertEqual(y.shape, reference.shape, "case \(i)")
+            assertClose(y, reference.scalars, tolerance: 1e-5, "case \(i)")
+            let probe = randomTensor(y.shape, seed: UInt64(99 + i))
+            let have = gradients(of: (y * probe).sum(), wrt: leaves), want = gradients(of: (reference * probe).sum(), wrt: leaves)
+            assertClose(have[0], want[0].scalars, tolerance: 1e-4, "case \(i), input gradient")
+            assertClose(have[1], want[1].scalars, tolerance: 1e-4, "case \(i), weight gradient")
+        }
+        // PixelCNN++'s up-sampling: stride 2, cropped by 1 on the left and nothing elsewhere.
+        let x = randomTensor([2, 3, 4, 5], seed: 104), w = randomTensor([3, 2, 2, 3], seed: 105)
+        let full = convTranspose2d(x, w, stride: 2, outputPadding: 1)
+        let cropped = convTranspose2d(x, w, stride: (2, 2), padding: (0, 1), paddingAfter: (0, 0))
+        XCTAssertEqual(cropped.shape, [2, 2, 8, 10])
+        assertClose(cropped, full.sliced(axis: 2, 0..<8).sliced(axis: 3, 1..<11).scalars, tolerance: 1e-5)
+    }
+
     func testConvTransposeIsTheAdjointOfConv() {
         // <conv(x), y> = <x, convT(y)> for every geometry: the transposed convolution is exactly
         // the convolution's adjoint.

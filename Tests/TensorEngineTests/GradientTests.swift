@@ -92,6 +92,7 @@ final class GradientTests: XCTestCase {
         assertGradientsMatchFiniteDifferences([x]) { $0[0].repeated([1, 2, 3]) }
         assertGradientsMatchFiniteDifferences([x]) { $0[0].gather([2, 0, 2], alongAxis: 1) }
         assertGradientsMatchFiniteDifferences([x]) { $0[0].reversed(alongAxis: 1) * $0[0] }
+        assertGradientsMatchFiniteDifferences([x]) { $0[0].shifted(alongAxis: 2, by: 1) * $0[0] + $0[0].shifted(alongAxis: 1, by: -1) }
         assertGradientsMatchFiniteDifferences([x]) { $0[0].take([3, 0, 1, 1, 2, 0], alongAxis: 2) }
     }
 
@@ -190,6 +191,12 @@ final class GradientTests: XCTestCase {
         let maps = awayFromZero([2, 3, 5], seed: 47)
         assertClose(concatELU(maps), elu(Tensor.concatenate([maps, -maps], axis: 1)).scalars, tolerance: 1e-6)
         assertGradientsMatchFiniteDifferences([maps]) { concatELU($0[0]) }
+        // The gates against their compositions, halves of 3 x 5 values per image (a partial vector).
+        let gates = awayFromZero([2, 6, 5], seed: 48), halves = gates.split(into: 2, axis: 1)
+        assertClose(glu(gates), (halves[0] * halves[1].sigmoid()).scalars, tolerance: 1e-6)
+        assertClose(gatedTanh(gates), (halves[0].tanh() * halves[1].sigmoid()).scalars, tolerance: 1e-6)
+        assertGradientsMatchFiniteDifferences([gates]) { glu($0[0]) }
+        assertGradientsMatchFiniteDifferences([gates]) { gatedTanh($0[0]) }
         assertGradientsMatchFiniteDifferences([x]) { gelu($0[0]) }
         assertGradientsMatchFiniteDifferences([x * 3]) { logSigmoid($0[0]) }
         assertGradientsMatchFiniteDifferences([x]) { softmax($0[0], axis: 1) }

@@ -19,6 +19,8 @@ final class SecondDerivativeTests: XCTestCase {
         assertSecondDerivativesMatchFiniteDifferences([x]) { $0[0].softplus() }
         assertSecondDerivativesMatchFiniteDifferences([x]) { elu($0[0], alpha: 1.3) * $0[0] }
         assertSecondDerivativesMatchFiniteDifferences([awayFromZero([2, 3, 2], seed: 16)]) { concatELU($0[0]) * concatELU($0[0]) }
+        assertSecondDerivativesMatchFiniteDifferences([awayFromZero([2, 4, 3], seed: 17)]) { glu($0[0]) * gatedTanh($0[0]) }
+        assertSecondDerivativesMatchFiniteDifferences([x]) { $0[0].shifted(alongAxis: 1, by: 2).tanh() * $0[0] }
         assertSecondDerivativesMatchFiniteDifferences([x]) { $0[0].sliced(axis: 1, 1..<3).tanh() * $0[0].sliced(axis: 1, 0..<2) }
         assertSecondDerivativesMatchFiniteDifferences([x, y.sigmoid()]) { bernoulliLogLikelihood(logits: $0[0], targets: $0[1]) }
     }

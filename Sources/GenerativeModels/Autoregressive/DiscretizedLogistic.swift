@@ -30,8 +30,12 @@ public enum DiscretizedLogisticMixture {
     }
 
     /// log P(images) per image, [N], in nats, for 8-bit images [N, C, H, W] with values k / 255.
-    public static func logLikelihood(_ parameters: Tensor, images: Tensor, components k: Int) -> Tensor {
+    /// Grey images take the engine's fused op (one pass each way, first derivatives); colour
+    /// images, and grey ones when `fused` is false (second derivatives, the op's tests), this
+    /// composition of engine ops.
+    public static func logLikelihood(_ parameters: Tensor, images: Tensor, components k: Int, fused: Bool = true) -> Tensor {
         let (n, c, h, w) = (images.shape[0], images.shape[1], images.shape[2], images.shape[3])
+        if c == 1 && fused { return discretizedLogisticMixtureLogLikelihood(parameters, images: images, components: k) }
         let x = images * 2 - 1                                                   // [-1, 1]
         let (logits, rawMeans, logScales, coefficients) = split(parameters, components: k, channels: c)
         var means = rawMeans
@@ -60,11 +64,10 @@ public enum DiscretizedLogisticMixture {
         let delta = plus.sigmoid() - minus.sigmoid()
         let middle = inverseScale * centred
         let logDensityTimesWidth = middle - logScales - 2 * middle.softplus() - Float(Foundation.log(127.5))
-        // Which case applies is decided by the values, as tf.where would: masks without gradients.
-        func mask(_ t: Tensor, _ test: (Float) -> Bool) -> Tensor { Tensor(shape: t.shape, scalars: t.scalars.map { test($0) ? 1 : 0 }) }
-        let bottom = mask(x) { $0 < -0.999 }, top = mask(x) { $0 > 0.999 }, wide = mask(delta) { $0 > 1e-5 }
-        let inner = wide * delta.clamped(min: 1e-12).log() + (1 - wide) * logDensityTimesWidth
-        return bottom * logCDFPlus + top * logOneMinusCDFMinus + (1 - bottom - top) * inner
+        // Which case applies is decided by the values (comparisons are constants to the gradient),
+        // and the cases not taken pass no gradient back.
+        let inner = Tensor.where(delta .> 1e-5, delta.clamped(min: 1e-12).log(), logDensityTimesWidth)
+        return Tensor.where(x .< -0.999, logCDFPlus, Tensor.where(x .> 0.999, logOneMinusCDFMinus, inner))
     }
 
     /// One 8-bit value per channel at every position: a component from the mixture weights, then

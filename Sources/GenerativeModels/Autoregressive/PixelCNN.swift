@@ -112,34 +112,21 @@ final class GatedLayer: Module {
     func callAsFunction(vertical v: Tensor, horizontal h: Tensor, labels: [Int]?) -> (vertical: Tensor, horizontal: Tensor, skip: Tensor) {
         let half = kernel / 2
         // Rows i - k/2 ... i, columns j - k/2 ... j + k/2.
-        var vPre = vertical(v.padded([(0, 0), (0, 0), (half, 0), (half, half)]))
+        var vPre = vertical(v, padding: (half, half), paddingAfter: (0, half))
         // Columns j - k/2 ... j of the current row.
-        var hPre = horizontal(h.padded([(0, 0), (0, 0), (0, 0), (half, 0)])) + verticalToHorizontal(shiftDown(vPre))
+        var hPre = horizontal(h, padding: (0, half), paddingAfter: (0, 0)) + verticalToHorizontal(shiftDown(vPre))
         if let labels, let verticalLabel, let horizontalLabel {
             vPre = vPre + verticalLabel(labels).unsqueezed(2).unsqueezed(3)
             hPre = hPre + horizontalLabel(labels).unsqueezed(2).unsqueezed(3)
         }
-        let gatedH = gate(hPre)
+        let gatedH = gatedTanh(hPre)
         let hOut = residual.map { h + $0(gatedH) } ?? gatedH
-        return (gate(vPre), hOut, skip(gatedH))
-    }
-
-    /// tanh of the first half of the channels times sigmoid of the second.
-    func gate(_ x: Tensor) -> Tensor {
-        let p = x.shape[1] / 2, s = x.shape
-        return x.sliced(starts: [0, 0, 0, 0], sizes: [s[0], p, s[2], s[3]]).tanh()
-            * x.sliced(starts: [0, p, 0, 0], sizes: [s[0], p, s[2], s[3]]).sigmoid()
+        return (gatedTanh(vPre), hOut, skip(gatedH))
     }
 }
 
 /// Every row moved down one (the top row zeros): position (i, j) holds what was at (i - 1, j).
-func shiftDown(_ x: Tensor) -> Tensor {
-    let s = x.shape
-    return x.padded([(0, 0), (0, 0), (1, 0), (0, 0)]).sliced(starts: [0, 0, 0, 0], sizes: s)
-}
+func shiftDown(_ x: Tensor) -> Tensor { x.shifted(alongAxis: 2, by: 1) }
 
 /// Every column moved right one (the left column zeros).
-func shiftRight(_ x: Tensor) -> Tensor {
-    let s = x.shape
-    return x.padded([(0, 0), (0, 0), (0, 0), (1, 0)]).sliced(starts: [0, 0, 0, 0], sizes: s)
-}
+func shiftRight(_ x: Tensor) -> Tensor { x.shifted(alongAxis: 3, by: 1) }

@@ -121,8 +121,7 @@ final class GatedResidual: Module {
     func callAsFunction(_ x: Tensor, auxiliary a: Tensor?) -> Tensor {
         var c = first(concatELU(x))
         if let a, let auxiliary { c = c + auxiliary(concatELU(a)) }
-        let halves = second(dropout(concatELU(c))).split(into: 2, axis: 1)
-        return x + halves[0] * halves[1].sigmoid()
+        return x + glu(second(dropout(concatELU(c))))
     }
 }
 
@@ -180,14 +179,15 @@ final class ShiftedConv: Module {
 
     func convolve(_ x: Tensor) -> Tensor {
         let (kh, kw) = kernel, kernels = normalizedWeight
+        let left = direction == .down ? (kw - 1) / 2 : kw - 1, right = direction == .down ? left : 0
         if !transposed {
-            let sides = direction == .down ? ((kw - 1) / 2, (kw - 1) / 2) : (kw - 1, 0)
-            return conv2d(x.padded([(0, 0), (0, 0), (kh - 1, 0), sides]), kernels, bias: bias.value, stride: (stride, stride))
+            return conv2d(x, kernels, bias: bias.value, stride: (stride, stride), padding: (kh - 1, left), paddingAfter: (0, right))
         }
-        // A "valid" transposed convolution (H - 1) * s + k + (s - 1) tall, cropped back to H * s.
-        let y = convTranspose2d(x, kernels, bias: bias.value, stride: (stride, stride), outputPadding: (stride - 1, stride - 1))
-        let (h, w) = (y.shape[2], y.shape[3])
-        let left = direction == .down ? (kw - 1) / 2 : 0
-        return y.sliced(axis: 2, 0..<h - kh + 1).sliced(axis: 3, left..<w - (kw - 1) + left)
+        // The transposed convolution cropped to exactly H * s by W * s: nothing above, and on the
+        // left the columns a `down` kernel reaches to the right. What is cropped is never computed.
+        let crop = direction == .down ? (kw - 1) / 2 : 0
+        precondition(kh >= stride && kw >= stride + crop, "PixelCNN++: a \(kh)x\(kw) kernel cannot up-sample by \(stride)")
+        return convTranspose2d(x, kernels, bias: bias.value, stride: (stride, stride), padding: (0, crop),
+                               paddingAfter: (kh - stride, kw - stride - crop))
     }
 }

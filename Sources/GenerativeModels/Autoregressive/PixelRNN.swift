@@ -78,7 +78,7 @@ final class RecurrentLayer: Module {
 
     /// Row by row: h_i, c_i from the row's input gates and row i - 1's hidden state.
     func rows(_ x: Tensor) -> Tensor {
-        let gatesIn = inputToState(x.padded([(0, 0), (0, 0), (0, 0), (RecurrentLayer.rowKernel / 2, 0)]))   // [N, 4u, H, W]
+        let gatesIn = inputToState(x, padding: (0, RecurrentLayer.rowKernel / 2), paddingAfter: (0, 0))   // [N, 4u, H, W]
         return convLSTMScan(gates: gatesIn, weight: stateToState.weight.value, axis: 2, paddingBefore: RecurrentLayer.rowKernel / 2)
     }
 

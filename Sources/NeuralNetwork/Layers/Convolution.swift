@@ -30,6 +30,13 @@ public final class Conv2d: Module, Layer {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         conv2d(x, weight.value, bias: bias?.value, stride: stride, padding: padding, dilation: dilation, groups: groups)
     }
+
+    /// With a zero border of its own on each side, (above, left) and (below, right): a causal
+    /// convolution padded only above and to the left, without a padded copy of `x`.
+    public func callAsFunction(_ x: Tensor, padding before: (Int, Int), paddingAfter after: (Int, Int)) -> Tensor {
+        conv2d(x, weight.value, bias: bias?.value, stride: (stride, stride), padding: before, paddingAfter: after,
+               dilation: (dilation, dilation), groups: groups)
+    }
 }
 
 /// 1-D convolution with weight [out, in / groups, k].

@@ -2,29 +2,37 @@ import CKernels
 
 /// The geometry of a 2-D convolution: how far the kernel steps, how much zero border the input
 /// gets, how spread the kernel taps are, and how channels split into independent groups.
+/// `padding` is the border above and to the left; `paddingAfter`, below and to the right, is the
+/// same unless given to `init` (a causal convolution pads only one side, without copying the
+/// input); setting `padding` later leaves `paddingAfter` as it was.
 public struct ConvGeometry: Equatable, Sendable {
     public var stride: (Int, Int)
     public var padding: (Int, Int)
+    public var paddingAfter: (Int, Int)
     public var dilation: (Int, Int)
     public var groups: Int
 
-    public init(stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1) {
-        self.stride = stride; self.padding = padding; self.dilation = dilation; self.groups = groups
+    public init(stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0), paddingAfter: (Int, Int)? = nil,
+                dilation: (Int, Int) = (1, 1), groups: Int = 1) {
+        self.stride = stride; self.padding = padding; self.paddingAfter = paddingAfter ?? padding
+        self.dilation = dilation; self.groups = groups
     }
 
     public static func == (a: ConvGeometry, b: ConvGeometry) -> Bool {
-        a.stride == b.stride && a.padding == b.padding && a.dilation == b.dilation && a.groups == b.groups
+        a.stride == b.stride && a.padding == b.padding && a.paddingAfter == b.paddingAfter && a.dilation == b.dilation
+            && a.groups == b.groups
     }
 
-    /// Output size along one axis for input size `n` and kernel size `k`.
+    /// Output size along one axis for input size `n` and kernel size `k`. Only this size sees
+    /// the padding after: the unfolding reads zeros wherever a tap falls outside the input.
     func outputSize(_ n: Int, kernel k: Int, axis: Int) -> Int {
-        let (s, p, d) = axis == 0 ? (stride.0, padding.0, dilation.0) : (stride.1, padding.1, dilation.1)
-        return (n + 2 * p - d * (k - 1) - 1) / s + 1
+        let (s, p, q, d) = axis == 0 ? (stride.0, padding.0, paddingAfter.0, dilation.0) : (stride.1, padding.1, paddingAfter.1, dilation.1)
+        return (n + p + q - d * (k - 1) - 1) / s + 1
     }
 
     /// True when the columns matrix is the input itself (1x1 kernel, no stride, no padding).
     func isPointwise(kernel: (Int, Int)) -> Bool {
-        kernel == (1, 1) && stride == (1, 1) && padding == (0, 0)
+        kernel == (1, 1) && stride == (1, 1) && padding == (0, 0) && paddingAfter == (0, 0)
     }
 }
 

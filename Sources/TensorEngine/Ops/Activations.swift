@@ -23,7 +23,7 @@ public func elu(_ x: Tensor, alpha: Float = 1) -> Tensor {
 }
 
 @inline(__always)
-private func eluLanes(_ v: Vec, alpha: Float) -> Vec { v.replacing(with: alpha * (vexp(pointwiseMin(v, Vec(repeating: 0))) - 1), where: v .<= 0) }
+private func eluLanes(_ v: Vec, alpha: Float) -> Vec { v.replacing(with: alpha * (vexp(vmin(v, Vec(repeating: 0))) - 1), where: v .<= 0) }
 
 /// elu(x) and elu(-x) side by side along axis 1, [N, C, ...] -> [N, 2C, ...]: PixelCNN++'s
 /// concat_elu, which lets both signs through. Composed, it costs a negation, a concatenation
@@ -34,7 +34,7 @@ public func concatELU(_ x: Tensor) -> Tensor {
     let n = x.shape[0], block = x.count / max(n, 1)
     let output = Storage(uninitializedCount: 2 * x.count)
     let (source, target) = (x.storage.pointer, output.pointer)
-    Parallel.forRanges(n, grain: max(1, elementwiseGrain / (3 * block))) { images in
+    Parallel.forRanges(n, grain: max(1, elementwiseGrain / max(1, 3 * block))) { images in
         for image in images {
             let (from, to) = (source + image * block, target + image * 2 * block)
             forEachVector(block) { at, lanes in
@@ -52,7 +52,7 @@ public func concatELU(_ x: Tensor) -> Tensor {
         // d/dx elu(x) is 1 above zero and e^x = elu(x) + 1 below; d/dx elu(-x) = -elu'(-x).
         let gradient = Storage(uninitializedCount: x.count), (dy, dx) = (g.storage.pointer, gradient.pointer)
         let one = Vec(repeating: 1)
-        Parallel.forRanges(n, grain: max(1, elementwiseGrain / (4 * block))) { images in
+        Parallel.forRanges(n, grain: max(1, elementwiseGrain / max(1, 4 * block))) { images in
             for image in images {
                 let (y, d, v) = (output.pointer + image * 2 * block, dy + image * 2 * block, x.storage.pointer + image * block)
                 forEachVector(block) { at, lanes in
@@ -60,6 +60,58 @@ public func concatELU(_ x: Tensor) -> Tensor {
                     let slopeOfX = (loadAt(y, at, lanes) + 1).replacing(with: one, where: positive)
                     let slopeOfMinusX = one.replacing(with: loadAt(y + block, at, lanes) + 1, where: positive)
                     storeAt(loadAt(d, at, lanes) * slopeOfX - loadAt(d + block, at, lanes) * slopeOfMinusX, dx + image * block, at, lanes)
+                }
+            }
+        }
+        return [Tensor(shape: x.shape, storage: gradient)]
+    }
+}
+
+/// The gated linear unit along axis 1, [N, 2C, ...] -> [N, C, ...]: a * sigmoid(b) for the
+/// halves (a, b), as PyTorch's `glu(x, dim=1)`. PixelCNN++'s gated residual blocks end with it.
+public func glu(_ x: Tensor) -> Tensor { gatedUnit(x, tanhOfFirstHalf: false) }
+
+/// tanh(a) * sigmoid(b) for the halves (a, b) along axis 1, [N, 2C, ...] -> [N, C, ...]: the
+/// gated activation of Gated PixelCNN and WaveNet.
+public func gatedTanh(_ x: Tensor) -> Tensor { gatedUnit(x, tanhOfFirstHalf: true) }
+
+/// Composed, a gate is two slices (copies), two activations and a product forward, and twice
+/// as many passes back with a concatenation of the halves' gradients. Here it is one pass each
+/// way, reading the halves in place. The recorded backward (second derivatives) is composed.
+private func gatedUnit(_ x: Tensor, tanhOfFirstHalf: Bool) -> Tensor {
+    precondition(x.rank >= 2 && x.shape[1] % 2 == 0, "gate: input \(x.shape) needs an even number of channels on axis 1")
+    let n = x.shape[0], block = x.count / max(n, 1) / 2
+    @inline(__always) func first(_ a: Vec) -> Vec { tanhOfFirstHalf ? vtanh(a) : a }
+    let output = Storage(uninitializedCount: n * block)
+    let source = x.storage.pointer
+    Parallel.forRanges(n, grain: max(1, elementwiseGrain / max(1, 3 * block))) { images in
+        for image in images {
+            let (a, b, y) = (source + image * 2 * block, source + image * 2 * block + block, output.pointer + image * block)
+            forEachVector(block) { at, lanes in
+                storeAt(first(loadAt(a, at, lanes)) * vsigmoid(loadAt(b, at, lanes)), y, at, lanes)
+            }
+        }
+    }
+    var shape = x.shape
+    shape[1] /= 2
+    return Tensor.result(tanhOfFirstHalf ? "gatedTanh" : "glu", shape: shape, storage: output, inputs: [x]) { g, _ in
+        if GradMode.isEnabled {
+            let halves = x.split(into: 2, axis: 1), s = halves[1].sigmoid()
+            let a = tanhOfFirstHalf ? halves[0].tanh() : halves[0]
+            let slopeOfA = tanhOfFirstHalf ? (1 - a * a) * s : s
+            return [Tensor.concatenate([g * slopeOfA, g * a * s * (1 - s)], axis: 1)]
+        }
+        let gradient = Storage(uninitializedCount: x.count), dy = g.storage.pointer
+        Parallel.forRanges(n, grain: max(1, elementwiseGrain / max(1, 6 * block))) { images in
+            for image in images {
+                let (a, b) = (source + image * 2 * block, source + image * 2 * block + block)
+                let (da, db, d) = (gradient.pointer + image * 2 * block, gradient.pointer + image * 2 * block + block, dy + image * block)
+                forEachVector(block) { at, lanes in
+                    let s = vsigmoid(loadAt(b, at, lanes)), gy = loadAt(d, at, lanes)
+                    let fa = first(loadAt(a, at, lanes))
+                    let slopeOfA = tanhOfFirstHalf ? (1 - fa * fa) * s : s
+                    storeAt(gy * slopeOfA, da, at, lanes)
+                    storeAt(gy * fa * s * (1 - s), db, at, lanes)
                 }
             }
         }

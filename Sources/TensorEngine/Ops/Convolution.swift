@@ -13,11 +13,16 @@ extension Shape {
         guard weight[1] * g.groups == input[1] else {
             throw ShapeError("conv2d: input \(input) has \(input[1]) channels but weight \(weight) expects \(weight[1] * g.groups) (\(g.groups) groups)")
         }
-        guard g.stride.0 >= 1, g.stride.1 >= 1, g.dilation.0 >= 1, g.dilation.1 >= 1, g.padding.0 >= 0, g.padding.1 >= 0 else {
+        guard g.stride.0 >= 1, g.stride.1 >= 1, g.dilation.0 >= 1, g.dilation.1 >= 1, g.padding.0 >= 0, g.padding.1 >= 0,
+              g.paddingAfter.0 >= 0, g.paddingAfter.1 >= 0 else {
             throw ShapeError("conv2d: stride and dilation must be positive, padding non-negative")
         }
+        // The padded input must hold one whole (dilated) kernel; integer division alone would
+        // round a shortfall of less than a stride up to one output.
+        let fits = input[2] + g.padding.0 + g.paddingAfter.0 >= g.dilation.0 * (weight[2] - 1) + 1
+            && input[3] + g.padding.1 + g.paddingAfter.1 >= g.dilation.1 * (weight[3] - 1) + 1
         let oh = g.outputSize(input[2], kernel: weight[2], axis: 0), ow = g.outputSize(input[3], kernel: weight[3], axis: 1)
-        guard oh >= 1, ow >= 1 else {
+        guard fits, oh >= 1, ow >= 1 else {
             throw ShapeError("conv2d: kernel \(weight[2])x\(weight[3]) (dilation \(g.dilation)) does not fit input \(input) with padding \(g.padding)")
         }
         return [input[0], weight[0], oh, ow]
@@ -68,10 +73,13 @@ extension Tensor {
 }
 
 /// 2-D cross-correlation, as PyTorch's `conv2d`: `x` [N, C, H, W], `weight` [out, C / groups, kh, kw],
-/// `bias` [out].
+/// `bias` [out]. `padding` is the zero border above and to the left, `paddingAfter` (when it
+/// differs) below and to the right.
 public func conv2d(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil, stride: (Int, Int),
-                   padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1) -> Tensor {
-    Tensor.convolve(x, weight, bias: bias, ConvGeometry(stride: stride, padding: padding, dilation: dilation, groups: groups))
+                   padding: (Int, Int) = (0, 0), paddingAfter: (Int, Int)? = nil, dilation: (Int, Int) = (1, 1),
+                   groups: Int = 1) -> Tensor {
+    Tensor.convolve(x, weight, bias: bias, ConvGeometry(stride: stride, padding: padding, paddingAfter: paddingAfter,
+                                                        dilation: dilation, groups: groups))
 }
 
 public func conv2d(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
@@ -89,18 +97,20 @@ public func conv1d(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil, stride: I
 }
 
 /// The transposed convolution (PyTorch's `conv_transpose2d`): `x` [N, in, H, W], `weight`
-/// [in, out / groups, kh, kw]. Output size (H - 1) * stride - 2 * padding + dilation * (kh - 1)
-/// + outputPadding + 1: the input gradient of the convolution that would map it back.
+/// [in, out / groups, kh, kw]. Output size (H - 1) * stride - padding - paddingAfter + dilation *
+/// (kh - 1) + outputPadding + 1: the input gradient of the convolution that would map it back.
+/// `padding` crops above and to the left, `paddingAfter` (when it differs) below and to the
+/// right; what is cropped is never computed.
 public func convTranspose2d(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil, stride: (Int, Int),
-                            padding: (Int, Int) = (0, 0), outputPadding: (Int, Int) = (0, 0),
+                            padding: (Int, Int) = (0, 0), paddingAfter: (Int, Int)? = nil, outputPadding: (Int, Int) = (0, 0),
                             dilation: (Int, Int) = (1, 1), groups: Int = 1) -> Tensor {
     precondition(x.rank == 4 && weight.rank == 4, "conv_transpose2d: input \(x.shape) and weight \(weight.shape) must be 4-D")
     precondition(x.shape[1] == weight.shape[0], "conv_transpose2d: input \(x.shape) has \(x.shape[1]) channels, weight \(weight.shape) expects \(weight.shape[0])")
     precondition(outputPadding.0 >= 0 && outputPadding.0 < max(stride.0, dilation.0) && outputPadding.1 >= 0 && outputPadding.1 < max(stride.1, dilation.1),
                  "conv_transpose2d: output padding \(outputPadding) must be smaller than stride \(stride) or dilation \(dilation)")
-    let g = ConvGeometry(stride: stride, padding: padding, dilation: dilation, groups: groups)
-    let h = (x.shape[2] - 1) * stride.0 - 2 * padding.0 + dilation.0 * (weight.shape[2] - 1) + outputPadding.0 + 1
-    let w = (x.shape[3] - 1) * stride.1 - 2 * padding.1 + dilation.1 * (weight.shape[3] - 1) + outputPadding.1 + 1
+    let g = ConvGeometry(stride: stride, padding: padding, paddingAfter: paddingAfter, dilation: dilation, groups: groups)
+    let h = (x.shape[2] - 1) * stride.0 - padding.0 - g.paddingAfter.0 + dilation.0 * (weight.shape[2] - 1) + outputPadding.0 + 1
+    let w = (x.shape[3] - 1) * stride.1 - padding.1 - g.paddingAfter.1 + dilation.1 * (weight.shape[3] - 1) + outputPadding.1 + 1
     let y = Tensor.convolveInputAdjoint(x, weight, inputShape: [x.shape[0], weight.shape[1] * groups, h, w], g)
     guard let bias else { return y }
     precondition(bias.shape == [weight.shape[1] * groups], "conv_transpose2d: bias \(bias.shape) for \(weight.shape[1] * groups) output channels")

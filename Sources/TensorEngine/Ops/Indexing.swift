@@ -69,6 +69,31 @@ extension Tensor {
         return Tensor.result("reversed", shape: shape, storage: storage, inputs: [self]) { g, _ in [g.reversed(alongAxis: a)] }
     }
 
+    /// Every entry moved `offset` places along `axis` (towards higher indices when positive),
+    /// zeros in the places vacated, what passes the end dropped: a causal model's "what was one
+    /// row above". One copy; padding and then slicing would be two, and two more on the way back.
+    /// The adjoint is the shift back.
+    public func shifted(alongAxis axis: Int, by offset: Int) -> Tensor {
+        let a = checked { try Shape.axis(axis, rank: rank, op: "shifted") }
+        let (outer, length, inner) = view(around: a...a)
+        let kept = Swift.max(0, length - Swift.abs(offset)) * inner, vacated = length * inner - kept
+        let storage = Storage(uninitializedCount: count)
+        let (source, target) = (self.storage.pointer, storage.pointer)
+        Parallel.forRanges(outer, grain: Swift.max(1, elementwiseGrain / Swift.max(1, length * inner))) { rows in
+            for row in rows {
+                let (from, to) = (source + row * length * inner, target + row * length * inner)
+                if offset >= 0 {
+                    to.update(repeating: 0, count: vacated)
+                    (to + vacated).update(from: from, count: kept)
+                } else {
+                    to.update(from: from + vacated, count: kept)
+                    (to + kept).update(repeating: 0, count: vacated)
+                }
+            }
+        }
+        return Tensor.result("shifted", shape: shape, storage: storage, inputs: [self]) { g, _ in [g.shifted(alongAxis: a, by: -offset)] }
+    }
+
     /// One entry per position along the other axes: `out[..., j, ...] = self[..., indices[j], ...]`
     /// with `indices` running over the flattened other axes (cross-entropy's pick of the true class).
     public func take(_ indices: [Int], alongAxis axis: Int) -> Tensor {

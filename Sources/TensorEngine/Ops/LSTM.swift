@@ -10,7 +10,7 @@ public func lstmUpdate(gates: Tensor, cell: Tensor) -> Tensor {
     let block = u * Shape.count(positions)
     let storage = Storage(uninitializedCount: n * 2 * block)
     let pg = gates.storage.pointer, pc = cell.storage.pointer, out = storage.pointer
-    Parallel.forRanges(n, grain: max(1, elementwiseGrain / (6 * block))) { images in
+    Parallel.forRanges(n, grain: max(1, elementwiseGrain / max(1, 6 * block))) { images in
         for image in images {
             let g = pg + image * 4 * block, c = pc + image * block, y = out + image * 2 * block
             forEachVector(block) { at, count in
@@ -38,7 +38,7 @@ func lstmUpdateGradients(_ grad: Tensor, gates: Tensor, cell: Tensor, needsCell:
     let cellGradient = needsCell ? Storage(uninitializedCount: cell.count) : nil
     let pg = gates.storage.pointer, pc = cell.storage.pointer, pd = grad.storage.pointer
     let dg = gatesGradient.pointer, dc = cellGradient?.pointer
-    Parallel.forRanges(n, grain: max(1, elementwiseGrain / (12 * block))) { images in
+    Parallel.forRanges(n, grain: max(1, elementwiseGrain / max(1, 12 * block))) { images in
         for image in images {
             let g = pg + image * 4 * block, c = pc + image * block, d = pd + image * 2 * block, out = dg + image * 4 * block
             forEachVector(block) { at, count in
