@@ -181,44 +181,34 @@ def save_run(net, directory, args, step, seconds):
     write_run(directory, tensors, config, step, seconds)
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--model", choices=["pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm"], default="pixelcnn")
+def add_run_arguments(p):
+    """The options the PyTorch autoregressive references share with `deepgen train`."""
     p.add_argument("--out", required=True)
-    p.add_argument("--features", type=int, default=64)
-    p.add_argument("--layers", type=int, default=7)
-    p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--minutes", type=float, default=90)
-    p.add_argument("--epochs", type=int, default=None, help="planned epochs: the run ends there, and the cosine schedule's length")
     p.add_argument("--lr-schedule", default="constant", choices=["constant", "cosine"])
     p.add_argument("--snapshot-minutes", type=float, default=0)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--data", default=os.environ.get("DEEPGEN_DATA", "data"))
-    args = p.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    x = torch.from_numpy(read_idx(os.path.join(args.data, "train-images-idx3-ubyte")).astype(np.float32) / 255).unsqueeze(1)
-    net = {"pixelcnn": lambda: PixelCNN(args.features, args.layers, 7), "gated-pixelcnn": lambda: GatedPixelCNN(args.features, args.layers, 7),
-           "row-lstm": lambda: PixelRNN(True, args.features, args.layers, 7),
-           "diagonal-bilstm": lambda: PixelRNN(False, args.features, args.layers, 7)}[args.model]()
+
+
+def train(net, x, args, end_step, batch_loss, save_run, started=None):
+    """deepgen's loop: Adam, the images shuffled every epoch, `batch_loss(net, images)` per step,
+    until `--minutes` or `end_step`; a cosine to a tenth over `end_step` if asked; a log line
+    every 50 steps, a snapshot every `--snapshot-minutes`, the final model in `--out`."""
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
-    started, step, per_epoch = time.time(), 0, len(x) // args.batch_size
+    started, step, per_epoch = started or time.time(), 0, len(x) // args.batch_size
     next_snapshot = args.snapshot_minutes
     os.makedirs(args.out, exist_ok=True)
     log = open(os.path.join(args.out, "log.jsonl"), "w")
-    end_step = None if args.epochs is None else args.epochs * per_epoch
-    if args.lr_schedule == "cosine" and end_step is None:
-        p.error("--lr-schedule cosine needs --epochs")
     while time.time() - started < 60 * args.minutes and step != end_step:
         if args.lr_schedule == "cosine":  # as deepgen: half a cosine down to a tenth over the planned steps
             for group in opt.param_groups:
                 group["lr"] = args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / end_step)))
         if step % per_epoch == 0:
             order = torch.randperm(len(x))
-        batch = torch.bernoulli(x[order[(step % per_epoch) * args.batch_size:(step % per_epoch + 1) * args.batch_size]])
-        loss = F.binary_cross_entropy_with_logits(net(batch), batch, reduction="sum") / batch.shape[0]
+        loss = batch_loss(net, x[order[(step % per_epoch) * args.batch_size:(step % per_epoch + 1) * args.batch_size]])
         opt.zero_grad(); loss.backward(); opt.step()
         step += 1
         if step % 50 == 0:
@@ -231,6 +221,32 @@ def main():
     save_run(net, args.out, args, step, seconds)
     print(f"{step} steps in {seconds / 60:.1f} min ({step / seconds:.2f} steps/s) -> {args.out}")
 
+
+def binary_loss(net, images):
+    """Nats per image of a fresh binarisation of the images (dynamic binarisation)."""
+    batch = torch.bernoulli(images)
+    return F.binary_cross_entropy_with_logits(net(batch), batch, reduction="sum") / batch.shape[0]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    add_run_arguments(p)
+    p.add_argument("--model", choices=["pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm"], default="pixelcnn")
+    p.add_argument("--features", type=int, default=64)
+    p.add_argument("--layers", type=int, default=7)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--epochs", type=int, default=None, help="planned epochs: the run ends there, and the cosine schedule's length")
+    args = p.parse_args()
+    if args.lr_schedule == "cosine" and args.epochs is None:
+        p.error("--lr-schedule cosine needs --epochs")
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    x = torch.from_numpy(read_idx(os.path.join(args.data, "train-images-idx3-ubyte")).astype(np.float32) / 255).unsqueeze(1)
+    net = {"pixelcnn": lambda: PixelCNN(args.features, args.layers, 7), "gated-pixelcnn": lambda: GatedPixelCNN(args.features, args.layers, 7),
+           "row-lstm": lambda: PixelRNN(True, args.features, args.layers, 7),
+           "diagonal-bilstm": lambda: PixelRNN(False, args.features, args.layers, 7)}[args.model]()
+    end_step = None if args.epochs is None else args.epochs * (len(x) // args.batch_size)
+    train(net, x, args, end_step, binary_loss, save_run)
 
 if __name__ == "__main__":
     main()

@@ -17,7 +17,7 @@ a tenth over --steps. The run directory carries deepgen's tensor names and confi
 
     python scripts/torch/pixelcnnpp.py --features 32 --layers 1 --out runs/torch-pixelcnnpp --minutes 90 --threads 1
 """
-import argparse, json, math, os, re, sys, time
+import argparse, math, os, re, sys, time
 
 import numpy as np
 import torch
@@ -25,6 +25,7 @@ from torch import nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
+from pixelcnn import add_run_arguments, train  # noqa: E402
 from vae import read_idx, write_run  # noqa: E402
 
 LEVELS = 3
@@ -187,20 +188,13 @@ def save_run(net, directory, args, step, seconds):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--out", required=True)
+    add_run_arguments(p)
     p.add_argument("--features", type=int, default=32)
     p.add_argument("--layers", type=int, default=1, help="gated ResNet blocks per level")
     p.add_argument("--components", type=int, default=10)
     p.add_argument("--dropout", type=float, default=0)
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--minutes", type=float, default=90)
     p.add_argument("--steps", type=int, default=None, help="planned steps: the run ends there, and the cosine schedule's length")
-    p.add_argument("--lr-schedule", default="constant", choices=["constant", "cosine"])
-    p.add_argument("--snapshot-minutes", type=float, default=0)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--data", default=os.environ.get("DEEPGEN_DATA", "data"))
     args = p.parse_args()
     if args.lr_schedule == "cosine" and args.steps is None:
         p.error("--lr-schedule cosine needs --steps")
@@ -209,34 +203,9 @@ def main():
     values = read_idx(os.path.join(args.data, "train-images-idx3-ubyte")).astype(np.float32)
     x = torch.from_numpy(values * np.float32(1 / 255)).unsqueeze(1)   # as deepgen: k * (1/255)
     net = PixelCNNPlusPlus(args.features, args.layers, args.components, args.dropout)
-    started = time.time()
+    started = time.time()   # the data-dependent initialisation counts, as in deepgen's budget
     net.initialize(x[:100])
-    opt = torch.optim.Adam(net.parameters(), lr=args.lr)
-    step, per_epoch, next_snapshot = 0, len(x) // args.batch_size, args.snapshot_minutes
-    os.makedirs(args.out, exist_ok=True)
-    log = open(os.path.join(args.out, "log.jsonl"), "w")
-    while time.time() - started < 60 * args.minutes and step != args.steps:
-        if args.lr_schedule == "cosine":  # as deepgen: half a cosine down to a tenth over the planned steps
-            for group in opt.param_groups:
-                group["lr"] = args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / args.steps)))
-        if step % per_epoch == 0:
-            order = torch.randperm(len(x))
-        batch = x[order[(step % per_epoch) * args.batch_size:(step % per_epoch + 1) * args.batch_size]]
-        loss = -log_likelihood(net(batch), batch, args.components).mean()
-        opt.zero_grad(); loss.backward(); opt.step()
-        step += 1
-        if step % 50 == 0:
-            bits = loss.item() / (784 * math.log(2))
-            log.write(json.dumps({"step": step, "seconds": time.time() - started, "loss": loss.item(), "bitsPerDim": bits}) + "\n")
-            log.flush()
-        minutes = (time.time() - started) / 60
-        if args.snapshot_minutes and minutes >= next_snapshot:
-            save_run(net, os.path.join(args.out, "snapshots", f"{next_snapshot:06.2f}min"), args, step, time.time() - started)
-            next_snapshot += args.snapshot_minutes
-    seconds = time.time() - started
-    save_run(net, args.out, args, step, seconds)
-    print(f"{step} steps in {seconds / 60:.1f} min ({step / seconds:.2f} steps/s) -> {args.out}")
-
+    train(net, x, args, args.steps, lambda net, batch: -log_likelihood(net(batch), batch, args.components).mean(), save_run, started)
 
 if __name__ == "__main__":
     main()
