@@ -191,6 +191,11 @@ final class GradientTests: XCTestCase {
         let maps = awayFromZero([2, 3, 5], seed: 47)
         assertClose(concatELU(maps), elu(Tensor.concatenate([maps, -maps], axis: 1)).scalars, tolerance: 1e-6)
         assertGradientsMatchFiniteDifferences([maps]) { concatELU($0[0]) }
+        // One exponential serves both halves: the composition's values to the bit, at zero (both
+        // signs), near it, far out on either side (where e^x - 1 is -1) and beyond a vector's width.
+        let edges: [Float] = [0, -0.0, 1e-30, -1e-30, 1e-7, -1e-7, 0.5, -0.5, 3, -3, 20, -20, 88, -88, 100, -100, 7, -7]
+        let column = Tensor(shape: [1, edges.count, 1], scalars: edges)
+        XCTAssertEqual(concatELU(column).scalars, elu(Tensor.concatenate([column, -column], axis: 1)).scalars)
         // The gates against their compositions, halves of 3 x 5 values per image (a partial vector).
         let gates = awayFromZero([2, 6, 5], seed: 48), halves = gates.split(into: 2, axis: 1)
         assertClose(glu(gates), (halves[0] * halves[1].sigmoid()).scalars, tolerance: 1e-6)

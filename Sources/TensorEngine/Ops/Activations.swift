@@ -28,7 +28,7 @@ private func eluLanes(_ v: Vec, alpha: Float) -> Vec { v.replacing(with: alpha *
 /// elu(x) and elu(-x) side by side along axis 1, [N, C, ...] -> [N, 2C, ...]: PixelCNN++'s
 /// concat_elu, which lets both signs through. Composed, it costs a negation, a concatenation
 /// and an elu over twice the map, and more on the way back; PixelCNN++ calls it three times per
-/// block. Here it is one pass each way. The recorded backward (second derivatives) is composed.
+/// block. Here it is one pass each way, with one exponential per element. The recorded backward (second derivatives) is composed.
 public func concatELU(_ x: Tensor) -> Tensor {
     precondition(x.rank >= 2, "concat_elu: input \(x.shape) needs a channel axis")
     let n = x.shape[0], block = x.count / max(n, 1)
@@ -38,9 +38,12 @@ public func concatELU(_ x: Tensor) -> Tensor {
         for image in images {
             let (from, to) = (source + image * block, target + image * 2 * block)
             forEachVector(block) { at, lanes in
+                // Of elu(v) and elu(-v), one is |v| and the other e^-|v| - 1: one exponential
+                // serves both (the same values as two elu passes, to the bit).
                 let v = loadAt(from, at, lanes)
-                storeAt(eluLanes(v, alpha: 1), to, at, lanes)
-                storeAt(eluLanes(-v, alpha: 1), to + block, at, lanes)
+                let decayed = vexp(vmin(v, -v)) - 1
+                storeAt(decayed.replacing(with: v, where: v .> 0), to, at, lanes)
+                storeAt((-v).replacing(with: decayed, where: v .>= 0), to + block, at, lanes)
             }
         }
     }
