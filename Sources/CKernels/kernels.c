@@ -131,10 +131,58 @@ static inline void dg_inside(long shift, size_t width, size_t out_w, size_t *lo,
     *lo = (size_t)l; *hi = (size_t)h;
 }
 
+// The output rows [ra, rb) of a block of `rows` from `first_row` whose input row, `rs` away, lies
+// inside the image.
+static inline void dg_rows_inside(long rs, size_t first_row, size_t rows, size_t height, size_t *ra, size_t *rb) {
+    long a = -rs - (long)first_row, b = (long)height - rs - (long)first_row;
+    if (a < 0) a = 0;
+    if (a > (long)rows) a = (long)rows;
+    if (b > (long)rows) b = (long)rows;
+    if (b < a) b = a;
+    *ra = (size_t)a; *rb = (size_t)b;
+}
+
+// When output rows are as wide as the input's, the (channel, tap) row of the columns matrix is
+// the channel's plane shifted by rs * width + cs: output j reads plane[j + shift]. Over the rows
+// that meet the image that is one contiguous run, [from, to) clipped to the plane, whatever the
+// row length (a 7-wide row costs no bookkeeping); the entries that wrapped into the neighbouring
+// row are the ones outside [lo, hi) of each row.
+static inline void dg_shifted_run(long rs, long cs, size_t first_row, size_t rows, size_t height, size_t width,
+                                  size_t *ra, size_t *rb, long *shift, long *from, long *to) {
+    dg_rows_inside(rs, first_row, rows, height, ra, rb);
+    long w = (long)width, plane = (long)(height * width);
+    *shift = ((long)first_row + rs) * w + cs;
+    *from = (long)*ra * w; *to = (long)*rb * w;
+    if (*from + *shift < 0) *from = -*shift;
+    if (*to + *shift > plane) *to = plane - *shift;
+    if (*to < *from) *to = *from;
+}
+
 DG_CLONES
 void dg_im2col_unit(const float *x, size_t channels, size_t height, size_t width, size_t out_w,
                     const int32_t *row_shift, const int32_t *col_shift, size_t taps, size_t first_row, size_t rows,
                     float *col, size_t row_stride) {
+    if (out_w == width) {
+        for (size_t c = 0; c < channels; c++) {
+            const float *plane = x + c * height * width;
+            for (size_t t = 0; t < taps; t++) {
+                float *d = col + (c * taps + t) * row_stride;
+                size_t ra, rb, lo, hi;
+                long shift, from, to, end = (long)(rows * width);
+                dg_shifted_run(row_shift[t], col_shift[t], first_row, rows, height, width, &ra, &rb, &shift, &from, &to);
+                dg_inside(col_shift[t], width, width, &lo, &hi);
+                for (long j = 0; j < from; j++) d[j] = 0.0f;
+#pragma clang loop vectorize(assume_safety)
+                for (long j = from; j < to; j++) d[j] = plane[j + shift];
+                for (long j = to; j < end; j++) d[j] = 0.0f;
+                for (size_t r = ra; r < rb; r++) {
+                    for (size_t ow = 0; ow < lo; ow++) d[r * width + ow] = 0.0f;
+                    for (size_t ow = hi; ow < width; ow++) d[r * width + ow] = 0.0f;
+                }
+            }
+        }
+        return;
+    }
     for (size_t c = 0; c < channels; c++) {
         const float *plane = x + c * height * width;
         for (size_t t = 0; t < taps; t++) {
@@ -159,9 +207,30 @@ void dg_im2col_unit(const float *x, size_t channels, size_t height, size_t width
 }
 
 DG_CLONES
-void dg_col2im_unit(const float *col, size_t channels, size_t height, size_t width, size_t out_w,
+void dg_col2im_unit(float *col, size_t channels, size_t height, size_t width, size_t out_w,
                     const int32_t *row_shift, const int32_t *col_shift, size_t taps, size_t first_row, size_t rows,
                     float *x, size_t row_stride) {
+    if (out_w == width) {
+        // The wrapped entries of `col` (scratch) are zeroed first, so that one contiguous add over
+        // the run puts each entry back where it came from: adding +0 leaves every sum as it was.
+        for (size_t c = 0; c < channels; c++) {
+            float *plane = x + c * height * width;
+            for (size_t t = 0; t < taps; t++) {
+                float *s = col + (c * taps + t) * row_stride;
+                size_t ra, rb, lo, hi;
+                long shift, from, to;
+                dg_shifted_run(row_shift[t], col_shift[t], first_row, rows, height, width, &ra, &rb, &shift, &from, &to);
+                dg_inside(col_shift[t], width, width, &lo, &hi);
+                for (size_t r = ra; r < rb; r++) {
+                    for (size_t ow = 0; ow < lo; ow++) s[r * width + ow] = 0.0f;
+                    for (size_t ow = hi; ow < width; ow++) s[r * width + ow] = 0.0f;
+                }
+#pragma clang loop vectorize(assume_safety)
+                for (long j = from; j < to; j++) plane[j + shift] += s[j];
+            }
+        }
+        return;
+    }
     for (size_t c = 0; c < channels; c++) {
         float *plane = x + c * height * width;
         for (size_t t = 0; t < taps; t++) {

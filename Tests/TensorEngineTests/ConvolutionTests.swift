@@ -65,20 +65,26 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
-    /// Unit-stride convolutions with rows of 16 or more are unfolded by C row loops over each
-    /// tap's shifted input: the forward pass against the definition, and both gradients as exact
-    /// adjoints (<conv(x, w), p> = <x, dx(p)> = <w, dw(x, p)>), with shifts left, right and none.
+    /// Unit-stride convolutions are unfolded in C over each tap's shifted input: row by row when
+    /// rows of 16 or more change width, as whole shifted planes when the width is kept (then also
+    /// for short rows, and for several small images side by side). The forward pass against the
+    /// definition, and both gradients as exact adjoints (<conv(x, w), p> = <x, dx(p)> =
+    /// <w, dw(x, p)>), with shifts left, right and none, and rows above and below the image.
     func testUnitStrideRowsMatchTheDefinition() {
         let cases: [([Int], [Int], ConvGeometry)] = [
             ([2, 3, 5, 18], [4, 3, 3, 3], ConvGeometry(padding: (1, 1))),
             ([1, 2, 6, 20], [3, 2, 2, 3], ConvGeometry(padding: (0, 2), dilation: (1, 2))),
             ([3, 2, 4, 24], [2, 2, 3, 5], ConvGeometry(padding: (2, 0))),
             ([2, 4, 3, 16], [4, 2, 1, 3], ConvGeometry(padding: (0, 3), groups: 2)),
+            ([2, 3, 5, 7], [4, 3, 3, 3], ConvGeometry(padding: (1, 1))),
+            ([7, 4, 6, 5], [6, 2, 3, 3], ConvGeometry(padding: (2, 1), groups: 2)),
+            ([1, 2, 6, 9], [3, 2, 2, 3], ConvGeometry(padding: (0, 2), dilation: (1, 2))),
+            ([3, 2, 4, 1], [2, 2, 3, 1], ConvGeometry(padding: (1, 0))),
         ]
         for (i, (xs, ws, g)) in cases.enumerated() {
             let x = randomTensor(xs, seed: UInt64(60 + i)), w = randomTensor(ws, seed: UInt64(70 + i))
             let y = conv2d(x, w, stride: g.stride, padding: g.padding, dilation: g.dilation, groups: g.groups)
-            XCTAssertGreaterThanOrEqual(y.shape[3], 16)
+            XCTAssertTrue(y.shape[3] >= 16 || y.shape[3] == xs[3], "case \(i): neither long rows nor the input's width")
             assertClose(y, naiveConv2d(x, w, g), tolerance: 1e-4, "case \(i)")
             let probe = randomTensor(y.shape, seed: UInt64(80 + i))
             let dx = Tensor.convolveInputAdjoint(probe, w, inputShape: x.shape, g)

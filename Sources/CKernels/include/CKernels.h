@@ -47,7 +47,8 @@ void dg_im2col_unit(const float *x, size_t channels, size_t height, size_t width
                     float *col, size_t row_stride);
 
 /// The adjoint of dg_im2col_unit: adds every entry of `col` that meets the input back onto it.
-void dg_col2im_unit(const float *col, size_t channels, size_t height, size_t width, size_t out_w,
+/// `col` is scratch: entries that meet nothing may be zeroed on the way.
+void dg_col2im_unit(float *col, size_t channels, size_t height, size_t width, size_t out_w,
                     const int32_t *row_shift, const int32_t *col_shift, size_t taps, size_t first_row, size_t rows,
                     float *x, size_t row_stride);
 

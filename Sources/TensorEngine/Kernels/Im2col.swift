@@ -91,9 +91,14 @@ private func forEachPatchRow(_ s: ConvSizes, rows: Range<Int>, rowStride: Int?,
 /// vectorised gather per (channel, tap) over the whole block: row by row copies cost more in
 /// bookkeeping than in copying there (the DCGAN bench spent 14% of its step in them). Long
 /// rows are copied row by row: in C loops for unit strides (calls to memmove per row of 16-32
-/// floats cost StyleGAN a tenth of its step), in Swift otherwise.
+/// floats cost StyleGAN a tenth of its step), in Swift otherwise. Unit strides with output rows
+/// as wide as the input's (PixelCNN++'s shifted convolutions at every size) are whole shifted
+/// planes, contiguous runs in C, however short their rows.
 @inline(__always)
-private func gathersThroughTable(_ s: ConvSizes) -> Bool { s.outW < 16 || s.g.stride.1 != 1 }
+private func gathersThroughTable(_ s: ConvSizes) -> Bool {
+    if s.g.stride == (1, 1) && s.outW == s.width { return false }
+    return s.outW < 16 || s.g.stride.1 != 1
+}
 
 /// For each tap in use and each output position of `rows` (row-major), the offset in one
 /// channel's plane of the input it meets, or -1 in the padding.
@@ -184,7 +189,8 @@ func im2col(_ x: UnsafePointer<Float>, _ s: ConvSizes, rows: Range<Int>, _ col: 
 }
 
 /// The adjoint of `im2col`: adds every column entry back onto the input position it came from.
-func col2im(_ col: UnsafePointer<Float>, _ s: ConvSizes, rows: Range<Int>, _ x: UnsafeMutablePointer<Float>,
+/// `col` is scratch: entries that came from the padding may be zeroed on the way.
+func col2im(_ col: UnsafeMutablePointer<Float>, _ s: ConvSizes, rows: Range<Int>, _ x: UnsafeMutablePointer<Float>,
             rowStride: Int? = nil, images: Int = 1, imageStride: Int = 0) {
     let block = rows.count * s.outW
     if gathersThroughTable(s) {
