@@ -148,14 +148,24 @@ static inline void dg_rows_inside(long rs, size_t first_row, size_t rows, size_t
 // row length (a 7-wide row costs no bookkeeping); the entries that wrapped into the neighbouring
 // row are the ones outside [lo, hi) of each row.
 static inline void dg_shifted_run(long rs, long cs, size_t first_row, size_t rows, size_t height, size_t width,
-                                  size_t *ra, size_t *rb, long *shift, long *from, long *to) {
+                                  size_t *ra, size_t *rb, size_t *lo, size_t *hi, long *shift, long *from, long *to) {
     dg_rows_inside(rs, first_row, rows, height, ra, rb);
+    dg_inside(cs, width, width, lo, hi);
     long w = (long)width, plane = (long)(height * width);
     *shift = ((long)first_row + rs) * w + cs;
     *from = (long)*ra * w; *to = (long)*rb * w;
     if (*from + *shift < 0) *from = -*shift;
     if (*to + *shift > plane) *to = plane - *shift;
     if (*to < *from) *to = *from;
+}
+
+// Zeroes the entries of rows [ra, rb) (each `width` long) outside [lo, hi): the ones a shifted
+// run wrapped into the neighbouring row.
+static inline void dg_zero_wrapped(float *d, size_t ra, size_t rb, size_t width, size_t lo, size_t hi) {
+    for (size_t r = ra; r < rb; r++) {
+        for (size_t ow = 0; ow < lo; ow++) d[r * width + ow] = 0.0f;
+        for (size_t ow = hi; ow < width; ow++) d[r * width + ow] = 0.0f;
+    }
 }
 
 DG_CLONES
@@ -169,16 +179,12 @@ void dg_im2col_unit(const float *x, size_t channels, size_t height, size_t width
                 float *d = col + (c * taps + t) * row_stride;
                 size_t ra, rb, lo, hi;
                 long shift, from, to, end = (long)(rows * width);
-                dg_shifted_run(row_shift[t], col_shift[t], first_row, rows, height, width, &ra, &rb, &shift, &from, &to);
-                dg_inside(col_shift[t], width, width, &lo, &hi);
+                dg_shifted_run(row_shift[t], col_shift[t], first_row, rows, height, width, &ra, &rb, &lo, &hi, &shift, &from, &to);
                 for (long j = 0; j < from; j++) d[j] = 0.0f;
 #pragma clang loop vectorize(assume_safety)
                 for (long j = from; j < to; j++) d[j] = plane[j + shift];
                 for (long j = to; j < end; j++) d[j] = 0.0f;
-                for (size_t r = ra; r < rb; r++) {
-                    for (size_t ow = 0; ow < lo; ow++) d[r * width + ow] = 0.0f;
-                    for (size_t ow = hi; ow < width; ow++) d[r * width + ow] = 0.0f;
-                }
+                dg_zero_wrapped(d, ra, rb, width, lo, hi);
             }
         }
         return;
@@ -219,12 +225,8 @@ void dg_col2im_unit(float *col, size_t channels, size_t height, size_t width, si
                 float *s = col + (c * taps + t) * row_stride;
                 size_t ra, rb, lo, hi;
                 long shift, from, to;
-                dg_shifted_run(row_shift[t], col_shift[t], first_row, rows, height, width, &ra, &rb, &shift, &from, &to);
-                dg_inside(col_shift[t], width, width, &lo, &hi);
-                for (size_t r = ra; r < rb; r++) {
-                    for (size_t ow = 0; ow < lo; ow++) s[r * width + ow] = 0.0f;
-                    for (size_t ow = hi; ow < width; ow++) s[r * width + ow] = 0.0f;
-                }
+                dg_shifted_run(row_shift[t], col_shift[t], first_row, rows, height, width, &ra, &rb, &lo, &hi, &shift, &from, &to);
+                dg_zero_wrapped(s, ra, rb, width, lo, hi);
 #pragma clang loop vectorize(assume_safety)
                 for (long j = from; j < to; j++) plane[j + shift] += s[j];
             }

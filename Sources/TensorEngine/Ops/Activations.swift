@@ -28,7 +28,8 @@ private func eluLanes(_ v: Vec, alpha: Float) -> Vec { v.replacing(with: alpha *
 /// elu(x) and elu(-x) side by side along axis 1, [N, C, ...] -> [N, 2C, ...]: PixelCNN++'s
 /// concat_elu, which lets both signs through. Composed, it costs a negation, a concatenation
 /// and an elu over twice the map, and more on the way back; PixelCNN++ calls it three times per
-/// block. Here it is one pass each way, with one exponential per element. The recorded backward (second derivatives) is composed.
+/// block. Here it is one pass each way, with one exponential per element. The recorded
+/// backward (second derivatives) is composed.
 public func concatELU(_ x: Tensor) -> Tensor {
     precondition(x.rank >= 2, "concat_elu: input \(x.shape) needs a channel axis")
     let n = x.shape[0], block = x.count / max(n, 1)
