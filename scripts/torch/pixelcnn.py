@@ -1,5 +1,5 @@
 """The PixelCNN, Gated PixelCNN, Row LSTM and Diagonal BiLSTM of `deepgen train pixelcnn|gated-pixelcnn|
-row-lstm|diagonal-bilstm` (Bernoulli, grey) in PyTorch, to tell the architecture and budget from our
+row-lstm|diagonal-bilstm` (grey; Bernoulli, or PixelCNN's 256-way softmax on 8-bit MNIST) in PyTorch, to tell the architecture and budget from our
 implementation at equal wall time.
 
 PixelCNN: a 7x7 mask-A convolution, residual blocks (ReLU, 1x1 2h->h, ReLU, 3x3 mask B, ReLU,
@@ -12,9 +12,10 @@ previous column plus a 1x3 convolution of the row above's state. Diagonal BiLSTM
 column on the right, rows skewed, gates from a 1x1 convolution plus a 2-tap convolution of the
 previous column's state (rows i-1, i), a mirrored LSTM whose output is shifted down a row, unskew.
 Masks are applied at run time, so the saved weights are the raw ones, as ours.
-Data: MNIST binarised dynamically (a Bernoulli draw per use), shuffled every epoch, Adam 1e-3.
-The run directory carries deepgen's tensor names and config.json, so `deepgen eval DIR --metric
-nll` measures it on our fixed binarisation of the test set; `--snapshot-minutes` keeps copies.
+Data: MNIST binarised dynamically (a Bernoulli draw per use), or its 8-bit values k/255 with
+`--likelihood categorical`, shuffled every epoch, Adam 1e-3. The run directory carries deepgen's
+tensor names and config.json, so `deepgen eval DIR --metric nll` measures it on our fixed
+binarisation of the test set (`--metric bpd` on the 8-bit one); `--snapshot-minutes` keeps copies.
 
     python scripts/torch/pixelcnn.py --model pixelcnn --out runs/torch-pixelcnn --minutes 90 --threads 1
 """
@@ -42,13 +43,13 @@ class MaskedConv(nn.Conv2d):
 
 
 class PixelCNN(nn.Module):
-    def __init__(self, f, layers, first):
+    def __init__(self, f, layers, first, levels=1):
         super().__init__()
         h = f // 2
         self.input = MaskedConv("A", 1, f, first)
         self.blocks = nn.ModuleList(nn.Sequential(nn.ReLU(), MaskedConv("B", f, h, 1), nn.ReLU(), MaskedConv("B", h, h, 3),
                                                   nn.ReLU(), MaskedConv("B", h, f, 1)) for _ in range(layers))
-        self.head = nn.Sequential(nn.ReLU(), MaskedConv("B", f, f, 1), nn.ReLU(), MaskedConv("B", f, 1, 1))
+        self.head = nn.Sequential(nn.ReLU(), MaskedConv("B", f, f, 1), nn.ReLU(), MaskedConv("B", f, levels, 1))
 
     def forward(self, x):
         h = self.input(x * 2 - 1)
@@ -174,10 +175,11 @@ def our_name(name):
 
 def save_run(net, directory, args, step, seconds):
     tensors = {our_name(k): v.detach().float().contiguous().clone() for k, v in net.state_dict().items()}
-    config = {"format": 1, "model": args.model, "dataset": "binarized-mnist", "imageShape": [1, 28, 28],
+    categorical = args.likelihood == "categorical"
+    config = {"format": 1, "model": args.model, "dataset": "mnist" if categorical else "binarized-mnist", "imageShape": [1, 28, 28],
               "training": {"batchSize": args.batch_size, "seed": args.seed, "logEvery": 50, "sampleEvery": 500, "checkpointEvery": 500},
               "pixelcnn": {"classes": 0, "components": 10, "dropout": 0.5, "features": args.features, "firstKernel": 7,
-                           "layers": args.layers, "learningRate": args.lr, "likelihood": "bernoulli"}}
+                           "layers": args.layers, "learningRate": args.lr, "likelihood": args.likelihood}}
     write_run(directory, tensors, config, step, seconds)
 
 
@@ -228,6 +230,11 @@ def binary_loss(net, images):
     return F.binary_cross_entropy_with_logits(net(batch), batch, reduction="sum") / batch.shape[0]
 
 
+def categorical_loss(net, images):
+    """Nats per image of the 8-bit values under the 256-way softmax."""
+    return F.cross_entropy(net(images), (images[:, 0] * 255).round().long(), reduction="sum") / images.shape[0]
+
+
 def main():
     p = argparse.ArgumentParser()
     add_run_arguments(p)
@@ -236,17 +243,22 @@ def main():
     p.add_argument("--layers", type=int, default=7)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--epochs", type=int, default=None, help="planned epochs: the run ends there, and the cosine schedule's length")
+    p.add_argument("--steps", type=int, default=None, help="planned steps, instead of --epochs")
+    p.add_argument("--likelihood", choices=["bernoulli", "categorical"], default="bernoulli", help="categorical: pixelcnn only")
     args = p.parse_args()
-    if args.lr_schedule == "cosine" and args.epochs is None:
-        p.error("--lr-schedule cosine needs --epochs")
+    if args.lr_schedule == "cosine" and args.epochs is None and args.steps is None:
+        p.error("--lr-schedule cosine needs --epochs or --steps")
+    if args.likelihood == "categorical" and args.model != "pixelcnn":
+        p.error("--likelihood categorical is for --model pixelcnn")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     x = torch.from_numpy(read_idx(os.path.join(args.data, "train-images-idx3-ubyte")).astype(np.float32) / 255).unsqueeze(1)
-    net = {"pixelcnn": lambda: PixelCNN(args.features, args.layers, 7), "gated-pixelcnn": lambda: GatedPixelCNN(args.features, args.layers, 7),
+    levels = 256 if args.likelihood == "categorical" else 1
+    net = {"pixelcnn": lambda: PixelCNN(args.features, args.layers, 7, levels), "gated-pixelcnn": lambda: GatedPixelCNN(args.features, args.layers, 7),
            "row-lstm": lambda: PixelRNN(True, args.features, args.layers, 7),
            "diagonal-bilstm": lambda: PixelRNN(False, args.features, args.layers, 7)}[args.model]()
-    end_step = None if args.epochs is None else args.epochs * (len(x) // args.batch_size)
-    train(net, x, args, end_step, binary_loss, save_run)
+    end_step = args.steps if args.epochs is None else args.epochs * (len(x) // args.batch_size)
+    train(net, x, args, end_step, categorical_loss if levels > 1 else binary_loss, save_run)
 
 if __name__ == "__main__":
     main()
