@@ -1,6 +1,6 @@
 """The PixelCNN, Gated PixelCNN, Row LSTM and Diagonal BiLSTM of `deepgen train pixelcnn|gated-pixelcnn|
-row-lstm|diagonal-bilstm` (grey; Bernoulli, or PixelCNN's 256-way softmax on 8-bit MNIST) in PyTorch, to tell the architecture and budget from our
-implementation at equal wall time.
+row-lstm|diagonal-bilstm` (grey; Bernoulli, or PixelCNN's 256-way softmax on 8-bit MNIST) in
+PyTorch, to tell the architecture and budget from our implementation at equal wall time.
 
 PixelCNN: a 7x7 mask-A convolution, residual blocks (ReLU, 1x1 2h->h, ReLU, 3x3 mask B, ReLU,
 1x1 h->2h), then ReLU, 1x1, ReLU, 1x1 to the logit. Gated PixelCNN: vertical ((k/2+1) x k) and
@@ -248,6 +248,8 @@ def main():
     args = p.parse_args()
     if args.lr_schedule == "cosine" and args.epochs is None and args.steps is None:
         p.error("--lr-schedule cosine needs --epochs or --steps")
+    if args.epochs is not None and args.steps is not None:
+        p.error("give --epochs or --steps, not both")
     if args.likelihood == "categorical" and args.model != "pixelcnn":
         p.error("--likelihood categorical is for --model pixelcnn")
     torch.set_num_threads(args.threads)
