@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "TensorEngine", "TestSupport"]),
         .testTarget(name: "GenerativeModelsTests", dependencies: ["GenerativeModels", "Datasets", "Metrics", "NeuralNetwork", "TensorEngine", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TensorEngine", "TestSupport"]),
-        .testTarget(name: "deepgenTests", dependencies: ["deepgen", "Datasets", "TensorEngine", "TestSupport"]),
+        .testTarget(name: "deepgenTests", dependencies: ["deepgen", "Datasets", "NeuralNetwork", "TensorEngine", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorEngine", "TestSupport"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]

@@ -30,6 +30,9 @@ public struct RunConfig: Codable, Equatable {
     public var stylegan: StyleGAN.Options?
     /// The options of the autoregressive models (pixelcnn, gated-pixelcnn, row-lstm, diagonal-bilstm).
     public var pixelcnn: PixelCNNOptions?
+    /// The `deepgen train` arguments that created the run, so that `--resume` can tell which of
+    /// its options a new command line changes.
+    public var arguments: [String]?
 
     public init(model: String, dataset: String, imageShape: [Int], training: TrainingOptions, vae: VAE.Options? = nil,
                 autoencoder: Autoencoder.Options? = nil) {
@@ -89,9 +92,40 @@ public enum Catalog {
         }
     }
 
+    /// The image sizes and widths a model's layers can take, checked before it is built (its
+    /// constructors assume them): a clear error instead of a stopped process.
+    static func checkShape(_ config: RunConfig) throws {
+        guard config.imageShape.count == 3, [1, 3].contains(config.imageShape[0]), config.imageShape[1] >= 1, config.imageShape[2] >= 1 else {
+            throw TrainingError("images of shape \(config.imageShape) are not [C, H, W] with 1 or 3 channels")
+        }
+        let (c, h, w) = (config.imageShape[0], config.imageShape[1], config.imageShape[2])
+        func quartered(_ what: String) throws {
+            guard h % 4 == 0, w % 4 == 0, h >= 8, w >= 8 else {
+                throw TrainingError("\(what) halves its images twice, so their sides must be multiples of 4 of at least 8, not \(h)x\(w) (--image-size)")
+            }
+        }
+        switch config.model {
+        case "vae", "iwae": if config.vae?.architecture == .conv { try quartered("the convolutional \(config.model)") }
+        case "ae": if config.autoencoder?.architecture == .conv { try quartered("the convolutional autoencoder") }
+        case "dcgan", "wgan", "wgan-gp": if (config.gan ?? GAN.Options.preset(config.model)).architecture == .dcgan { try quartered(config.model) }
+        case "pixelcnn++", "classifier", "cyclegan": try quartered(config.model)
+        case "pca":
+            let components = (config.pca ?? PCAModel.Options()).components
+            guard components <= c * h * w else { throw TrainingError("pca keeps at most \(c * h * w) components of \(c)x\(h)x\(w) images, not \(components)") }
+        case "pixelcnn":
+            let f = (config.pixelcnn ?? PixelCNNOptions()).features
+            guard f % (2 * c) == 0 else {
+                let below = f / (2 * c) * 2 * c, above = below + 2 * c
+                throw TrainingError("pixelcnn splits its \(f) features into \(c) colour groups of whole halves, so --features must be a multiple of \(2 * c): \(below > 0 ? "\(below) or " : "")\(above)")
+            }
+        default: break
+        }
+    }
+
     /// A fresh model for `config`, its weights initialised from the config's seed.
     public static func makeModel(_ config: RunConfig) throws -> TrainableModel {
         try checkModel(config.model)
+        try checkShape(config)
         var generator = RandomGenerator(seed: config.training.seed).derived(0x1417)
         switch config.model {
         case "vae", "iwae":

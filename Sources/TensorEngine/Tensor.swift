@@ -47,6 +47,16 @@ public struct Tensor: @unchecked Sendable {
     public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
         try body(storage.buffer)
     }
+
+    /// True when no value is NaN or infinite. Reads the bits as integers (the largest magnitude
+    /// against the all-ones exponent), a reduction the compiler vectorises.
+    public var allFinite: Bool {
+        storage.buffer.withMemoryRebound(to: UInt32.self) { bits in
+            var largest: UInt32 = 0
+            for b in bits { largest = Swift.max(largest, b & 0x7fff_ffff) }
+            return largest < 0x7f80_0000
+        }
+    }
 }
 
 // MARK: - Creation

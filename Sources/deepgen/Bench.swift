@@ -24,7 +24,7 @@ struct Bench: ParsableCommand {
         guard workload == "all" || Workloads.groups.contains(where: { $0.name == workload }) else {
             throw ValidationError("unknown workload '\(workload)'; choose one of \(Workloads.groups.map(\.name).joined(separator: ", ")), all")
         }
-        guard steps >= 1, warmup >= 0 else { throw ValidationError("--steps must be at least 1 and --warmup not negative") }
+        guard (1...100_000).contains(steps), (0...100_000).contains(warmup) else { throw ValidationError("--steps must be between 1 and 100000, --warmup between 0 and 100000") }
     }
 
     func run() throws {

@@ -47,7 +47,7 @@ struct DataCommand: ParsableCommand {
 
         func validate() throws {
             guard ["train", "test"].contains(split) else { throw ValidationError("--split is train or test") }
-            guard start >= 0, count >= 1 else { throw ValidationError("--start must not be negative, --count must be positive") }
+            guard start >= 0, count >= 1, start <= Int.max / 2, count <= Int.max / 2 else { throw ValidationError("--start must not be negative, --count must be positive") }
         }
 
         func run() throws {

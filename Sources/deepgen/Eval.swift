@@ -29,10 +29,11 @@ struct Eval: ParsableCommand {
         }
         guard count >= 2 else { throw ValidationError("--count must be at least 2") }
         guard ["train", "test"].contains(split) else { throw ValidationError("--split is train or test") }
-        guard k >= 1, batchSize >= 1, (limit ?? 1) >= 1, projectionSteps >= 1 else {
-            throw ValidationError("--k, --batch-size, --limit and --projection-steps must be positive")
+        guard (1...100_000).contains(k), (1...65_536).contains(batchSize), (limit ?? 1) >= 1, (1...100_000).contains(projectionSteps) else {
+            throw ValidationError("--k must be between 1 and 100000, --batch-size between 1 and 65536, --projection-steps between 1 and 100000, --limit positive")
         }
-        guard (truncation ?? 0) >= 0 else { throw ValidationError("--truncation must not be negative") }
+        guard count <= 1_000_000 else { throw ValidationError("--count must be between 2 and 1000000") }
+        guard (truncation ?? 0) >= 0, (truncation ?? 0).isFinite else { throw ValidationError("--truncation must be a number, 0 or more") }
     }
 
     func run() throws {
@@ -84,7 +85,7 @@ struct Eval: ParsableCommand {
         let count = min(limit ?? data.count, data.count)  // examples evaluated
         let samples = metric == "nll" && pixels == nil ? k : 1   // an autoregressive likelihood is exact
         let (rank, ranks) = (communicator.rank, communicator.size)
-        let progress = rank == 0 ? Progress(total: count, label: metric) : nil
+        let progress = rank == 0 ? Progress(total: count, label: metric, unit: "images") : nil
         var total = 0.0, done = 0
         var clusters: [Int] = [], labels: [Int] = []
         // Batch b goes to rank b mod N; its noise is keyed by its first example, so the figure
@@ -162,7 +163,7 @@ struct Eval: ParsableCommand {
                                   imageSize: classifierConfig.imageShape[1], channels: classifierConfig.imageShape[0]) : nil
         let total = min(count, train?.count ?? count)
         var done = 0
-        let progress = Progress(total: total, label: "fid")
+        let progress = Progress(total: total, label: "fid", unit: "images")
         let (fid, coverage, _) = try evaluator.evaluate(count: total, progress: progress) { n in
             defer { done += n }
             if let train { return train.batch(Array(done..<(done + n)), generator: &generator).images }
@@ -193,7 +194,7 @@ struct Eval: ParsableCommand {
         let data = try Catalog.dataset(config.dataset, split: MNIST.Split(rawValue: split)!, dataDirectory: directory,
                                        imageSize: config.imageShape[1], channels: config.imageShape[0], pairing: .paired)
         let total = min(limit ?? data.count, data.count)
-        let progress = Progress(total: total, label: metric)
+        let progress = Progress(total: total, label: metric, unit: "images")
         var generator = RandomGenerator(seed: seed)
         var done = 0
         var extra: [String] = []

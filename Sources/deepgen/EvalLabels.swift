@@ -9,7 +9,7 @@ extension Eval {
     func labelAgreement(_ config: RunConfig, _ model: AutoregressiveModel) throws {
         guard model.classes > 0 else { throw TrainingError("labels is a metric of class-conditional models (gated-pixelcnn --classes 10); \(runDir) is unconditional") }
         let network = try loadClassifier(classifier, for: model.imageShape)
-        let progress = Progress(total: count, label: "labels")
+        let progress = Progress(total: count, label: "labels", unit: "images")
         var generator = RandomGenerator(seed: seed)
         var (kept, done) = ([Int](repeating: 0, count: model.classes), 0)
         while done < count {

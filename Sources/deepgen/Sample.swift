@@ -11,7 +11,7 @@ struct Sample: ParsableCommand {
     @Argument(help: "A run directory written by `deepgen train`.") var runDir: String
     @Option(help: "How many samples.") var count = 64
     @Option(help: "Seed of the samples.") var seed: UInt64 = 0
-    @Option(help: "The PNG to write (default: RUN_DIR/sample.png, or manifold.png).") var out: String?
+    @Option(help: "The PNG to write (default: RUN_DIR/samples-seedS.png, or manifold.png).") var out: String?
     @Flag(help: "For a 2-D latent space (vae): decode a 20x20 grid of codes over [-2, 2]^2 instead.") var manifold = false
     @Option(help: "The class of every sample (class-conditional gated-pixelcnn); without it, one row per class.") var label: Int?
     @Option(help: "Where MNIST is, for the held-out pairs of pix2pix (default: $DEEPGEN_DATA, else ./data).") var dataDir: String?
@@ -19,12 +19,17 @@ struct Sample: ParsableCommand {
     @Flag(help: "The style-mixing grid (stylegan): sources along the top, destinations down the side.") var mixingGrid = false
     @Option(help: "The layers a mixing grid takes from the sources: coarse, middle or fine (stylegan).") var layers = "coarse"
 
-    func validate() throws { guard count >= 1 else { throw ValidationError("--count must be positive") } }
+    func validate() throws {
+        guard (1...Self.maximumCount).contains(count) else { throw ValidationError("--count must be between 1 and \(Self.maximumCount)") }
+        guard (truncation ?? 0) >= 0, (truncation ?? 0).isFinite else { throw ValidationError("--truncation must be a number, 0 or more") }
+    }
+    static let maximumCount = 10_000
 
     func run() throws {
         let run = RunDirectory(URL(fileURLWithPath: runDir))
         let (config, model) = try Catalog.load(run)
         guard model.drawsSamples else { throw TrainingError("\(config.model) draws no samples: it is not a generative model") }
+        (model as? SequentialSampling)?.showsSamplingProgress = true
         var generator = RandomGenerator(seed: seed)
         let grid: Image
         if manifold {
@@ -63,7 +68,7 @@ struct Sample: ParsableCommand {
             guard truncation == nil, !mixingGrid else { throw TrainingError("--truncation and --mixing-grid are for stylegan; \(runDir) holds \(config.model)") }
             grid = Image.grid(withoutGradients { model.sample(count: count, generator: &generator) })
         }
-        let target = URL(fileURLWithPath: out ?? run.url.appendingPathComponent(manifold ? "manifold.png" : "sample.png").path)
+        let target = URL(fileURLWithPath: out ?? run.url.appendingPathComponent(manifold ? "manifold.png" : "samples-seed\(seed).png").path)
         try PNG.write(grid, to: target)
         print(target.path)
     }
@@ -80,7 +85,9 @@ struct Interpolate: ParsableCommand {
     @Option(help: "Where MNIST is (default: $DEEPGEN_DATA, else ./data).") var dataDir: String?
     @Option(help: "The PNG to write (default: RUN_DIR/interpolation.png).") var out: String?
 
-    func validate() throws { guard steps >= 2, pairs >= 1 else { throw ValidationError("--steps must be at least 2 and --pairs positive") } }
+    func validate() throws {
+        guard (2...1000).contains(steps), (1...1000).contains(pairs) else { throw ValidationError("--steps must be between 2 and 1000, --pairs between 1 and 1000") }
+    }
 
     func run() throws {
         let run = RunDirectory(URL(fileURLWithPath: runDir))

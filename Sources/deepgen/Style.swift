@@ -12,6 +12,10 @@ struct StyleOptions: ParsableArguments {
     @Option(help: "A classifier run whose features join the pixel loss (deepgen train classifier); 'none' for pixels alone.") var classifier = "runs/classifier"
     @Option(help: "Seed of the projection's noise.") var seed: UInt64 = 0
 
+    func validate() throws {
+        guard (1...100_000).contains(steps) else { throw ValidationError("--steps must be between 1 and 100000") }
+    }
+
     func load() throws -> StyleGAN {
         let (config, model) = try Catalog.load(RunDirectory(URL(fileURLWithPath: runDir)))
         guard let style = model as? StyleGAN else { throw TrainingError("\(runDir) holds \(config.model), not stylegan") }

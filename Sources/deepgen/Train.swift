@@ -29,8 +29,11 @@ struct Train: ParsableCommand {
     @Option(help: "The run directory (default: runs/MODEL).")
     var out: String?
 
-    @Flag(help: "Continue the run in --out from its last checkpoint.")
+    @Flag(help: "Continue the run in --out from its last checkpoint (its options stay; --steps, --epochs, --minutes and how it logs may change).")
     var resume = false
+
+    @Flag(help: "Replace the run in --out, if there is one, with a new run.")
+    var force = false
 
     @Option(help: "Where MNIST is (default: $DEEPGEN_DATA, else ./data).")
     var dataDir: String?
@@ -88,6 +91,28 @@ struct Train: ParsableCommand {
             throw ValidationError("unknown model '\(model)'; models: \(Catalog.models.joined(separator: " "))")
         }
         guard epochs == nil || steps == nil else { throw ValidationError("give --epochs or --steps, not both") }
+        // Ranges beyond what the library's constructors assume, or beyond any memory: refused
+        // here with the valid range rather than met as a stopped process.
+        func require(_ condition: Bool, _ message: String) throws { if !condition { throw ValidationError(message) } }
+        func finite(_ value: Float?) -> Bool { value?.isFinite ?? true }
+        try require((4...1024).contains(imageSize), "--image-size must be between 4 and 1024")
+        try require((1...65_536).contains(batchSize), "--batch-size must be between 1 and 65536")
+        try require((1...max(1, batchSize)).contains(microBatches), "--micro-batches must be between 1 and the batch size")
+        try require((1...1000).contains(k), "--k must be between 1 and 1000")
+        try require((1...4096).contains(latentDim ?? 1), "--latent-dim must be between 1 and 4096")
+        try require(components >= 1, "--components must be positive")
+        try require(finite(learningRate) && (learningRate ?? 1) > 0, "--learning-rate must be a positive number")
+        try require(clusters <= 1000, "--clusters must be between 2 and 1000")
+        try require((criticSteps ?? 1) <= 1000, "--critic-steps must be between 1 and 1000")
+        try require(finite(clip) && finite(penalty) && finite(r1Gamma) && r1Gamma >= 0 && finite(l1Weight) && finite(cycleWeight),
+                    "--clip, --penalty, --r1-gamma, --l1-weight and --cycle-weight must be finite, and all but --clip may be 0")
+        try require((features ?? 1) <= 4096 && (discriminatorFeatures ?? 1) <= 4096, "--features and --discriminator-features must be between 1 and 4096")
+        try require(refiningLayers <= 16 && layers <= 256 && residualBlocks <= 64, "--refining-layers goes up to 16, --layers to 256, --residual-blocks to 64")
+        try require((0...1000).contains(classes) && logistics <= 100, "--classes must be between 0 and 1000, --logistics between 1 and 100")
+        try require(pretrainEpochs <= 100_000, "--pretrain-epochs must be between 0 and 100000")
+        try require((minutes ?? 1).isFinite && (snapshotMinutes ?? 1).isFinite, "--minutes and --snapshot-minutes must be finite")
+        try require(lrSchedule == "constant" || minutes == nil || steps != nil || epochs != nil,
+                    "--lr-schedule \(lrSchedule) needs --steps or --epochs: with a wall-time budget alone the schedule has no length")
         guard (epochs ?? 1) >= 1, (steps ?? 1) >= 1, batchSize >= 1, logEvery >= 1, sampleEvery >= 1, checkpointEvery >= 1 else {
             throw ValidationError("--epochs, --steps, --batch-size and the --*-every options must be positive")
         }
@@ -106,8 +131,8 @@ struct Train: ParsableCommand {
             throw ValidationError("--distributed is auto, mpi or off; --reduce sum or exact; --micro-batches positive")
         }
         guard residualBlocks >= 0, cycleWeight >= 0 else { throw ValidationError("--residual-blocks and --cycle-weight must not be negative") }
-        guard (hidden ?? "1").split(separator: ",").allSatisfy({ Int($0).map { $0 > 0 } ?? false }) else {
-            throw ValidationError("--hidden takes positive widths separated by commas, e.g. 400 or 200,200")
+        guard (hidden ?? "1").split(separator: ",", omittingEmptySubsequences: false).allSatisfy({ Int($0).map { (1...65_536).contains($0) } ?? false }) else {
+            throw ValidationError("--hidden takes widths between 1 and 65536 separated by commas, e.g. 400 or 200,200")
         }
         guard Autoencoder.Architecture(rawValue: architecture) != nil, Autoencoder.Loss(rawValue: loss) != nil else {
             throw ValidationError("--architecture is mlp or conv, --loss bce or mse")
@@ -134,14 +159,17 @@ struct Train: ParsableCommand {
 
     func run() throws {
         let communicator = try Launcher.communicator(distributed)
+        let outcome: Trainer.Outcome
         do {
-            try train(communicator)
+            outcome = try train(communicator)
         } catch where communicator.size > 1 {
             communicator.abort("\(error)")   // never leave the other ranks waiting
         }
+        // Interrupted with its checkpoint saved: not a finished run, so `train && eval` stops.
+        if case .interrupted = outcome { throw ExitCode(130) }
     }
 
-    func train(_ communicator: Communicator) throws {
+    func train(_ communicator: Communicator) throws -> Trainer.Outcome {
         try Catalog.checkModel(model)
         guard communicator.size == 1 || microBatches == 1 else {
             throw ValidationError("--micro-batches emulates ranks in one process; under mpirun the ranks are real (drop --micro-batches)")
@@ -149,106 +177,16 @@ struct Train: ParsableCommand {
         let run = RunDirectory(URL(fileURLWithPath: out ?? "runs/\(model)"))
         var config: RunConfig
         if resume {
-            config = try RunConfig.load(from: run)
-            guard config.model == model else {
-                throw TrainingError("\(run.url.path) holds a \(config.model) run, not \(model)")
-            }
-            if let steps { config.training.steps = steps; config.training.epochs = nil }
-            if let epochs { config.training.epochs = epochs; config.training.steps = nil }
-            if let minutes { config.training.minutes = minutes }
+            config = try resumedConfig(run)
         } else {
-            var training = TrainingOptions(epochs: steps == nil ? (epochs ?? 1) : nil, steps: steps, batchSize: batchSize, seed: seed,
-                                           logEvery: logEvery, sampleEvery: sampleEvery, checkpointEvery: checkpointEvery)
-            training.minutes = minutes
-            training.snapshotMinutes = snapshotMinutes
-            training.learningRateSchedule = lrSchedule == "constant" ? nil : lrSchedule
-            // 8-bit pixels need the intensities, not the binarised images.
-            let defaultDataset = likelihood == "categorical" || model == "pixelcnn++" ? "mnist" : Catalog.defaultDataset(for: model)
-            config = RunConfig(model: model, dataset: dataset ?? defaultDataset, imageShape: [], training: training)
-            let widths = hidden.map { $0.split(separator: ",").compactMap { Int($0) } }
-            if model == "pca" {
-                var options = PCAModel.Options()
-                options.components = components
-                config.pca = options
-            } else if model == "ae" {
-                var options = Autoencoder.Options()
-                options.architecture = Autoencoder.Architecture(rawValue: architecture)!
-                options.loss = Autoencoder.Loss(rawValue: loss)!
-                options.linear = linear
-                options.latentDimension = latentDim ?? options.latentDimension
-                options.hiddenDimensions = widths ?? options.hiddenDimensions
-                options.learningRate = learningRate ?? options.learningRate
-                config.autoencoder = options
-            } else if ["gan", "dcgan", "wgan", "wgan-gp"].contains(model) {
-                var options = GAN.Options.preset(model)
-                if model == "gan" || model == "dcgan" { options.loss = GAN.Loss(rawValue: generatorLoss)! }
-                options.latentDimension = latentDim ?? options.latentDimension
-                options.criticSteps = criticSteps ?? options.criticSteps
-                options.learningRate = learningRate ?? options.learningRate
-                options.clip = clip
-                options.penaltyWeight = penalty
-                options.features = features ?? options.features
-                options.refiningLayers = refiningLayers
-                config.gan = options
-            } else if model == "pix2pix" {
-                var options = Pix2Pix.Options()
-                options.features = features ?? options.features
-                options.discriminatorFeatures = discriminatorFeatures
-                options.normalization = Normalization(rawValue: normalization)!
-                options.l1Weight = l1Weight
-                options.l1Only = l1Only
-                options.learningRate = learningRate ?? options.learningRate
-                config.pix2pix = options
-            } else if model == "stylegan" {
-                var options = StyleGAN.Options()
-                options.generator.features = features ?? options.generator.features
-                options.generator.latentDimension = latentDim ?? options.generator.latentDimension
-                options.r1Gamma = r1Gamma
-                options.learningRate = learningRate ?? options.learningRate
-                config.stylegan = options
-            } else if model == "cyclegan" {
-                var options = CycleGAN.Options()
-                options.features = features ?? options.features
-                options.residualBlocks = residualBlocks
-                options.cycleWeight = cycleWeight
-                options.learningRate = learningRate ?? options.learningRate
-                config.cyclegan = options
-            } else if model == "classifier" {
-                var options = Classifier.Options()
-                options.learningRate = learningRate ?? options.learningRate
-                config.classifier = options
-            } else if Catalog.autoregressive.contains(model) {
-                var options = PixelCNNOptions()
-                options.features = features ?? options.features
-                options.layers = layers
-                options.likelihood = model == "pixelcnn++" ? .logisticMixture : PixelLikelihood(rawValue: likelihood)!
-                options.components = logistics
-                options.dropout = dropout
-                options.classes = classes
-                options.learningRate = learningRate ?? options.learningRate
-                config.pixelcnn = options
-            } else if model == "vade" {
-                var options = VaDE.Options()
-                options.latentDimension = latentDim ?? options.latentDimension
-                options.hiddenDimensions = widths ?? options.hiddenDimensions
-                options.clusters = clusters
-                options.pretrainEpochs = pretrainEpochs
-                options.learningRate = learningRate ?? options.learningRate
-                options.learningRateDecay = lrDecay
-                options.pretraining = VaDE.Pretraining(rawValue: pretraining)!
-                config.vade = options
-            } else {
-                var options = VAE.Options()
-                options.latentDimension = latentDim ?? options.latentDimension
-                options.hiddenDimensions = widths ?? options.hiddenDimensions
-                options.importanceSamples = model == "iwae" ? k : 1
-                options.learningRate = learningRate ?? options.learningRate
-                options.likelihood = VAE.Likelihood(rawValue: likelihood)!
-                options.architecture = Autoencoder.Architecture(rawValue: architecture)!
-                config.vae = options
-            }
+            try requireFresh(run)
+            config = makeConfig()
         }
-        let data = try Catalog.dataset(config.dataset, split: .train, dataDirectory: dataDirectory, imageSize: imageSize, channels: channels,
+        // A resumed run's images keep the run's size and channels unless the flags say otherwise.
+        let given = Set(Self.options(in: Self.invocation).compactMap(\.name))
+        let size = resume && !given.contains("image-size") && config.imageShape.count == 3 ? config.imageShape[1] : imageSize
+        let colours = resume && !given.contains("channels") && config.imageShape.count == 3 ? config.imageShape[0] : channels
+        let data = try Catalog.dataset(config.dataset, split: .train, dataDirectory: dataDirectory, imageSize: size, channels: colours,
                                        pairing: Catalog.pairing(for: config.model))
         if Catalog.pairing(for: config.model) != .none {
             var probe = RandomGenerator(seed: 0)
@@ -261,6 +199,20 @@ struct Train: ParsableCommand {
         if config.model == "classifier" || (config.pixelcnn?.classes ?? 0) > 0 {
             var probe = RandomGenerator(seed: 0)
             guard data.batch([0], generator: &probe).labels != nil else { throw TrainingError("\(model) needs labelled data; \(config.dataset) has no labels") }
+        }
+        if config.training.batchSize > data.count {
+            let ranks = max(communicator.size, microBatches), shrunk = data.count / ranks * ranks
+            guard shrunk >= 1 else { throw TrainingError("\(config.dataset) holds \(data.count) examples, too few for \(ranks) ranks") }
+            if communicator.rank == 0 {
+                FileHandle.standardError.write(Data("note: \(config.dataset) holds \(data.count) examples, fewer than a batch of \(config.training.batchSize); batches of \(shrunk) instead\n".utf8))
+            }
+            config.training.batchSize = shrunk
+        }
+        if let clusters = config.vade?.clusters, clusters > data.count {
+            throw TrainingError("vade fits \(clusters) clusters to the codes of \(data.count) examples; give --clusters \(data.count) or fewer")
+        }
+        if let classes = config.pixelcnn?.classes, classes > 0, let largest = (data as? ByteImageDataset)?.labels?.max(), largest >= classes {
+            throw TrainingError("\(config.dataset)'s labels go up to \(largest); a conditional model of them needs --classes \(largest + 1) or more")
         }
         if config.imageShape.isEmpty { config.imageShape = data.imageShape }
         guard config.imageShape == data.imageShape else {
@@ -283,7 +235,8 @@ struct Train: ParsableCommand {
         if let pca = first.model as? PCAModel {
             guard !resume else { throw TrainingError("PCA is fitted in one go; there is nothing to resume") }
             guard ranks == 1 else { throw TrainingError("PCA is fitted in closed form on one process; it has no data-parallel training") }
-            return try first.fitClosedForm(pca)
+            try first.fitClosedForm(pca)
+            return .finished(steps: 1)
         }
         if communicator.rank == 0 {
             let split = ranks > 1 ? " over \(ranks) \(microBatches > 1 ? "micro-batches" : "ranks")" : ""
@@ -291,14 +244,113 @@ struct Train: ParsableCommand {
             if let note = BLAS.kernelNote { FileHandle.standardError.write(Data((note + "\n").utf8)) }
         }
         if microBatches > 1 {
+            var outcome = Trainer.Outcome.finished(steps: 0)
             try ThreadGroup(size: microBatches).run { rank in
                 let replica = rank.rank == 0 ? first : try trainer(SingleProcess())
                 replica.parallel = DataParallel(rank, exact: reduce == "exact")
-                try replica.train(resume: resume)
+                let own = try replica.train(resume: resume)
+                if rank.rank == 0 { outcome = own }
             }
-        } else {
-            try first.train(resume: resume)
+            return outcome
         }
+        return try first.train(resume: resume)
+    }
+
+    /// The configuration of a new run from the flags.
+    func makeConfig() -> RunConfig {
+        // A wall-time budget alone trains until it is spent; otherwise one epoch by default.
+        var training = TrainingOptions(epochs: steps == nil ? (epochs ?? (minutes == nil ? 1 : nil)) : nil, steps: steps, batchSize: batchSize, seed: seed,
+                                       logEvery: logEvery, sampleEvery: sampleEvery, checkpointEvery: checkpointEvery)
+        training.minutes = minutes
+        training.snapshotMinutes = snapshotMinutes
+        training.learningRateSchedule = lrSchedule == "constant" ? nil : lrSchedule
+        // 8-bit pixels need the intensities, not the binarised images.
+        let defaultDataset = likelihood == "categorical" || model == "pixelcnn++" ? "mnist" : Catalog.defaultDataset(for: model)
+        var config = RunConfig(model: model, dataset: dataset ?? defaultDataset, imageShape: [], training: training)
+        let widths = hidden.map { $0.split(separator: ",").compactMap { Int($0) } }
+        if model == "pca" {
+            var options = PCAModel.Options()
+            options.components = components
+            config.pca = options
+        } else if model == "ae" {
+            var options = Autoencoder.Options()
+            options.architecture = Autoencoder.Architecture(rawValue: architecture)!
+            options.loss = Autoencoder.Loss(rawValue: loss)!
+            options.linear = linear
+            options.latentDimension = latentDim ?? options.latentDimension
+            options.hiddenDimensions = widths ?? options.hiddenDimensions
+            options.learningRate = learningRate ?? options.learningRate
+            config.autoencoder = options
+        } else if ["gan", "dcgan", "wgan", "wgan-gp"].contains(model) {
+            var options = GAN.Options.preset(model)
+            if model == "gan" || model == "dcgan" { options.loss = GAN.Loss(rawValue: generatorLoss)! }
+            options.latentDimension = latentDim ?? options.latentDimension
+            options.criticSteps = criticSteps ?? options.criticSteps
+            options.learningRate = learningRate ?? options.learningRate
+            options.clip = clip
+            options.penaltyWeight = penalty
+            options.features = features ?? options.features
+            options.refiningLayers = refiningLayers
+            config.gan = options
+        } else if model == "pix2pix" {
+            var options = Pix2Pix.Options()
+            options.features = features ?? options.features
+            options.discriminatorFeatures = discriminatorFeatures
+            options.normalization = Normalization(rawValue: normalization)!
+            options.l1Weight = l1Weight
+            options.l1Only = l1Only
+            options.learningRate = learningRate ?? options.learningRate
+            config.pix2pix = options
+        } else if model == "stylegan" {
+            var options = StyleGAN.Options()
+            options.generator.features = features ?? options.generator.features
+            options.generator.latentDimension = latentDim ?? options.generator.latentDimension
+            options.r1Gamma = r1Gamma
+            options.learningRate = learningRate ?? options.learningRate
+            config.stylegan = options
+        } else if model == "cyclegan" {
+            var options = CycleGAN.Options()
+            options.features = features ?? options.features
+            options.residualBlocks = residualBlocks
+            options.cycleWeight = cycleWeight
+            options.learningRate = learningRate ?? options.learningRate
+            config.cyclegan = options
+        } else if model == "classifier" {
+            var options = Classifier.Options()
+            options.learningRate = learningRate ?? options.learningRate
+            config.classifier = options
+        } else if Catalog.autoregressive.contains(model) {
+            var options = PixelCNNOptions()
+            options.features = features ?? options.features
+            options.layers = layers
+            options.likelihood = model == "pixelcnn++" ? .logisticMixture : PixelLikelihood(rawValue: likelihood)!
+            options.components = logistics
+            options.dropout = dropout
+            options.classes = classes
+            options.learningRate = learningRate ?? options.learningRate
+            config.pixelcnn = options
+        } else if model == "vade" {
+            var options = VaDE.Options()
+            options.latentDimension = latentDim ?? options.latentDimension
+            options.hiddenDimensions = widths ?? options.hiddenDimensions
+            options.clusters = clusters
+            options.pretrainEpochs = pretrainEpochs
+            options.learningRate = learningRate ?? options.learningRate
+            options.learningRateDecay = lrDecay
+            options.pretraining = VaDE.Pretraining(rawValue: pretraining)!
+            config.vade = options
+        } else {
+            var options = VAE.Options()
+            options.latentDimension = latentDim ?? options.latentDimension
+            options.hiddenDimensions = widths ?? options.hiddenDimensions
+            options.importanceSamples = model == "iwae" ? k : 1
+            options.learningRate = learningRate ?? options.learningRate
+            options.likelihood = VAE.Likelihood(rawValue: likelihood)!
+            options.architecture = Autoencoder.Architecture(rawValue: architecture)!
+            config.vae = options
+        }
+        config.arguments = Self.invocation
+        return config
     }
 
     var dataDirectory: URL { dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory }

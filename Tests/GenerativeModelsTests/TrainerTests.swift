@@ -97,6 +97,92 @@ final class TrainerTests: TemporaryDirectoryTestCase {
         }
     }
 
+    /// A model whose weight becomes NaN at one step while its loss stays finite (a GAN at an
+    /// absurd rate): training stops at the checkpoint after it, naming the tensor, and says
+    /// truly what is on disk.
+    final class Diverging: TrainableModel {
+        let layer = Linear(1, 1, generator: &shared)
+        var module: Module { layer }
+        var optimizers: [String: Optimizer] { [:] }
+        var calls = 0
+        let divergeAt: Int
+        init(divergeAt: Int) { self.divergeAt = divergeAt }
+        func trainStep(_ batch: Batch, generator: inout RandomGenerator) -> [String: Float] {
+            calls += 1
+            if calls == divergeAt { layer.weight.assign(Tensor(shape: [1, 1], scalars: [.infinity])) }
+            return ["loss": 1]
+        }
+        func sample(count: Int, generator: inout RandomGenerator) -> Tensor { Tensor.zeros([count, 1, 8, 8]) }
+    }
+
+    func testWeightsThatAreNotFiniteAreNeverCheckpointed() throws {
+        let run = RunDirectory(root.appendingPathComponent("diverged"))
+        var options = TrainingOptions(steps: 10, batchSize: 8)
+        options.checkpointEvery = 1
+        let t = Trainer(model: Diverging(divergeAt: 3), dataset: ShapesDataset(count: 32, size: 8), options: options, run: run) {}
+        t.quiet = true
+        XCTAssertThrowsError(try t.train()) { error in
+            XCTAssert("\(error)".contains("weight is not finite (NaN or infinite) at step 3") && "\(error)".contains("the checkpoint of step 2"), "\(error)")
+        }
+        XCTAssertEqual(run.checkpointStep(), 2)
+        let reloaded = Diverging(divergeAt: 0)
+        try Checkpoint.load(reloaded.module, from: run.url)
+        XCTAssert(reloaded.layer.weight.value.allFinite)
+
+        let early = RunDirectory(root.appendingPathComponent("diverged-early"))
+        let u = Trainer(model: Diverging(divergeAt: 1), dataset: ShapesDataset(count: 32, size: 8), options: options, run: early) {}
+        u.quiet = true
+        XCTAssertThrowsError(try u.train()) { XCTAssert("\($0)".contains("no checkpoint was written"), "\($0)") }
+        XCTAssertNil(early.checkpointStep())
+    }
+
+    /// One training owns a run directory: a second is refused while the first holds it.
+    func testASecondTrainingOfARunIsRefused() throws {
+        let t = try trainer(config(steps: 2), in: "owned")
+        try FileManager.default.createDirectory(at: t.run.url, withIntermediateDirectories: true)
+        let lock = try RunLock(t.run)
+        XCTAssertThrowsError(try t.train()) { XCTAssert("\($0)".contains("is in use by another training (pid \(getpid())"), "\($0)") }
+        lock.release()
+        XCTAssertEqual(try t.train(), .finished(steps: 2))
+    }
+
+    /// A resumed run clears what a killed writer left (a staging folder, temporary files) and
+    /// continues from the published checkpoint.
+    func testAResumedRunClearsOrphans() throws {
+        let first = try trainer(config(steps: 3), in: "orphans")
+        try first.train()
+        let units = first.run.url.appendingPathComponent(CheckpointUnit.folder)
+        try FileManager.default.createDirectory(at: units.appendingPathComponent(".staging-1-step-00000004"), withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: first.run.url.appendingPathComponent(".log.jsonl.tmp-1"))
+        let second = try trainer(config(steps: 4), in: "orphans")
+        XCTAssertEqual(try second.train(resume: true), .finished(steps: 4))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: units.path).count, 1)
+        XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: first.run.url.path).contains { $0.contains(".tmp-") })
+    }
+
+    /// A full disk during a checkpoint stops training with the reason and leaves the last good
+    /// checkpoint in place.
+    func testAFullDiskKeepsTheLastCheckpoint() throws {
+        let probe = try trainer(config(steps: 3), in: "probe")
+        try probe.train()
+        let unit = try XCTUnwrap(try CheckpointUnit.verified(in: probe.run.url))
+        let sizeOfOne = try FileManager.default.contentsOfDirectory(atPath: unit.path).reduce(0) {
+            $0 + (try FileManager.default.attributesOfItem(atPath: unit.appendingPathComponent($1).path)[.size] as! Int)
+        }
+        var c = config(steps: 9)
+        c.training.sampleEvery = 1000
+        let t = try trainer(c, in: "full")
+        // Room for the config, the log, a loss plot and one checkpoint and a half.
+        FaultInjection.diskLeft = sizeOfOne * 3 / 2 + 10_000
+        defer { FaultInjection.diskLeft = nil }
+        XCTAssertThrowsError(try t.train()) { error in
+            XCTAssert("\(error)".contains("No space left on device") && "\(error)".contains("the checkpoint of step 3"), "\(error)")
+        }
+        FaultInjection.diskLeft = nil
+        XCTAssertEqual(t.run.checkpointStep(), 3)
+        _ = try Catalog.load(t.run)
+    }
+
     func testInterruptSavesACheckpointAndStops() throws {
         let run = RunDirectory(root.appendingPathComponent("interrupted"))
         let t = Trainer(model: Exploding(interruptAt: 2), dataset: ShapesDataset(count: 32, size: 8), options: TrainingOptions(steps: 10, batchSize: 8), run: run) {}

@@ -33,7 +33,7 @@ public enum PixelLikelihood: String, Codable, Sendable {
 /// What the autoregressive models share: the exact log-likelihood log p(x) = sum_i log p(x_i |
 /// x_<i) in one pass of the network (the masks make every conditional see only its past), the
 /// training step on its mean, and pixel-by-pixel sampling.
-public final class AutoregressiveModel: Module, TrainableModel {
+public final class AutoregressiveModel: Module, TrainableModel, SequentialSampling {
     public let likelihood: PixelLikelihood
     public let imageShape: [Int]
     /// The label classes of a class-conditional network, 0 if unconditional.
@@ -97,6 +97,9 @@ public final class AutoregressiveModel: Module, TrainableModel {
         return ["loss": nll.scalar]
     }
 
+    /// Draws a progress bar while sampling, which takes a pass of the network per pixel.
+    public var showsSamplingProgress = false
+
     public func sample(count: Int, generator: inout RandomGenerator) -> Tensor {
         sample(labels: classes > 0 ? (0..<count).map { $0 % classes } : nil, count: count, generator: &generator)
     }
@@ -110,8 +113,11 @@ public final class AutoregressiveModel: Module, TrainableModel {
         let (c, h, w) = (imageShape[0], imageShape[1], imageShape[2])
         let levels = likelihood.levels, plane = h * w, multiple = network.rowMultiple
         var pixels = [Float](repeating: 0, count: count * c * plane)
+        let progress = showsSamplingProgress ? Progress(total: plane, label: "sampling \(count) images", unit: "pixels") : nil
+        defer { progress?.finish() }
         withoutGradients {
             for position in 0..<plane {
+                progress?.update(position + 1)
                 let rows = min(h, (position / w / multiple + 1) * multiple), visible = rows * w
                 let rowsSoFar = {
                     Tensor(shape: [count, c, rows, w]) { out in

@@ -13,8 +13,13 @@ public final class Progress {
     /// Seconds from `start` after which the work stops whatever the count (a wall-time budget).
     let budget: TimeInterval?
 
-    public init(total: Int, label: String, startingAt count: Int = 0, plainInterval: TimeInterval = 10, budget: TimeInterval? = nil) {
-        self.total = total; self.label = label; self.startCount = count; self.plainInterval = plainInterval; self.budget = budget
+    /// What is counted, for the rate ("steps/s").
+    let unit: String
+
+    public init(total: Int, label: String, unit: String = "steps", startingAt count: Int = 0, plainInterval: TimeInterval = 10,
+                budget: TimeInterval? = nil) {
+        self.total = total; self.label = label; self.unit = unit; self.startCount = count; self.plainInterval = plainInterval
+        self.budget = budget
         interactive = isatty(STDERR_FILENO) != 0
     }
 
@@ -28,13 +33,17 @@ public final class Progress {
         let rate = Double(count - startCount) / max(elapsed, 1e-9)
         let remaining = min(rate > 0 ? Double(total - count) / rate : 0, budget.map { max(0, $0 - elapsed) } ?? .infinity)
         let shown = figures.map { "\($0.0) \(Progress.format($0.1))" }.joined(separator: "  ")
-        let fraction = total > 0 ? Double(count) / Double(total) : 1
+        // Without a count to reach (a wall-time budget alone), the bar follows the clock.
+        let unbounded = total == Int.max
+        let fraction = unbounded ? min(1, elapsed / max(budget ?? 1, 1e-9)) : total > 0 ? Double(count) / Double(total) : 1
+        let done = unbounded ? "\(count) \(unit)" : "\(count)/\(total) \(unit)"
+        let speed = "\(String(format: "%.1f", rate)) \(unit)/s"
         if interactive {
             let width = 24, filled = Int(fraction * Double(width))
             let bar = String(repeating: "=", count: filled) + (filled < width ? ">" : "") + String(repeating: " ", count: max(0, width - filled - 1))
-            write("\r\u{1B}[K\(label) [\(bar)] \(count)/\(total) \(String(format: "%.1f", rate))/s ETA \(Progress.clock(remaining))  \(shown)")
+            write("\r\u{1B}[K\(label) [\(bar)] \(done) \(speed) ETA \(Progress.clock(remaining))  \(shown)")
         } else {
-            write("\(label) \(count)/\(total) (\(Int(fraction * 100))%) \(String(format: "%.1f", rate))/s ETA \(Progress.clock(remaining))  \(shown)\n")
+            write("\(label) \(done) (\(Int(fraction * 100))%) \(speed) ETA \(Progress.clock(remaining))  \(shown)\n")
         }
     }
 

@@ -17,6 +17,7 @@ public struct RunDirectory {
     public var log: URL { url.appendingPathComponent("log.jsonl") }
     public var samples: URL { url.appendingPathComponent("samples.png") }
     public var lossPlot: URL { url.appendingPathComponent("loss.png") }
+    public var lock: URL { url.appendingPathComponent(".lock") }
 
     /// Where training stands: saved with every checkpoint.
     public struct TrainerState: Codable, Equatable {
@@ -24,31 +25,49 @@ public struct RunDirectory {
         public var elapsedSeconds: Double
     }
 
-    /// Saves weights, optimizer states and the step. Each file is written atomically and the
-    /// trainer state last, so a crash mid-save leaves the previous checkpoint's step, never a
-    /// step whose weights are missing.
+    /// Saves weights, buffers, optimizer states and the step as one checkpoint unit
+    /// (`CheckpointUnit`): all of it is published, or none. A value that is not finite is
+    /// refused before anything is written, so a published checkpoint is always usable.
     func saveCheckpoint(model: TrainableModel, state: TrainerState) throws {
-        try SafeTensors.write(model.module.stateDict(), metadata: ["format": "pt", "step": "\(state.step)"], to: weights)
+        let modelTensors = model.module.stateDict()
         var optimizerTensors: [(name: String, tensor: Tensor)] = []
         for (name, optimizer) in model.optimizers.sorted(by: { $0.key < $1.key }) {
             optimizerTensors += optimizer.state.sorted { $0.key < $1.key }.map { ("\(name).\($0.key)", $0.value) }
         }
-        try SafeTensors.write(optimizerTensors, to: optimizerState)
-        try writeAtomically(JSONEncoder().encode(state), to: trainerState)
+        if let bad = (modelTensors + optimizerTensors.map { ("optimizer state \($0.name)", $0.tensor) }).first(where: { !$0.tensor.allFinite }) {
+            throw NonFiniteError(step: state.step, tensor: bad.name)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        try CheckpointUnit.publish([
+            (weights.lastPathComponent, SafeTensors.encode(modelTensors, metadata: ["format": "pt", "step": "\(state.step)"])),
+            (optimizerState.lastPathComponent, SafeTensors.encode(optimizerTensors)),
+            (trainerState.lastPathComponent, try encoder.encode(state)),
+        ], as: String(format: "step-%08d", state.step), in: url)
     }
 
-    /// Restores what `saveCheckpoint` saved; every name and shape is checked.
+    /// Restores what `saveCheckpoint` saved; the files are checked against the unit's manifest,
+    /// every name and shape against the model.
     func loadCheckpoint(into model: TrainableModel) throws -> TrainerState {
+        let unit = try CheckpointUnit.verified(in: url) ?? url
         try Checkpoint.load(model.module, from: url)
-        let (tensors, _) = try SafeTensors.read(from: optimizerState)
+        let (tensors, _) = try SafeTensors.read(from: unit.appendingPathComponent(optimizerState.lastPathComponent))
         for (name, optimizer) in model.optimizers {
             let prefix = name + "."
             let own = Dictionary(uniqueKeysWithValues: tensors.filter { $0.name.hasPrefix(prefix) }.map { (String($0.name.dropFirst(prefix.count)), $0.tensor) })
             try optimizer.load(state: own)
         }
-        do { return try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: trainerState)) } catch {
-            throw TrainingError("\(trainerState.path) is missing or damaged: \(error)")
+        let stateURL = unit.appendingPathComponent(trainerState.lastPathComponent)
+        do { return try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: stateURL)) } catch {
+            throw TrainingError("\(stateURL.path) is missing or damaged: \(error)")
         }
+    }
+
+    /// The step of the published checkpoint, if there is one.
+    func checkpointStep() -> Int? {
+        guard let unit = try? CheckpointUnit.file(trainerState.lastPathComponent, in: url),
+              let data = try? Data(contentsOf: unit) else { return nil }
+        return (try? JSONDecoder().decode(TrainerState.self, from: data))?.step
     }
 
     /// The logged records, in order.

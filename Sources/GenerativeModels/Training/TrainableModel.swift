@@ -33,8 +33,20 @@ extension TrainableModel {
     public var sampleCount: Int { 64 }
 }
 
+/// A model whose sampling is long (one network pass per pixel) and can show its progress.
+public protocol SequentialSampling: AnyObject {
+    var showsSamplingProgress: Bool { get set }
+}
+
 /// A training or evaluation failure with a one-line message.
 public struct TrainingError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// A parameter, buffer or optimizer state that holds NaN or an infinity.
+public struct NonFiniteError: Error, CustomStringConvertible {
+    public let step: Int
+    public let tensor: String
+    public var description: String { "\(tensor) is not finite (NaN or infinite) at step \(step)" }
 }

@@ -64,7 +64,13 @@ public final class Trainer {
     }
 
     public var stepsPerEpoch: Int { max(1, dataset.count / options.batchSize) }
-    public var totalSteps: Int { options.steps ?? (options.epochs ?? 1) * stepsPerEpoch }
+    /// The planned steps: those given, or the epochs' (one by default); a wall-time budget alone
+    /// sets no count (training runs until the budget is spent).
+    public var totalSteps: Int {
+        if let steps = options.steps { return steps }
+        if options.epochs == nil, options.minutes != nil { return Int.max }
+        return (options.epochs ?? 1) * stepsPerEpoch
+    }
 
     public enum Outcome: Equatable { case finished(steps: Int), interrupted(atStep: Int) }
 
@@ -83,15 +89,23 @@ public final class Trainer {
             try parallel.requireAgreement([("the configuration", configurationText + "\(options)"), ("the parameters", shapes),
                                            ("the data set", "\(dataset.name) \(dataset.count) \(dataset.imageShape)"), ("resume", "\(resume)")])
         }
-        if isRoot { try FileManager.default.createDirectory(at: run.url, withIntermediateDirectories: true) }
+        var lock: RunLock?
+        if isRoot {
+            try CheckpointUnit.createDirectory(run.url)
+            lock = try RunLock(run)
+            run.clearOrphans()
+        }
+        defer { lock?.release() }
         var state = RunDirectory.TrainerState(step: 0, elapsedSeconds: 0)
         if resume {
             state = try run.loadCheckpoint(into: model)
+            savedStep = state.step
             if isRoot { try run.truncateLog(after: state.step) }
-            if !quiet { log("resuming \(run.url.path) at step \(state.step) of \(totalSteps)") }
+            if !quiet { log("resuming \(run.url.path) at step \(state.step)\(totalSteps == Int.max ? "" : " of \(totalSteps)")") }
         } else if isRoot {
+            try run.removeTrainedFiles()
             try writeConfig()
-            try? FileManager.default.removeItem(at: run.log)
+            savedStep = nil
         }
         if parallel.size > 1 {   // every rank starts from rank 0's weights and step
             parallel.broadcastState(of: model.module)
@@ -107,8 +121,7 @@ public final class Trainer {
         }
         defer { signal(SIGINT, previous); interruptRequested = 0 }
 
-        let logHandle = isRoot ? try openLog() : nil
-        defer { try? logHandle?.close() }
+        let logHandle = isRoot ? try AppendOnlyFile(run.log) : nil
         let rows = parallel.rows(batchSize: options.batchSize)
         let reduce: GradientReduction.Reduce? = parallel.size > 1 ? { [parallel] in parallel.averageGradients($0) } : nil
         let statistics: StatisticsReduction.Sum? = parallel.size > 1 && synchronizeBatchNorm ? { [parallel] in parallel.sum(&$0) } : nil
@@ -172,14 +185,14 @@ public final class Trainer {
             state.step += 1
             if let bad = losses.first(where: { !$0.value.isFinite }) {
                 if !quiet { progress.finish() }
-                throw TrainingError("training stopped at step \(state.step): \(bad.key) became \(bad.value) (the last checkpoint in \(run.url.path) is intact)")
+                throw TrainingError("training stopped at step \(state.step): the \(bad.key) became \(bad.value); \(onDisk)")
             }
             for (name, value) in losses { running[name] = running[name].map { 0.95 * $0 + 0.05 * Double(value) } ?? Double(value) }
             if state.step % options.logEvery == 0 || state.step == totalSteps {
                 var record = losses.mapValues(Double.init)
                 record["step"] = Double(state.step); record["epoch"] = Double(epoch)
                 record["seconds"] = state.elapsedSeconds + Date().timeIntervalSince(started)
-                logHandle?.write(Data(RunDirectory.jsonLine(record).utf8))
+                try logHandle?.append(RunDirectory.jsonLine(record))
             }
             if !quiet { progress.update(state.step, figures: Trainer.lossFirst(running.keys).map { ($0, running[$0]!) }) }
             if state.step % options.sampleEvery == 0 { try writeSamples() }
@@ -191,11 +204,11 @@ public final class Trainer {
         }
         if !quiet { progress.finish() }
         state.elapsedSeconds += Date().timeIntervalSince(started)
-        try checkpoint(state)
+        if savedStep != state.step { try checkpoint(state) }
         if parallel.size > 1 { try parallel.requireIdenticalState(of: model.module) }
         // The final model as a snapshot too, unless the budget's last snapshot already holds it.
         if options.snapshotMinutes != nil, snapshotStep != state.step { try snapshot(minutes: state.elapsedSeconds / 60, state: state) }
-        try writeSamples()
+        try writeSamples(showingProgress: true)
         if !quiet { log("done: \(state.step) steps in \(Progress.clock(state.elapsedSeconds)); \(run.url.path) holds the model, samples.png and loss.png") }
         return .finished(steps: state.step)
     }
@@ -204,7 +217,10 @@ public final class Trainer {
     /// files as a trained run (the log's one line holds the fit's figures; loss.png plots the
     /// cumulative explained variance).
     public func fitClosedForm(_ pca: PCAModel) throws {
-        try FileManager.default.createDirectory(at: run.url, withIntermediateDirectories: true)
+        try CheckpointUnit.createDirectory(run.url)
+        let lock = try RunLock(run)
+        defer { lock.release() }
+        run.clearOrphans()
         try writeConfig()
         let started = Date()
         let figures = try pca.fit(dataset)
@@ -217,7 +233,7 @@ public final class Trainer {
             cumulative += Double(r); return (Double(i + 1), cumulative)
         }
         try writeAtomically(PNG.encode(LinePlot.render(series: [("explained variance", curve)], xLabel: "components")), to: run.lossPlot)
-        try writeSamples()
+        try writeSamples(showingProgress: true)
         if !quiet {
             log("PCA: \(pca.options.components) components explain \(String(format: "%.1f", 100 * figures["explained_variance"]!))% of the variance; reconstruction MSE \(String(format: "%.5f", figures["mse"]!))")
         }
@@ -235,18 +251,34 @@ public final class Trainer {
 
     func checkpoint(_ state: RunDirectory.TrainerState) throws {
         parallel.averageRunningStatistics(of: model.module)
-        guard isRoot else { return }
-        try run.saveCheckpoint(model: model, state: state)
+        guard isRoot else { savedStep = state.step; return }
+        do { try run.saveCheckpoint(model: model, state: state) } catch let error as NonFiniteError {
+            if !quiet { FileHandle.standardError.write(Data("\n".utf8)) }
+            throw TrainingError("training stopped: \(error); \(onDisk)")
+        } catch let error as FileWriteError {
+            throw TrainingError("the checkpoint of step \(state.step) could not be saved: \(error); \(onDisk)")
+        }
+        savedStep = state.step
         try writeLossPlot()
     }
 
+    /// The step of the last checkpoint this run published, for messages that say what is on disk.
+    var savedStep: Int?
+    var onDisk: String {
+        savedStep.map { "the checkpoint of step \($0) in \(run.url.path) is intact" }
+            ?? "no checkpoint was written, so \(run.url.path) holds no model"
+    }
+
     /// Samples from a fixed stream, so successive grids show the same latent points.
-    public func writeSamples() throws {
+    public func writeSamples(showingProgress: Bool = false) throws {
         parallel.averageRunningStatistics(of: model.module)
         guard model.drawsSamples, isRoot else { return }
         model.module.eval()
         defer { model.module.train() }
         var generator = RandomGenerator(seed: options.seed).derived(0x5A_4D_B1E5)
+        let sequential = model as? SequentialSampling
+        sequential?.showsSamplingProgress = showingProgress && !quiet
+        defer { sequential?.showsSamplingProgress = false }
         let images = withoutGradients { model.sample(count: model.sampleCount, generator: &generator) }
         try writeAtomically(PNG.encode(Image.grid(images, columns: model.sampleColumns)), to: run.samples)
     }
@@ -268,13 +300,6 @@ public final class Trainer {
     /// "loss" first, then the other names alphabetically.
     static func lossFirst<S: Sequence>(_ names: S) -> [String] where S.Element == String {
         names.sorted { a, b in a == "loss" ? b != "loss" : (b == "loss" ? false : a < b) }
-    }
-
-    private func openLog() throws -> FileHandle {
-        if !FileManager.default.fileExists(atPath: run.log.path) { _ = FileManager.default.createFile(atPath: run.log.path, contents: nil) }
-        let handle = try FileHandle(forWritingTo: run.log)
-        try handle.seekToEnd()
-        return handle
     }
 
     private func log(_ message: String) { FileHandle.standardError.write(Data((message + "\n").utf8)) }

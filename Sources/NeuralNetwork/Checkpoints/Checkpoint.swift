@@ -7,10 +7,10 @@ public enum Checkpoint {
     public static let weightsFile = "model.safetensors"
     public static let configFile = "config.json"
 
-    /// Saves both files atomically; the config is written last, so a directory whose
-    /// config.json names a model always has that model's weights.
+    /// Publishes the weights as a checkpoint unit, then writes the config atomically, so a
+    /// directory whose config.json names a model always has that model's weights.
     public static func save<Config: Encodable>(_ module: Module, config: Config, metadata: [String: String] = [:], to directory: URL) throws {
-        try SafeTensors.write(module.stateDict(), metadata: metadata, to: directory.appendingPathComponent(weightsFile))
+        try CheckpointUnit.publish([(weightsFile, SafeTensors.encode(module.stateDict(), metadata: metadata))], as: "weights", in: directory)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try writeAtomically(encoder.encode(config), to: directory.appendingPathComponent(configFile))
@@ -27,9 +27,10 @@ public enum Checkpoint {
         }
     }
 
-    /// Loads weights into `module`, checking every name and shape.
+    /// Loads weights into `module`, checking the checkpoint against its manifest and every name
+    /// and shape against the module.
     public static func load(_ module: Module, from directory: URL) throws {
-        let (tensors, _) = try SafeTensors.read(from: directory.appendingPathComponent(weightsFile))
+        let (tensors, _) = try SafeTensors.read(from: CheckpointUnit.file(weightsFile, in: directory))
         try module.load(stateDict: Dictionary(tensors.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a }))
     }
 }

@@ -72,7 +72,10 @@ public enum SafeTensors {
         for e in entries {
             guard let size = elementSize[e.dtype] else { throw FormatError("\(e.name): dtype \(e.dtype) is not supported (F32, F64, F16, BF16)") }
             guard e.shape.allSatisfy({ $0 >= 0 }) else { throw FormatError("\(e.name): negative size in shape \(e.shape)") }
-            let count = e.shape.reduce(1, *)
+            let (count, overflow) = e.shape.reduce((1, false)) { r, n in
+            let (p, o) = r.0.multipliedReportingOverflow(by: n); return (p, r.1 || o)
+        }
+        guard !overflow, count <= Int.max / 8 else { throw FormatError("\(e.name): shape \(e.shape) holds more values than any file can") }
             guard e.begin == expectedBegin, e.end - e.begin == count * size else {
                 throw FormatError("\(e.name): data_offsets [\(e.begin), \(e.end)] do not fit shape \(e.shape) of \(e.dtype) after byte \(expectedBegin)")
             }
@@ -131,15 +134,13 @@ public enum SafeTensors {
     }
 }
 
-/// Writes `data` to a temporary file in the target's directory, then renames it over the target.
+/// Writes `data` to a temporary file in the target's directory, flushes it, then renames it over
+/// the target: a reader sees the old file or the new one. A full disk or a read-only folder
+/// throws a `FileWriteError` naming the file and the reason, and leaves the old file in place.
 public func writeAtomically(_ data: Data, to url: URL) throws {
     let directory = url.deletingLastPathComponent()
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
-    try data.write(to: temporary)
-    guard rename(temporary.path, url.path) == 0 else {
-        let reason = String(cString: strerror(errno))
-        try? FileManager.default.removeItem(at: temporary)
-        throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "cannot rename into \(url.path): \(reason)"])
-    }
+    try CheckpointUnit.createDirectory(directory)
+    let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+    try writeDurably(data, to: temporary)
+    try CheckpointUnit.renameOrThrow(temporary, url)
 }

@@ -1,0 +1,101 @@
+import Dispatch
+import Foundation
+import TestSupport
+import XCTest
+
+/// Every option of every subcommand, read from the command's own description
+/// (`--experimental-dump-help`), given each kind of bad value: the command ends with 0 (a value
+/// that is valid after all), 1 or 64, never by a signal or a hang, and a failure is one line.
+final class BadValueMatrixTests: TemporaryDirectoryTestCase {
+    static let badValues = ["0", "-1", "-7", "99999999999", "1e30", "nan", "inf", "x", ""]
+
+    struct Option: Decodable {
+        struct Name: Decodable { let name: String }
+        let kind: String
+        let preferredName: Name?
+        let abstract: String?
+    }
+
+    func options(of command: [String]) throws -> [Option] {
+        let dump = try Invocation.run(command + ["--experimental-dump-help"], in: root)
+        struct Dump: Decodable { struct Command: Decodable { let arguments: [Option]? }; let command: Command }
+        return try JSONDecoder().decode(Dump.self, from: Data(dump.out.utf8)).command.arguments ?? []
+    }
+
+    /// Removes `--name value` from an argument list, so the value under test is the only one.
+    func without(_ name: String, _ arguments: [String]) -> [String] {
+        var kept: [String] = [], skip = false
+        for (i, token) in arguments.enumerated() {
+            if skip { skip = false; continue }
+            if token == "--\(name)" { skip = i + 1 < arguments.count && !arguments[i + 1].hasPrefix("--"); continue }
+            kept.append(token)
+        }
+        return kept
+    }
+
+    func testEveryOptionRefusesBadValuesCleanly() throws {
+        let run = root.appendingPathComponent("run").path
+        let small = ["--dataset", "shapes", "--image-size", "16", "--batch-size", "8", "--steps", "2", "--minutes", "0.02", "--sample-every", "1000"]
+        let trained = try Invocation.run(["train", "vae"] + small + ["--hidden", "16", "--latent-dim", "2", "--out", run], in: root)
+        XCTAssertEqual(trained.status, 0, trained.err)
+
+        // Each command with arguments that make it valid and quick; the option under test replaces
+        // its own entry.
+        let models = ["pca", "ae", "vae", "iwae", "vade", "gan", "dcgan", "wgan", "wgan-gp", "pix2pix", "cyclegan", "stylegan",
+                      "pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm", "pixelcnn++", "classifier"]
+        let trainBase = small + ["--features", "8", "--layers", "1", "--hidden", "16", "--pretrain-epochs", "0", "--residual-blocks", "1"]
+        let commands: [(command: [String], base: [String])] = [
+            (["train"], trainBase), (["sample", run], ["--count", "4"]), (["eval", run], ["--metric", "elbo", "--limit", "8", "--count", "8"]),
+            (["interpolate", run], ["--steps", "3", "--pairs", "1"]), (["latent", run], ["--limit", "20"]),
+            (["project", run, "image.png"], ["--steps", "2", "--out", "p"]), (["stylize", run], ["--steps", "2", "--content", "a.png", "--style", "b.png", "--out", "s.png"]),
+            (["bench", "vae_mlp"], ["--steps", "1", "--warmup", "0"]), (["data", "export", "mnist"], ["--count", "2", "--out", "exported"]),
+        ]
+        var cases: [(arguments: [String], label: String)] = []
+        for (command, base) in commands {
+            for option in try options(of: command.count > 2 && command[0] == "data" ? Array(command.prefix(2)) : Array(command.prefix(1)))
+            where option.kind == "option" {
+                guard let name = option.preferredName?.name, !["data-dir", "out", "dataset", "classifier", "content", "style", "angles-to"].contains(name)
+                else { continue }   // paths: their bad values are missing files, tested elsewhere
+                // A train option runs with every model its help names (vae when it names none).
+                let help = option.abstract ?? ""
+                let named = models.filter { help.range(of: "\\b\(NSRegularExpression.escapedPattern(for: $0))(?![\\w+-])", options: .regularExpression) != nil }
+                for model in command == ["train"] ? (named.isEmpty ? ["vae"] : named).map { Optional($0) } : [nil] {
+                    let head = command + (model.map { [$0] } ?? [])
+                    let base = model == "pix2pix" ? without("dataset", base) + ["--dataset", "shapes2fill"] : base
+                    for value in Self.badValues {
+                        cases.append((head + without(name, base) + ["--\(name)", value], "\(head.joined(separator: " ")) --\(name) '\(value)'"))
+                    }
+                }
+            }
+        }
+        XCTAssertGreaterThan(cases.count, 500, "the matrix lost its options")
+        let results = try runBoth(cases.map(\.arguments))
+        for ((_, label), result) in zip(cases, results) {
+            XCTAssertNil(result.signal, "\(label): killed by signal \(result.signal ?? 0)\n\(result.err.suffix(600))")
+            XCTAssertFalse(result.timedOut, "\(label): did not end")
+            XCTAssert([0, 1, 64].contains(result.status), "\(label): exit \(result.status)\n\(result.err.suffix(600))")
+            if result.status != 0 {
+                XCTAssertEqual(result.errorLines.count, 1, "\(label): \(result.err.suffix(600))")
+            }
+        }
+    }
+
+    /// Both cores: two invocations at a time, each in a folder of its own.
+    func runBoth(_ cases: [[String]]) throws -> [Invocation] {
+        nonisolated(unsafe) var results = [Invocation?](repeating: nil, count: cases.count)
+        let lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: 2) { worker in
+            for index in stride(from: worker, to: cases.count, by: 2) {
+                let folder = root.appendingPathComponent("case-\(index)")
+                try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                // Relative paths (run, image.png) resolve from the test's root.
+                let arguments = cases[index].map { $0 == "image.png" || $0 == "a.png" || $0 == "b.png" ? root.appendingPathComponent($0).path : $0 }
+                let result = (try? Invocation.run(arguments, in: folder, timeout: 120))
+                    ?? Invocation(status: -1, signal: nil, out: "", err: "could not start", timedOut: false)
+                lock.lock(); results[index] = result; lock.unlock()
+                try? FileManager.default.removeItem(at: folder)
+            }
+        }
+        return results.map { $0! }
+    }
+}

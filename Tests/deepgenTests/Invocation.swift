@@ -1,0 +1,46 @@
+import Foundation
+import XCTest
+
+/// One run of the deepgen built beside this test bundle: how it ended and what it printed.
+struct Invocation {
+    var status: Int32
+    /// The signal that ended the process, if one did.
+    var signal: Int32?
+    var out: String
+    var err: String
+    var timedOut = false
+
+    static var binary: URL { URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("deepgen") }
+
+    /// Runs deepgen with `arguments` in `directory`; `environment` is added to this process's.
+    /// A run longer than `timeout` seconds is killed and reported as timed out.
+    static func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:], timeout: TimeInterval = 300,
+                    whileRunning: ((Process) -> Void)? = nil) throws -> Invocation {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let outFile = directory.appendingPathComponent(".out-\(UUID().uuidString)"), errFile = directory.appendingPathComponent(".err-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: outFile.path, contents: nil)
+        FileManager.default.createFile(atPath: errFile.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: outFile); try? FileManager.default.removeItem(at: errFile) }
+        process.standardOutput = try FileHandle(forWritingTo: outFile)
+        process.standardError = try FileHandle(forWritingTo: errFile)
+        try process.run()
+        whileRunning?(process)
+        let deadline = Date().addingTimeInterval(timeout)
+        var timedOut = false
+        while process.isRunning {
+            if Date() > deadline { timedOut = true; kill(process.processIdentifier, SIGKILL) }
+            usleep(5_000)
+        }
+        let signalled = process.terminationReason == .uncaughtSignal
+        return Invocation(status: process.terminationStatus, signal: signalled ? process.terminationStatus : nil,
+                          out: (try? String(contentsOf: outFile, encoding: .utf8)) ?? "", err: (try? String(contentsOf: errFile, encoding: .utf8)) ?? "",
+                          timedOut: timedOut)
+    }
+
+    /// The lines of standard error that report an error.
+    var errorLines: [Substring] { err.split(separator: "\n").filter { $0.hasPrefix("Error:") } }
+}
