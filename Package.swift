@@ -32,8 +32,11 @@ let package = Package(
             dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]
         ),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // JPEG through libjpeg-turbo (Debian's libjpeg62-turbo-dev), with errors that return
+        // instead of calling exit().
+        .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg", .when(platforms: [.linux]))]),
         .target(name: "NeuralNetwork", dependencies: ["TensorEngine"]),
-        .target(name: "Datasets", dependencies: ["TensorEngine", "CZlib"]),
+        .target(name: "Datasets", dependencies: ["TensorEngine", "CZlib", "CJPEG"]),
         // MPI under the trait only, so the default build needs none: pkg-config's `mpi` names
         // whichever implementation Debian installed.
         .systemLibrary(name: "CMPI", pkgConfig: "mpi", providers: [.apt(["libopenmpi-dev"])]),

@@ -10,6 +10,13 @@ public protocol Dataset: AnyObject {
     /// The examples at `indices` as [B, C, H, W]; `generator` supplies any per-batch randomness
     /// (dynamic binarisation), so a batch depends only on it and the indices.
     func batch(_ indices: [Int], generator: inout RandomGenerator) -> Batch
+    /// What the user should know about how the data was read (resized images, skipped files),
+    /// each said once.
+    var notes: [String] { get }
+}
+
+extension Dataset {
+    public var notes: [String] { [] }
 }
 
 public struct Batch {
@@ -37,6 +44,9 @@ public class ByteImageDataset: Dataset {
     public let name: String
     let pixels: [UInt8]
     public let labels: [Int]?
+    /// The names of the label classes, when the data names them (class subfolders).
+    public internal(set) var classNames: [String]?
+    public internal(set) var notes: [String] = []
 
     public init(name: String, pixels: [UInt8], imageShape: [Int], labels: [Int]?) {
         precondition(pixels.count % Shape.count(imageShape) == 0)
@@ -98,38 +108,6 @@ public final class MNISTDataset: ByteImageDataset {
     }
 }
 
-/// Every PNG in a folder (sorted by name), fitted to `size` x `size`: scaled so the shorter side
-/// fits, then centre-cropped; grey or RGB as asked.
-public final class ImageFolderDataset: ByteImageDataset {
-    public init(_ directory: URL, size: Int, channels: Int) throws {
-        let images = try ImageFolderDataset.pngFiles(in: directory).map { try PNG.read($0) }
-        super.init(name: directory.lastPathComponent, pixels: ImageFolderDataset.pack(images, size: size, channels: channels),
-                   imageShape: [channels, size, size], labels: nil)
-    }
-
-    /// Images fitted to `size` and flattened to bytes, [C, H, W] each.
-    static func pack(_ images: [Image], size: Int, channels: Int) -> [UInt8] {
-        var pixels: [UInt8] = []
-        pixels.reserveCapacity(images.count * size * size * channels)
-        for image in images {
-            pixels += image.fitted(to: size).tensor(channels: channels).scalars.map { UInt8(($0 * 255).rounded()) }
-        }
-        return pixels
-    }
-
-    static func pngFiles(in directory: URL) throws -> [URL] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw MNIST.Failure("\(directory.path) is not a folder of PNG images")
-        }
-        let files = try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
-            .filter { $0.pathExtension.lowercased() == "png" }
-            .sorted { $0.lastPathComponent < $1.lastPathComponent }
-        guard !files.isEmpty else { throw MNIST.Failure("\(directory.path) holds no .png files") }
-        return files
-    }
-}
-
 /// Procedurally drawn shapes (class 0: filled square, 1: ring, 2: cross, 3: horizontal bar) at
 /// random places and sizes: a labelled image set that needs no download, for tests and demos.
 public final class ShapesDataset: ByteImageDataset {
@@ -160,51 +138,5 @@ public final class ShapesDataset: ByteImageDataset {
             }
         }
         super.init(name: "shapes", pixels: pixels, imageShape: [1, size, size], labels: labels)
-    }
-}
-
-/// Image pairs in either pix2pix layout: one folder of images holding A and B side by side
-/// (A on the left), or folders `A/` and `B/` with files of the same names. `images` are the A
-/// side (the input), `targets` the B side.
-public final class PairedFolderDataset: PairedImages {
-    public init(_ directory: URL, size: Int, channels: Int) throws {
-        let (left, right) = try PairedFolderDataset.readPairs(directory)
-        super.init(name: directory.lastPathComponent,
-                   inputs: ByteImageDataset(name: "A", pixels: ImageFolderDataset.pack(left, size: size, channels: channels),
-                                            imageShape: [channels, size, size], labels: nil),
-                   outputs: ByteImageDataset(name: "B", pixels: ImageFolderDataset.pack(right, size: size, channels: channels),
-                                             imageShape: [channels, size, size], labels: nil))
-    }
-
-    static func readPairs(_ directory: URL) throws -> (a: [Image], b: [Image]) {
-        let a = directory.appendingPathComponent("A"), b = directory.appendingPathComponent("B")
-        if FileManager.default.fileExists(atPath: a.path) && FileManager.default.fileExists(atPath: b.path) {
-            let names = try ImageFolderDataset.pngFiles(in: a).map(\.lastPathComponent)
-            let partners = Set(try ImageFolderDataset.pngFiles(in: b).map(\.lastPathComponent))
-            if let missing = names.first(where: { !partners.contains($0) }) {
-                throw MNIST.Failure("\(a.path)/\(missing) has no partner of the same name in \(b.path)")
-            }
-            return (try names.map { try PNG.read(a.appendingPathComponent($0)) }, try names.map { try PNG.read(b.appendingPathComponent($0)) })
-        }
-        var left: [Image] = [], right: [Image] = []
-        for file in try ImageFolderDataset.pngFiles(in: directory) {
-            let image = try PNG.read(file)
-            guard image.width % 2 == 0 else { throw MNIST.Failure("\(file.path): width \(image.width) is odd, so it cannot hold A|B side by side") }
-            left.append(image.cropped(x: 0, width: image.width / 2))
-            right.append(image.cropped(x: image.width / 2, width: image.width / 2))
-        }
-        return (left, right)
-    }
-
-}
-
-/// Two unpaired domains in the CycleGAN layout: `trainA/` and `trainB/` (or `testA/`, `testB/`),
-/// each any number of images.
-public struct UnpairedFolders {
-    public let a: ImageFolderDataset, b: ImageFolderDataset
-
-    public init(_ directory: URL, split: MNIST.Split, size: Int, channels: Int) throws {
-        a = try ImageFolderDataset(directory.appendingPathComponent("\(split.rawValue)A"), size: size, channels: channels)
-        b = try ImageFolderDataset(directory.appendingPathComponent("\(split.rawValue)B"), size: size, channels: channels)
     }
 }

@@ -77,6 +77,7 @@ public class PairedImages: Dataset {
     public let name: String
     public var count: Int { inputs.count }
     public var imageShape: [Int] { inputs.imageShape }
+    public var notes: [String] { inputs.notes + outputs.notes }
 
     public init(name: String, inputs: ByteImageDataset, outputs: ByteImageDataset) {
         precondition(inputs.count == outputs.count && inputs.imageShape == outputs.imageShape,
@@ -98,6 +99,7 @@ public final class UnpairedDataset: Dataset {
     public let name: String
     public var count: Int { a.count }
     public var imageShape: [Int] { a.imageShape }
+    public var notes: [String] { a.notes + b.notes }
 
     public init(name: String, a: ByteImageDataset, b: ByteImageDataset) {
         precondition(a.imageShape == b.imageShape, "unpaired domains of \(a.imageShape) and \(b.imageShape) images")

@@ -177,20 +177,20 @@ public enum Catalog {
     /// A data set by name or folder path. `binarized-mnist` binarises the training split afresh
     /// at every use and the test split once, with a fixed seed.
     public static func dataset(_ name: String, split: MNIST.Split, dataDirectory: URL = MNIST.defaultDirectory,
-                               imageSize: Int = 28, channels: Int = 1, pairing: Pairing = .none) throws -> Dataset {
+                               imageSize: Int? = nil, channels: Int? = nil, pairing: Pairing = .none) throws -> Dataset {
         switch name {
         case "edges2mnist": return EdgesToDigits(try MNISTDataset(split, directory: dataDirectory))
         case "mnist32":   // MNIST padded to 32 x 32 (StyleGAN's resolutions are powers of two)
             return EdgesToDigits(try MNISTDataset(split, directory: dataDirectory)).outputs
         case "shapes2fill":   // 64 px unless --image-size names another size
-            return FilledShapes(count: split == .train ? 2000 : 200, size: imageSize == 28 ? 64 : imageSize, seed: split == .train ? 3 : 4)
+            return FilledShapes(count: split == .train ? 2000 : 200, size: imageSize ?? 64, seed: split == .train ? 3 : 4)
         case "thin2thick": return UnpairedDataset.thinToThick(try MNISTDataset(split, directory: dataDirectory))
         case "mnist": return try MNISTDataset(split, directory: dataDirectory)
         case "binarized-mnist": return try MNISTDataset(split, directory: dataDirectory, binarization: split == .train ? .dynamic : .fixed)
-        case "shapes": return ShapesDataset(count: split == .train ? 6000 : 1000, size: imageSize, seed: split == .train ? 1 : 2)
+        case "shapes": return ShapesDataset(count: split == .train ? 6000 : 1000, size: imageSize ?? 28, seed: split == .train ? 1 : 2)
         default:
             guard name.contains("/") || FileManager.default.fileExists(atPath: name) else {
-                throw TrainingError("unknown data set '\(name)'; use \(datasets.joined(separator: ", ")) or a folder of PNG images")
+                throw TrainingError("unknown data set '\(name)'; use \(datasets.joined(separator: ", ")) or a folder of PNG or JPEG images")
             }
             let folder = URL(fileURLWithPath: name)
             if pairing == .unpaired {

@@ -12,6 +12,7 @@ struct Eval: ParsableCommand {
     @Argument(help: "A run directory written by `deepgen train`.") var runDir: String
     @Option(help: "elbo or nll (nats per image; vae, iwae; elbo also vade; nll is exact for pixelcnn, gated-pixelcnn), bpd (bits per dimension; pixelcnn, gated-pixelcnn), mse (per pixel; pca, ae), accuracy (vade: clustering; classifier), fid (any model that samples; for a classifier run, the training images: the real-data baseline), l1, psnr, ssim (pix2pix), cycle (cyclegan), projection (stylegan: mean PSNR of held-out images projected into W+, and the classifier's label agreement), labels (class-conditional gated-pixelcnn: the share of --count samples the classifier reads as the class asked for).") var metric: String
     @Option(help: "The classifier run whose features define the FID (deepgen train classifier).") var classifier = "runs/classifier"
+    @Option(help: "A second classifier run that grades projections' labels (projection): not the --classifier of the projection's loss, which would grade its own work (deepgen train classifier --hidden 16,32 --seed 1 --out runs/judge).") var judge = "runs/judge"
     @Option(help: "Images generated for the FID.") var count = 10000
     @Option(help: "Importance samples for nll.") var k = 5000
     @Option(help: "The split to evaluate.") var split = "test"
@@ -158,15 +159,14 @@ struct Eval: ParsableCommand {
             throw TrainingError("\(config.model) draws \(config.imageShape) images, the classifier takes \(network.imageShape)")
         }
         var generator = RandomGenerator(seed: seed)
-        let train = model is Classifier
-            ? try Catalog.dataset(classifierConfig.dataset, split: .train, dataDirectory: directory,
-                                  imageSize: classifierConfig.imageShape[1], channels: classifierConfig.imageShape[0]) : nil
-        let total = min(count, train?.count ?? count)
+        let train = try Catalog.dataset(classifierConfig.dataset, split: .train, dataDirectory: directory,
+                                        imageSize: classifierConfig.imageShape[1], channels: classifierConfig.imageShape[0])
+        let total = min(count, train.count)
         var done = 0
         let progress = Progress(total: total, label: "fid", unit: "images")
         let (fid, coverage, _) = try evaluator.evaluate(count: total, progress: progress) { n in
             defer { done += n }
-            if let train { return train.batch(Array(done..<(done + n)), generator: &generator).images }
+            if model is Classifier { return train.batch(Array(done..<(done + n)), generator: &generator).images }
             let samples = withoutGradients {
                 if let truncation, let style = model as? StyleGAN { return style.sample(count: n, psi: truncation, generator: &generator) }
                 return model.sample(count: n, generator: &generator)
@@ -174,13 +174,17 @@ struct Eval: ParsableCommand {
             return centreCrop(samples, to: network.imageShape)
         }
         progress.finish()
+        // The classifier's own run is the floor: its training images against the test set.
+        let floor = model is Classifier ? fid : try evaluator.floor(count: total, real: train)
         let shares = coverage.shares.map { String(format: "%.4f", $0) }.joined(separator: ", ")
         if json {
             printJSON(model: config.model, value: fid, unit: "fid", dataset: test.name, split: "test", count: total, k: 1,
-                      extra: ["\"classifier_accuracy\": \(String(format: "%.4f", 100 * evaluator.classifierAccuracy))",
-                              "\"class_shares\": [\(shares)]", "\"rare_classes\": \(coverage.rareClasses)"])
+                      extra: [Figure("real_floor", floor), Figure("classifier_accuracy", 100 * evaluator.classifierAccuracy),
+                              Figure("class_shares", list: coverage.shares.map { Double($0) }, digits: 4),
+                              Figure("rare_classes", list: coverage.rareClasses.map { Double($0) }, digits: 0)])
         } else {
-            print("\(model is Classifier ? "training images" : config.model) FID against \(test.name) test: \(String(format: "%.3f", fid)) (\(total) images; classifier test accuracy \(String(format: "%.2f", 100 * evaluator.classifierAccuracy))%)")
+            print("\(model is Classifier ? "training images" : config.model) FID against \(test.name) test: \(String(format: "%.3f", fid)) (\(total) images; "
+                  + "real training images score \(String(format: "%.3f", floor)) at that count; classifier test accuracy \(String(format: "%.2f", 100 * evaluator.classifierAccuracy))%)")
             print("class shares: \(shares); classes below 5%: \(coverage.rareClasses)")
         }
     }
@@ -197,12 +201,14 @@ struct Eval: ParsableCommand {
         let progress = Progress(total: total, label: metric, unit: "images")
         var generator = RandomGenerator(seed: seed)
         var done = 0
-        var extra: [String] = []
+        var extra: [Figure] = []
         let value: Double
         if metric == "fid" {
-            let classifierRun = RunDirectory(URL(fileURLWithPath: classifier))
-            guard let network = try Catalog.load(classifierRun).1 as? Classifier else { throw TrainingError("\(classifier) does not hold a classifier") }
-            let test = try Catalog.dataset("mnist", split: .test, dataDirectory: directory)
+            let (classifierConfig, loaded) = try Catalog.load(RunDirectory(URL(fileURLWithPath: classifier)))
+            guard let network = loaded as? Classifier else { throw TrainingError("\(classifier) does not hold a classifier") }
+            // The classifier's own test set is the reference, as for every FID (not MNIST by name).
+            let (size, channels) = (classifierConfig.imageShape[1], classifierConfig.imageShape[0])
+            let test = try Catalog.dataset(classifierConfig.dataset, split: .test, dataDirectory: directory, imageSize: size, channels: channels)
             let evaluator = try FIDEvaluator(classifier: network, test: test)
             var labels: [Int] = []
             let (fid, _, predictions) = try evaluator.evaluate(count: total, batchSize: batchSize, progress: progress) { n in
@@ -212,10 +218,12 @@ struct Eval: ParsableCommand {
                 return centreCrop(withoutGradients { model.translate(batch.images) }, to: network.imageShape)
             }
             value = fid
-            extra.append("\"classifier_accuracy\": \(String(format: "%.4f", 100 * evaluator.classifierAccuracy))")
+            let train = try Catalog.dataset(classifierConfig.dataset, split: .train, dataDirectory: directory, imageSize: size, channels: channels)
+            extra.append(Figure("real_floor", try evaluator.floor(count: total, real: train)))
+            extra.append(Figure("classifier_accuracy", 100 * evaluator.classifierAccuracy))
             if labels.count == predictions.count {
                 let kept = 100 * Double(zip(labels, predictions).filter { $0.0 == $0.1 }.count) / Double(labels.count)
-                extra.append("\"label_accuracy\": \(String(format: "%.4f", kept))")
+                extra.append(Figure("label_accuracy", kept))
             }
         } else {
             var sum = 0.0
@@ -240,23 +248,41 @@ struct Eval: ParsableCommand {
             printJSON(model: config.model, value: value, unit: unit, dataset: config.dataset, split: split, count: total, k: 1, extra: extra)
         } else {
             print("\(config.model) \(metric) on \(config.dataset) \(split) (\(total) pairs): \(String(format: "%.4f", value)) \(unit)"
-                  + (extra.isEmpty ? "" : "; " + extra.joined(separator: ", ")))
+                  + (extra.isEmpty ? "" : "; " + extra.map(\.text).joined(separator: ", ")))
         }
     }
 
-    /// The contract's one JSON object, with any `extra` fields after its own.
-    func printJSON(model: String, value: Double, unit: String, dataset: String, split: String, count: Int, k: Int, extra: [String] = []) {
-        let fields = ["\"model\": \"\(model)\"", "\"metric\": \"\(metric)\"", "\"value\": \(String(format: "%.4f", value))",
-                      "\"unit\": \"\(unit)\"", "\"dataset\": \"\(dataset)\"", "\"split\": \"\(split)\"", "\"count\": \(count)",
-                      "\"k\": \(k)"] + extra
-        print("{" + fields.joined(separator: ", ") + "}")
+    /// The contract's one JSON object, its own fields first, then the `extra` figures.
+    func printJSON(model: String, value: Double, unit: String, dataset: String, split: String, count: Int, k: Int, extra: [Figure] = []) {
+        let fields = [("model", Figure.quoted(model)), ("metric", Figure.quoted(metric)), ("value", Figure.number(value, digits: 4)),
+                      ("unit", Figure.quoted(unit)), ("dataset", Figure.quoted(dataset)), ("split", Figure.quoted(split)),
+                      ("count", "\(count)"), ("k", "\(k)")] + extra.map { ($0.name, $0.json) }
+        print("{" + fields.map { "\(Figure.quoted($0.0)): \($0.1)" }.joined(separator: ", ") + "}")
     }
 }
 
-/// The central H x W of images [N, C, H', W'] (models of padded digits, read by the classifier
-/// in its own 28 x 28).
-func centreCrop(_ images: Tensor, to shape: [Int]) -> Tensor {
-    let (h, w) = (shape[1], shape[2])
-    let top = (images.shape[2] - h) / 2, left = (images.shape[3] - w) / 2
-    return images.sliced(axis: 2, top..<top + h).sliced(axis: 3, left..<left + w)
+/// A figure reported beside a metric's value: a number or a list of numbers, by name; written
+/// as a JSON field, or as words in the text line.
+struct Figure {
+    let name: String
+    let values: [Double]
+    let isList: Bool
+    let digits: Int
+
+    init(_ name: String, _ value: Double, digits: Int = 4) { self.name = name; values = [value]; isList = false; self.digits = digits }
+    init(_ name: String, list: [Double], digits: Int = 2) { self.name = name; values = list; isList = true; self.digits = digits }
+
+    var json: String {
+        let numbers = values.map { Figure.number($0, digits: digits) }
+        return isList ? "[" + numbers.joined(separator: ", ") + "]" : numbers[0]
+    }
+    var text: String { name.replacingOccurrences(of: "_", with: " ") + " " + (isList ? json : Figure.number(values[0], digits: digits)) }
+
+    /// A JSON number; null for NaN or an infinity, which JSON cannot hold.
+    static func number(_ v: Double, digits: Int) -> String { v.isFinite ? String(format: "%.\(digits)f", v) : "null" }
+
+    /// A JSON string, escaped by the JSON encoder (a quote or a backslash in a path stays valid).
+    static func quoted(_ s: String) -> String {
+        (try? JSONEncoder().encode(s)).map { String(decoding: $0, as: UTF8.self) } ?? "\"\""
+    }
 }

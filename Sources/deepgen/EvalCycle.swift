@@ -17,10 +17,10 @@ extension Eval {
         else { throw TrainingError("\(config.dataset) does not hold two domains") }
         let network: Classifier? = metric == "fid" ? try Catalog.load(RunDirectory(URL(fileURLWithPath: classifier))).1 as? Classifier : nil
         if metric == "fid" && network == nil { throw TrainingError("\(classifier) does not hold a classifier") }
-        var values: [Double] = [], extra: [String] = [], counts: [Int] = []
+        var values: [Double] = [], extra: [Figure] = [], counts: [Int] = []
         for (name, source, target, reverse) in [("a_to_b", data.a, data.b, false), ("b_to_a", data.b, data.a, true)] {
             let total = min(limit ?? source.count, source.count)
-            let progress = Progress(total: total, label: "\(metric) \(name)")
+            let progress = Progress(total: total, label: "\(metric) \(name)", unit: "images")
             var generator = RandomGenerator(seed: seed)
             var done = 0
             if let network {
@@ -33,9 +33,13 @@ extension Eval {
                     return withoutGradients { model.translate(batch.images, reverse: reverse) }
                 }
                 values.append(fid)
+                // The floor: as many real training images of the target domain.
+                let real = try Catalog.dataset(config.dataset, split: .train, dataDirectory: directory, imageSize: config.imageShape[1],
+                                               channels: config.imageShape[0], pairing: .unpaired) as? UnpairedDataset
+                if let real { extra.append(Figure("real_floor_\(name)", try evaluator.floor(count: min(total, reverse ? real.a.count : real.b.count), real: reverse ? real.a : real.b))) }
                 if labels.count == predictions.count {
                     let kept = 100 * Double(zip(labels, predictions).filter { $0.0 == $0.1 }.count) / Double(labels.count)
-                    extra.append("\"label_accuracy_\(name)\": \(String(format: "%.4f", kept))")
+                    extra.append(Figure("label_accuracy_\(name)", kept))
                 }
             } else {
                 var sum = 0.0
@@ -49,7 +53,7 @@ extension Eval {
                 values.append(sum / Double(total))
             }
             progress.finish()
-            extra.insert("\"\(name)\": \(String(format: "%.4f", values.last!))", at: 0)
+            extra.insert(Figure(name, values.last!), at: 0)
             counts.append(total)
         }
         let value = values.reduce(0, +) / 2
@@ -58,7 +62,7 @@ extension Eval {
                       count: counts.reduce(0, +), k: 1, extra: extra)
         } else {
             print("cyclegan \(metric) on \(config.dataset) \(split): A -> B \(String(format: "%.4f", values[0])), B -> A \(String(format: "%.4f", values[1]))"
-                  + "; " + extra.joined(separator: ", "))
+                  + "; " + extra.filter { !["a_to_b", "b_to_a"].contains($0.name) }.map(\.text).joined(separator: ", "))
         }
     }
 }

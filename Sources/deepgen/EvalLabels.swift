@@ -27,7 +27,7 @@ extension Eval {
         }
         if json {
             printJSON(model: config.model, value: value, unit: "percent", dataset: config.dataset, split: "samples", count: count, k: 1,
-                      extra: ["\"per_class\": [\(perClass.map { String(format: "%.2f", $0) }.joined(separator: ", "))]"])
+                      extra: [Figure("per_class", list: perClass)])
         } else {
             print("\(config.model): the classifier reads \(String(format: "%.2f", value))% of \(count) samples as the class they were drawn for")
             print("per class: " + perClass.enumerated().map { String(format: "%d: %.0f%%", $0.offset, $0.element) }.joined(separator: ", "))

@@ -48,13 +48,14 @@ struct Sample: ParsableCommand {
             let test = try Catalog.dataset(config.dataset, split: .test, dataDirectory: dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory,
                                            imageSize: config.imageShape[1], channels: config.imageShape[0], pairing: .paired)
             translator.show(test)
-            grid = Image.grid(withoutGradients { translator.sample(count: 3 * count, generator: &generator) }, columns: translator.sampleColumns)
+            grid = headed(withoutGradients { translator.sample(count: 3 * count, generator: &generator) }, columns: translator.sampleColumns,
+                          translator.sampleHeadings)
         } else if let cycle = model as? CycleGAN {
             // Held-out images of domain A: rows of a | G(a) | F(G(a)).
             let test = try Catalog.dataset(config.dataset, split: .test, dataDirectory: dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory,
                                            imageSize: config.imageShape[1], channels: config.imageShape[0], pairing: .unpaired)
             cycle.show(test.batch(Array(0..<min(count, test.count)), generator: &generator).images)
-            grid = Image.grid(withoutGradients { cycle.sample(count: 3 * count, generator: &generator) }, columns: cycle.sampleColumns)
+            grid = headed(withoutGradients { cycle.sample(count: 3 * count, generator: &generator) }, columns: cycle.sampleColumns, cycle.sampleHeadings)
         } else if let pixels = model as? AutoregressiveModel, pixels.classes > 0 {
             // One row per class, or every image of the class asked for.
             if let label, !(0..<pixels.classes).contains(label) {
@@ -62,7 +63,8 @@ struct Sample: ParsableCommand {
             }
             let perRow = max(1, count / pixels.classes)
             let labels = label.map { [Int](repeating: $0, count: count) } ?? (0..<pixels.classes).flatMap { [Int](repeating: $0, count: perRow) }
-            grid = Image.grid(pixels.sample(labels: labels, count: labels.count, generator: &generator), columns: label == nil ? perRow : 8)
+            grid = headed(pixels.sample(labels: labels, count: labels.count, generator: &generator), columns: label == nil ? perRow : 8,
+                          label == nil ? GridHeadings(rows: (0..<pixels.classes).map(String.init)) : nil)
         } else {
             guard label == nil else { throw TrainingError("--label needs a class-conditional model; \(runDir) holds \(config.model)") }
             guard truncation == nil, !mixingGrid else { throw TrainingError("--truncation and --mixing-grid are for stylegan; \(runDir) holds \(config.model)") }
@@ -72,6 +74,12 @@ struct Sample: ParsableCommand {
         try PNG.write(grid, to: target)
         print(target.path)
     }
+}
+
+/// A grid of `images` with its headings, if any.
+func headed(_ images: Tensor, columns: Int, _ headings: GridHeadings?) -> Image {
+    let grid = Image.grid(images, columns: columns)
+    return headings?.apply(to: grid, cell: (images.shape[3], images.shape[2])) ?? grid
 }
 
 /// `deepgen interpolate RUN_DIR`: decoded points on lines between the codes of test images.
@@ -138,15 +146,15 @@ struct Translate: ParsableCommand {
         guard FileManager.default.fileExists(atPath: source.path, isDirectory: &isFolder) else { throw TrainingError("\(input) does not exist") }
         let files = isFolder.boolValue
             ? try FileManager.default.contentsOfDirectory(at: source, includingPropertiesForKeys: nil)
-                .filter { $0.pathExtension.lowercased() == "png" }.sorted { $0.lastPathComponent < $1.lastPathComponent }
+                .filter { ImageFile.extensions.contains($0.pathExtension.lowercased()) }.sorted { $0.lastPathComponent < $1.lastPathComponent }
             : [source]
-        guard !files.isEmpty else { throw TrainingError("\(input) holds no .png files") }
+        guard !files.isEmpty else { throw TrainingError("\(input) holds no .png or .jpg files") }
         if isFolder.boolValue { try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true) }
         let (c, size) = (config.imageShape[0], config.imageShape[1])
         for file in files {
-            let image = try PNG.read(file).fitted(to: size).tensor(channels: c).reshaped([1, c, size, size])
+            let image = try ImageFile.read(file).fitted(to: size).tensor(channels: c).reshaped([1, c, size, size])
             let translated = withoutGradients { translate(image) }.reshaped([c, size, size])
-            let destination = isFolder.boolValue ? target.appendingPathComponent(file.lastPathComponent) : target
+            let destination = isFolder.boolValue ? target.appendingPathComponent(file.deletingPathExtension().lastPathComponent + ".png") : target
             try PNG.write(Image(tensor: translated), to: destination)
             print(destination.path)
         }

@@ -29,10 +29,10 @@ struct StyleOptions: ParsableArguments {
         var isFolder: ObjCBool = false
         let files = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) && isFolder.boolValue
             ? try FileManager.default.contentsOfDirectory(at: url, includingPropertiesForKeys: nil)
-                .filter { $0.pathExtension.lowercased() == "png" }.sorted { $0.lastPathComponent < $1.lastPathComponent }
+                .filter { ImageFile.extensions.contains($0.pathExtension.lowercased()) }.sorted { $0.lastPathComponent < $1.lastPathComponent }
             : [url]
-        guard !files.isEmpty else { throw ValidationError("\(path) holds no PNG files") }
-        return Tensor.concatenate(try files.map { try PNG.read($0).fitted(to: size).tensor(channels: c).reshaped([1, c, size, size]) }, axis: 0)
+        guard !files.isEmpty else { throw ValidationError("\(path) holds no PNG or JPEG files") }
+        return Tensor.concatenate(try files.map { try ImageFile.read($0).fitted(to: size).tensor(channels: c).reshaped([1, c, size, size]) }, axis: 0)
     }
 
     /// The classifier's features of the central crop it reads, if a classifier is given.

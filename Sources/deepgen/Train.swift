@@ -38,11 +38,11 @@ struct Train: ParsableCommand {
     @Option(help: "Where MNIST is (default: $DEEPGEN_DATA, else ./data).")
     var dataDir: String?
 
-    @Option(help: "Side of the square images a folder data set is fitted to.")
-    var imageSize = 28
+    @Option(help: "Side of the square images a folder data set is fitted to (default: the images' own size when they all share one square size, else 28; shapes: 28, shapes2fill: 64).")
+    var imageSize: Int?
 
-    @Option(help: "1 (grey) or 3 (RGB), for a folder data set.")
-    var channels = 1
+    @Option(help: "1 (grey) or 3 (RGB), for a folder data set (default: 3 when any image has colour, else 1).")
+    var channels: Int?
 
     @Option(help: "Stop after this many minutes of training (a wall-time budget).") var minutes: Double?
     @Option(help: "Save a copy of the model every N minutes in snapshots/ (for metric-against-time curves).") var snapshotMinutes: Double?
@@ -52,7 +52,7 @@ struct Train: ParsableCommand {
     @Option(help: "Checkpoint every N steps.") var checkpointEvery = 500
 
     @Option(help: "Latent dimension (ae, vae, iwae, vade; default 2 for ae, 10 for vade, 20 otherwise).") var latentDim: Int?
-    @Option(help: "Hidden layer widths, comma-separated (ae, vae, iwae MLPs; default 512,256 for ae, 500,500,2000 for vade, 400 otherwise).") var hidden: String?
+    @Option(help: "Hidden layer widths, comma-separated (ae, vae, iwae MLPs; default 512,256 for ae, 500,500,2000 for vade, 400 otherwise; classifier: the maps of its two convolution blocks, default 32,64).") var hidden: String?
     @Option(help: "Principal components to keep (pca).") var components = 50
     @Option(help: "mlp or conv (ae, vae, iwae).") var architecture = "mlp"
     @Option(help: "Pixel likelihood: bernoulli or gaussian (vae, iwae decoders); bernoulli or categorical, a 256-way softmax on 8-bit mnist (pixelcnn, gated-pixelcnn, row-lstm, diagonal-bilstm).") var likelihood = "bernoulli"
@@ -95,7 +95,7 @@ struct Train: ParsableCommand {
         // here with the valid range rather than met as a stopped process.
         func require(_ condition: Bool, _ message: String) throws { if !condition { throw ValidationError(message) } }
         func finite(_ value: Float?) -> Bool { value?.isFinite ?? true }
-        try require((4...1024).contains(imageSize), "--image-size must be between 4 and 1024")
+        try require((4...1024).contains(imageSize ?? 28), "--image-size must be between 4 and 1024")
         try require((1...65_536).contains(batchSize), "--batch-size must be between 1 and 65536")
         try require((1...max(1, batchSize)).contains(microBatches), "--micro-batches must be between 1 and the batch size")
         try require((1...1000).contains(k), "--k must be between 1 and 1000")
@@ -124,7 +124,7 @@ struct Train: ParsableCommand {
             throw ValidationError("--clusters must be at least 2, --pretrain-epochs not negative, --lr-decay in (0, 1]")
         }
         guard VaDE.Pretraining(rawValue: pretraining) != nil else { throw ValidationError("--pretraining is adam-bce or sgd-mse") }
-        guard channels == 1 || channels == 3 else { throw ValidationError("--channels must be 1 or 3") }
+        guard [1, 3].contains(channels ?? 1) else { throw ValidationError("--channels must be 1 or 3") }
         guard Normalization(rawValue: normalization) != nil, l1Weight >= 0 else { throw ValidationError("--normalization is batch or instance; --l1-weight not negative") }
         guard (features ?? 1) >= 1, (discriminatorFeatures ?? 1) >= 1, refiningLayers >= 0 else { throw ValidationError("--features and --discriminator-features must be positive, --refining-layers not negative") }
         guard ["auto", "mpi", "off"].contains(distributed), ["sum", "exact"].contains(reduce), microBatches >= 1 else {
@@ -133,6 +133,9 @@ struct Train: ParsableCommand {
         guard residualBlocks >= 0, cycleWeight >= 0 else { throw ValidationError("--residual-blocks and --cycle-weight must not be negative") }
         guard (hidden ?? "1").split(separator: ",", omittingEmptySubsequences: false).allSatisfy({ Int($0).map { (1...65_536).contains($0) } ?? false }) else {
             throw ValidationError("--hidden takes widths between 1 and 65536 separated by commas, e.g. 400 or 200,200")
+        }
+        guard model != "classifier" || hidden == nil || hidden!.split(separator: ",").count == 2 else {
+            throw ValidationError("--hidden of the classifier gives the maps of its two convolution blocks, e.g. 16,32")
         }
         guard Autoencoder.Architecture(rawValue: architecture) != nil, Autoencoder.Loss(rawValue: loss) != nil else {
             throw ValidationError("--architecture is mlp or conv, --loss bce or mse")
@@ -183,9 +186,8 @@ struct Train: ParsableCommand {
             config = makeConfig()
         }
         // A resumed run's images keep the run's size and channels unless the flags say otherwise.
-        let given = Set(Self.options(in: Self.invocation).compactMap(\.name))
-        let size = resume && !given.contains("image-size") && config.imageShape.count == 3 ? config.imageShape[1] : imageSize
-        let colours = resume && !given.contains("channels") && config.imageShape.count == 3 ? config.imageShape[0] : channels
+        let saved = resume && config.imageShape.count == 3
+        let size = imageSize ?? (saved ? config.imageShape[1] : nil), colours = channels ?? (saved ? config.imageShape[0] : nil)
         let data = try Catalog.dataset(config.dataset, split: .train, dataDirectory: dataDirectory, imageSize: size, channels: colours,
                                        pairing: Catalog.pairing(for: config.model))
         if Catalog.pairing(for: config.model) != .none {
@@ -200,6 +202,9 @@ struct Train: ParsableCommand {
             var probe = RandomGenerator(seed: 0)
             guard data.batch([0], generator: &probe).labels != nil else { throw TrainingError("\(model) needs labelled data; \(config.dataset) has no labels") }
         }
+        if communicator.rank == 0 {
+            for note in data.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+        }
         if config.training.batchSize > data.count {
             let ranks = max(communicator.size, microBatches), shrunk = data.count / ranks * ranks
             guard shrunk >= 1 else { throw TrainingError("\(config.dataset) holds \(data.count) examples, too few for \(ranks) ranks") }
@@ -210,6 +215,10 @@ struct Train: ParsableCommand {
         }
         if let clusters = config.vade?.clusters, clusters > data.count {
             throw TrainingError("vade fits \(clusters) clusters to the codes of \(data.count) examples; give --clusters \(data.count) or fewer")
+        }
+        // A classifier of a labelled folder has as many outputs as the folder has classes.
+        if !resume, config.model == "classifier", let largest = (data as? ByteImageDataset)?.labels?.max() {
+            config.classifier?.classes = max(2, largest + 1)
         }
         if let classes = config.pixelcnn?.classes, classes > 0, let largest = (data as? ByteImageDataset)?.labels?.max(), largest >= classes {
             throw TrainingError("\(config.dataset)'s labels go up to \(largest); a conditional model of them needs --classes \(largest + 1) or more")
@@ -228,6 +237,7 @@ struct Train: ParsableCommand {
             trainer.parallel = DataParallel(communicator, exact: reduce == "exact")
             trainer.synchronizeBatchNorm = syncBn
             trainer.configurationText = configurationText
+            trainer.title = "\(config.model) on \(URL(fileURLWithPath: config.dataset).lastPathComponent)"
             return trainer
         }
         let ranks = max(communicator.size, microBatches)
@@ -318,6 +328,7 @@ struct Train: ParsableCommand {
         } else if model == "classifier" {
             var options = Classifier.Options()
             options.learningRate = learningRate ?? options.learningRate
+            options.widths = widths ?? options.widths
             config.classifier = options
         } else if Catalog.autoregressive.contains(model) {
             var options = PixelCNNOptions()

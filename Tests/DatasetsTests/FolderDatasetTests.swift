@@ -52,6 +52,48 @@ final class FolderDatasetTests: TemporaryDirectoryTestCase {
         XCTAssertThrowsError(try UnpairedFolders(root.appendingPathComponent("cyc"), split: .test, size: 8, channels: 1))
     }
 
+    /// Without --channels and --image-size, grey stays grey and colour stays colour, at the
+    /// images' own size when they share one; a change to fit is noted once.
+    func testChannelsAndSizeFollowTheImages() throws {
+        try write(solid(90, width: 12, height: 12), "grey/a.png")
+        try write(solid(90, width: 12, height: 12, channels: 3), "grey/b.png")   // RGB file, grey pixels
+        let grey = try ImageFolderDataset(root.appendingPathComponent("grey"))
+        XCTAssertEqual(grey.imageShape, [1, 12, 12])
+        XCTAssertEqual(grey.notes, [])
+        var colour = solid(90, width: 12, height: 12, channels: 3)
+        colour.pixels[4] = 200
+        try write(colour, "grey/c.png")
+        try write(solid(10, width: 20, height: 16), "grey/d.png")
+        try Data("notes".utf8).write(to: root.appendingPathComponent("grey/readme.txt"))
+        let mixed = try ImageFolderDataset(root.appendingPathComponent("grey"))
+        XCTAssertEqual(mixed.imageShape, [3, 28, 28], "colour when any image has colour; 28 when sizes differ")
+        XCTAssertEqual(mixed.notes, ["4 of the 4 images in grey were scaled and centre-cropped to 28x28",
+                                     "grey: skipped files that are not PNG or JPEG images (1 .txt)"])
+        let asked = try ImageFolderDataset(root.appendingPathComponent("grey"), size: 12, channels: 1)
+        XCTAssertEqual(asked.imageShape, [1, 12, 12])
+        XCTAssertEqual(asked.notes.first, "1 of the 4 images in grey were scaled and centre-cropped to 12x12")
+        XCTAssertEqual(asked.notes[1], "1 colour images in grey were made grey (--channels 1)")
+    }
+
+    /// Class subfolders (the ImageFolder layout) are labels in name order; JPEG files are read
+    /// beside PNG ones.
+    func testClassSubfoldersAreLabelsAndJPEGIsRead() throws {
+        try write(solid(10), "classes/cat/1.png")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("classes/dog"), withIntermediateDirectories: true)
+        try JPEG.encode(solid(200)).write(to: root.appendingPathComponent("classes/dog/2.jpg"))
+        try write(solid(30), "classes/cat/3.png")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("classes/empty"), withIntermediateDirectories: true)
+        let data = try ImageFolderDataset(root.appendingPathComponent("classes"))
+        XCTAssertEqual(data.classNames, ["cat", "dog"])
+        XCTAssertEqual(data.labels, [0, 0, 1])
+        var rng = RandomGenerator(seed: 0)
+        XCTAssertEqual(data.batch([2], generator: &rng).images.mean().scalar, 200 / 255, accuracy: 2 / 255)
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("nothing/inside"), withIntermediateDirectories: true)
+        XCTAssertThrowsError(try ImageFolderDataset(root.appendingPathComponent("nothing"))) {
+            XCTAssert("\($0)".contains("holds no .png or .jpg images, neither directly nor in class subfolders"), "\($0)")
+        }
+    }
+
     func testShapesAreLabelledAndSeeded() {
         let a = ShapesDataset(count: 50, seed: 3), b = ShapesDataset(count: 50, seed: 3)
         XCTAssertEqual(a.pixels, b.pixels)

@@ -64,3 +64,55 @@ final class PNGTests: XCTestCase {
         XCTAssertEqual(grid.pixels[1 * grid.width + 1], 255) // first image
     }
 }
+
+final class JPEGTests: XCTestCase {
+    func fixture(_ name: String) -> URL { Bundle.module.url(forResource: "Fixtures/\(name)", withExtension: nil)! }
+
+    /// The pixels of a binary PNM file (P5 grey, P6 RGB) with an 8-bit maximum.
+    func pnm(_ name: String) throws -> (width: Int, height: Int, channels: Int, pixels: [UInt8]) {
+        let bytes = [UInt8](try Data(contentsOf: fixture(name)))
+        var fields: [String] = [], i = 0
+        while fields.count < 4 {
+            var token = ""
+            while bytes[i] == 0x0A || bytes[i] == 0x20 { i += 1 }
+            while bytes[i] != 0x0A && bytes[i] != 0x20 { token.append(Character(UnicodeScalar(bytes[i]))); i += 1 }
+            fields.append(token)
+        }
+        let (width, height) = (Int(fields[1])!, Int(fields[2])!)
+        return (width, height, fields[0] == "P6" ? 3 : 1, Array(bytes[(i + 1)...]))
+    }
+
+    /// Files made by libjpeg-turbo's cjpeg (baseline colour, progressive colour, grey) decode to
+    /// the pixels its djpeg printed.
+    func testFilesFromAnotherEncoderDecodeExactly() throws {
+        for (file, reference) in [("rgb.jpg", "rgb-jpg.ppm"), ("progressive.jpg", "progressive-jpg.ppm"), ("grey.jpg", "grey-jpg.pgm")] {
+            let image = try JPEG.read(fixture(file))
+            let expected = try pnm(reference)
+            XCTAssertEqual([image.width, image.height, image.channels], [expected.width, expected.height, expected.channels], file)
+            XCTAssertEqual(image.pixels, expected.pixels, file)
+            XCTAssertEqual(try ImageFile.read(fixture(file)), image, "told apart from PNG by its first bytes")
+        }
+    }
+
+    func testOurFilesReadBackClosely() throws {
+        var rng = RandomGenerator(seed: 1)
+        for channels in [1, 3] {
+            // A smooth image (JPEG is lossy; noise would not come back close).
+            let pixels = (0..<(16 * 8)).flatMap { p in (0..<channels).map { c in UInt8((p % 16) * 12 + c * 20 + rng.nextInt(below: 3)) } }
+            let image = Image(width: 16, height: 8, channels: channels, pixels: pixels)
+            let back = try JPEG.decode(JPEG.encode(image, quality: 100))
+            XCTAssertEqual([back.width, back.height, back.channels], [16, 8, channels])
+            XCTAssertLessThanOrEqual(zip(back.pixels, image.pixels).map { abs(Int($0) - Int($1)) }.max()!, 8, "channels \(channels)")
+        }
+    }
+
+    func testCorruptAndTruncatedFilesAreRefused() throws {
+        let data = try Data(contentsOf: fixture("rgb.jpg"))
+        XCTAssertThrowsError(try JPEG.decode(data.prefix(data.count / 2))) { XCTAssert("\($0)".contains("damaged JPEG"), "\($0)") }
+        var corrupt = data
+        corrupt[3] = 0xC8   // the first marker becomes a reserved one (JPEG has no checksum to damage)
+        XCTAssertThrowsError(try JPEG.decode(corrupt)) { XCTAssert("\($0)".contains("damaged JPEG"), "\($0)") }
+        XCTAssertThrowsError(try JPEG.decode(Data("GIF89a".utf8))) { XCTAssert("\($0)".contains("not a JPEG"), "\($0)") }
+        XCTAssertThrowsError(try ImageFile.read(fixture("grey.txt"))) { XCTAssert("\($0)".contains("not a PNG or JPEG file"), "\($0)") }
+    }
+}

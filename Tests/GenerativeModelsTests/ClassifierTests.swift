@@ -32,5 +32,17 @@ final class ClassifierTests: XCTestCase {
         XCTAssertLessThan(real.fid * 10, noise.fid, "real \(real.fid), noise \(noise.fid)")
         XCTAssert(real.coverage.rareClasses.isEmpty, "\(real.coverage.shares)")
         XCTAssertEqual(real.coverage.shares.reduce(0, +), 1, accuracy: 1e-9)
+
+        // The reference itself scores 0 (an identical set is identical); the floor is real images
+        // of another split at the same count, the real pass above.
+        var index = 0
+        let identical = try evaluator.evaluate(count: 256, batchSize: 100) { n in
+            defer { index += n }
+            return test.batch(Array(index..<(index + n)), generator: &rng).images
+        }
+        XCTAssertEqual(identical.fid, 0, accuracy: 1e-3)
+        XCTAssertEqual(try evaluator.floor(count: 256, real: train), real.fid, accuracy: 1e-9 * max(1, real.fid))
+        // A floor of more images than the real set holds is refused, not padded out.
+        XCTAssertThrowsError(try evaluator.floor(count: 300, real: ShapesDataset(count: 256, size: 12, seed: 2))) { XCTAssert("\($0)".contains("holds 256"), "\($0)") }
     }
 }

@@ -92,6 +92,15 @@ final class CheckpointUnitTests: TemporaryDirectoryTestCase {
         XCTAssertNil(try CheckpointUnit.verified(in: root))
     }
 
+    func testNamesWithQuotesAndControlCharactersRoundTrip() throws {
+        let names = ["a\"b", "c\\d", "e\nf", "g\u{1}h", "π.weight"]
+        let tensors = names.enumerated().map { (name: $0.element, tensor: Tensor([Float($0.offset)])) }
+        let (back, metadata) = try SafeTensors.decode(SafeTensors.encode(tensors, metadata: ["note": "say \"hi\""]))
+        XCTAssertEqual(back.map(\.name), names)
+        XCTAssertEqual(back.map { $0.tensor.scalars }, [[0], [1], [2], [3], [4]])
+        XCTAssertEqual(metadata["note"], "say \"hi\"")
+    }
+
     func testAnOverflowingShapeIsRefused() throws {
         let header = #"{"a":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,0]}}"#
         var bytes = withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { Data($0) }

@@ -7,8 +7,10 @@ import XCTest
 /// The command line as users and scripts meet it: exit codes, one-line errors, `--json`.
 final class CommandLineTests: TemporaryDirectoryTestCase {
 
+    func deepgen(_ arguments: String...) throws -> (status: Int32, out: String, err: String) { try deepgen(arguments) }
+
     /// Runs the deepgen built beside this test bundle.
-    func deepgen(_ arguments: String...) throws -> (status: Int32, out: String, err: String) {
+    func deepgen(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("deepgen")
         let process = Process()
         process.executableURL = binary
@@ -55,6 +57,40 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
         try FileManager.default.createDirectory(at: pngs, withIntermediateDirectories: true)
         try Data("not a png".utf8).write(to: pngs.appendingPathComponent("a.png"))
         assertFails(try deepgen("train", "vae", "--dataset", pngs.path), saying: "not a PNG")
+    }
+
+    /// A folder of fewer images than a batch trains in smaller batches, with a note; a file that
+    /// cannot be written is one line, not Foundation's error dump.
+    func testSmallFoldersAndUnwritableFiles() throws {
+        let folder = root.appendingPathComponent("twenty")
+        for i in 0..<20 {
+            try PNG.write(Image(width: 8, height: 8, channels: 1, pixels: (0..<64).map { UInt8(($0 * 5 + i * 11) % 256) }), to: folder.appendingPathComponent("\(i).png"))
+        }
+        let run = root.appendingPathComponent("small").path
+        let trained = try deepgen("train", "vae", "--dataset", folder.path, "--steps", "2", "--out", run)
+        XCTAssertEqual(trained.status, 0, trained.err)
+        XCTAssert(trained.err.contains("twenty holds 20 examples, fewer than a batch of 128; batches of 20 instead"), trained.err)
+        let blocked = root.appendingPathComponent("a-file")
+        try Data("x".utf8).write(to: blocked)
+        assertFails(try deepgen("sample", run, "--out", blocked.appendingPathComponent("s.png").path), saying: "a-file")
+        let sampled = try deepgen("sample", run, "--out", blocked.appendingPathComponent("s.png").path)
+        XCTAssertFalse(sampled.err.contains("Domain="), sampled.err)
+    }
+
+    /// A folder whose name holds a quote and a backslash still gives one valid JSON object.
+    func testJSONOutputEscapesNames() throws {
+        let folder = root.appendingPathComponent("we\"ird\\digits")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for i in 0..<20 {
+            try PNG.write(Image(width: 8, height: 8, channels: 1, pixels: (0..<64).map { UInt8(($0 * 7 + i * 13) % 256) }), to: folder.appendingPathComponent("\(i).png"))
+        }
+        let run = root.appendingPathComponent("odd").path
+        let trained = try deepgen("train", "vae", "--dataset", folder.path, "--steps", "2", "--batch-size", "4", "--out", run)
+        XCTAssertEqual(trained.status, 0, trained.err)
+        let eval = try deepgen("eval", run, "--metric", "elbo", "--limit", "4", "--split", "train", "--json")
+        XCTAssertEqual(eval.status, 0, eval.err)
+        let object = try JSONSerialization.jsonObject(with: Data(eval.out.utf8)) as? [String: Any]
+        XCTAssertEqual(object?["dataset"] as? String, folder.path)
     }
 
     func testRunDirectoriesAreChecked() throws {
@@ -124,9 +160,13 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
             let object = try JSONSerialization.jsonObject(with: Data(eval.out.utf8)) as! [String: Any]
             XCTAssertEqual(object["metric"] as? String, "fid")
             XCTAssertEqual(object["count"] as? Int, 300)
-            XCTAssertEqual((object["class_shares"] as? [Double])?.count, 10)
+            XCTAssertEqual((object["class_shares"] as? [Double])?.count, 4, "the classifier of shapes has its 4 classes")
             XCTAssertNotNil(object["classifier_accuracy"] as? Double)
             values.append(try XCTUnwrap(object["value"] as? Double))
+            // Every FID comes with the floor at its count: real training images, which the
+            // classifier's own run is.
+            let floor = try XCTUnwrap(object["real_floor"] as? Double)
+            if run == classifier { XCTAssertEqual(floor, values.last!, accuracy: 1e-4) } else { XCTAssertLessThan(floor, values.last!) }
         }
         XCTAssertLessThan(values[1], values[0], "real images (\(values[1])) nearer the test set than an untrained GAN's (\(values[0]))")
         assertFails(try deepgen("eval", gan, "--metric", "fid", "--classifier", gan), saying: "not a classifier")
@@ -160,7 +200,7 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
         let rows = try deepgen("sample", gated, "--count", "8", "--out", root.appendingPathComponent("rows.png").path)
         XCTAssertEqual(rows.status, 0, rows.err)
         let grid = try PNG.read(root.appendingPathComponent("rows.png"))
-        XCTAssertEqual(grid.height, 4 * 8 + 5 * 2, "four rows of 8-pixel images with 2-pixel borders")
+        XCTAssertEqual(grid.height, 4 * (4 * 8 + 5 * 2), "four rows of 8-pixel images with 2-pixel borders, magnified 4 times beside the class labels")
         assertFails(try deepgen("sample", gated, "--label", "7"), saying: "not a class")
         assertFails(try deepgen("sample", pixelcnn, "--label", "1"), saying: "class-conditional")
         // The classifier's reading of samples drawn for each class in turn.
@@ -205,7 +245,7 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
         }
         let grid = root.appendingPathComponent("grid.png")
         XCTAssertEqual(try deepgen("sample", run, "--count", "4", "--out", grid.path).status, 0)
-        XCTAssertEqual(try PNG.read(grid).width, 6 * 16 + 7 * 2, "two triplets per row")
+        XCTAssertEqual(try PNG.read(grid).width, 3 * (6 * 16 + 7 * 2), "two triplets per row, magnified 3 times under their headings")
         let one = root.appendingPathComponent("one.png"), many = root.appendingPathComponent("many")
         XCTAssertEqual(try deepgen("translate", run, data.appendingPathComponent("test/A/2.png").path, "--out", one.path).status, 0)
         XCTAssertEqual(try PNG.read(one).width, 16)
@@ -312,8 +352,19 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
         let classifier = root.appendingPathComponent("shape-classifier").path
         let taught = try deepgen("train", "classifier", "--dataset", "shapes", "--image-size", "16", "--steps", "2", "--batch-size", "8", "--out", classifier)
         XCTAssertEqual(taught.status, 0, taught.err)
-        let eval = try deepgen("eval", run, "--metric", "projection", "--classifier", classifier, "--limit", "3", "--batch-size", "2",
-                               "--projection-steps", "3", "--json")
+        // The labels are graded by a judge that is not in the projection's loss: without one, PSNR
+        // alone and a note; the loss's own classifier is refused as judge.
+        let projection = ["eval", run, "--metric", "projection", "--classifier", classifier, "--limit", "3", "--batch-size", "2", "--projection-steps", "3", "--json"]
+        let unjudged = try deepgen(projection + ["--judge", root.appendingPathComponent("none-yet").path])
+        XCTAssertEqual(unjudged.status, 0, unjudged.err)
+        XCTAssert(unjudged.err.contains("no label accuracy without a judge"), unjudged.err)
+        XCTAssertNil((try JSONSerialization.jsonObject(with: Data(unjudged.out.utf8)) as! [String: Any])["label_accuracy"])
+        assertFails(try deepgen(projection + ["--judge", classifier]), saying: "is the classifier of the projection's loss")
+        let judge = root.appendingPathComponent("judge").path
+        let judgeTrained = try deepgen("train", "classifier", "--dataset", "shapes", "--image-size", "16", "--steps", "2", "--batch-size", "8",
+                                       "--hidden", "8,16", "--seed", "5", "--out", judge)
+        XCTAssertEqual(judgeTrained.status, 0, judgeTrained.err)
+        let eval = try deepgen(projection + ["--judge", judge])
         XCTAssertEqual(eval.status, 0, eval.err)
         let object = try JSONSerialization.jsonObject(with: Data(eval.out.utf8)) as! [String: Any]
         XCTAssertEqual(object["count"] as? Int, 3)

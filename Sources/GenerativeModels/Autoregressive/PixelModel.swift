@@ -46,7 +46,10 @@ public final class AutoregressiveModel: Module, TrainableModel, SequentialSampli
     public var module: Module { self }
     public var optimizers: [String: Optimizer] { ["model": optimizer] }
     /// Sixteen: each image costs a pass of the network per pixel.
-    public var sampleCount: Int { 16 }
+    /// A conditional model draws a row of 2 per class, headed by the class.
+    public var sampleCount: Int { classes > 0 ? 2 * classes : 16 }
+    public var sampleColumns: Int { classes > 0 ? 2 : 8 }
+    public var sampleHeadings: GridHeadings? { classes > 0 ? GridHeadings(rows: (0..<classes).map(String.init)) : nil }
 
     public init(network: any PixelNetwork, likelihood: PixelLikelihood, imageShape: [Int], classes: Int = 0, components: Int = 10,
                 learningRate: Float) {
@@ -101,7 +104,7 @@ public final class AutoregressiveModel: Module, TrainableModel, SequentialSampli
     public var showsSamplingProgress = false
 
     public func sample(count: Int, generator: inout RandomGenerator) -> Tensor {
-        sample(labels: classes > 0 ? (0..<count).map { $0 % classes } : nil, count: count, generator: &generator)
+        sample(labels: classes > 0 ? (0..<count).map { $0 * classes / count } : nil, count: count, generator: &generator)
     }
 
     /// Images drawn value by value in raster order (colours in order within a pixel), one pass

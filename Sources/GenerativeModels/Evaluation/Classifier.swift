@@ -11,7 +11,19 @@ public final class Classifier: Module, TrainableModel {
         public var featureDimension = 128
         public var dropout: Float = 0.5
         public var learningRate: Float = 1e-3
+        /// The maps of the two convolution blocks; another architecture than the FID's makes a
+        /// judge whose errors are not the FID classifier's.
+        public var widths = [32, 64]
         public init() {}
+
+        public init(from decoder: Decoder) throws {   // runs saved before `widths` existed: 32, 64
+            let c = try decoder.container(keyedBy: CodingKeys.self), d = Options()
+            classes = try c.decodeIfPresent(Int.self, forKey: .classes) ?? d.classes
+            featureDimension = try c.decodeIfPresent(Int.self, forKey: .featureDimension) ?? d.featureDimension
+            dropout = try c.decodeIfPresent(Float.self, forKey: .dropout) ?? d.dropout
+            learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? d.learningRate
+            widths = try c.decodeIfPresent([Int].self, forKey: .widths) ?? d.widths
+        }
     }
 
     public let options: Options
@@ -34,8 +46,9 @@ public final class Classifier: Module, TrainableModel {
              Conv2d(output, output, kernel: 3, padding: 1, generator: &generator), Function.relu(),
              Function { maxPool2d($0, kernel: 2) }]
         }
-        body = Sequential(block(c, 32) + block(32, 64) + [Function.flatten(),
-                          Linear(64 * (h / 4) * (w / 4), options.featureDimension, generator: &generator), Function.relu()])
+        let (first, second) = (options.widths[0], options.widths[1])
+        body = Sequential(block(c, first) + block(first, second) + [Function.flatten(),
+                          Linear(second * (h / 4) * (w / 4), options.featureDimension, generator: &generator), Function.relu()])
         head = Sequential([Dropout(options.dropout, generator: &generator), Linear(options.featureDimension, options.classes, generator: &generator)])
         super.init()
         optimizer = Adam(trainableParameters(), learningRate: options.learningRate)

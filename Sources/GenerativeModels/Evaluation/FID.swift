@@ -50,4 +50,27 @@ public final class FIDEvaluator {
         let statistics = FeatureStatistics(features: Tensor.concatenate(features, axis: 0))
         return (try frechetDistance(statistics, reference), ClassCoverage(predictions: predictions, classes: classifier.options.classes), predictions)
     }
+
+    /// The floor of an FID of `count` images: as many real images from `real` (a split other
+    /// than the reference's, the training set) against the same reference. An FID depends on
+    /// how many images it is taken over, so every FID is shown beside the floor at its count.
+    public func floor(count: Int, real: Dataset, batchSize: Int = 500) throws -> Double {
+        guard count <= real.count else {
+            throw TrainingError("the floor of \(count) images needs as many real ones; \(real.name) holds \(real.count)")
+        }
+        var generator = RandomGenerator(seed: 0)
+        var done = 0
+        return try evaluate(count: count, batchSize: batchSize) { n in
+            defer { done += n }
+            return centreCrop(real.batch(Array(done..<(done + n)), generator: &generator).images, to: classifier.imageShape)
+        }.fid
+    }
+}
+
+/// The central H x W of images [N, C, H', W'] (models of padded digits, read by the classifier
+/// in its own 28 x 28).
+public func centreCrop(_ images: Tensor, to shape: [Int]) -> Tensor {
+    let (h, w) = (shape[1], shape[2])
+    let top = (images.shape[2] - h) / 2, left = (images.shape[3] - w) / 2
+    return images.sliced(axis: 2, top..<top + h).sliced(axis: 3, left..<left + w)
 }

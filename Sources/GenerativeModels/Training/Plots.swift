@@ -1,114 +1,119 @@
 import Datasets
 import Foundation
 
-/// Line plots of training curves as PNG: axes with labelled ticks, one coloured line per
-/// series, a legend. Drawn into an RGB raster with a 3x5 pixel font scaled up.
+/// Plots of training curves as PNG: one panel per series, each with its own axis (linear, or
+/// logarithmic when the values span more than two decades), round tick values and a title.
 public enum LinePlot {
     static let colours: [(UInt8, UInt8, UInt8)] = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14), (148, 103, 189), (140, 86, 75)]
+    static let panelHeight = 170, titleHeight = 30
 
-    public static func render(series: [(name: String, points: [(x: Double, y: Double)])], width: Int = 640, height: Int = 400,
+    public static func render(series: [(name: String, points: [(x: Double, y: Double)])], title: String = "", width: Int = 640,
                               xLabel: String = "step") -> Image {
-        var canvas = Canvas(width: width, height: height)
-        let all = series.flatMap(\.points).filter { $0.y.isFinite }
-        let left = 70, right = width - 20, top = 20, bottom = height - 45
-        canvas.line(left, top, left, bottom, (0, 0, 0)); canvas.line(left, bottom, right, bottom, (0, 0, 0))
-        guard let minX = all.map(\.x).min(), let maxX = all.map(\.x).max(), var minY = all.map(\.y).min(), var maxY = all.map(\.y).max() else {
-            return canvas.image
+        let shown = series.filter { !$0.points.filter { $0.y.isFinite }.isEmpty }
+        var canvas = Canvas(width: width, height: titleHeight + max(1, shown.count) * panelHeight + 24)
+        canvas.text(title, x: (width - Canvas.textWidth(title, scale: 2)) / 2, y: 8, scale: 2)
+        for (k, s) in shown.enumerated() {
+            panel(&canvas, s.name, s.points.filter { $0.y.isFinite }, top: titleHeight + k * panelHeight, colour: colours[k % colours.count])
         }
-        if maxY - minY < 1e-12 { minY -= 1; maxY += 1 }
-        let spanX = max(maxX - minX, 1e-12)
-        func px(_ x: Double) -> Int { left + Int((x - minX) / spanX * Double(right - left)) }
-        func py(_ y: Double) -> Int { bottom - Int((y - minY) / (maxY - minY) * Double(bottom - top)) }
-        for i in 0...4 {
-            let y = minY + (maxY - minY) * Double(i) / 4, x = minX + spanX * Double(i) / 4
-            canvas.line(left - 4, py(y), left, py(y), (0, 0, 0))
-            canvas.text(label(y), x: 4, y: py(y) - 5, scale: 2)
-            canvas.line(px(x), bottom, px(x), bottom + 4, (0, 0, 0))
-            let text = label(x)
-            canvas.text(text, x: px(x) - text.count * 4, y: bottom + 8, scale: 2)
-        }
-        canvas.text(xLabel, x: (left + right) / 2 - xLabel.count * 4, y: height - 16, scale: 2)
-        for (k, s) in series.enumerated() {
-            let colour = colours[k % colours.count]
-            let points = s.points.filter { $0.y.isFinite }
-            for (a, b) in zip(points, points.dropFirst()) { canvas.line(px(a.x), py(a.y), px(b.x), py(b.y), colour) }
-            if points.count == 1 { canvas.line(px(points[0].x), py(points[0].y), px(points[0].x), py(points[0].y), colour) }
-            let legendY = top + 4 + k * 14
-            canvas.line(right - 150, legendY + 5, right - 130, legendY + 5, colour)
-            canvas.text(s.name, x: right - 124, y: legendY, scale: 2)
-        }
+        canvas.text(xLabel, x: (width - Canvas.textWidth(xLabel, scale: 2)) / 2, y: canvas.height - 18, scale: 2)
         return canvas.image
     }
 
-    static func label(_ v: Double) -> String {
-        if v == 0 { return "0" }
-        if v == v.rounded() && abs(v) < 1e7 { return String(Int(v)) }
-        if abs(v) >= 1e5 || abs(v) < 1e-2 { return String(format: "%.1e", v) }
-        return abs(v) >= 100 ? String(Int(v.rounded())) : String(format: "%.2f", v)
+    /// One series in the band `top ..< top + panelHeight`: its name, axes, ticks and line.
+    static func panel(_ canvas: inout Canvas, _ name: String, _ points: [(x: Double, y: Double)], top: Int, colour: (UInt8, UInt8, UInt8)) {
+        let left = 80, right = canvas.width - 20, upper = top + 18, bottom = top + panelHeight - 30
+        let ys = points.map(\.y)
+        let logarithmic = ys.min()! > 0 && ys.max()! / ys.min()! > 100
+        func value(_ y: Double) -> Double { logarithmic ? log10(y) : y }
+        let x = Axis(points.map(\.x).min()!, points.map(\.x).max()!, logarithmic: false)
+        let y = Axis(value(ys.min()!), value(ys.max()!), logarithmic: logarithmic)
+        func px(_ v: Double) -> Int { left + Int((v - x.low) / (x.high - x.low) * Double(right - left)) }
+        func py(_ v: Double) -> Int { bottom - Int((v - y.low) / (y.high - y.low) * Double(bottom - upper)) }
+        canvas.text(name + (logarithmic ? " (log scale)" : ""), x: left + 6, y: top + 2, scale: 2, colour: colour)
+        canvas.line(left, upper, left, bottom, (0, 0, 0)); canvas.line(left, bottom, right, bottom, (0, 0, 0))
+        for tick in y.ticks {
+            canvas.line(left - 4, py(tick), left, py(tick), (0, 0, 0))
+            let text = y.label(tick)
+            canvas.text(text, x: left - 8 - Canvas.textWidth(text, scale: 2), y: py(tick) - 5, scale: 2)
+        }
+        for tick in x.ticks {
+            canvas.line(px(tick), bottom, px(tick), bottom + 4, (0, 0, 0))
+            let text = x.label(tick)
+            canvas.text(text, x: px(tick) - Canvas.textWidth(text, scale: 2) / 2, y: bottom + 8, scale: 2)
+        }
+        let drawn = points.map { (px($0.x), py(value($0.y))) }
+        for (a, b) in zip(drawn, drawn.dropFirst()) { canvas.line(a.0, a.1, b.0, b.1, colour) }
+        if drawn.count == 1 { for d in -2...2 { canvas.line(drawn[0].0 + d, drawn[0].1 - 2, drawn[0].0 + d, drawn[0].1 + 2, colour) } }
     }
 
-    struct Canvas {
-        let width: Int, height: Int
-        var pixels: [UInt8]
-        init(width: Int, height: Int) {
-            self.width = width; self.height = height
-            pixels = [UInt8](repeating: 255, count: width * height * 3)
-        }
-        var image: Image { Image(width: width, height: height, channels: 3, pixels: pixels) }
+    /// An axis over [low, high] widened to round bounds, with ticks at 1, 2 or 5 times a power of
+    /// ten (whole decades on a log axis, whose values are exponents).
+    struct Axis {
+        let low: Double, high: Double, step: Double, logarithmic: Bool
 
-        mutating func set(_ x: Int, _ y: Int, _ c: (UInt8, UInt8, UInt8)) {
-            guard x >= 0, x < width, y >= 0, y < height else { return }
-            let o = (y * width + x) * 3
-            pixels[o] = c.0; pixels[o + 1] = c.1; pixels[o + 2] = c.2
-        }
-
-        /// Bresenham's line, two pixels thick.
-        mutating func line(_ x0: Int, _ y0: Int, _ x1: Int, _ y1: Int, _ c: (UInt8, UInt8, UInt8)) {
-            var x = x0, y = y0
-            let dx = abs(x1 - x0), dy = -abs(y1 - y0), sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1
-            var err = dx + dy
-            while true {
-                set(x, y, c); set(x, y + 1, c)
-                if x == x1 && y == y1 { break }
-                let e2 = 2 * err
-                if e2 >= dy { err += dy; x += sx }
-                if e2 <= dx { err += dx; y += sy }
-            }
+        init(_ minimum: Double, _ maximum: Double, logarithmic: Bool) {
+            var (a, b) = (minimum, maximum)
+            if b - a < 1e-12 * max(1, abs(a)) { a -= max(1, abs(a) * 0.1); b += max(1, abs(b) * 0.1) }
+            let raw = (b - a) / 4
+            let magnitude = pow(10, floor(log10(raw)))
+            let residual = raw / magnitude
+            var step = (residual < 1.5 ? 1 : residual < 3 ? 2 : residual < 7 ? 5 : 10) * magnitude
+            if logarithmic { step = max(1, step.rounded()) }
+            self.step = step; self.logarithmic = logarithmic
+            low = floor(a / step) * step; high = max(ceil(b / step) * step, low + step)
         }
 
-        mutating func text(_ s: String, x: Int, y: Int, scale: Int) {
-            for (i, ch) in s.lowercased().enumerated() {
-                guard let glyph = font[ch] else { continue }
-                for row in 0..<5 {
-                    for col in 0..<3 where glyph >> UInt16(14 - (row * 3 + col)) & 1 == 1 {
-                        for a in 0..<scale { for b in 0..<scale { set(x + (i * 4 + col) * scale + a, y + row * scale + b, (0, 0, 0)) } }
-                    }
-                }
-            }
+        var ticks: [Double] { stride(from: low, through: high + step * 1e-9, by: step).map { $0 } }
+
+        func label(_ v: Double) -> String {
+            if logarithmic { return Self.plain(pow(10, v.rounded()), step: pow(10, v.rounded())) }
+            return Self.plain(abs(v) < step * 1e-9 ? 0 : v, step: step)
+        }
+
+        /// As few digits as the step needs; powers of ten beyond 1e5 or below 1e-3 in e-notation.
+        static func plain(_ v: Double, step: Double) -> String {
+            if v == 0 { return "0" }
+            if abs(v) >= 1e5 || abs(v) < 1e-3 { return String(format: "%.0e", v).replacingOccurrences(of: "e+0", with: "e").replacingOccurrences(of: "e-0", with: "e-") }
+            let decimals = max(0, Int(-floor(log10(step) + 1e-9)))
+            return String(format: "%.\(decimals)f", v)
         }
     }
+}
 
-    /// 3x5 glyphs, rows top to bottom, 3 bits per row (bit 14 is the top-left pixel).
-    static let font: [Character: UInt16] = [
-        "0": 0b111_101_101_101_111, "1": 0b010_110_010_010_111, "2": 0b111_001_111_100_111, "3": 0b111_001_111_001_111,
-        "4": 0b101_101_111_001_001, "5": 0b111_100_111_001_111, "6": 0b111_100_111_101_111, "7": 0b111_001_010_010_010,
-        "8": 0b111_101_111_101_111, "9": 0b111_101_111_001_111, ".": 0b000_000_000_000_010, "-": 0b000_000_111_000_000,
-        "+": 0b000_010_111_010_000, "_": 0b000_000_000_000_111, " ": 0,
-        "a": 0b010_101_111_101_101, "b": 0b110_101_110_101_110, "c": 0b011_100_100_100_011, "d": 0b110_101_101_101_110,
-        "e": 0b111_100_110_100_111, "f": 0b111_100_110_100_100, "g": 0b011_100_101_101_011, "h": 0b101_101_111_101_101,
-        "i": 0b111_010_010_010_111, "j": 0b001_001_001_101_010, "k": 0b101_101_110_101_101, "l": 0b100_100_100_100_111,
-        "m": 0b101_111_111_101_101, "n": 0b110_101_101_101_101, "o": 0b010_101_101_101_010, "p": 0b110_101_110_100_100,
-        "q": 0b010_101_101_110_011, "r": 0b110_101_110_101_101, "s": 0b011_100_010_001_110, "t": 0b111_010_010_010_010,
-        "u": 0b101_101_101_101_111, "v": 0b101_101_101_101_010, "w": 0b101_101_111_111_101, "x": 0b101_101_010_101_101,
-        "y": 0b101_101_010_010_010, "z": 0b111_001_010_100_111,
-    ]
+/// Headings for a grid of images: a title over each column (input / output / target) and a
+/// label beside each row (the class), drawn in bands around the grid.
+public struct GridHeadings: Sendable {
+    public var columns: [String]
+    public var rows: [String]?
+    public init(columns: [String] = [], rows: [String]? = nil) { self.columns = columns; self.rows = rows }
+
+    /// `grid` (from `Image.grid` with `border`, cells of `cell` pixels) with the headings around it;
+    /// small cells are magnified (to 28 pixels at least) so the labels fit and read.
+    public func apply(to grid: Image, cell: (width: Int, height: Int), border: Int = 2) -> Image {
+        let widest = (columns + (rows ?? [])).map { Canvas.textWidth($0, scale: 1) }.max() ?? 0
+        let fitsText = Int((Double(2 * widest) / Double(cell.width + border)).rounded(.up)), atLeast28 = (28 + cell.width - 1) / cell.width
+        let magnify = max(1, min(4, max(fitsText, atLeast28)))
+        let labelWidth = rows.map { $0.map { Canvas.textWidth($0, scale: 2) }.max() ?? 0 }.map { $0 + 8 } ?? 0
+        let bandHeight = columns.isEmpty ? 0 : 16
+        var canvas = Canvas(width: labelWidth + grid.width * magnify, height: bandHeight + grid.height * magnify)
+        canvas.draw(grid, x: labelWidth, y: bandHeight, scale: magnify)
+        let pitchX = (cell.width + border) * magnify, pitchY = (cell.height + border) * magnify
+        for (i, title) in columns.enumerated() {
+            let centre = labelWidth + border * magnify + i * pitchX + cell.width * magnify / 2
+            canvas.text(title, x: centre - Canvas.textWidth(title, scale: 2) / 2, y: 2, scale: 2)
+        }
+        for (j, label) in (rows ?? []).enumerated() {
+            canvas.text(label, x: 4, y: bandHeight + border * magnify + j * pitchY + cell.height * magnify / 2 - 5, scale: 2)
+        }
+        return canvas.image
+    }
 }
 
 /// Points coloured by class on a square canvas: the 2-D latent space of a model.
 public enum ScatterPlot {
     public static func render(x: [Float], y: [Float], labels: [Int], size: Int = 480) -> Image {
         precondition(x.count == y.count && y.count == labels.count, "ScatterPlot: \(x.count), \(y.count), \(labels.count) values")
-        var canvas = LinePlot.Canvas(width: size, height: size)
+        var canvas = Canvas(width: size, height: size)
         guard let minX = x.min(), let maxX = x.max(), let minY = y.min(), let maxY = y.max() else { return canvas.image }
         let margin = 12
         let spanX = Swift.max(maxX - minX, 1e-6), spanY = Swift.max(maxY - minY, 1e-6)

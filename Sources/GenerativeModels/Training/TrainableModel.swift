@@ -24,6 +24,9 @@ public protocol TrainableModel: AnyObject {
     var sampleColumns: Int { get }
     /// Images in samples.png.
     var sampleCount: Int { get }
+    /// Titles of samples.png's columns or rows, when they differ in kind (input, output, target;
+    /// the class of a row).
+    var sampleHeadings: GridHeadings? { get }
 }
 
 extension TrainableModel {
@@ -31,6 +34,7 @@ extension TrainableModel {
     public var drawsSamples: Bool { true }
     public var sampleColumns: Int { 8 }
     public var sampleCount: Int { 64 }
+    public var sampleHeadings: GridHeadings? { nil }
 }
 
 /// A model whose sampling is long (one network pass per pixel) and can show its progress.

@@ -48,6 +48,8 @@ public final class Trainer {
     /// Called to write config.json (the model's typed configuration).
     let writeConfig: () throws -> Void
     public var quiet = false
+    /// The title of loss.png (the CLI's: the model and its data set).
+    public var title = ""
     /// The ranks training together (one process alone by default).
     public var parallel = DataParallel(SingleProcess())
     /// BatchNorm with the statistics of the global batch (`--sync-bn`), not of each rank's slice.
@@ -232,7 +234,7 @@ public final class Trainer {
         let curve = pca.explainedVarianceRatio.value.scalars.enumerated().map { i, r -> (x: Double, y: Double) in
             cumulative += Double(r); return (Double(i + 1), cumulative)
         }
-        try writeAtomically(PNG.encode(LinePlot.render(series: [("explained variance", curve)], xLabel: "components")), to: run.lossPlot)
+        try writeAtomically(PNG.encode(LinePlot.render(series: [("explained variance", curve)], title: title, xLabel: "components")), to: run.lossPlot)
         try writeSamples(showingProgress: true)
         if !quiet {
             log("PCA: \(pca.options.components) components explain \(String(format: "%.1f", 100 * figures["explained_variance"]!))% of the variance; reconstruction MSE \(String(format: "%.5f", figures["mse"]!))")
@@ -280,7 +282,9 @@ public final class Trainer {
         sequential?.showsSamplingProgress = showingProgress && !quiet
         defer { sequential?.showsSamplingProgress = false }
         let images = withoutGradients { model.sample(count: model.sampleCount, generator: &generator) }
-        try writeAtomically(PNG.encode(Image.grid(images, columns: model.sampleColumns)), to: run.samples)
+        var grid = Image.grid(images, columns: model.sampleColumns)
+        if let headings = model.sampleHeadings { grid = headings.apply(to: grid, cell: (images.shape[3], images.shape[2])) }
+        try writeAtomically(PNG.encode(grid), to: run.samples)
     }
 
     func writeLossPlot() throws {
@@ -294,7 +298,7 @@ public final class Trainer {
             }
             series.append((name, points))
         }
-        try writeAtomically(PNG.encode(LinePlot.render(series: series)), to: run.lossPlot)
+        try writeAtomically(PNG.encode(LinePlot.render(series: series, title: title)), to: run.lossPlot)
     }
 
     /// "loss" first, then the other names alphabetically.

@@ -36,6 +36,8 @@ public final class CycleGAN: Module, TrainableModel {
     public var module: Module { self }
     public var optimizers: [String: Optimizer] { ["generator": generatorOptimizer, "discriminator": discriminatorOptimizer] }
     public var sampleColumns: Int { 6 }
+    /// A, its translation G(A) and the translation back F(G(A)), twice per row.
+    public var sampleHeadings: GridHeadings? { GridHeadings(columns: Array(repeating: ["a", "g(a)", "f(g(a))"], count: 2).flatMap { $0 }) }
 
     public init(_ options: Options, imageShape: [Int], generator rng: inout RandomGenerator) {
         self.options = options

@@ -116,4 +116,5 @@ public final class Pix2Pix: Module, TrainableModel {
     }
 
     public var sampleColumns: Int { 6 }
+    public var sampleHeadings: GridHeadings? { GridHeadings(columns: Array(repeating: ["input", "output", "target"], count: 2).flatMap { $0 }) }
 }

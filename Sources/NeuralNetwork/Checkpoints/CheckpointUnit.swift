@@ -167,14 +167,16 @@ func fileError(_ what: String) -> FileWriteError {
     FileWriteError(description: "\(what): \(String(cString: strerror(errno)))")
 }
 
-/// The reason of a Foundation error in one line (its localized description, not the dump).
+/// A Foundation error in one line: the file it concerns and the reason, not the dump.
 public func readableDescription(of error: Error) -> String {
     if let error = error as? FileWriteError { return error.description }
     let ns = error as NSError
+    var reason = ns.localizedDescription
     if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-        return String(cString: strerror(Int32(underlying.code)))
+        reason = String(cString: strerror(Int32(underlying.code)))
     }
-    return ns.localizedDescription
+    let path = ns.userInfo[NSFilePathErrorKey] as? String ?? (ns.userInfo[NSURLErrorKey] as? URL)?.path
+    return path.map { "\($0): \(reason)" } ?? reason
 }
 
 /// Writes all of `data` and flushes it to the disk, or throws with the reason (a full disk

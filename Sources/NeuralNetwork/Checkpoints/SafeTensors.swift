@@ -128,9 +128,21 @@ public enum SafeTensors {
         return sign * (1 + mantissa / 1024) * Float(sign: .plus, exponent: exponent - 15, significand: 1)
     }
 
-    private static func quote(_ s: String) -> String {
-        let data = try! JSONSerialization.data(withJSONObject: [s], options: [.fragmentsAllowed])
-        return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
+    /// `s` as a JSON string: quotes, backslashes and control characters escaped.
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 }
 
