@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "TestSupport"]),
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "TensorEngine", "TestSupport"]),
         .testTarget(name: "GenerativeModelsTests", dependencies: ["GenerativeModels", "Datasets", "Metrics", "NeuralNetwork", "TensorEngine", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TensorEngine", "TestSupport"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "NeuralNetwork", "TensorEngine", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "deepgenTests", dependencies: ["deepgen", "Datasets", "NeuralNetwork", "TensorEngine", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorEngine", "TestSupport"], resources: [.copy("Fixtures")]),
     ],

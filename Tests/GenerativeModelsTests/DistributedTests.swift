@@ -46,6 +46,19 @@ final class DistributedTests: TemporaryDirectoryTestCase {
     struct Refusal: Error {}
 
     /// A failing rank ends the run with its error; the ranks waiting on it are released.
+    /// Each rank's gradients are replaced by the mean over ranks, exactly: the 1/K that Adam would
+    /// hide (it ignores a constant scale) is checked here on its own, in both reductions.
+    func testGradientsAreAveragedNotSummed() throws {
+        for exact in [false, true] {
+            var results = [[[Float]]](repeating: [], count: 4)
+            try ThreadGroup(size: 4).run { c in
+                let mine = [Tensor([Float(c.rank + 1), -2 * Float(c.rank)]), Tensor(shape: [1, 1], scalars: [Float(10 * c.rank)])]
+                results[c.rank] = DataParallel(c, exact: exact).averageGradients(mine).map(\.scalars)
+            }
+            for rank in 0..<4 { XCTAssertEqual(results[rank], [[2.5, -3], [15]], "rank \(rank), exact \(exact)") }
+        }
+    }
+
     func testAFailingRankEndsTheRun() {
         let group = ThreadGroup(size: 2)
         XCTAssertThrowsError(try group.run { c in

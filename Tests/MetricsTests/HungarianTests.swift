@@ -30,4 +30,15 @@ final class HungarianTests: XCTestCase {
         XCTAssertEqual(clusteringAccuracy(clusters: [2, 2, 0, 1, 1, 1, 1], labels: labels), 6.0 / 7, accuracy: 1e-12)
         XCTAssertEqual(clusteringAccuracy(clusters: [0, 0, 0, 0, 0, 0, 0], labels: labels), 3.0 / 7, accuracy: 1e-12)
     }
+
+    /// A case whose answer is neither perfect nor the floor (the largest class, 1/3): the
+    /// contingency table c1: {0, 0, 1}, c0: {1, 1}, c2: {2, 2, 2, 0} matches c1 -> 0, c0 -> 1,
+    /// c2 -> 2 for 2 + 2 + 3 of 9.
+    func testClusteringAccuracyOfAnImperfectClustering() {
+        let clusters = [1, 1, 1, 0, 0, 2, 2, 2, 2], labels = [0, 0, 1, 1, 1, 2, 2, 0, 2]
+        XCTAssertEqual(clusteringAccuracy(clusters: clusters, labels: labels), 7.0 / 9, accuracy: 1e-12)
+        // Relabelling the clusters changes nothing; moving one example across changes the answer.
+        XCTAssertEqual(clusteringAccuracy(clusters: clusters.map { ($0 + 1) % 3 }, labels: labels), 7.0 / 9, accuracy: 1e-12)
+        XCTAssertEqual(clusteringAccuracy(clusters: [1, 1, 1, 0, 0, 2, 2, 1, 2], labels: labels), 8.0 / 9, accuracy: 1e-12)
+    }
 }

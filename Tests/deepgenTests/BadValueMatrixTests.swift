@@ -69,6 +69,7 @@ final class BadValueMatrixTests: TemporaryDirectoryTestCase {
             }
         }
         XCTAssertGreaterThan(cases.count, 500, "the matrix lost its options")
+        print("bad-value matrix: \(cases.count) invocations over \(Set(cases.map { $0.arguments.prefix(2).joined(separator: " ") }).count) commands and models")
         let results = try runBoth(cases.map(\.arguments))
         for ((_, label), result) in zip(cases, results) {
             XCTAssertNil(result.signal, "\(label): killed by signal \(result.signal ?? 0)\n\(result.err.suffix(600))")

@@ -232,6 +232,13 @@ public enum FaultInjection {
         return written
     }
 
+    /// `DEEPGEN_MPI_FAULT`, for the test of `scripts/test-mpi` itself: `reduce` makes rank 0 keep
+    /// its own values in every reduction (a rank that skips the all-reduce), `scale` drops the 1/N
+    /// of gradient averaging on every rank (the ranks still agree with each other),
+    /// `agreement` skips the ranks' start-up comparison, `launcher` lets a build without MPI run
+    /// as one of several ranks. Each must make one of the script's checks fail.
+    public static let mpi: String? = ProcessInfo.processInfo.environment["DEEPGEN_MPI_FAULT"]
+
     public static func reach(_ label: String) {
         guard let target, target.label == label else { return }
         reached[label, default: 0] += 1
