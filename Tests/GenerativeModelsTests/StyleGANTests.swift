@@ -121,13 +121,63 @@ final class StyleGANTests: XCTestCase {
         XCTAssertNotEqual(g.synthesize(styles, noise: &two).scalars, a.scalars)
     }
 
-    func styleGAN(seed: UInt64 = 0) -> StyleGAN {
+    func styleGAN(seed: UInt64 = 0, mixing: Float = 0.9) -> StyleGAN {
         var o = StyleGAN.Options()
         o.generator.latentDimension = 8; o.generator.styleDimension = 6; o.generator.mappingLayers = 2
         o.generator.features = 8; o.generator.minimumFeatures = 4
-        o.r1Gamma = 2; o.r1Interval = 2
+        o.r1Gamma = 2; o.r1Interval = 2; o.mixingProbability = mixing; o.averageHalfLife = 20
         var rng = RandomGenerator(seed: seed)
         return StyleGAN(o, imageShape: [1, 8, 8], generator: &rng)
+    }
+
+    /// Lazy R1: every `r1Interval` steps of D's optimizer (and only then) its objective is the
+    /// logistic loss plus the interval times the penalty; training logs it on those steps.
+    func testLazyR1JoinsTheObjectiveEveryIntervalWeightedByIt() {
+        let m = styleGAN()
+        let real = randomTensor([3, 1, 8, 8], seed: 30), fake = randomTensor([3, 1, 8, 8], seed: 31)
+        let plain = m.discriminatorLoss(real: real, fake: fake).scalar, penalty = m.r1Penalty(real).scalar
+        XCTAssertGreaterThan(penalty, 0)
+        for step in 0..<5 {
+            let (loss, figures) = m.discriminatorObjective(real: real, fake: fake, step: step)
+            XCTAssertEqual(loss.scalar, step % 2 == 0 ? plain + 2 * penalty : plain, accuracy: 1e-5 * abs(plain), "step \(step)")
+            XCTAssertEqual(figures["r1"] != nil, step % 2 == 0, "step \(step)")
+        }
+        var rng = RandomGenerator(seed: 32)
+        let logged = (0..<3).map { _ in
+            m.trainStep(Batch(images: Tensor.uniform([2, 1, 8, 8], generator: &rng), labels: nil, indices: [0, 1]), generator: &rng)["r1"] != nil
+        }
+        XCTAssertEqual(logged, [true, false, true])
+    }
+
+    /// The averaged generator follows the trained one at the rate of its half-life in images,
+    /// and w's average at StyleGAN2's 0.995.
+    func testAveragesMoveAtTheirRates() {
+        let m = styleGAN()
+        var rng = RandomGenerator(seed: 33)
+        _ = m.trainStep(Batch(images: Tensor.uniform([4, 1, 8, 8], generator: &rng), labels: nil, indices: [0, 1, 2, 3]), generator: &rng)
+        let before = m.averaged.parameters().map(\.value.scalars), wBefore = m.generator.averageStyle.value.scalars
+        let w = randomTensor([4, 6], seed: 34)
+        m.updateAverages(w: w, batchSize: 4)
+        let beta = Float(Foundation.pow(0.5, 4.0 / 20))
+        for (k, (average, trained)) in zip(m.averaged.parameters(), m.generator.parameters()).enumerated() {
+            assertClose(average.value, zip(before[k], trained.value.scalars).map { beta * $0 + (1 - beta) * $1 }, tolerance: 1e-6, "parameter \(k)")
+        }
+        assertClose(m.generator.averageStyle.value, zip(wBefore, w.mean(alongAxis: 0).scalars).map { 0.995 * $0 + 0.005 * $1 }, tolerance: 1e-6)
+    }
+
+    /// With mixing, the styles switch from one w to another at a crossover inside the layers;
+    /// without it, every layer has the same w.
+    func testMixingProbabilityDecidesTheStyles() {
+        for (mixing, mixed) in [(Float(1), true), (Float(0), false)] {
+            let m = styleGAN(mixing: mixing)
+            var rng = RandomGenerator(seed: 35)
+            let styles = m.styles(2, generator: &rng).styles
+            let count = m.generator.styleCount
+            let first = styles.sliced(axis: 1, 0..<1).scalars, last = styles.sliced(axis: 1, (count - 1)..<count).scalars
+            XCTAssertEqual(first != last, mixed, "mixing probability \(mixing)")
+            let changes = (1..<count).filter { l in styles.sliced(axis: 1, l..<l + 1).scalars != styles.sliced(axis: 1, (l - 1)..<l).scalars }
+            XCTAssertEqual(changes.count, mixed ? 1 : 0, "one crossover")
+        }
     }
 
     /// R1 against finite differences: gamma/2 times the mean over images of the squared norm of

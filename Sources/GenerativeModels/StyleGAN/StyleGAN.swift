@@ -74,17 +74,22 @@ public final class StyleGAN: Module, TrainableModel {
     /// G's non-saturating loss: softplus(-D(fake)), the batch mean.
     func generatorLoss(fake: Tensor) -> Tensor { (-discriminator(fake)).softplus().mean() }
 
+    /// D's objective at its optimizer's `step`: the logistic loss, plus the R1 penalty every
+    /// `r1Interval` steps, weighted by the interval so that its average pull is that of R1 at
+    /// every step (Karras et al. 2020, lazy regularisation).
+    func discriminatorObjective(real: Tensor, fake: Tensor, step: Int) -> (loss: Tensor, figures: [String: Float]) {
+        let loss = discriminatorLoss(real: real, fake: fake)
+        guard step % options.r1Interval == 0 else { return (loss, ["loss_d": loss.scalar]) }
+        let penalty = r1Penalty(real)
+        return (loss + Float(options.r1Interval) * penalty, ["loss_d": loss.scalar, "r1": penalty.scalar])
+    }
+
     public func trainStep(_ batch: Batch, generator rng: inout RandomGenerator) -> [String: Float] {
         let real = batch.images * 2 - 1, n = real.shape[0]
         var noise: RandomGenerator? = rng.split()
         let fake = generator.synthesize(styles(n, generator: &rng).styles, noise: &noise).detached()
-        var lossD = discriminatorLoss(real: real, fake: fake)
-        var figures: [String: Float] = ["loss_d": lossD.scalar]
-        if discriminatorOptimizer.step % options.r1Interval == 0 {
-            let penalty = r1Penalty(real)
-            lossD = lossD + Float(options.r1Interval) * penalty
-            figures["r1"] = penalty.scalar
-        }
+        let (lossD, discriminatorFigures) = discriminatorObjective(real: real, fake: fake, step: discriminatorOptimizer.step)
+        var figures = discriminatorFigures
         discriminatorOptimizer.minimize(lossD)
 
         let (s, w) = styles(n, generator: &rng)
