@@ -22,7 +22,11 @@ final class ParityLatentTests: XCTestCase {
             let url = Bundle.module.url(forResource: "Fixtures/parity-\(name).safetensors", withExtension: nil)!
             let file = try SafeTensors.read(from: url)
             tensors = Dictionary(uniqueKeysWithValues: file.tensors.map { ($0.name, $0.tensor) })
-            metadata = file.metadata
+            // "key=value key=value ...": the script writes one metadata entry so its bytes reproduce.
+            metadata = file.metadata["config"]!.split(separator: " ").reduce(into: [:]) {
+                let pair = $1.split(separator: "=", maxSplits: 1).map(String.init)
+                $0[pair[0]] = pair[1]
+            }
         }
 
         subscript(_ key: String) -> Tensor { tensors[key]! }

@@ -6,11 +6,11 @@ the gradient of the loss for every parameter. `ParityLatentTests` loads the weig
 and VaDE, runs the loss their `trainStep` minimises on the same batch and noise, and requires the
 same numbers.
 
-The objectives are written here from the papers, with torch.distributions for every density, not
-from our Swift: the VAE's ELBO (Kingma & Welling 2014, eq. 10), IWAE's bound L_k (Burda et al.
-2016, eq. 8) and VaDE's ELBO (Jiang et al. 2017, eqs. 16-17). The weights are float32 (what the
-fixture stores), the step is computed in float64 so that the reference carries no rounding of
-its own.
+The objectives are written here from the papers, not from our Swift: the VAE's ELBO (Kingma &
+Welling 2014, eq. 10), IWAE's bound L_k (Burda et al. 2016, eq. 8) and VaDE's ELBO (Jiang et al.
+2017, eqs. 16-17), with torch.distributions for the densities and VaDE's closed-form terms as
+its eq. 17 writes them. The weights are float32 (what the fixture stores), the step is computed
+in float64 so that the reference carries no rounding of its own.
 
     python scripts/torch/latent_reference.py
 """
@@ -106,9 +106,10 @@ def write(name, model, step, x, eps, metadata):
     if name == "vade":
         tensors["weights.phase"] = torch.ones(1)   # the VaDE phase: the prior has been fitted
     out = os.path.join(FIXTURES, f"parity-{name}.safetensors")
+    # One metadata entry: safetensors writes several in no fixed order, and a rerun should give the same bytes.
+    config = dict(metadata, hidden=",".join(map(str, HIDDEN)), latent=str(LATENT), pixels=str(PIXELS), torch=torch.__version__)
     save_file({k: v.detach().float().contiguous() for k, v in tensors.items()}, out,
-              metadata=dict(metadata, hidden=",".join(map(str, HIDDEN)), latent=str(LATENT), pixels=str(PIXELS),
-                            torch=torch.__version__))
+              metadata={"config": " ".join(f"{k}={v}" for k, v in config.items())})
     print(f"{len(tensors)} tensors, loss {terms['loss'].item():.6f} -> {os.path.normpath(out)} ({os.path.getsize(out)} bytes)")
 
 
