@@ -102,9 +102,14 @@ public final class VAE: Module, TrainableModel {
 
     /// log p(x, z_i) - log q(z_i | x) for k samples per example: [k, N].
     public func logImportanceWeights(_ x: Tensor, samples k: Int, generator: inout RandomGenerator) -> Tensor {
+        logImportanceWeights(x, noise: Tensor.normal([k, x.shape[0], options.latentDimension], generator: &generator))
+    }
+
+    /// The same for given noise eps [k, N, d], z_i = mu + sigma * eps_i (the encoder draws
+    /// nothing, so drawing eps first changes no random number).
+    public func logImportanceWeights(_ x: Tensor, noise eps: Tensor) -> Tensor {
         let (mu, logVar) = encode(x)
-        let n = x.shape[0], d = options.latentDimension
-        let eps = Tensor.normal([k, n, d], generator: &generator)
+        let (k, n, d) = (eps.shape[0], eps.shape[1], eps.shape[2])
         let z = mu.unsqueezed(0) + (logVar * 0.5).exp().unsqueezed(0) * eps                       // [k, N, d]
         let decoded = decode(z.reshaped([k * n, d])).reshaped([k, n, -1])
         let logLikelihood = self.logLikelihood(x.unsqueezed(0), decoded: decoded)
@@ -117,29 +122,48 @@ public final class VAE: Module, TrainableModel {
 
     /// The bound L_k per example, [N]: logsumexp over samples minus log k.
     public func bound(_ x: Tensor, samples k: Int, generator: inout RandomGenerator) -> Tensor {
-        logImportanceWeights(x, samples: k, generator: &generator).logSumExp(alongAxis: 0) - Float(Foundation.log(Double(k)))
+        bound(logImportanceWeights(x, samples: k, generator: &generator))
+    }
+
+    /// The bound from log weights [k, N]: log (1/k) sum_i w_i (Burda et al. 2016, eq. 8).
+    func bound(_ logWeights: Tensor) -> Tensor {
+        logWeights.logSumExp(alongAxis: 0) - Float(Foundation.log(Double(logWeights.shape[0])))
     }
 
     /// The ELBO per example with the analytic KL: reconstruction term and KL, [N] each.
     public func elbo(_ x: Tensor, generator: inout RandomGenerator) -> (elbo: Tensor, reconstruction: Tensor, kl: Tensor) {
+        elbo(x, noise: Tensor.normal([x.shape[0], options.latentDimension], generator: &generator))
+    }
+
+    /// The same for given noise eps [N, d], z = mu + sigma * eps.
+    public func elbo(_ x: Tensor, noise eps: Tensor) -> (elbo: Tensor, reconstruction: Tensor, kl: Tensor) {
         let (mu, logVar) = encode(x)
-        let z = mu + (logVar * 0.5).exp() * Tensor.normal(mu.shape, generator: &generator)
+        let z = mu + (logVar * 0.5).exp() * eps
         let reconstruction = logLikelihood(x, decoded: decode(z))
         let kl = 0.5 * (mu.squared() + logVar.exp() - logVar - 1).sum(alongAxis: 1)
         return (reconstruction - kl, reconstruction, kl)
     }
 
+    /// The noise of one training step for a batch of n images: eps [n, d] for the ELBO, or
+    /// [k, n, d] for the IWAE bound.
+    public func noise(batchSize n: Int, generator: inout RandomGenerator) -> Tensor {
+        let k = options.importanceSamples, d = options.latentDimension
+        return Tensor.normal(k == 1 ? [n, d] : [k, n, d], generator: &generator)
+    }
+
+    /// What a training step minimises for flattened images x and its noise (see `noise`): the
+    /// negative bound averaged over the batch, as "loss", and for the ELBO its two terms.
+    public func loss(_ x: Tensor, noise eps: Tensor) -> [String: Tensor] {
+        guard options.importanceSamples == 1 else { return ["loss": -bound(logImportanceWeights(x, noise: eps)).mean()] }
+        let (elbo, reconstruction, kl) = elbo(x, noise: eps)
+        return ["loss": -elbo.mean(), "reconstruction": -reconstruction.mean(), "kl": kl.mean()]
+    }
+
     public func trainStep(_ batch: Batch, generator: inout RandomGenerator) -> [String: Float] {
         let x = batch.images.flattened()
-        if options.importanceSamples == 1 {
-            let (elbo, reconstruction, kl) = elbo(x, generator: &generator)
-            let loss = -elbo.mean()
-            optimizer.minimize(loss)
-            return ["loss": loss.scalar, "reconstruction": -reconstruction.mean().scalar, "kl": kl.mean().scalar]
-        }
-        let loss = -bound(x, samples: options.importanceSamples, generator: &generator).mean()
-        optimizer.minimize(loss)
-        return ["loss": loss.scalar]
+        let terms = loss(x, noise: noise(batchSize: x.shape[0], generator: &generator))
+        optimizer.minimize(terms["loss"]!)
+        return terms.mapValues(\.scalar)
     }
 
     public func sample(count: Int, generator: inout RandomGenerator) -> Tensor {

@@ -110,8 +110,14 @@ public final class VaDE: Module, TrainableModel {
     /// the expectation over z taken in closed form for Gaussians, with responsibilities
     /// gamma = q(c | x) = p(c | z).
     public func elbo(_ x: Tensor, generator: inout RandomGenerator) -> (elbo: Tensor, reconstruction: Tensor) {
+        elbo(x, noise: Tensor.normal([x.shape[0], options.latentDimension], generator: &generator))
+    }
+
+    /// The same for given noise eps [N, D], z = mu + sigma * eps (the encoder draws nothing, so
+    /// drawing eps first changes no random number).
+    public func elbo(_ x: Tensor, noise eps: Tensor) -> (elbo: Tensor, reconstruction: Tensor) {
         let (mu, logVar) = encode(x)
-        let z = mu + (logVar * 0.5).exp() * Tensor.normal(mu.shape, generator: &generator)
+        let z = mu + (logVar * 0.5).exp() * eps
         let reconstruction = bernoulliLogLikelihood(logits: decoder(z), targets: x)
         let logGamma = logSoftmax(jointLogPrior(z), axis: 1)
         return (reconstruction - latentDivergence(mean: mu, logVariance: logVar, logResponsibilities: logGamma), reconstruction)
@@ -187,10 +193,16 @@ public final class VaDE: Module, TrainableModel {
             pretrainer.minimize(loss)
             return ["loss": loss.scalar]
         }
-        let (elbo, reconstruction) = elbo(x, generator: &generator)
-        let loss = -elbo.mean()
-        optimizer.minimize(loss)
-        return ["loss": loss.scalar, "reconstruction": -reconstruction.mean().scalar]
+        let terms = loss(x, noise: Tensor.normal([x.shape[0], options.latentDimension], generator: &generator))
+        optimizer.minimize(terms["loss"]!)
+        return terms.mapValues(\.scalar)
+    }
+
+    /// What a step of the VaDE phase minimises for flattened images x and noise eps [N, D]: the
+    /// negative ELBO averaged over the batch, as "loss", and its reconstruction term.
+    public func loss(_ x: Tensor, noise eps: Tensor) -> [String: Tensor] {
+        let (elbo, reconstruction) = elbo(x, noise: eps)
+        return ["loss": -elbo.mean(), "reconstruction": -reconstruction.mean()]
     }
 
     /// Draws c from pi, z from N(mu_c, sigma_c^2), and decodes Bernoulli means.
