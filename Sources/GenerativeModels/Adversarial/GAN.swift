@@ -74,12 +74,22 @@ public final class GAN: Module, TrainableModel {
     public var module: Module { self }
     public var optimizers: [String: Optimizer] { ["generator": generatorOptimizer, "discriminator": discriminatorOptimizer] }
 
-    public init(_ options: Options, imageShape: [Int], generator rng: inout RandomGenerator) {
+    public convenience init(_ options: Options, imageShape: [Int], generator rng: inout RandomGenerator) {
+        self.init(options, imageShape: imageShape, perceptronWidths: GAN.perceptronWidths, generator: &rng)
+    }
+
+    /// Goodfellow et al.'s hidden widths for the MLP architecture (G, then D).
+    static let perceptronWidths = (generator: [256, 512, 1024], discriminator: [512, 256])
+
+    /// As `init(_:imageShape:generator:)` with other hidden widths for the MLP architecture
+    /// (tests build narrow ones to compare with PyTorch).
+    init(_ options: Options, imageShape: [Int], perceptronWidths: (generator: [Int], discriminator: [Int]),
+         generator rng: inout RandomGenerator) {
         self.options = options
         self.imageShape = imageShape
         switch options.architecture {
         case .mlp:
-            (generator, discriminator) = GAN.perceptrons(options, imageShape: imageShape, generator: &rng)
+            (generator, discriminator) = GAN.perceptrons(options, imageShape: imageShape, widths: perceptronWidths, generator: &rng)
         case .dcgan:
             // A critic trained with a gradient penalty must not normalise over the batch: the
             // penalty is taken per example (Gulrajani et al. §4).
@@ -103,12 +113,13 @@ public final class GAN: Module, TrainableModel {
 
     /// Goodfellow et al.'s MLPs with LeakyReLU(0.2): G z -> 256 -> 512 -> 1024 -> pixels (tanh),
     /// D pixels -> 512 -> 256 -> 1.
-    static func perceptrons(_ options: Options, imageShape: [Int], generator rng: inout RandomGenerator) -> (Sequential, Sequential) {
+    static func perceptrons(_ options: Options, imageShape: [Int], widths: (generator: [Int], discriminator: [Int]),
+                            generator rng: inout RandomGenerator) -> (Sequential, Sequential) {
         let pixels = Shape.count(imageShape)
-        let g = Sequential(multilayerPerceptron([options.latentDimension, 256, 512, 1024, pixels], activateLast: false,
+        let g = Sequential(multilayerPerceptron([options.latentDimension] + widths.generator + [pixels], activateLast: false,
                                                 activation: { Function.leakyReLU(0.2) }, generator: &rng)
                            + [Function.tanh(), Function.unflatten(imageShape)])
-        let d = Sequential([Function.flatten()] + multilayerPerceptron([pixels, 512, 256, 1], activateLast: false,
+        let d = Sequential([Function.flatten()] + multilayerPerceptron([pixels] + widths.discriminator + [1], activateLast: false,
                                                                        activation: { Function.leakyReLU(0.2) }, generator: &rng))
         return (g, d)
     }
@@ -175,6 +186,20 @@ public final class GAN: Module, TrainableModel {
         }
     }
 
+    /// The two terms whose sum is `discriminatorLoss`: the real images' and the fakes'. (The loss
+    /// keeps its own expression: built as the sum of these, wgan-gp's trained weights differed in
+    /// their last bits, the critic's gradients adding up in another order.)
+    public func discriminatorTerms(real: Tensor, fake: Tensor) -> (real: Tensor, fake: Tensor) {
+        switch options.loss {
+        case .minimax, .nonSaturating:
+            // BCE(D(x), 1) + BCE(D(G(z)), 0) = softplus(-D(x)) + softplus(D(G(z))).
+            return ((-real).softplus().mean(), fake.softplus().mean())
+        case .wasserstein, .wassersteinGP:
+            // -(mean D(x) - mean D(G(z))): the critic maximises the difference.
+            return (-real.mean(), fake.mean())
+        }
+    }
+
     /// The generator's loss for the discriminator's outputs on generated images.
     public func generatorLoss(fake: Tensor) -> Tensor {
         switch options.loss {
@@ -187,37 +212,81 @@ public final class GAN: Module, TrainableModel {
     /// mean((|grad_x̂ D(x̂)|_2 - 1)^2) over x̂ = e x + (1 - e) x~, e ~ U[0, 1] per example; built with
     /// the gradient's own graph so the critic's update differentiates through it.
     public func gradientPenalty(real: Tensor, fake: Tensor, generator rng: inout RandomGenerator) -> Tensor {
-        let e = Tensor.uniform([real.shape[0]] + [Int](repeating: 1, count: real.rank - 1), generator: &rng)
+        gradientPenalty(real: real, fake: fake, mix: penaltyMix(real.shape[0], generator: &rng))
+    }
+
+    /// The interpolation coefficients e [N, 1, 1, 1] of the gradient penalty, U[0, 1].
+    public func penaltyMix(_ count: Int, generator rng: inout RandomGenerator) -> Tensor {
+        Tensor.uniform([count] + [Int](repeating: 1, count: imageShape.count), generator: &rng)
+    }
+
+    /// The gradient penalty at the interpolates x̂ = e x + (1 - e) x~ of the given coefficients e.
+    public func gradientPenalty(real: Tensor, fake: Tensor, mix e: Tensor) -> Tensor {
         let interpolates = (e * real + (1 - e) * fake).detached().requiringGradient()
         let g = gradients(of: discriminate(interpolates).sum(), wrt: [interpolates], createGraph: true)[0]
         let norms = (g.squared().flattened().sum(alongAxis: 1) + 1e-12).sqrt()
         return (norms - 1).squared().mean()
     }
 
-    public func trainStep(_ batch: Batch, generator rng: inout RandomGenerator) -> [String: Float] {
-        let real = batch.images * 2 - 1
-        let n = real.shape[0]
-        let fake = generate(noise(n, generator: &rng)).detached()
+    /// The discriminator's (critic's) loss for one update and its parts: `loss` = `realTerm` +
+    /// `fakeTerm` (+ the penalty weight times `penalty` for wgan-gp).
+    public struct CriticLoss {
+        public let loss: Tensor, realTerm: Tensor, fakeTerm: Tensor
+        /// wgan-gp: mean((|grad D(x̂)| - 1)^2), before its weight.
+        public let penalty: Tensor?
+        public let realScores: Tensor, fakeScores: Tensor
+    }
+
+    /// The critic's loss on a batch `images` in [0, 1] (scaled to [-1, 1]) against the fakes of
+    /// `latents` (no gradient into the generator); for wgan-gp `mix` holds the interpolation
+    /// coefficients of the penalty (`penaltyMix`). What `trainStep` minimises.
+    public func criticLoss(images: Tensor, latents: Tensor, mix: Tensor?) -> CriticLoss {
+        let real = images * 2 - 1
+        let fake = generate(latents).detached()
         let realScores = discriminate(real), fakeScores = discriminate(fake)
-        var lossD = discriminatorLoss(real: realScores, fake: fakeScores)
-        var figures: [String: Float] = [:]
+        var loss = discriminatorLoss(real: realScores, fake: fakeScores)
+        let terms = discriminatorTerms(real: realScores, fake: fakeScores)
+        var penalty: Tensor? = nil
         if options.loss == .wassersteinGP {
-            let penalty = gradientPenalty(real: real, fake: fake, generator: &rng)
-            lossD = lossD + options.penaltyWeight * penalty
-            figures["penalty"] = penalty.scalar
+            guard let mix else { preconditionFailure("GAN.criticLoss: wasserstein-gp needs the penalty's interpolation coefficients") }
+            let p = gradientPenalty(real: real, fake: fake, mix: mix)
+            loss = loss + options.penaltyWeight * p
+            penalty = p
         }
-        discriminatorOptimizer.minimize(lossD)
+        return CriticLoss(loss: loss, realTerm: terms.real, fakeTerm: terms.fake, penalty: penalty, realScores: realScores, fakeScores: fakeScores)
+    }
+
+    /// One update of the critic: its loss minimised, then (WGAN) its weights clipped to [-c, c].
+    @discardableResult
+    public func updateCritic(images: Tensor, latents: Tensor, mix: Tensor?) -> CriticLoss {
+        let terms = criticLoss(images: images, latents: latents, mix: mix)
+        discriminatorOptimizer.minimize(terms.loss)
         if options.loss == .wasserstein { clampParameters(discriminator.trainableParameters(), limit: options.clip) }
-        figures["loss_d"] = lossD.scalar
+        return terms
+    }
+
+    /// The generator's loss for its images of `latents` as the discriminator scores them.
+    public func generatorLoss(latents: Tensor) -> Tensor {
+        generatorLoss(fake: discriminate(generate(latents)))
+    }
+
+    public func trainStep(_ batch: Batch, generator rng: inout RandomGenerator) -> [String: Float] {
+        let n = batch.images.shape[0]
+        let latents = noise(n, generator: &rng)
+        let mix = options.loss == .wassersteinGP ? penaltyMix(n, generator: &rng) : nil
+        let terms = updateCritic(images: batch.images, latents: latents, mix: mix)
+        var figures: [String: Float] = [:]
+        if let penalty = terms.penalty { figures["penalty"] = penalty.scalar }
+        figures["loss_d"] = terms.loss.scalar
         if options.loss == .wasserstein || options.loss == .wassersteinGP {
             // The critic's estimate of the Wasserstein-1 distance (up to its Lipschitz constant).
-            figures["wasserstein"] = realScores.mean().scalar - fakeScores.mean().scalar
+            figures["wasserstein"] = terms.realScores.mean().scalar - terms.fakeScores.mean().scalar
         } else {
-            figures["d_real"] = realScores.sigmoid().mean().scalar
-            figures["d_fake"] = fakeScores.sigmoid().mean().scalar
+            figures["d_real"] = terms.realScores.sigmoid().mean().scalar
+            figures["d_fake"] = terms.fakeScores.sigmoid().mean().scalar
         }
         if discriminatorOptimizer.step % options.criticSteps == 0 {
-            let lossG = generatorLoss(fake: discriminate(generate(noise(n, generator: &rng))))
+            let lossG = generatorLoss(latents: noise(n, generator: &rng))
             generatorOptimizer.minimize(lossG)
             figures["loss_g"] = lossG.scalar
         }
