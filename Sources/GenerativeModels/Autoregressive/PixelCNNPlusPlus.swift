@@ -65,6 +65,17 @@ public final class PixelCNNPlusPlusNetwork: Module, PixelNetwork {
 
     public var rowMultiple: Int { 1 << (Self.levels - 1) }
 
+    /// `body` run with the given keep masks (by block name, every gated ResNet block one) in
+
+    func withDropoutMasks<T>(_ masks: [String: Tensor], _ body: () -> T) -> T {
+        let blocks = namedModules().compactMap { name, module in (module as? GatedResidual).map { (name, $0) } }
+        precondition(Set(masks.keys) == Set(blocks.map(\.0)),
+                     "PixelCNN++: dropout masks for \(masks.keys.sorted()), blocks \(blocks.map(\.0).sorted())")
+        for (name, block) in blocks { block.keep = masks[name] }
+        defer { for (_, block) in blocks { block.keep = nil } }
+        return body()
+    }
+
     public func callAsFunction(_ images: Tensor, labels: [Int]?) -> Tensor {
         let (n, h, w) = (images.shape[0], images.shape[2], images.shape[3])
         precondition(h % 4 == 0 && w % 4 == 0, "PixelCNN++ halves the image twice; \(h)x\(w) is not divisible by 4")
@@ -108,6 +119,8 @@ final class GatedResidual: Module {
     let auxiliary: ShiftedConv?
     let dropout: Dropout
     let second: ShiftedConv
+    /// A keep mask standing in for the dropout's draw (`withDropoutMasks`).
+    var keep: Tensor?
 
     init(_ f: Int, _ direction: ShiftedConv.Direction, auxiliary channels: Int, dropout p: Float, generator rng: inout RandomGenerator) {
         let kernel = direction == .down ? (2, 3) : (2, 2)
@@ -121,7 +134,8 @@ final class GatedResidual: Module {
     func callAsFunction(_ x: Tensor, auxiliary a: Tensor?) -> Tensor {
         var c = first(concatELU(x))
         if let a, let auxiliary { c = c + auxiliary(concatELU(a)) }
-        return x + glu(second(dropout(concatELU(c))))
+        let h = concatELU(c)
+        return x + glu(second(keep.map { h * ($0 * (1 / (1 - dropout.probability))) } ?? dropout(h)))
     }
 }
 

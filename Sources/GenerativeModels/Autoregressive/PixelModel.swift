@@ -93,9 +93,19 @@ public final class AutoregressiveModel: Module, TrainableModel, SequentialSampli
         network.initialize(from: dataset.batch(Array(0..<min(100, dataset.count)), generator: &generator).images)
     }
 
+    /// The training loss: -log p(x) in nats per image (summed over pixels and colours), averaged
+    /// over the batch. PixelCNN++'s dropout draws its own masks, unless `dropoutKeep` gives them:
+    /// the keep mask (1 kept, 0 dropped) of every gated ResNet block by its name in the network
+    /// (`up_down.0`, ...), so that a step can be compared with another implementation's.
+    public func loss(_ images: Tensor, labels: [Int]?, dropoutKeep: [String: Tensor]? = nil) -> Tensor {
+        guard let dropoutKeep else { return -logLikelihood(images, labels: labels).mean() }
+        guard let network = network as? PixelCNNPlusPlusNetwork else { preconditionFailure("only PixelCNN++ has dropout masks to give") }
+        return network.withDropoutMasks(dropoutKeep) { -logLikelihood(images, labels: labels).mean() }
+    }
+
     public func trainStep(_ batch: Batch, generator: inout RandomGenerator) -> [String: Float] {
         if classes > 0 && batch.labels == nil { preconditionFailure("a class-conditional model needs labelled data") }
-        let nll = -logLikelihood(batch.images, labels: batch.labels).mean()
+        let nll = loss(batch.images, labels: batch.labels)
         optimizer.minimize(nll)
         return ["loss": nll.scalar]
     }
