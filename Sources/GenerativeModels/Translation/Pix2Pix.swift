@@ -89,9 +89,15 @@ public final class Pix2Pix: Module, TrainableModel {
     }
 
     public func trainStep(_ batch: Batch, generator rng: inout RandomGenerator) -> [String: Float] {
+        trainStep(batch, dropoutMasks: nil)
+    }
+
+    /// One step of D, then of G against the stepped D. The U-Net's dropout layers draw their own
+    /// masks (from their seeds, not `trainStep`'s generator) unless `dropoutMasks` gives them.
+    func trainStep(_ batch: Batch, dropoutMasks: [Tensor]?) -> [String: Float] {
         guard let targets = batch.targets else { preconditionFailure("pix2pix trains on pairs; the batch has no targets") }
         let x = batch.images * 2 - 1, y = targets * 2 - 1
-        let output = generator(x)
+        let output = generator(x, dropoutMasks: dropoutMasks)
         var figures: [String: Float] = [:]
         if let discriminatorOptimizer {
             let lossD = Self.discriminatorLoss(real: judge(x, y), fake: judge(x, output.detached()))

@@ -47,14 +47,28 @@ public final class UNet: Module, Layer {
     }
 
     /// Images in [-1, 1] to images in [-1, 1].
-    public func callAsFunction(_ x: Tensor) -> Tensor {
+    public func callAsFunction(_ x: Tensor) -> Tensor { callAsFunction(x, dropoutMasks: nil) }
+
+    /// With `dropoutMasks` (0/1 keep masks, one per dropout layer, innermost first) the dropout
+    /// layers keep those units, scaled by 1 / (1 - p) as `dropout` does, instead of drawing their
+    /// own (in evaluation mode they still pass everything): a step that can be replayed elsewhere
+    /// (the PyTorch parity test).
+    public func callAsFunction(_ x: Tensor, dropoutMasks: [Tensor]?) -> Tensor {
         var skips: [Tensor] = []
         var h = x
         for block in down { h = block(h); skips.append(h) }
         skips.removeLast()
+        var masks = dropoutMasks.map { ArraySlice($0) }
         for (j, block) in up.enumerated() {
-            h = block(j == 0 ? h : Tensor.concatenate([h, skips.removeLast()], axis: 1))
+            let input = j == 0 ? h : Tensor.concatenate([h, skips.removeLast()], axis: 1)
+            guard masks != nil else { h = block(input); continue }
+            h = block.layers.reduce(input) { h, layer in
+                guard let dropout = layer as? Dropout else { return layer(h) }
+                guard let keep = masks!.popFirst() else { preconditionFailure("U-Net: fewer dropout masks than dropout layers") }
+                return dropout.isTraining ? h * (keep * (1 / (1 - dropout.probability))) : h
+            }
         }
+        precondition(masks?.isEmpty ?? true, "U-Net: more dropout masks than dropout layers")
         return h
     }
 }
