@@ -5,7 +5,7 @@ import XCTest
 import NeuralNetwork
 import TensorEngine
 
-/// One training step of each adversarial model against PyTorch. scripts/torch/gan_parity.py wrote
+/// One training step of each adversarial model against PyTorch. scripts/torch/gan_reference.py wrote
 /// the fixtures from the papers' objectives (not from our Swift): a tiny model's weights under
 /// our names, a batch with its noise, and PyTorch's losses (with their terms) and gradients for
 /// both players. Here the same weights, images and noise go through the methods `trainStep` calls

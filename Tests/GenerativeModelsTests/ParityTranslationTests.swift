@@ -5,7 +5,7 @@ import Datasets
 import NeuralNetwork
 import TensorEngine
 
-/// One full training step of Pix2Pix and of CycleGAN against PyTorch: scripts/torch/parity_translation.py
+/// One full training step of Pix2Pix and of CycleGAN against PyTorch: scripts/torch/translation_reference.py
 /// builds both from the papers in PyTorch (16 px RGB, 2 features, batch 2), and stores the weights under
 /// our names, the batch with its randomness, every loss term and each player's gradients. Here the
 /// weights go into our models, the step trainStep takes runs on that batch (the optimizers' gradients

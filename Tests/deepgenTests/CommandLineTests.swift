@@ -77,6 +77,49 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
         XCTAssertFalse(sampled.err.contains("Domain="), sampled.err)
     }
 
+    /// Every caller of the FID prints the floor at its count, and an identical set scores 0: a
+    /// labelled folder whose train and test splits hold the same images (so the classifier's own
+    /// run, the unconditional caller, scores 0 and so does every floor), a Pix2Pix run measured
+    /// against that classifier, and a CycleGAN whose domains' splits are identical.
+    func testEveryFIDCallerScoresIdenticalSetsAtZero() throws {
+        func square(_ i: Int, bright: Bool) -> Image {
+            Image(width: 16, height: 16, channels: 1, pixels: (0..<256).map { p in
+                let (r, c) = (p / 16, p % 16)
+                return bright ? (r >= 2 + i && r < 8 + i && c >= 3 && c < 10 ? 255 : 0) : (r == 3 + i || c == 5 + i ? 200 : 10)
+            })
+        }
+        let digits = root.appendingPathComponent("digits"), pairs = root.appendingPathComponent("pairs"), domains = root.appendingPathComponent("domains")
+        // Eight images in every set, so that each floor (taken at the count measured) is a whole split.
+        for split in ["train", "test"] {
+            for i in 0..<8 {
+                try PNG.write(square(i / 2, bright: i % 2 == 0), to: digits.appendingPathComponent("\(split)/\(i % 2)/\(i).png"))
+                try PNG.write(square(i, bright: false), to: pairs.appendingPathComponent("\(split)/A/\(i).png"))
+                try PNG.write(square(i, bright: true), to: pairs.appendingPathComponent("\(split)/B/\(i).png"))
+                try PNG.write(square(i, bright: false), to: domains.appendingPathComponent("\(split)A/\(i).png"))
+                try PNG.write(square(i, bright: true), to: domains.appendingPathComponent("\(split)B/\(i).png"))
+            }
+        }
+        let classifier = root.appendingPathComponent("c").path
+        func trained(_ arguments: String...) throws {
+            let result = try deepgen(["train"] + arguments + ["--steps", "2", "--batch-size", "4", "--features", "4"])
+            XCTAssertEqual(result.status, 0, result.err)
+        }
+        try trained("classifier", "--dataset", digits.path, "--out", classifier)
+        try trained("pix2pix", "--dataset", pairs.path, "--out", root.appendingPathComponent("p").path)
+        try trained("cyclegan", "--dataset", domains.path, "--residual-blocks", "1", "--out", root.appendingPathComponent("y").path)
+        func figures(_ run: String) throws -> [String: Any] {
+            let eval = try deepgen("eval", root.appendingPathComponent(run).path, "--metric", "fid", "--classifier", classifier, "--count", "8", "--json")
+            XCTAssertEqual(eval.status, 0, eval.err)
+            return try JSONSerialization.jsonObject(with: Data(eval.out.utf8)) as? [String: Any] ?? [:]
+        }
+        let own = try figures("c"), translated = try figures("p"), cycled = try figures("y")
+        for (what, value) in [("the classifier's own run", own["value"]), ("its floor", own["real_floor"]), ("pix2pix's floor", translated["real_floor"]),
+                              ("cyclegan's floor a to b", cycled["real_floor_a_to_b"]), ("cyclegan's floor b to a", cycled["real_floor_b_to_a"])] {
+            XCTAssertEqual(try XCTUnwrap(value as? Double, what), 0, accuracy: 1e-3, what)
+        }
+        XCTAssertGreaterThan(try XCTUnwrap(translated["value"] as? Double), 1e-3, "an untrained pix2pix is not its targets")
+    }
+
     /// A folder whose name holds a quote and a backslash still gives one valid JSON object.
     func testJSONOutputEscapesNames() throws {
         let folder = root.appendingPathComponent("we\"ird\\digits")

@@ -20,7 +20,7 @@ first step's fakes, which an empty history of 50 passes through unchanged.
 
 Images in the fixtures are in [0, 1] as a batch holds them; the models work in [-1, 1].
 
-    ~/.cache/deepgen-torch/bin/python scripts/torch/parity_translation.py
+    ~/.cache/deepgen-torch/bin/python scripts/torch/translation_reference.py
 """
 import os
 

@@ -22,7 +22,7 @@ float64 from the float32 weights and inputs that are saved. Per fixture: `loss_d
 every critic parameter (`loss_d.discriminator.<name>`), and the generator's loss(es) with their
 gradients for every generator parameter. `ParityGANTests` requires the same numbers.
 
-    ~/.cache/deepgen-torch/bin/python scripts/torch/gan_parity.py
+    ~/.cache/deepgen-torch/bin/python scripts/torch/gan_reference.py
 """
 import os
 
