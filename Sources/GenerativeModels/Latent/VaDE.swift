@@ -135,7 +135,7 @@ public final class VaDE: Module, TrainableModel {
         let crossEntropy = 0.5 * (logTwoPi + priorLogVar + spread).sum(alongAxis: 2)        // [N, K]
         let entropy = 0.5 * (logTwoPi + 1 + logS2).sum(alongAxis: 1)
         let clusterDivergence = (gamma * (logGamma - logSoftmax(priorLogits.value, axis: 0).unsqueezed(0))).sum(alongAxis: 1)
-        return (gamma * crossEntropy).sum(alongAxis: 1) - entropy
+        return (gamma * crossEntropy).sum(alongAxis: 1) - entropy + clusterDivergence
     }
 
     /// The cluster of each image: argmax_c p(c | z) at the posterior mean.
