@@ -18,10 +18,12 @@ struct Sample: ParsableCommand {
     @Option(help: "Truncation psi (stylegan): 1 leaves w alone, 0 gives the average image.") var truncation: Float?
     @Flag(help: "The style-mixing grid (stylegan): sources along the top, destinations down the side.") var mixingGrid = false
     @Option(help: "The layers a mixing grid takes from the sources: coarse, middle or fine (stylegan).") var layers = "coarse"
+    @Option(help: "Where an autoencoder's codes come from (ae): fitted (a Gaussian fitted to the training codes) or standard (N(0, I), a VAE's prior, which an autoencoder never learnt to decode).") var prior: String?
 
     func validate() throws {
         guard (1...Self.maximumCount).contains(count) else { throw ValidationError("--count must be between 1 and \(Self.maximumCount)") }
         guard (truncation ?? 0) >= 0, (truncation ?? 0).isFinite else { throw ValidationError("--truncation must be a number, 0 or more") }
+        guard prior.map({ Autoencoder.Prior(rawValue: $0) != nil }) ?? true else { throw ValidationError("--prior is fitted or standard") }
     }
     static let maximumCount = 10_000
 
@@ -30,6 +32,7 @@ struct Sample: ParsableCommand {
         let (config, model) = try Catalog.load(run)
         guard model.drawsSamples else { throw TrainingError("\(config.model) draws no samples: it is not a generative model") }
         (model as? SequentialSampling)?.showsSamplingProgress = true
+        guard prior == nil || model is Autoencoder else { throw TrainingError("--prior is for an autoencoder (ae); \(runDir) holds \(config.model)") }
         var generator = RandomGenerator(seed: seed)
         let grid: Image
         if manifold {
@@ -65,6 +68,8 @@ struct Sample: ParsableCommand {
             let labels = label.map { [Int](repeating: $0, count: count) } ?? (0..<pixels.classes).flatMap { [Int](repeating: $0, count: perRow) }
             grid = headed(pixels.sample(labels: labels, count: labels.count, generator: &generator), columns: label == nil ? perRow : 8,
                           label == nil ? GridHeadings(rows: (0..<pixels.classes).map(String.init)) : nil)
+        } else if let prior = prior.flatMap(Autoencoder.Prior.init), let autoencoder = model as? Autoencoder {
+            grid = Image.grid(withoutGradients { autoencoder.sample(count: count, prior: prior, generator: &generator) })
         } else {
             guard label == nil else { throw TrainingError("--label needs a class-conditional model; \(runDir) holds \(config.model)") }
             guard truncation == nil, !mixingGrid else { throw TrainingError("--truncation and --mixing-grid are for stylegan; \(runDir) holds \(config.model)") }

@@ -59,6 +59,23 @@ final class AutoencoderTests: XCTestCase {
         XCTAssert(samples.min().scalar >= 0 && samples.max().scalar <= 1)
     }
 
+    /// Codes for sampling: from the Gaussian fitted to the training codes by default, or from
+    /// N(0, I) (the prior an autoencoder does not have, for the figure of why the VAE exists).
+    func testSampledCodesComeFromThePriorAsked() throws {
+        var options = Autoencoder.Options()
+        options.latentDimension = 3
+        var rng = RandomGenerator(seed: 4)
+        let ae = Autoencoder(options, imageShape: [1, 4, 4], generator: &rng)
+        ae.codeMean.value = Tensor([5, -3, 1])
+        ae.codeVariance.value = Tensor([0.04, 0.01, 0.25])
+        let fitted = ae.codes(count: 4000, prior: .fitted, generator: &rng), standard = ae.codes(count: 4000, prior: .standard, generator: &rng)
+        assertClose(fitted.mean(alongAxis: 0), [5, -3, 1], tolerance: 0.03)
+        assertClose(fitted.variance(alongAxis: 0), [0.04, 0.01, 0.25], tolerance: 0.03)
+        assertClose(standard.mean(alongAxis: 0), [0, 0, 0], tolerance: 0.06)
+        assertClose(standard.variance(alongAxis: 0), [1, 1, 1], tolerance: 0.08)
+        XCTAssertEqual(ae.sample(count: 2, prior: .standard, generator: &rng).shape, [2, 1, 4, 4])
+    }
+
     func testScatterPlotColoursByLabel() {
         let image = ScatterPlot.render(x: [0, 1], y: [0, 1], labels: [0, 1], size: 100)
         XCTAssertEqual([image.width, image.height, image.channels], [100, 100, 3])

@@ -85,8 +85,22 @@ public final class Autoencoder: Module, TrainableModel {
         return ["loss": loss.scalar]
     }
 
+    /// Where sampled codes come from: a Gaussian fitted to the training codes (the default), or
+    /// N(0, I), the prior a VAE would have: an autoencoder was never trained to decode it, which
+    /// is why its decodings of it are mostly nonsense (the reason the VAE exists).
+    public enum Prior: String, CaseIterable, Sendable { case fitted, standard }
+
     public func sample(count: Int, generator: inout RandomGenerator) -> Tensor {
-        let z = Tensor.normal([count, options.latentDimension], generator: &generator) * codeVariance.value.sqrt() + codeMean.value
-        return output(decoder(z))
+        sample(count: count, prior: .fitted, generator: &generator)
+    }
+
+    public func sample(count: Int, prior: Prior, generator: inout RandomGenerator) -> Tensor {
+        output(decoder(codes(count: count, prior: prior, generator: &generator)))
+    }
+
+    /// `count` codes [count, m] drawn from `prior`.
+    func codes(count: Int, prior: Prior, generator: inout RandomGenerator) -> Tensor {
+        let z = Tensor.normal([count, options.latentDimension], generator: &generator)
+        return prior == .standard ? z : z * codeVariance.value.sqrt() + codeMean.value
     }
 }
