@@ -18,6 +18,7 @@ struct Sample: ParsableCommand {
     @Option(help: "Truncation psi (stylegan): 1 leaves w alone, 0 gives the average image.") var truncation: Float?
     @Flag(help: "The style-mixing grid (stylegan): sources along the top, destinations down the side.") var mixingGrid = false
     @Option(help: "The layers a mixing grid takes from the sources: coarse, middle or fine (stylegan).") var layers = "coarse"
+    @Option(help: "Another run whose samples (as many, the same seed) are drawn beside these, each grid under its model's name: e.g. an autoencoder's decodings of N(0, I) beside a VAE's.") var beside: String?
     @Option(help: "Where an autoencoder's codes come from (ae): fitted (a Gaussian fitted to the training codes) or standard (N(0, I), a VAE's prior, which an autoencoder never learnt to decode).") var prior: String?
 
     func validate() throws {
@@ -34,7 +35,7 @@ struct Sample: ParsableCommand {
         (model as? SequentialSampling)?.showsSamplingProgress = true
         guard prior == nil || model is Autoencoder else { throw TrainingError("--prior is for an autoencoder (ae); \(runDir) holds \(config.model)") }
         var generator = RandomGenerator(seed: seed)
-        let grid: Image
+        var grid: Image
         if manifold {
             guard let vae = model as? VAE, vae.options.latentDimension == 2 else {
                 throw TrainingError("--manifold needs a vae or iwae with a 2-D latent space; \(runDir) holds \(config.model)")
@@ -75,10 +76,33 @@ struct Sample: ParsableCommand {
             guard truncation == nil, !mixingGrid else { throw TrainingError("--truncation and --mixing-grid are for stylegan; \(runDir) holds \(config.model)") }
             grid = Image.grid(withoutGradients { model.sample(count: count, generator: &generator) })
         }
+        if let beside {
+            let (otherConfig, other) = try Catalog.load(RunDirectory(URL(fileURLWithPath: beside)))
+            guard other.drawsSamples, otherConfig.imageShape == config.imageShape else {
+                throw TrainingError("--beside needs a run that draws \(config.imageShape) images; \(beside) holds \(otherConfig.model) of \(otherConfig.imageShape)")
+            }
+            var otherGenerator = RandomGenerator(seed: seed)
+            let others = Image.grid(withoutGradients { other.sample(count: count, generator: &otherGenerator) })
+            guard others.width == grid.width, others.height == grid.height else {
+                throw TrainingError("--beside sets plain samples side by side; this run's grid is \(grid.width)x\(grid.height), \(beside)'s \(others.width)x\(others.height)")
+            }
+            let title = config.model + (prior == Autoencoder.Prior.standard.rawValue ? " from n(0, i)" : "")
+            // A VAE's samples decode its prior, N(0, I), too.
+            grid = sideBySide([(title, grid), (otherConfig.model + (other is VAE ? " from n(0, i)" : ""), others)])
+        }
         let target = URL(fileURLWithPath: out ?? run.url.appendingPathComponent(manifold ? "manifold.png" : "samples-seed\(seed).png").path)
         try PNG.write(grid, to: target)
         print(target.path)
     }
+}
+
+/// Grids of the same size side by side, each under its title.
+func sideBySide(_ grids: [(title: String, image: Image)]) -> Image {
+    let channels = grids.contains { $0.image.channels >= 3 } ? 3 : 1
+    let (width, height) = (grids[0].image.width, grids[0].image.height)
+    let stacked = Tensor.stack(grids.map { $0.image.tensor(channels: channels) })
+    return GridHeadings(columns: grids.map(\.title)).apply(to: Image.grid(stacked, columns: grids.count, border: 6, borderValue: 1),
+                                                           cell: (width, height), border: 6)
 }
 
 /// A grid of `images` with its headings, if any.

@@ -120,6 +120,25 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
         XCTAssertGreaterThan(try XCTUnwrap(translated["value"] as? Double), 1e-3, "an untrained pix2pix is not its targets")
     }
 
+    /// The chapter's reason for the VAE in one picture: an autoencoder's decodings of N(0, I)
+    /// beside a VAE's samples of the same latent width, each under its name.
+    func testAutoencoderFromTheStandardPriorBesideAVAE() throws {
+        for model in ["ae", "vae"] {
+            let trained = try deepgen("train", model, "--dataset", "shapes", "--image-size", "12", "--latent-dim", "2", "--hidden", "16",
+                                      "--steps", "2", "--batch-size", "8", "--out", root.appendingPathComponent(model).path)
+            XCTAssertEqual(trained.status, 0, trained.err)
+        }
+        let figure = root.appendingPathComponent("ae-vs-vae.png")
+        let drawn = try deepgen("sample", root.appendingPathComponent("ae").path, "--prior", "standard", "--count", "4",
+                                "--beside", root.appendingPathComponent("vae").path, "--out", figure.path)
+        XCTAssertEqual(drawn.status, 0, drawn.err)
+        let image = try PNG.read(figure)
+        let grid = 2 * 12 + 3 * 2   // two columns of 12-pixel samples
+        // Two grids under a band of titles, magnified 4 times so that "ae from n(0, i)" fits over 30 pixels.
+        XCTAssertEqual([image.width, image.height], [4 * (2 * grid + 3 * 6), 16 + 4 * (grid + 2 * 6)])
+        assertFails(try deepgen("sample", root.appendingPathComponent("vae").path, "--prior", "standard"), saying: "--prior is for an autoencoder")
+    }
+
     /// A folder whose name holds a quote and a backslash still gives one valid JSON object.
     func testJSONOutputEscapesNames() throws {
         let folder = root.appendingPathComponent("we\"ird\\digits")
