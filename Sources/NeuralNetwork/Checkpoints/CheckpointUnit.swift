@@ -27,8 +27,8 @@ public enum CheckpointUnit {
         public let description: String
     }
 
-    /// Writes `files` as the unit `name` under `directory` and publishes it; the previous unit is
-    /// removed afterwards.
+    /// Writes `files` as the unit `name` under `directory` and publishes it; the unit it replaces
+    /// is kept until the next one, older ones are removed.
     public static func publish(_ files: [(name: String, data: Data)], as name: String, in directory: URL) throws {
         let fileManager = FileManager.default
         let units = directory.appendingPathComponent(folder)
@@ -63,7 +63,10 @@ public enum CheckpointUnit {
                     try replaceLink(top, pointingTo: "\(link)/\(fileName)")
                 }
             }
-            for old in (try? fileManager.contentsOfDirectory(atPath: units.path)) ?? [] where old != unitName && !old.hasPrefix(".staging-") {
+            // The unit just replaced stays until the next publication: a reader that resolved the
+            // link a moment ago (`sample` or `eval` on a run being trained) still finds its files.
+            for old in (try? fileManager.contentsOfDirectory(atPath: units.path)) ?? []
+            where old != unitName && old != previous && !old.hasPrefix(".staging-") {
                 try? fileManager.removeItem(at: units.appendingPathComponent(old))
             }
         } catch {
