@@ -125,6 +125,26 @@ final class SamplingTests: XCTestCase {
         return upper - lower
     }
 
+    /// PixelCNN++'s sampler in grey: the values (in 16 bins of 16) follow the mixture of three
+    /// discretised logistics.
+    func testGreyLogisticMixtureSamplesFollowTheMixture() {
+        let logits: [Float] = [0.5, -0.3, 0.1], means: [Float] = [-0.7, 0.05, 0.6], logScales: [Float] = [-2.0, -1.4, -2.6]
+        let parameters = logits + means + logScales
+        XCTAssertEqual(parameters.count, DiscretizedLogisticMixture.parameterCount(components: 3, channels: 1))
+        let n = 5000
+        var generator = RandomGenerator(seed: 15)
+        let x = DiscretizedLogisticMixture.sample(Tensor(shape: [n, 9, 1, 1], scalars: (0..<n).flatMap { _ in parameters }), channels: 1,
+                                                  components: 3, generator: &generator).scalars
+        var observed = [Int](repeating: 0, count: 16)
+        for value in x { observed[Int((value * 255).rounded()) / 16] += 1 }
+        let weights = softmax(logits)
+        var expected = [Double](repeating: 0, count: 16)
+        for k in 0..<3 {
+            for v in 0..<256 { expected[v / 16] += weights[k] * logisticBin(v, mean: Double(means[k]), logScale: Double(logScales[k])) }
+        }
+        assertFollows(observed, expected, "grey mixture")
+    }
+
     /// PixelCNN++'s sampler with three components in colour: the joint of red and green (in
     /// bins of 64 values) follows the mixture, green's mean moved by its coefficient on red.
     func testLogisticMixtureSamplesFollowTheMixture() {
