@@ -9,20 +9,10 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
 
     func deepgen(_ arguments: String...) throws -> (status: Int32, out: String, err: String) { try deepgen(arguments) }
 
-    /// Runs the deepgen built beside this test bundle.
+    /// Runs the deepgen built beside this test bundle in the test's folder.
     func deepgen(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("deepgen")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.currentDirectoryURL = root
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile(), errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        let result = try Invocation.run(arguments, in: root)
+        return (result.status, result.out, result.err)
     }
 
     func assertFails(_ result: (status: Int32, out: String, err: String), saying text: String, file: StaticString = #filePath, line: UInt = #line) {
