@@ -3,6 +3,7 @@ import Datasets
 import Foundation
 import GenerativeModels
 import Metrics
+import NeuralNetwork
 import TensorEngine
 
 /// `deepgen eval RUN_DIR --metric METRIC`: a trained model measured on held-out data.
@@ -281,8 +282,6 @@ struct Figure {
     /// A JSON number; null for NaN or an infinity, which JSON cannot hold.
     static func number(_ v: Double, digits: Int) -> String { v.isFinite ? String(format: "%.\(digits)f", v) : "null" }
 
-    /// A JSON string, escaped by the JSON encoder (a quote or a backslash in a path stays valid).
-    static func quoted(_ s: String) -> String {
-        (try? JSONEncoder().encode(s)).map { String(decoding: $0, as: UTF8.self) } ?? "\"\""
-    }
+    /// A JSON string, escaped (a quote or a backslash in a path stays valid).
+    static func quoted(_ s: String) -> String { jsonQuoted(s) }
 }

@@ -52,14 +52,14 @@ struct Sample: ParsableCommand {
             let test = try Catalog.dataset(config.dataset, split: .test, dataDirectory: dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory,
                                            imageSize: config.imageShape[1], channels: config.imageShape[0], pairing: .paired)
             translator.show(test)
-            grid = headed(withoutGradients { translator.sample(count: 3 * count, generator: &generator) }, columns: translator.sampleColumns,
+            grid = GridHeadings.grid(withoutGradients { translator.sample(count: 3 * count, generator: &generator) }, columns: translator.sampleColumns,
                           translator.sampleHeadings)
         } else if let cycle = model as? CycleGAN {
             // Held-out images of domain A: rows of a | G(a) | F(G(a)).
             let test = try Catalog.dataset(config.dataset, split: .test, dataDirectory: dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory,
                                            imageSize: config.imageShape[1], channels: config.imageShape[0], pairing: .unpaired)
             cycle.show(test.batch(Array(0..<min(count, test.count)), generator: &generator).images)
-            grid = headed(withoutGradients { cycle.sample(count: 3 * count, generator: &generator) }, columns: cycle.sampleColumns, cycle.sampleHeadings)
+            grid = GridHeadings.grid(withoutGradients { cycle.sample(count: 3 * count, generator: &generator) }, columns: cycle.sampleColumns, cycle.sampleHeadings)
         } else if let pixels = model as? AutoregressiveModel, pixels.classes > 0 {
             // One row per class, or every image of the class asked for.
             if let label, !(0..<pixels.classes).contains(label) {
@@ -67,7 +67,7 @@ struct Sample: ParsableCommand {
             }
             let perRow = max(1, count / pixels.classes)
             let labels = label.map { [Int](repeating: $0, count: count) } ?? (0..<pixels.classes).flatMap { [Int](repeating: $0, count: perRow) }
-            grid = headed(pixels.sample(labels: labels, count: labels.count, generator: &generator), columns: label == nil ? perRow : 8,
+            grid = GridHeadings.grid(pixels.sample(labels: labels, count: labels.count, generator: &generator), columns: label == nil ? perRow : 8,
                           label == nil ? GridHeadings(rows: (0..<pixels.classes).map(String.init)) : nil)
         } else if let prior = prior.flatMap(Autoencoder.Prior.init), let autoencoder = model as? Autoencoder {
             grid = Image.grid(withoutGradients { autoencoder.sample(count: count, prior: prior, generator: &generator) })
@@ -103,12 +103,6 @@ func sideBySide(_ grids: [(title: String, image: Image)]) -> Image {
     let stacked = Tensor.stack(grids.map { $0.image.tensor(channels: channels) })
     return GridHeadings(columns: grids.map(\.title)).apply(to: Image.grid(stacked, columns: grids.count, border: 6, borderValue: 1),
                                                            cell: (width, height), border: 6)
-}
-
-/// A grid of `images` with its headings, if any.
-func headed(_ images: Tensor, columns: Int, _ headings: GridHeadings?) -> Image {
-    let grid = Image.grid(images, columns: columns)
-    return headings?.apply(to: grid, cell: (images.shape[3], images.shape[2])) ?? grid
 }
 
 /// `deepgen interpolate RUN_DIR`: decoded points on lines between the codes of test images.

@@ -9,19 +9,6 @@ import XCTest
 final class BadValueMatrixTests: TemporaryDirectoryTestCase {
     static let badValues = ["0", "-1", "-7", "99999999999", "1e30", "nan", "inf", "x", ""]
 
-    struct Option: Decodable {
-        struct Name: Decodable { let name: String }
-        let kind: String
-        let preferredName: Name?
-        let abstract: String?
-    }
-
-    func options(of command: [String]) throws -> [Option] {
-        let dump = try Invocation.run(command + ["--experimental-dump-help"], in: root)
-        struct Dump: Decodable { struct Command: Decodable { let arguments: [Option]? }; let command: Command }
-        return try JSONDecoder().decode(Dump.self, from: Data(dump.out.utf8)).command.arguments ?? []
-    }
-
     /// Removes `--name value` from an argument list, so the value under test is the only one.
     func without(_ name: String, _ arguments: [String]) -> [String] {
         var kept: [String] = [], skip = false
@@ -52,7 +39,7 @@ final class BadValueMatrixTests: TemporaryDirectoryTestCase {
         ]
         var cases: [(arguments: [String], label: String)] = []
         for (command, base) in commands {
-            for option in try options(of: command.count > 2 && command[0] == "data" ? Array(command.prefix(2)) : Array(command.prefix(1)))
+            for option in try Invocation.arguments(of: command.count > 2 && command[0] == "data" ? Array(command.prefix(2)) : Array(command.prefix(1)), in: root)
             where option.kind == "option" {
                 guard let name = option.preferredName?.name, !["data-dir", "out", "dataset", "classifier", "content", "style", "angles-to"].contains(name)
                 else { continue }   // paths: their bad values are missing files, tested elsewhere

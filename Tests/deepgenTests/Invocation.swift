@@ -41,6 +41,22 @@ struct Invocation {
                           timedOut: timedOut)
     }
 
+    /// An argument of a command as `--experimental-dump-help` describes it.
+    struct Argument: Decodable {
+        struct Name: Decodable { let name: String }
+        let kind: String
+        let preferredName: Name?
+        let abstract: String?
+        var name: String? { preferredName?.name }
+    }
+
+    /// The arguments of `command` (e.g. ["train"] or ["data", "export"]), from the parser itself.
+    static func arguments(of command: [String], in directory: URL) throws -> [Argument] {
+        struct Dump: Decodable { struct Command: Decodable { let arguments: [Argument]? }; let command: Command }
+        let dump = try run(command + ["--experimental-dump-help"], in: directory)
+        return try JSONDecoder().decode(Dump.self, from: Data(dump.out.utf8)).command.arguments ?? []
+    }
+
     /// The lines of standard error that report an error.
     var errorLines: [Substring] { err.split(separator: "\n").filter { $0.hasPrefix("Error:") } }
 }

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import TensorEngine
 
 /// Plots of training curves as PNG: one panel per series, each with its own axis (linear, or
 /// logarithmic when the values span more than two decades), round tick values and a title.
@@ -86,6 +87,12 @@ public struct GridHeadings: Sendable {
     public var columns: [String]
     public var rows: [String]?
     public init(columns: [String] = [], rows: [String]? = nil) { self.columns = columns; self.rows = rows }
+
+    /// A grid of `images` [N, C, H, W] in rows of `columns`, with `headings` around it if any.
+    public static func grid(_ images: Tensor, columns: Int, _ headings: GridHeadings?) -> Image {
+        let grid = Image.grid(images, columns: columns)
+        return headings?.apply(to: grid, cell: (images.shape[3], images.shape[2])) ?? grid
+    }
 
     /// `grid` (from `Image.grid` with `border`, cells of `cell` pixels) with the headings around it;
     /// small cells are magnified (to 28 pixels at least) so the labels fit and read.

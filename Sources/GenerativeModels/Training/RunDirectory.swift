@@ -49,8 +49,8 @@ public struct RunDirectory {
     /// Restores what `saveCheckpoint` saved; the files are checked against the unit's manifest,
     /// every name and shape against the model.
     func loadCheckpoint(into model: TrainableModel) throws -> TrainerState {
-        let unit = try CheckpointUnit.verified(in: url) ?? url
-        try Checkpoint.load(model.module, from: url)
+        let unit = try CheckpointUnit.verified(in: url) ?? url   // checked once, then read
+        try Checkpoint.load(model.module, fromFile: unit.appendingPathComponent(weights.lastPathComponent))
         let (tensors, _) = try SafeTensors.read(from: unit.appendingPathComponent(optimizerState.lastPathComponent))
         for (name, optimizer) in model.optimizers {
             let prefix = name + "."

@@ -48,16 +48,7 @@ final class AppendOnlyFile {
     }
 
     func append(_ text: String) throws {
-        let bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { FaultInjection.write(descriptor, $0.baseAddress! + offset, bytes.count - offset) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw FileWriteError(description: "cannot write \(url.path): \(String(cString: strerror(errno)))")
-            }
-            offset += written
-        }
+        try Array(text.utf8).withUnsafeBytes { try writeAll($0, to: descriptor, url: url) }
     }
 
     deinit { close(descriptor) }

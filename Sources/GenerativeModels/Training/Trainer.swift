@@ -282,9 +282,7 @@ public final class Trainer {
         sequential?.showsSamplingProgress = showingProgress && !quiet
         defer { sequential?.showsSamplingProgress = false }
         let images = withoutGradients { model.sample(count: model.sampleCount, generator: &generator) }
-        var grid = Image.grid(images, columns: model.sampleColumns)
-        if let headings = model.sampleHeadings { grid = headings.apply(to: grid, cell: (images.shape[3], images.shape[2])) }
-        try writeAtomically(PNG.encode(grid), to: run.samples)
+        try writeAtomically(PNG.encode(GridHeadings.grid(images, columns: model.sampleColumns, model.sampleHeadings)), to: run.samples)
     }
 
     func writeLossPlot() throws {

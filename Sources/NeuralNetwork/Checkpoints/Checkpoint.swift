@@ -30,7 +30,12 @@ public enum Checkpoint {
     /// Loads weights into `module`, checking the checkpoint against its manifest and every name
     /// and shape against the module.
     public static func load(_ module: Module, from directory: URL) throws {
-        let (tensors, _) = try SafeTensors.read(from: CheckpointUnit.file(weightsFile, in: directory))
+        try load(module, fromFile: CheckpointUnit.file(weightsFile, in: directory))
+    }
+
+    /// Loads the weights of one safetensors file (of a unit already checked), every name and shape.
+    public static func load(_ module: Module, fromFile file: URL) throws {
+        let (tensors, _) = try SafeTensors.read(from: file)
         try module.load(stateDict: Dictionary(tensors.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a }))
     }
 }
