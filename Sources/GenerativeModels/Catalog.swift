@@ -108,7 +108,12 @@ public enum Catalog {
         case "vae", "iwae": if config.vae?.architecture == .conv { try quartered("the convolutional \(config.model)") }
         case "ae": if config.autoencoder?.architecture == .conv { try quartered("the convolutional autoencoder") }
         case "dcgan", "wgan", "wgan-gp": if (config.gan ?? GAN.Options.preset(config.model)).architecture == .dcgan { try quartered(config.model) }
-        case "pixelcnn++", "classifier", "cyclegan": try quartered(config.model)
+        case "pixelcnn++", "classifier": try quartered(config.model)
+        case "pix2pix", "cyclegan":
+            guard min(h, w) >= PatchGAN.minimumSide else {
+                throw TrainingError("\(config.model)'s PatchGAN needs images of at least \(PatchGAN.minimumSide)x\(PatchGAN.minimumSide), not \(h)x\(w) (--image-size)")
+            }
+            if config.model == "cyclegan" { try quartered(config.model) }
         case "pca":
             let components = (config.pca ?? PCAModel.Options()).components
             guard components <= c * h * w else { throw TrainingError("pca keeps at most \(c * h * w) components of \(c)x\(h)x\(w) images, not \(components)") }

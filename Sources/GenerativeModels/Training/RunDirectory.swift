@@ -91,7 +91,9 @@ public struct RunDirectory {
         }
         let fields = keys.map { key -> String in
             let v = record[key]!
-            let value = ["step", "epoch"].contains(key) ? String(Int(v)) : (v.isFinite ? String(format: "%.6g", v) : "null")
+            // Losses are Floats: their shortest exact form, so a log can be compared to the bit.
+            let value = ["step", "epoch"].contains(key) ? String(Int(v))
+                : !v.isFinite ? "null" : key == "seconds" ? String(format: "%.6g", v) : Float(v).description
             return "\"\(key)\": \(value)"
         }
         return "{" + fields.joined(separator: ", ") + "}\n"

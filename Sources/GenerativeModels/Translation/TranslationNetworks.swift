@@ -89,6 +89,10 @@ public final class PatchGAN: Module, Layer {
             Conv2d(4 * f, 1, kernel: 4, stride: 1, padding: 1, initializer: .dcgan, generator: &rng))
     }
 
+    /// The smallest side it takes: a quarter of it, less 2 for the two stride-1 convolutions,
+    /// must leave a patch.
+    public static let minimumSide = 12
+
     /// Logits [N, 1, P, P], one per patch.
     public func callAsFunction(_ x: Tensor) -> Tensor { body(x) }
 }
