@@ -17,6 +17,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // OpenBLAS from Debian's apt on Linux; on macOS the engine uses Accelerate instead.
@@ -42,7 +43,9 @@ let package = Package(
         .systemLibrary(name: "CMPI", pkgConfig: "mpi", providers: [.apt(["libopenmpi-dev"])]),
         .target(
             name: "GenerativeModels",
-            dependencies: ["TensorEngine", "NeuralNetwork", "Datasets", "Metrics", .target(name: "CMPI", condition: .when(traits: ["MPI"]))],
+            dependencies: ["TensorEngine", "NeuralNetwork", "Datasets", "Metrics", .target(name: "CMPI", condition: .when(traits: ["MPI"])),
+                           // Each model's flags live beside its options (Registry/).
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: [.define("DEEPGEN_MPI", .when(traits: ["MPI"]))]
         ),
         .target(name: "Metrics", dependencies: ["TensorEngine"]),
@@ -55,6 +58,7 @@ let package = Package(
                 "GenerativeModels",
                 "Metrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: [.define("DEEPGEN_MPI", .when(traits: ["MPI"]))]
         ),

@@ -16,6 +16,7 @@ struct DeepGen: ParsableCommand {
     static func main() {
         Parallel.flushSubnormals()
         do {
+            if let help = Train.modelHelp(CommandLine.arguments) { print(help); return }
             var command = try parseAsRoot()
             try command.run()
         } catch let error as UsageError {

@@ -6,6 +6,9 @@ import NeuralNetwork
 /// How `deepgen train` finds its ranks: `mpirun` tells each process the job's size and its rank
 /// in the environment (Open MPI: OMPI_COMM_WORLD_SIZE/RANK; MPICH and others: PMI_SIZE/RANK).
 enum Launcher {
+    /// `--distributed`: data-parallel when mpirun started several ranks (auto), always (mpi), or never (off).
+    enum Mode: String, ExpressibleByArgument, CaseIterable { case auto, mpi, off }
+
     static var environment: [String: String] { ProcessInfo.processInfo.environment }
 
     /// The job's size as the launcher gives it, if a launcher started this process.
@@ -20,9 +23,9 @@ enum Launcher {
 
     /// The communicator for `--distributed auto|mpi|off`, or a clear error. Before any tensor
     /// work: MPI starts here, and each rank takes its share of this host's cores.
-    static func communicator(_ mode: String) throws -> Communicator {
+    static func communicator(_ mode: Mode) throws -> Communicator {
         let launched = size ?? 1
-        if mode == "off" || (mode == "auto" && launched <= 1) {
+        if mode == .off || (mode == .auto && launched <= 1) {
             guard launched <= 1 || FaultInjection.mpi == "launcher" else {
                 throw ValidationError("started by mpirun as one of \(launched) ranks with --distributed off: the ranks would train \(launched) separate copies into one run directory; drop --distributed off")
             }
@@ -44,3 +47,5 @@ enum Launcher {
         #endif
     }
 }
+
+extension DataParallel.Reduction: ExpressibleByArgument {}

@@ -39,7 +39,7 @@ struct Eval: ParsableCommand {
     }
 
     func run() throws {
-        let communicator = try Launcher.communicator("auto")
+        let communicator = try Launcher.communicator(.auto)
         do {
             try evaluate(communicator)
         } catch where communicator.size > 1 {

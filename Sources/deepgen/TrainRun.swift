@@ -2,38 +2,38 @@ import ArgumentParser
 import Foundation
 import GenerativeModels
 import NeuralNetwork
+import Yams
 
 /// What `train` does with a run directory that exists: refuse to overwrite it unless told
 /// (`--force`), and continue it (`--resume`) only as it was configured.
 extension Train {
     /// Options a resumed run may change: how long it trains, how it reports and where it runs,
     /// not what it trains. (The README lists them.)
-    static let adjustableOnResume: Set<String> = [
-        "steps", "epochs", "minutes", "snapshot-minutes", "log-every", "sample-every", "checkpoint-every",
-        "data-dir", "distributed", "micro-batches", "reduce", "out", "resume", "force",
-    ]
-    /// The options that take no value.
-    static let flags: Set<String> = ["resume", "force", "linear", "l1-only", "sync-bn"]
+    static let adjustableOnResume = ["steps", "epochs", "minutes", "snapshot-minutes", "log-every", "sample-every", "checkpoint-every",
+                                     "data-dir", "distributed", "micro-batches", "reduce"]
+    /// The fields of config.json those options set.
+    static let adjustableFields: Set<String> = ["training.steps", "training.epochs", "training.minutes", "training.snapshotMinutes",
+                                                "training.logEvery", "training.sampleEvery", "training.checkpointEvery", "arguments"]
 
     /// This process's arguments after `train`.
     static var invocation: [String] { Array(CommandLine.arguments.drop { $0 != "train" }.dropFirst()) }
 
-    /// An argument list cut into options (`--name value`, `--name=value`, a flag) and positional
-    /// arguments (name nil), in order.
-    static func options(in arguments: [String]) -> [(name: String?, tokens: [String])] {
-        var result: [(name: String?, tokens: [String])] = []
-        var i = 0
-        while i < arguments.count {
-            let token = arguments[i]
-            guard token.hasPrefix("--") else { result.append((nil, [token])); i += 1; continue }
-            let name = String(token.dropFirst(2).prefix { $0 != "=" })
-            if token.contains("=") || flags.contains(name) || i + 1 == arguments.count {
-                result.append((name, [token])); i += 1
-            } else {
-                result.append((name, [token, arguments[i + 1]])); i += 2
+    /// A configuration file: a run's config.json, or the same fields in YAML.
+    static func readConfig(_ path: String) throws -> RunConfig {
+        let url = URL(fileURLWithPath: path)
+        let file = url.hasDirectoryPath || FileManager.default.fileExists(atPath: url.appendingPathComponent("config.json").path)
+            ? url.appendingPathComponent("config.json") : url
+        guard let data = FileManager.default.contents(atPath: file.path) else { throw TrainingError("\(file.path) cannot be read") }
+        do {
+            if ["yaml", "yml"].contains(file.pathExtension.lowercased()) {
+                return try YAMLDecoder().decode(RunConfig.self, from: String(decoding: data, as: UTF8.self))
             }
+            return try JSONDecoder().decode(RunConfig.self, from: data)
+        } catch let error as TrainingError {
+            throw TrainingError("\(file.path): \(error)")
+        } catch {
+            throw TrainingError("\(file.path) is not a DeepGenerative run configuration: \(error)")
         }
-        return result
     }
 
     /// A new run must not land on an old one by accident: without `--force`, a directory that
@@ -49,30 +49,19 @@ extension Train {
         }
     }
 
-    /// The saved configuration, with the options a resumed run may change taken from this command
-    /// line; any other option that differs from the saved one is refused, with the list.
+    /// The saved configuration with this command line's flags over it; a flag that changes
+    /// anything but how long the run trains and how it reports is refused, with the list.
     func resumedConfig(_ run: RunDirectory) throws -> RunConfig {
-        var config = try RunConfig.load(from: run)
-        guard config.model == model else { throw TrainingError("\(run.url.path) holds a \(config.model) run, not \(model)") }
-        let given = Self.options(in: Self.invocation)
-        if let saved = config.arguments {
-            let kept = Self.options(in: saved).filter { !Self.adjustableOnResume.contains($0.name ?? "") }.flatMap(\.tokens)
-            let changed = given.filter { $0.name.map { !Self.adjustableOnResume.contains($0) } ?? false }.flatMap(\.tokens)
-            let after = try Train.parse(kept + changed).makeConfig()
-            let differences = (try? Train.parse(kept).makeConfig()).map { Self.differences($0, after) } ?? []
-            guard differences.isEmpty else {
-                throw UsageError("--resume continues \(run.url.path) as it was configured, but this command changes \(differences.joined(separator: ", ")); "
-                    + "drop those options, or start a new run (--force, or another --out). A resumed run may change --\(Self.adjustableOnResume.subtracting(["out", "resume", "force"]).sorted().joined(separator: ", --"))")
-            }
+        let saved = try RunConfig.load(from: run)
+        guard model == nil || model == saved.model else { throw TrainingError("\(run.url.path) holds a \(saved.model) run, not \(model!)") }
+        var config = try makeConfig(over: saved)
+        config.arguments = saved.arguments
+        let differences = Self.differences(saved, config).filter { change in !Self.adjustableFields.contains { change.hasPrefix($0 + " ") } }
+        guard differences.isEmpty else {
+            throw UsageError("--resume continues \(run.url.path) as it was configured, but this command changes \(differences.joined(separator: ", ")); "
+                + "drop those options, or start a new run (--force, or another --out). A resumed run may change --"
+                + Self.adjustableOnResume.joined(separator: ", --"))
         }
-        let names = Set(given.compactMap(\.name))
-        if let steps { config.training.steps = steps; config.training.epochs = nil }
-        if let epochs { config.training.epochs = epochs; config.training.steps = nil }
-        if let minutes { config.training.minutes = minutes }
-        if let snapshotMinutes { config.training.snapshotMinutes = snapshotMinutes }
-        if names.contains("log-every") { config.training.logEvery = logEvery }
-        if names.contains("sample-every") { config.training.sampleEvery = sampleEvery }
-        if names.contains("checkpoint-every") { config.training.checkpointEvery = checkpointEvery }
         return config
     }
 
@@ -94,5 +83,24 @@ extension Train {
         }
         walk(object, "")
         return fields
+    }
+}
+
+extension Train {
+    /// `deepgen train MODEL --help`: the common options, then that model's own, with its
+    /// defaults; nil for any other command line.
+    static func modelHelp(_ arguments: [String]) -> String? {
+        let rest = Array(arguments.dropFirst())
+        guard rest.first == "train", rest.contains(where: { $0 == "--help" || $0 == "-h" }),
+              let name = rest.dropFirst().first(where: { !$0.hasPrefix("-") }), let entry = try? ModelRegistry.entry(name)
+        else { return nil }
+        let own = entry.flagsHelp.components(separatedBy: "\n").drop { !$0.hasPrefix("OPTIONS:") }.dropFirst()
+            .filter { !$0.contains("-h, --help") && !$0.contains("Show help information") }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let defaults = (try? encoder.encode(entry.defaults)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        return helpMessage(columns: nil).replacingOccurrences(of: "<model>", with: name)
+            + "\n\(name.uppercased()): \(entry.summary)\nOPTIONS OF \(name.uppercased()):\n" + own.joined(separator: "\n")
+            + "\n\nDEFAULTS OF \(name.uppercased()) (dataset \(entry.defaults.defaultDataset); config.json's \"options\"):\n" + defaults
     }
 }

@@ -124,8 +124,8 @@ final class DistributedTests: TemporaryDirectoryTestCase {
         var options = VAE.Options()
         options.latentDimension = 3
         options.hiddenDimensions = [12]
-        return RunConfig(model: "vae", dataset: "shapes", imageShape: [1, 8, 8],
-                         training: TrainingOptions(steps: steps, batchSize: 16, seed: 5, logEvery: 1, sampleEvery: 100, checkpointEvery: 100), vae: options)
+        return try! RunConfig(model: "vae", dataset: "shapes", imageShape: [1, 8, 8],
+                         training: TrainingOptions(steps: steps, batchSize: 16, seed: 5, logEvery: 1, sampleEvery: 100, checkpointEvery: 100), options: options)
     }
 
     func trainer(_ name: String, _ communicator: Communicator, exact: Bool = false) throws -> Trainer {

@@ -12,8 +12,8 @@ final class TrainerTests: TemporaryDirectoryTestCase {
         var options = VAE.Options()
         options.latentDimension = 3
         options.hiddenDimensions = [12]
-        return RunConfig(model: "vae", dataset: "shapes", imageShape: [1, 8, 8],
-                         training: TrainingOptions(steps: steps, batchSize: 16, seed: 5, logEvery: 1, sampleEvery: 4, checkpointEvery: 3), vae: options)
+        return try! RunConfig(model: "vae", dataset: "shapes", imageShape: [1, 8, 8],
+                         training: TrainingOptions(steps: steps, batchSize: 16, seed: 5, logEvery: 1, sampleEvery: 4, checkpointEvery: 3), options: options)
     }
 
     func trainer(_ config: RunConfig, in name: String) throws -> Trainer {
@@ -43,7 +43,7 @@ final class TrainerTests: TemporaryDirectoryTestCase {
     /// run early with a checkpoint; snapshots are run directories that load.
     func testScheduleBudgetAndSnapshots() throws {
         var c = config(steps: 8)
-        c.training.learningRateSchedule = "cosine"
+        c.training.learningRateSchedule = .cosine
         let t = try trainer(c, in: "cosine")
         XCTAssertEqual(try t.train(), .finished(steps: 8))
         let rate = t.model.optimizers["model"]!.learningRate
@@ -193,9 +193,9 @@ final class TrainerTests: TemporaryDirectoryTestCase {
     }
 
     func testPCAIsFittedInOneGoAndReloads() throws {
-        var config = RunConfig(model: "pca", dataset: "shapes", imageShape: [1, 8, 8], training: TrainingOptions(steps: 1))
-        config.pca = PCAModel.Options()
-        config.pca!.components = 5
+        var options = PCAModel.Options()
+        options.components = 5
+        let config = try RunConfig(model: "pca", dataset: "shapes", imageShape: [1, 8, 8], training: TrainingOptions(steps: 1), options: options)
         let run = RunDirectory(root.appendingPathComponent("pca"))
         let data = ShapesDataset(count: 200, size: 8, seed: 1)
         let model = try Catalog.makeModel(config) as! PCAModel
@@ -214,7 +214,7 @@ final class TrainerTests: TemporaryDirectoryTestCase {
     }
 
     func testUnknownNamesAreRefused() {
-        XCTAssertThrowsError(try Catalog.checkModel("vea")) { XCTAssert("\($0)".contains("unknown model 'vea'"), "\($0)") }
+        XCTAssertThrowsError(try ModelRegistry.entry("vea")) { XCTAssert("\($0)".contains("unknown model 'vea'"), "\($0)") }
         XCTAssertThrowsError(try Catalog.dataset("fashion", split: .train)) { XCTAssert("\($0)".contains("unknown data set 'fashion'"), "\($0)") }
     }
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import GenerativeModels
 import TestSupport
 import XCTest
 
@@ -28,31 +29,36 @@ final class BadValueMatrixTests: TemporaryDirectoryTestCase {
 
         // Each command with arguments that make it valid and quick; the option under test replaces
         // its own entry.
-        let models = ["pca", "ae", "vae", "iwae", "vade", "gan", "dcgan", "wgan", "wgan-gp", "pix2pix", "cyclegan", "stylegan",
-                      "pixelcnn", "gated-pixelcnn", "row-lstm", "diagonal-bilstm", "pixelcnn++", "classifier"]
-        let trainBase = small + ["--features", "8", "--layers", "1", "--hidden", "16", "--pretrain-epochs", "0", "--residual-blocks", "1"]
         let commands: [(command: [String], base: [String])] = [
-            (["train"], trainBase), (["sample", run], ["--count", "4"]), (["eval", run], ["--metric", "elbo", "--limit", "8", "--count", "8"]),
+            (["sample", run], ["--count", "4"]), (["eval", run], ["--metric", "elbo", "--limit", "8", "--count", "8"]),
             (["interpolate", run], ["--steps", "3", "--pairs", "1"]), (["latent", run], ["--limit", "20"]),
             (["project", run, "image.png"], ["--steps", "2", "--out", "p"]), (["stylize", run], ["--steps", "2", "--content", "a.png", "--style", "b.png", "--out", "s.png"]),
             (["bench", "vae_mlp"], ["--steps", "1", "--warmup", "0"]), (["data", "export", "mnist"], ["--count", "2", "--out", "exported"]),
         ]
+        let paths: Set<String> = ["data-dir", "out", "dataset", "classifier", "content", "style", "angles-to", "config"]
         var cases: [(arguments: [String], label: String)] = []
+        func add(_ head: [String], _ base: [String], _ name: String) {
+            for value in Self.badValues {
+                cases.append((head + without(name, base) + ["--\(name)", value], "\(head.joined(separator: " ")) --\(name) '\(value)'"))
+            }
+        }
         for (command, base) in commands {
             for option in try Invocation.arguments(of: command.count > 2 && command[0] == "data" ? Array(command.prefix(2)) : Array(command.prefix(1)), in: root)
             where option.kind == "option" {
-                guard let name = option.preferredName?.name, !["data-dir", "out", "dataset", "classifier", "content", "style", "angles-to"].contains(name)
-                else { continue }   // paths: their bad values are missing files, tested elsewhere
-                // A train option runs with every model its help names (vae when it names none).
-                let help = option.abstract ?? ""
-                let named = models.filter { help.range(of: "\\b\(NSRegularExpression.escapedPattern(for: $0))(?![\\w+-])", options: .regularExpression) != nil }
-                for model in command == ["train"] ? (named.isEmpty ? ["vae"] : named).map { Optional($0) } : [nil] {
-                    let head = command + (model.map { [$0] } ?? [])
-                    let base = model == "pix2pix" ? without("dataset", base) + ["--dataset", "shapes2fill"] : base
-                    for value in Self.badValues {
-                        cases.append((head + without(name, base) + ["--\(name)", value], "\(head.joined(separator: " ")) --\(name) '\(value)'"))
-                    }
-                }
+                guard let name = option.preferredName?.name, !paths.contains(name) else { continue }   // paths: missing files, tested elsewhere
+                add(command, base, name)
+            }
+        }
+        // train: the common options with vae, and every model's own with that model's small run.
+        let domains = try GoldenRunTests.domains(in: root).path
+        for option in try Invocation.arguments(of: ["train"], in: root) where option.kind == "option" {
+            guard let name = option.preferredName?.name, !paths.contains(name) else { continue }
+            add(["train", "vae"], small + ["--hidden", "16"], name)
+        }
+        for entry in ModelRegistry.entries {
+            let small = GoldenRunTests.runs.first { $0.arguments[0] == entry.name }!.arguments.dropFirst().map { $0 == "DOMAINS" ? domains : $0 }
+            for option in Invocation.modelOptions(entry) where option.takesValue {
+                add(["train", entry.name], small + ["--steps", "2", "--batch-size", "8", "--minutes", "0.02", "--sample-every", "1000"], option.name)
             }
         }
         XCTAssertGreaterThan(cases.count, 500, "the matrix lost its options")
@@ -72,18 +78,28 @@ final class BadValueMatrixTests: TemporaryDirectoryTestCase {
     func runBoth(_ cases: [[String]]) throws -> [Invocation] {
         nonisolated(unsafe) var results = [Invocation?](repeating: nil, count: cases.count)
         let lock = NSLock()
-        DispatchQueue.concurrentPerform(iterations: 2) { worker in
-            for index in stride(from: worker, to: cases.count, by: 2) {
-                let folder = root.appendingPathComponent("case-\(index)")
-                try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-                // Relative paths (run, image.png) resolve from the test's root.
-                let arguments = cases[index].map { $0 == "image.png" || $0 == "a.png" || $0 == "b.png" ? root.appendingPathComponent($0).path : $0 }
-                let result = (try? Invocation.run(arguments, in: folder, timeout: 120))
-                    ?? Invocation(status: -1, signal: nil, out: "", err: "could not start", timedOut: false)
-                lock.lock(); results[index] = result; lock.unlock()
-                try? FileManager.default.removeItem(at: folder)
+        // Threads of their own with room on the stack: Foundation's Process.run copies the
+        // arguments and environment onto it, more than a dispatch worker's 512 KB allow.
+        let done = DispatchGroup(), root: URL = self.root
+        for worker in 0..<2 {
+            done.enter()
+            let thread = Thread {
+                defer { done.leave() }
+                for index in stride(from: worker, to: cases.count, by: 2) {
+                    let folder = root.appendingPathComponent("case-\(index)")
+                    try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                    // Relative paths (run, image.png) resolve from the test's root.
+                    let arguments = cases[index].map { $0 == "image.png" || $0 == "a.png" || $0 == "b.png" ? root.appendingPathComponent($0).path : $0 }
+                    let result = (try? Invocation.run(arguments, in: folder, timeout: 120))
+                        ?? Invocation(status: -1, signal: nil, out: "", err: "could not start", timedOut: false)
+                    lock.lock(); results[index] = result; lock.unlock()
+                    try? FileManager.default.removeItem(at: folder)
+                }
             }
+            thread.stackSize = 16 << 20
+            thread.start()
         }
+        done.wait()
         return results.map { $0! }
     }
 }

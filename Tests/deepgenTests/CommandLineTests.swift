@@ -91,12 +91,12 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
         }
         let classifier = root.appendingPathComponent("c").path
         func trained(_ arguments: String...) throws {
-            let result = try deepgen(["train"] + arguments + ["--steps", "2", "--batch-size", "4", "--features", "4"])
+            let result = try deepgen(["train"] + arguments + ["--steps", "2", "--batch-size", "4"])
             XCTAssertEqual(result.status, 0, result.err)
         }
         try trained("classifier", "--dataset", digits.path, "--out", classifier)
-        try trained("pix2pix", "--dataset", pairs.path, "--out", root.appendingPathComponent("p").path)
-        try trained("cyclegan", "--dataset", domains.path, "--residual-blocks", "1", "--out", root.appendingPathComponent("y").path)
+        try trained("pix2pix", "--dataset", pairs.path, "--features", "4", "--out", root.appendingPathComponent("p").path)
+        try trained("cyclegan", "--dataset", domains.path, "--features", "4", "--residual-blocks", "1", "--out", root.appendingPathComponent("y").path)
         func figures(_ run: String) throws -> [String: Any] {
             let eval = try deepgen("eval", root.appendingPathComponent(run).path, "--metric", "fid", "--classifier", classifier, "--count", "8", "--json")
             XCTAssertEqual(eval.status, 0, eval.err)

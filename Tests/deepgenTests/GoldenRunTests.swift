@@ -45,8 +45,8 @@ final class GoldenRunTests: TemporaryDirectoryTestCase {
     ]
     static let common = ["--steps", "20", "--batch-size", "8", "--seed", "3", "--log-every", "1", "--sample-every", "20", "--checkpoint-every", "20"]
 
-    /// Two small unpaired domains for cyclegan: rows and columns.
-    func domains() throws -> URL {
+    /// Two small unpaired domains for cyclegan, in `root`: rows and columns.
+    static func domains(in root: URL) throws -> URL {
         let data = root.appendingPathComponent("domains")
         for folder in ["trainA", "trainB", "testA", "testB"] {
             let url = data.appendingPathComponent(folder)
@@ -76,7 +76,7 @@ final class GoldenRunTests: TemporaryDirectoryTestCase {
     }
 
     func testTwentyStepsLogTheFixturesLosses() throws {
-        let domains = try domains()
+        let domains = try Self.domains(in: root)
         let record = ProcessInfo.processInfo.environment["DEEPGEN_RECORD_GOLDEN"] != nil
         let fixture = Self.fixtures.appendingPathComponent("golden-losses.json")
         struct Golden: Codable { var cpu: String; var losses: [String: [[String: Float]]] }

@@ -1,4 +1,5 @@
 import Foundation
+import GenerativeModels
 import XCTest
 
 /// One run of the deepgen built beside this test bundle: how it ended and what it printed.
@@ -9,6 +10,8 @@ struct Invocation {
     var out: String
     var err: String
     var timedOut = false
+
+    nonisolated(unsafe) static let launching = NSLock()
 
     static var binary: URL { URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("deepgen") }
 
@@ -27,7 +30,11 @@ struct Invocation {
         defer { try? FileManager.default.removeItem(at: outFile); try? FileManager.default.removeItem(at: errFile) }
         process.standardOutput = try FileHandle(forWritingTo: outFile)
         process.standardError = try FileHandle(forWritingTo: errFile)
-        try process.run()
+        // One launch at a time: Foundation's Process.run copies the environment and arguments
+        // without a lock of its own, and two threads launching at once have crashed it.
+        launching.lock()
+        do { try process.run() } catch { launching.unlock(); throw error }
+        launching.unlock()
         whileRunning?(process)
         let deadline = Date().addingTimeInterval(timeout)
         var timedOut = false
@@ -55,6 +62,15 @@ struct Invocation {
         struct Dump: Decodable { struct Command: Decodable { let arguments: [Argument]? }; let command: Command }
         let dump = try run(command + ["--experimental-dump-help"], in: directory)
         return try JSONDecoder().decode(Dump.self, from: Data(dump.out.utf8)).command.arguments ?? []
+    }
+
+    /// The options of a model's own flags, from their help: each name, and whether it takes a value.
+    static func modelOptions(_ entry: ModelEntry) -> [(name: String, takesValue: Bool)] {
+        entry.flagsHelp.split(separator: "\n").compactMap { line in
+            let words = line.trimmingCharacters(in: .whitespaces).split(separator: " ")
+            guard let first = words.first, first.range(of: "^--[a-z0-9-]+$", options: .regularExpression) != nil, first != "--help" else { return nil }
+            return (String(first.dropFirst(2)), words.count > 1 && words[1].hasPrefix("<"))
+        }
     }
 
     /// The lines of standard error that report an error.

@@ -116,7 +116,7 @@ final class RunSafetyTests: TemporaryDirectoryTestCase {
 
         let changed = try deepgen(["train", "vae", "--resume", "--out", path("run"), "--batch-size", "32", "--seed", "4", "--learning-rate", "0.01", "--steps", "5"])
         XCTAssertEqual(changed.status, 64, changed.err)
-        for difference in ["training.batchSize 16 -> 32", "training.seed 0 -> 4", "vae.learningRate 0.001 -> 0.01"] {
+        for difference in ["training.batchSize 16 -> 32", "training.seed 0 -> 4", "options.learningRate 0.001 -> 0.01"] {
             XCTAssert(changed.err.contains(difference), "\(difference) not in \(changed.err)")
         }
         // Stating a saved option again, or changing only how long it trains, is fine.
@@ -145,7 +145,7 @@ final class RunSafetyTests: TemporaryDirectoryTestCase {
 
     /// A run whose weights become NaN stops naming the tensor; nothing unusable is published.
     func testNaNWeightsStopTheRunAndAreNeverSaved() throws {
-        let diverged = try deepgen(["train", "gan", "--dataset", "shapes", "--image-size", "12", "--features", "8", "--batch-size", "32",
+        let diverged = try deepgen(["train", "gan", "--dataset", "shapes", "--image-size", "12", "--batch-size", "32",
                                     "--learning-rate", "1e10", "--checkpoint-every", "1", "--steps", "20", "--out", path("gan")])
         XCTAssertEqual(diverged.status, 1, diverged.err)
         XCTAssertEqual(diverged.errorLines.count, 1, diverged.err)

@@ -18,7 +18,7 @@ extension PixelNetwork {
 }
 
 /// How a pixel's value is distributed given the pixels before it.
-public enum PixelLikelihood: String, Codable, Sendable {
+public enum PixelLikelihood: String, Codable, CaseIterable, Sendable {
     /// Binary pixels: one logit, Bernoulli(sigmoid(logit)).
     case bernoulli
     /// 8-bit pixels: 256 logits, a softmax over the values 0...255.

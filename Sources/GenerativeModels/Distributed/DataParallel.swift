@@ -11,6 +11,9 @@ public struct DataParallel {
     /// Sum in rank order from gathered parts instead of the library's reduction.
     public let exact: Bool
 
+    /// How the ranks add their gradients (`--reduce`).
+    public enum Reduction: String, CaseIterable, Sendable { case sum, exact }
+
     public init(_ communicator: Communicator, exact: Bool = false) {
         self.communicator = communicator
         self.exact = exact

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Datasets
 import NeuralNetwork
 import TensorEngine
@@ -74,5 +75,35 @@ public final class Classifier: Module, TrainableModel {
 
     public func sample(count: Int, generator: inout RandomGenerator) -> Tensor {
         preconditionFailure("a classifier draws no samples")
+    }
+}
+
+extension Classifier.Options: ModelOptions {
+    public func makeModel(imageShape: [Int], generator: inout RandomGenerator) throws -> TrainableModel {
+        Classifier(self, imageShape: imageShape, generator: &generator)
+    }
+    public func check(imageShape: [Int]) throws { try requireQuartered(imageShape, "the classifier") }
+    public var needsLabels: Bool { true }
+    /// As many outputs as the data has classes (a labelled folder's), at least two.
+    public func adapted(to data: Dataset) throws -> Self {
+        guard let largest = (data as? ByteImageDataset)?.labels?.max() else { return self }
+        var options = self
+        options.classes = max(2, largest + 1)
+        return options
+    }
+}
+
+public struct ClassifierFlags: OptionFlags {
+    @Option(help: "The maps of the two convolution blocks, e.g. 16,32 (default 32,64).") var hidden: Widths?
+    @Option(help: "Adam's learning rate (default 1e-3).") var learningRate: Float?
+    public init() {}
+    public func validate() throws {
+        try ValidationError.require(hidden.map { $0.values.count == 2 } ?? true,
+                                    "--hidden of the classifier gives the maps of its two convolution blocks, e.g. 16,32")
+        try checkLearningRate(learningRate)
+    }
+    public func apply(to o: inout Classifier.Options) {
+        o.widths = hidden?.values ?? o.widths
+        o.learningRate = learningRate ?? o.learningRate
     }
 }

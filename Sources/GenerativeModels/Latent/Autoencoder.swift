@@ -8,8 +8,8 @@ import TensorEngine
 /// the principal subspace (Baldi & Hornik 1989). Samples decode codes drawn from a Gaussian fitted
 /// to the training codes (kept as running statistics), since an autoencoder has no prior of its own.
 public final class Autoencoder: Module, TrainableModel {
-    public enum Architecture: String, Codable, Sendable { case mlp, conv }
-    public enum Loss: String, Codable, Sendable { case mse, bce }
+    public enum Architecture: String, Codable, CaseIterable, Sendable { case mlp, conv }
+    public enum Loss: String, Codable, CaseIterable, Sendable { case mse, bce }
 
     public struct Options: Codable, Equatable, Sendable {
         public var architecture = Architecture.mlp

@@ -6,7 +6,7 @@ import TensorEngine
 /// PCA as a model of the catalogue: fitted in closed form on the whole training set (the
 /// training loop calls `fit` instead of taking steps), saved as buffers, sampled by decoding
 /// codes drawn with each component's variance.
-public final class PCAModel: Module, TrainableModel {
+public final class PCAModel: Module, ClosedFormFitting {
     public struct Options: Codable, Equatable, Sendable {
         public var components = 50
         public init() {}
@@ -48,6 +48,20 @@ public final class PCAModel: Module, TrainableModel {
         mean.value = fitted.mean; components.value = fitted.components
         explainedVariance.value = fitted.explainedVariance; explainedVarianceRatio.value = fitted.explainedVarianceRatio
         return ["mse": fitted.reconstructionError(x), "explained_variance": fitted.explainedVarianceRatio.sum().scalar]
+    }
+
+    /// The cumulative share of the variance the first m components explain.
+    public var fitCurve: (series: [(x: Double, y: Double)], name: String, xLabel: String) {
+        var cumulative = 0.0
+        let curve = explainedVarianceRatio.value.scalars.enumerated().map { i, r -> (x: Double, y: Double) in
+            cumulative += Double(r); return (Double(i + 1), cumulative)
+        }
+        return (curve, "explained variance", "components")
+    }
+
+    public func fitSummary(_ figures: [String: Float]) -> String {
+        "PCA: \(options.components) components explain \(String(format: "%.1f", 100 * figures["explained_variance"]!))% of the variance; "
+            + "reconstruction MSE \(String(format: "%.5f", figures["mse"]!))"
     }
 
     public func trainStep(_ batch: Batch, generator: inout RandomGenerator) -> [String: Float] {

@@ -11,8 +11,8 @@ import TensorEngine
 ///     L_k = E[log (1/k) sum_i p(x, z_i) / q(z_i | x)],   z_i = mu + sigma * eps_i,
 /// which for k = 1 is the ELBO, computed there with the analytic KL divergence
 ///     KL(q || p) = 1/2 sum(mu^2 + sigma^2 - log sigma^2 - 1).
-public final class VAE: Module, TrainableModel {
-    public enum Likelihood: String, Codable, Sendable { case bernoulli, gaussian }
+public class VAE: Module, TrainableModel {
+    public enum Likelihood: String, Codable, CaseIterable, Sendable { case bernoulli, gaussian }
 
     public struct Options: Codable, Equatable, Sendable {
         public var latentDimension = 20

@@ -15,7 +15,7 @@ public final class VaDE: Module, TrainableModel {
     /// How the autoencoder is pre-trained: DEC's recipe (as in DEC-keras), plain SGD at rate 1
     /// with momentum 0.9 on the squared error of the decoder's output taken as intensities,
     /// averaged over pixels; or Adam on the Bernoulli loss.
-    public enum Pretraining: String, Codable, Sendable { case adamBCE = "adam-bce", sgdMSE = "sgd-mse" }
+    public enum Pretraining: String, Codable, CaseIterable, Sendable { case adamBCE = "adam-bce", sgdMSE = "sgd-mse" }
 
     public struct Options: Codable, Equatable, Sendable {
         public var latentDimension = 10

@@ -37,6 +37,16 @@ extension TrainableModel {
     public var sampleHeadings: GridHeadings? { nil }
 }
 
+/// A model fitted in closed form on the whole training set in one go (PCA), not by steps.
+public protocol ClosedFormFitting: TrainableModel {
+    /// Fits on every example of `data`; returns figures for the log.
+    func fit(_ data: Dataset) throws -> [String: Float]
+    /// The curve loss.png shows for the fit, with its x-axis label.
+    var fitCurve: (series: [(x: Double, y: Double)], name: String, xLabel: String) { get }
+    /// One line on what the fit found.
+    func fitSummary(_ figures: [String: Float]) -> String
+}
+
 /// A model whose sampling is long (one network pass per pixel) and can show its progress.
 public protocol SequentialSampling: AnyObject {
     var showsSamplingProgress: Bool { get set }

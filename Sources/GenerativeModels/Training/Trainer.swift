@@ -19,7 +19,16 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var snapshotMinutes: Double?
     /// `cosine` decays every optimizer's rate over the planned steps to a tenth; `linear-decay`
     /// holds it for the first half and then takes it linearly to zero; absent: constant.
-    public var learningRateSchedule: String?
+    public var learningRateSchedule: Schedule?
+
+    /// How every optimizer's rate moves over the planned steps (absent: constant).
+    public enum Schedule: String, Codable, CaseIterable, Sendable {
+        case constant
+        /// Down to a tenth of the rate over the planned steps.
+        case cosine
+        /// Constant for the first half of the steps, then linearly to zero (CycleGAN's).
+        case linearDecay = "linear-decay"
+    }
 
     public init(epochs: Int? = nil, steps: Int? = nil, batchSize: Int = 128, seed: UInt64 = 0,
                 logEvery: Int = 50, sampleEvery: Int = 1000, checkpointEvery: Int = 1000) {
@@ -134,10 +143,10 @@ public final class Trainer {
         var running: [String: Double] = [:]
         model.module.train()
         let baseRates = model.optimizers.mapValues(\.learningRate)
-        let schedule: LearningRateSchedule? = switch options.learningRateSchedule {
-        case "cosine": CosineDecay(totalSteps: totalSteps, minimumFactor: 0.1)
-        case "linear-decay": LinearDecay(constantSteps: totalSteps / 2, decaySteps: totalSteps - totalSteps / 2)
-        default: nil
+        let schedule: LearningRateSchedule? = switch options.learningRateSchedule ?? .constant {
+        case .cosine: CosineDecay(totalSteps: totalSteps, minimumFactor: 0.1)
+        case .linearDecay: LinearDecay(constantSteps: totalSteps / 2, decaySteps: totalSteps - totalSteps / 2)
+        case .constant: nil
         }
         var nextSnapshot = options.snapshotMinutes.map { m in (floor(state.elapsedSeconds / (60 * m)) + 1) * 60 * m }
         var snapshotStep: Int?
@@ -218,27 +227,22 @@ public final class Trainer {
     /// For a model fitted in closed form (PCA): one fit on the whole training set, then the same
     /// files as a trained run (the log's one line holds the fit's figures; loss.png plots the
     /// cumulative explained variance).
-    public func fitClosedForm(_ pca: PCAModel) throws {
+    public func fitClosedForm(_ model: ClosedFormFitting) throws {
         try CheckpointUnit.createDirectory(run.url)
         let lock = try RunLock(run)
         defer { lock.release() }
         run.clearOrphans()
         try writeConfig()
         let started = Date()
-        let figures = try pca.fit(dataset)
+        let figures = try model.fit(dataset)
         var record = figures.mapValues(Double.init)
         record["step"] = 1; record["epoch"] = 0; record["seconds"] = Date().timeIntervalSince(started)
         try writeAtomically(Data(RunDirectory.jsonLine(record).utf8), to: run.log)
-        try run.saveCheckpoint(model: pca, state: RunDirectory.TrainerState(step: 1, elapsedSeconds: record["seconds"]!))
-        var cumulative = 0.0
-        let curve = pca.explainedVarianceRatio.value.scalars.enumerated().map { i, r -> (x: Double, y: Double) in
-            cumulative += Double(r); return (Double(i + 1), cumulative)
-        }
-        try writeAtomically(PNG.encode(LinePlot.render(series: [("explained variance", curve)], title: title, xLabel: "components")), to: run.lossPlot)
+        try run.saveCheckpoint(model: model, state: RunDirectory.TrainerState(step: 1, elapsedSeconds: record["seconds"]!))
+        let curve = model.fitCurve
+        try writeAtomically(PNG.encode(LinePlot.render(series: [(curve.name, curve.series)], title: title, xLabel: curve.xLabel)), to: run.lossPlot)
         try writeSamples(showingProgress: true)
-        if !quiet {
-            log("PCA: \(pca.options.components) components explain \(String(format: "%.1f", 100 * figures["explained_variance"]!))% of the variance; reconstruction MSE \(String(format: "%.5f", figures["mse"]!))")
-        }
+        if !quiet { log(model.fitSummary(figures)) }
     }
 
     /// A copy of the model as a run directory of its own, `snapshots/<minutes>min`.

@@ -2,7 +2,7 @@ import NeuralNetwork
 import TensorEngine
 
 /// How the translation networks normalise: over the batch, or per image (InstanceNorm).
-public enum Normalization: String, Codable, Sendable {
+public enum Normalization: String, Codable, CaseIterable, Sendable {
     case batch, instance
 
     func layer(_ channels: Int) -> any Layer {

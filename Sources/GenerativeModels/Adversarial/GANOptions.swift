@@ -1,0 +1,93 @@
+import ArgumentParser
+import TensorEngine
+
+// The adversarial models' options as the registry takes them. The four entries share
+// `GAN.Options` (their presets differ) and each has the flags of its own objective.
+
+extension GAN.Options: ModelOptions {
+    public func makeModel(imageShape: [Int], generator: inout RandomGenerator) throws -> TrainableModel {
+        GAN(self, imageShape: imageShape, generator: &generator)
+    }
+    public func check(imageShape: [Int]) throws {
+        if architecture == .dcgan { try requireQuartered(imageShape, "the convolutional GAN") }
+    }
+}
+
+/// What every adversarial model has: a latent code, a rate, critic steps.
+public struct AdversarialFlags: ParsableArguments {
+    @Option(help: "Latent dimension of the generator's code (default 100).") var latentDim: Int?
+    @Option(help: "The learning rate of both players (default 2e-4; wgan 5e-5, wgan-gp 1e-4).") var learningRate: Float?
+    @Option(help: "Discriminator updates per generator update (default 1; 5 for wgan and wgan-gp).") var criticSteps: Int?
+    public init() {}
+    public func validate() throws {
+        try ValidationError.require((1...4096).contains(latentDim ?? 1), "--latent-dim must be between 1 and 4096")
+        try ValidationError.require((1...1000).contains(criticSteps ?? 1), "--critic-steps must be between 1 and 1000")
+        try checkLearningRate(learningRate)
+    }
+    func apply(to o: inout GAN.Options) {
+        o.latentDimension = latentDim ?? o.latentDimension
+        o.learningRate = learningRate ?? o.learningRate
+        o.criticSteps = criticSteps ?? o.criticSteps
+    }
+}
+
+/// The convolutional players' width and depth.
+public struct ConvolutionalGANFlags: ParsableArguments {
+    @OptionGroup var adversarial: AdversarialFlags
+    @Option(help: "Feature maps of the discriminator's first layer and the generator's last (default 64).") var features: Int?
+    @Option(help: "Stride-1 3x3 convolutions added at each inner resolution of the generator and the discriminator (default 0).")
+    var refiningLayers: Int?
+    public init() {}
+    public func validate() throws {
+        try ValidationError.require((1...4096).contains(features ?? 1), "--features must be between 1 and 4096")
+        try ValidationError.require((0...16).contains(refiningLayers ?? 0), "--refining-layers must be between 0 and 16")
+    }
+    func apply(to o: inout GAN.Options) {
+        adversarial.apply(to: &o)
+        o.features = features ?? o.features
+        o.refiningLayers = refiningLayers ?? o.refiningLayers
+    }
+}
+
+/// The generator's loss of the classic objective.
+public struct GeneratorLossFlag: ParsableArguments {
+    @Option(help: "The generator's loss: non-saturating (the default) or minimax.") var generatorLoss: GeneratorLoss?
+    public enum GeneratorLoss: String, ExpressibleByArgument, CaseIterable {
+        case nonSaturating = "non-saturating", minimax
+        var loss: GAN.Loss { self == .minimax ? .minimax : .nonSaturating }
+    }
+    public init() {}
+    func apply(to o: inout GAN.Options) { o.loss = generatorLoss?.loss ?? o.loss }
+}
+
+public struct GANFlags: OptionFlags {
+    @OptionGroup var adversarial: AdversarialFlags
+    @OptionGroup var loss: GeneratorLossFlag
+    public init() {}
+    public func apply(to o: inout GAN.Options) { adversarial.apply(to: &o); loss.apply(to: &o) }
+}
+
+public struct DCGANFlags: OptionFlags {
+    @OptionGroup var network: ConvolutionalGANFlags
+    @OptionGroup var loss: GeneratorLossFlag
+    public init() {}
+    public func apply(to o: inout GAN.Options) { network.apply(to: &o); loss.apply(to: &o) }
+}
+
+public struct WGANFlags: OptionFlags {
+    @OptionGroup var network: ConvolutionalGANFlags
+    @Option(help: "The critic's weights are clipped to [-c, c] after every update (default 0.01).") var clip: Float?
+    public init() {}
+    public func validate() throws { try ValidationError.require(clip.map { $0.isFinite && $0 > 0 } ?? true, "--clip must be a positive number") }
+    public func apply(to o: inout GAN.Options) { network.apply(to: &o); o.clip = clip ?? o.clip }
+}
+
+public struct WGANGPFlags: OptionFlags {
+    @OptionGroup var network: ConvolutionalGANFlags
+    @Option(help: "Weight lambda of the gradient penalty (default 10).") var penalty: Float?
+    public init() {}
+    public func validate() throws {
+        try ValidationError.require(penalty.map { $0.isFinite && $0 >= 0 } ?? true, "--penalty must be a number, 0 or more")
+    }
+    public func apply(to o: inout GAN.Options) { network.apply(to: &o); o.penaltyWeight = penalty ?? o.penaltyWeight }
+}
