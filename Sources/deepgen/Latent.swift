@@ -11,14 +11,13 @@ struct Latent: ParsableCommand {
 
     @Argument(help: "A run directory written by `deepgen train`.") var runDir: String
     @Option(help: "The PNG to write (default: RUN_DIR/latent.png).") var out: String?
-    @Option(help: "The split whose images are encoded.") var split = "test"
+    @Option(help: "The split whose images are encoded.") var split = MNIST.Split.test
     @Option(help: "Encode the first N images only.") var limit = 5000
     @Option(help: "A pca run directory: print the principal angles between its components and this linear autoencoder's subspace.")
     var anglesTo: String?
     @Option(help: "Where MNIST is (default: $DEEPGEN_DATA, else ./data).") var dataDir: String?
 
     func validate() throws {
-        guard ["train", "test"].contains(split) else { throw ValidationError("--split is train or test") }
         guard limit >= 1 else { throw ValidationError("--limit must be positive") }
     }
 
@@ -27,7 +26,7 @@ struct Latent: ParsableCommand {
         let (config, model) = try Catalog.load(run)
         if let anglesTo { return try printAngles(config, model, pcaRun: anglesTo) }
         guard let encoding = model as? Encoding else { throw TrainingError("\(config.model) has no codes to plot") }
-        let data = try Catalog.dataset(config.dataset, split: MNIST.Split(rawValue: split)!,
+        let data = try Catalog.dataset(config.dataset, split: split,
                                        dataDirectory: dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory,
                                        imageSize: config.imageShape[1], channels: config.imageShape[0])
         let count = min(limit, data.count)
@@ -53,20 +52,21 @@ struct Latent: ParsableCommand {
                                        y: stride(from: 1, to: xy.count, by: 2).map { xy[$0] }, labels: labels)
         let target = URL(fileURLWithPath: out ?? run.url.appendingPathComponent("latent.png").path)
         try PNG.write(image, to: target)
-        print("\(target.path): \(count) \(split) codes on \(axes), coloured by label")
+        print("\(target.path): \(count) \(split.rawValue) codes on \(axes), coloured by label")
     }
 
     func printAngles(_ config: RunConfig, _ model: TrainableModel, pcaRun: String) throws {
-        guard let ae = model as? Autoencoder, ae.options.linear else {
+        guard let subspace = withoutGradients({ (model as? Reconstructing & LinearSubspace)?.subspace }), !(model is ClosedFormFitting) else {
             throw TrainingError("--angles-to needs a linear autoencoder (deepgen train ae --linear); \(runDir) holds \(config.model)")
         }
         let (pcaConfig, pcaModel) = try Catalog.load(RunDirectory(URL(fileURLWithPath: pcaRun)))
-        guard let pca = (pcaModel as? PCAModel)?.pca else { throw TrainingError("\(pcaRun) holds \(pcaConfig.model), not pca") }
-        let subspace = withoutGradients { ae.decoderSubspace() }
-        guard pca.components.shape == subspace.shape else {
-            throw TrainingError("the autoencoder spans \(subspace.shape[0]) dimensions of \(subspace.shape[1]), PCA keeps \(pca.components.shape[0]) of \(pca.components.shape[1])")
+        guard pcaModel is ClosedFormFitting, let components = (pcaModel as? LinearSubspace)?.subspace else {
+            throw TrainingError("\(pcaRun) holds \(pcaConfig.model), not pca")
         }
-        let degrees = try principalAngles(subspace, pca.components).map { Double($0) * 180 / Double.pi }
+        guard components.shape == subspace.shape else {
+            throw TrainingError("the autoencoder spans \(subspace.shape[0]) dimensions of \(subspace.shape[1]), PCA keeps \(components.shape[0]) of \(components.shape[1])")
+        }
+        let degrees = try principalAngles(subspace, components).map { Double($0) * 180 / Double.pi }
         print("principal angles (degrees): " + degrees.map { String(format: "%.2f", $0) }.joined(separator: " "))
         print(String(format: "largest: %.2f degrees", degrees.max() ?? 0))
     }

@@ -17,14 +17,15 @@ struct Sample: ParsableCommand {
     @Option(help: "Where MNIST is, for the held-out pairs of pix2pix (default: $DEEPGEN_DATA, else ./data).") var dataDir: String?
     @Option(help: "Truncation psi (stylegan): 1 leaves w alone, 0 gives the average image.") var truncation: Float?
     @Flag(help: "The style-mixing grid (stylegan): sources along the top, destinations down the side.") var mixingGrid = false
-    @Option(help: "The layers a mixing grid takes from the sources: coarse, middle or fine (stylegan).") var layers = "coarse"
-    @Option(help: "Another run whose samples (as many, the same seed) are drawn beside these, each grid under its model's name: e.g. an autoencoder's decodings of N(0, I) beside a VAE's.") var beside: String?
-    @Option(help: "Where an autoencoder's codes come from (ae): fitted (a Gaussian fitted to the training codes) or standard (N(0, I), a VAE's prior, which an autoencoder never learnt to decode).") var prior: String?
+    @Option(help: "The layers a mixing grid takes from the sources: coarse, middle or fine (stylegan).") var layers = StyleLayers.coarse
+    @Option(help: "Another run whose samples (as many, the same seed) are drawn beside these, each grid under its model's name: e.g. an autoencoder's decodings of N(0, I) beside a VAE's.")
+    var beside: String?
+    @Option(help: "Where an autoencoder's codes come from (ae): fitted (a Gaussian fitted to the training codes) or standard (N(0, I), a VAE's prior, which an autoencoder never learnt to decode).")
+    var prior: Autoencoder.Prior?
 
     func validate() throws {
         guard (1...Self.maximumCount).contains(count) else { throw ValidationError("--count must be between 1 and \(Self.maximumCount)") }
         guard (truncation ?? 0) >= 0, (truncation ?? 0).isFinite else { throw ValidationError("--truncation must be a number, 0 or more") }
-        guard prior.map({ Autoencoder.Prior(rawValue: $0) != nil }) ?? true else { throw ValidationError("--prior is fitted or standard") }
     }
     static let maximumCount = 10_000
 
@@ -33,47 +34,43 @@ struct Sample: ParsableCommand {
         let (config, model) = try Catalog.load(run)
         guard model.drawsSamples else { throw TrainingError("\(config.model) draws no samples: it is not a generative model") }
         (model as? SequentialSampling)?.showsSamplingProgress = true
-        guard prior == nil || model is Autoencoder else { throw TrainingError("--prior is for an autoencoder (ae); \(runDir) holds \(config.model)") }
+        func refuse(_ option: String, unless capable: Bool, _ what: String) throws {
+            if !capable { throw TrainingError("\(option) is for \(what); \(runDir) holds \(config.model)") }
+        }
+        try refuse("--prior", unless: prior == nil || model is PriorSampling, "an autoencoder (ae)")
+        try refuse("--manifold", unless: !manifold || (model as? LatentManifold)?.latentDimension == 2, "a vae or iwae with a 2-D latent space")
+        try refuse("--truncation and --mixing-grid", unless: (truncation == nil && !mixingGrid) || model is StyleMixing, "stylegan")
+        let conditional = (model as? ConditionalSampling).flatMap { $0.classes > 0 ? $0 : nil }
+        try refuse("--label", unless: label == nil || conditional != nil, "a class-conditional model")
         var generator = RandomGenerator(seed: seed)
         var grid: Image
-        if manifold {
-            guard let vae = model as? VAE, vae.options.latentDimension == 2 else {
-                throw TrainingError("--manifold needs a vae or iwae with a 2-D latent space; \(runDir) holds \(config.model)")
-            }
-            grid = Image.grid(withoutGradients { vae.manifold(size: 20) }, columns: 20, border: 0)
-        } else if let style = model as? StyleGAN {
-            guard let range = style.layers(layers) else { throw TrainingError("--layers is coarse, middle or fine") }
-            let psi = truncation ?? style.options.truncation
+        if manifold, let latent = model as? LatentManifold {
+            grid = Image.grid(withoutGradients { latent.manifold(size: 20) }, columns: 20, border: 0)
+        } else if let style = model as? StyleMixing {
+            let psi = truncation ?? style.truncation
             grid = mixingGrid
-                ? Image.grid(withoutGradients { style.mixingGrid(sources: 5, destinations: 5, layers: range, psi: psi, generator: &generator) }, columns: 6)
+                ? Image.grid(withoutGradients { style.mixingGrid(sources: 5, destinations: 5, layers: style.layers(layers), psi: psi, generator: &generator) },
+                             columns: 6)
                 : Image.grid(withoutGradients { style.sample(count: count, psi: psi, generator: &generator) })
-        } else if let translator = model as? Pix2Pix {
-            // Held-out pairs: rows of input | output | target.
-            let test = try Catalog.dataset(config.dataset, split: .test, dataDirectory: dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory,
-                                           imageSize: config.imageShape[1], channels: config.imageShape[0], pairing: .paired)
+        } else if let translator = model as? Translating {
+            // Held-out images: rows of input | output (| target for pairs; | F(G(a)) for a cycle).
+            let test = try Catalog.dataset(config.dataset, split: .test, dataDirectory: dataDirectory, imageSize: config.imageShape[1],
+                                           channels: config.imageShape[0], pairing: translator.pairing)
             translator.show(test)
             grid = GridHeadings.grid(withoutGradients { translator.sample(count: 3 * count, generator: &generator) }, columns: translator.sampleColumns,
-                          translator.sampleHeadings)
-        } else if let cycle = model as? CycleGAN {
-            // Held-out images of domain A: rows of a | G(a) | F(G(a)).
-            let test = try Catalog.dataset(config.dataset, split: .test, dataDirectory: dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory,
-                                           imageSize: config.imageShape[1], channels: config.imageShape[0], pairing: .unpaired)
-            cycle.show(test.batch(Array(0..<min(count, test.count)), generator: &generator).images)
-            grid = GridHeadings.grid(withoutGradients { cycle.sample(count: 3 * count, generator: &generator) }, columns: cycle.sampleColumns, cycle.sampleHeadings)
-        } else if let pixels = model as? AutoregressiveModel, pixels.classes > 0 {
+                                     translator.sampleHeadings)
+        } else if let conditional {
             // One row per class, or every image of the class asked for.
-            if let label, !(0..<pixels.classes).contains(label) {
-                throw TrainingError("--label \(label) is not a class of this model (0...\(pixels.classes - 1))")
+            if let label, !(0..<conditional.classes).contains(label) {
+                throw TrainingError("--label \(label) is not a class of this model (0...\(conditional.classes - 1))")
             }
-            let perRow = max(1, count / pixels.classes)
-            let labels = label.map { [Int](repeating: $0, count: count) } ?? (0..<pixels.classes).flatMap { [Int](repeating: $0, count: perRow) }
-            grid = GridHeadings.grid(pixels.sample(labels: labels, count: labels.count, generator: &generator), columns: label == nil ? perRow : 8,
-                          label == nil ? GridHeadings(rows: (0..<pixels.classes).map(String.init)) : nil)
-        } else if let prior = prior.flatMap(Autoencoder.Prior.init), let autoencoder = model as? Autoencoder {
+            let perRow = max(1, count / conditional.classes)
+            let labels = label.map { [Int](repeating: $0, count: count) } ?? (0..<conditional.classes).flatMap { [Int](repeating: $0, count: perRow) }
+            grid = GridHeadings.grid(conditional.sample(labels: labels, count: labels.count, generator: &generator), columns: label == nil ? perRow : 8,
+                                     label == nil ? GridHeadings(rows: (0..<conditional.classes).map(String.init)) : nil)
+        } else if let prior, let autoencoder = model as? PriorSampling {
             grid = Image.grid(withoutGradients { autoencoder.sample(count: count, prior: prior, generator: &generator) })
         } else {
-            guard label == nil else { throw TrainingError("--label needs a class-conditional model; \(runDir) holds \(config.model)") }
-            guard truncation == nil, !mixingGrid else { throw TrainingError("--truncation and --mixing-grid are for stylegan; \(runDir) holds \(config.model)") }
             grid = Image.grid(withoutGradients { model.sample(count: count, generator: &generator) })
         }
         if let beside {
@@ -86,15 +83,20 @@ struct Sample: ParsableCommand {
             guard others.width == grid.width, others.height == grid.height else {
                 throw TrainingError("--beside sets plain samples side by side; this run's grid is \(grid.width)x\(grid.height), \(beside)'s \(others.width)x\(others.height)")
             }
-            let title = config.model + (prior == Autoencoder.Prior.standard.rawValue ? " from n(0, i)" : "")
             // A VAE's samples decode its prior, N(0, I), too.
-            grid = sideBySide([(title, grid), (otherConfig.model + (other is VAE ? " from n(0, i)" : ""), others)])
+            let prior = { (model: TrainableModel, standard: Bool) in standard || model is LatentManifold ? " from n(0, i)" : "" }
+            grid = sideBySide([(config.model + prior(model, self.prior == .standard), grid), (otherConfig.model + prior(other, false), others)])
         }
         let target = URL(fileURLWithPath: out ?? run.url.appendingPathComponent(manifold ? "manifold.png" : "samples-seed\(seed).png").path)
         try PNG.write(grid, to: target)
         print(target.path)
     }
+
+    var dataDirectory: URL { dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory }
 }
+
+extension StyleLayers: ExpressibleByArgument {}
+extension Autoencoder.Prior: ExpressibleByArgument {}
 
 /// Grids of the same size side by side, each under its title.
 func sideBySide(_ grids: [(title: String, image: Image)]) -> Image {
@@ -123,25 +125,14 @@ struct Interpolate: ParsableCommand {
     func run() throws {
         let run = RunDirectory(URL(fileURLWithPath: runDir))
         let (config, model) = try Catalog.load(run)
+        guard let latent = model as? LatentInterpolation else { throw TrainingError("\(config.model) has no latent space to interpolate in") }
         var generator = RandomGenerator(seed: seed)
+        let test = {
+            try Catalog.dataset(config.dataset, split: .test, dataDirectory: dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory,
+                                imageSize: config.imageShape[1], channels: config.imageShape[0])
+        }
+        let grid = try withoutGradients { try latent.interpolationGrid(pairs: pairs, steps: steps, test: test, generator: &generator) }
         let target = URL(fileURLWithPath: out ?? run.url.appendingPathComponent("interpolation.png").path)
-        if let gan = model as? GAN {
-            // Between random codes: a GAN has no encoder to find the codes of test images.
-            try PNG.write(Image.grid(withoutGradients { gan.interpolate(pairs: pairs, steps: steps, generator: &generator) }, columns: steps), to: target)
-            return print(target.path)
-        }
-        if let style = model as? StyleGAN {
-            // The truncation strip: psi from 1 (left) to 0 (right, the average image).
-            let psis = (0..<steps).map { 1 - Float($0) / Float(steps - 1) }
-            try PNG.write(Image.grid(withoutGradients { style.truncationStrip(rows: pairs, psis: psis, generator: &generator) }, columns: steps), to: target)
-            return print(target.path)
-        }
-        guard let vae = model as? VAE else { throw TrainingError("\(config.model) has no latent space to interpolate in") }
-        let test = try Catalog.dataset(config.dataset, split: .test, dataDirectory: dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory,
-                                       imageSize: config.imageShape[1], channels: config.imageShape[0])
-        let a = test.batch(Array(0..<pairs), generator: &generator).images
-        let b = test.batch(Array(pairs..<(2 * pairs)), generator: &generator).images
-        let grid = withoutGradients { vae.interpolate(from: a, to: b, steps: steps) }
         try PNG.write(Image.grid(grid, columns: steps), to: target)
         print(target.path)
     }
@@ -154,16 +145,15 @@ struct Translate: ParsableCommand {
     @Argument(help: "A pix2pix or cyclegan run directory.") var runDir: String
     @Argument(help: "A PNG image, or a folder of them.") var input: String
     @Option(help: "The output PNG (for one image) or folder (for a folder).") var out: String
-    @Option(help: "AtoB or BtoA (cyclegan; pix2pix goes from A to B only).") var direction = "AtoB"
-
-    func validate() throws { guard ["AtoB", "BtoA"].contains(direction) else { throw ValidationError("--direction is AtoB or BtoA") } }
+    @Option(help: "AtoB or BtoA (cyclegan; pix2pix goes from A to B only).") var direction = Direction.AtoB
+    enum Direction: String, ExpressibleByArgument, CaseIterable { case AtoB, BtoA }
 
     func run() throws {
         let (config, model) = try Catalog.load(RunDirectory(URL(fileURLWithPath: runDir)))
-        let translate: (Tensor) -> Tensor
-        if let pix2pix = model as? Pix2Pix, direction == "AtoB" { translate = pix2pix.translate }
-        else if let cycle = model as? CycleGAN { translate = { cycle.translate($0, reverse: direction == "BtoA") } }
-        else { throw TrainingError("\(runDir) holds \(config.model), which does not translate \(direction)") }
+        guard let translator = model as? Translating, direction == .AtoB || translator.pairing == .unpaired else {
+            throw TrainingError("\(runDir) holds \(config.model), which does not translate \(direction.rawValue)")
+        }
+        let translate = { translator.translate($0, reverse: direction == .BtoA) }
         let source = URL(fileURLWithPath: input), target = URL(fileURLWithPath: out)
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: source.path, isDirectory: &isFolder) else { throw TrainingError("\(input) does not exist") }

@@ -16,14 +16,14 @@ struct StyleOptions: ParsableArguments {
         guard (1...100_000).contains(steps) else { throw ValidationError("--steps must be between 1 and 100000") }
     }
 
-    func load() throws -> StyleGAN {
+    func load() throws -> StyleMixing {
         let (config, model) = try Catalog.load(RunDirectory(URL(fileURLWithPath: runDir)))
-        guard let style = model as? StyleGAN else { throw TrainingError("\(runDir) holds \(config.model), not stylegan") }
+        guard let style = model as? StyleMixing else { throw TrainingError("\(runDir) holds \(config.model), which has no styles (stylegan)") }
         return style
     }
 
     /// A PNG fitted to the model's size: [1, C, H, W] in [0, 1]; or a folder's PNGs in name order.
-    func read(_ path: String, for model: StyleGAN) throws -> Tensor {
+    func read(_ path: String, for model: StyleMixing) throws -> Tensor {
         let (c, size) = (model.imageShape[0], model.imageShape[1])
         let url = URL(fileURLWithPath: path)
         var isFolder: ObjCBool = false
@@ -36,16 +36,16 @@ struct StyleOptions: ParsableArguments {
     }
 
     /// The classifier's features of the central crop it reads, if a classifier is given.
-    func features(for model: StyleGAN) throws -> ((Tensor) -> Tensor)? {
+    func features(for model: StyleMixing) throws -> ((Tensor) -> Tensor)? {
         guard classifier != "none" else { return nil }
-        let network = try loadClassifier(classifier, for: model.imageShape)
+        let network = try Catalog.classifier(at: classifier, for: model.imageShape).network
         return { network.features(centreCrop($0, to: network.imageShape)) }
     }
 
-    func project(_ image: Tensor, with model: StyleGAN, label: String) throws -> Projection {
+    func project(_ image: Tensor, with model: StyleMixing, label: String) throws -> Projection {
         var generator = RandomGenerator(seed: seed)
         let progress = Progress(total: steps, label: label)
-        let result = model.project(image, steps: steps, features: try features(for: model), generator: &generator) { step, loss in
+        let result = model.project(image, steps: steps, learningRate: 0.1, features: try features(for: model), generator: &generator) { step, loss in
             progress.update(step, figures: [("loss", Double(loss))])
         }
         progress.finish()
@@ -84,12 +84,12 @@ struct Stylize: ParsableCommand {
     @OptionGroup var common: StyleOptions
     @Option(help: "The image whose content is kept, or a folder of them.") var content: String
     @Option(help: "The image whose style is taken, or a folder of them.") var style: String
-    @Option(help: "coarse (shape), middle or fine (stroke) layers.") var layers = "coarse"
+    @Option(help: "coarse (shape), middle or fine (stroke) layers.") var layers = StyleLayers.coarse
     @Option(help: "The PNG to write.") var out: String
 
     func run() throws {
         let model = try common.load()
-        guard let range = model.layers(layers) else { throw ValidationError("--layers is coarse, middle or fine") }
+        let range = model.layers(layers)
         let a = try common.read(content, for: model), b = try common.read(style, for: model)
         let contents = try common.project(a, with: model, label: "content")
         let styles = try common.project(b, with: model, label: "style")

@@ -33,7 +33,7 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
     func testUnknownModelAndDataSet() throws {
         assertFails(try deepgen("train", "vea"), saying: "unknown model 'vea'")
         assertFails(try deepgen("train", "vae", "--dataset", "fashion"), saying: "unknown data set 'fashion'")
-        assertFails(try deepgen("eval", root.path, "--metric", "lpips"), saying: "unknown metric 'lpips'")
+        assertFails(try deepgen("eval", root.path, "--metric", "lpips"), saying: "The value 'lpips' is invalid for '--metric <metric>'")
     }
 
     func testMissingAndCorruptData() throws {
@@ -265,7 +265,7 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
         let perClass = try XCTUnwrap(object["per_class"] as? [Double])
         XCTAssertEqual(perClass.count, 4)
         XCTAssertEqual(try XCTUnwrap(object["value"] as? Double), perClass.reduce(0, +) / 4, accuracy: 1e-2, "two samples of each class")
-        assertFails(try deepgen("eval", pixelcnn, "--metric", "labels", "--classifier", classifier), saying: "class-conditional")
+        assertFails(try deepgen("eval", pixelcnn, "--metric", "labels", "--classifier", classifier), saying: "but of class-conditional models")
     }
 
     /// Pix2Pix from a paired folder (A/ and B/): held-out L1, PSNR and SSIM as JSON, a sample
@@ -397,7 +397,7 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(crossed.status, 0, crossed.err)
         XCTAssertEqual(try PNG.read(table).width, 3 * 16 + 4 * 2, "a corner and two styles along the top")
         XCTAssertEqual(try PNG.read(table).height, 3 * 16 + 4 * 2, "the styles' row and two contents down the side")
-        assertFails(try deepgen("sample", run, "--mixing-grid", "--layers", "all"), saying: "coarse, middle or fine")
+        assertFails(try deepgen("sample", run, "--mixing-grid", "--layers", "all"), saying: "'coarse', 'middle' or 'fine'")
 
         // Held-out images projected in batches, read back by a classifier of the same size; FID
         // of truncated samples.
@@ -425,7 +425,7 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
         XCTAssertNotNil(object["label_accuracy"] as? Double)
         let fid = try deepgen("eval", run, "--metric", "fid", "--classifier", classifier, "--count", "50", "--truncation", "0.5", "--json")
         XCTAssertEqual(fid.status, 0, fid.err)
-        assertFails(try deepgen("eval", classifier, "--metric", "projection", "--classifier", classifier), saying: "projection is a metric of stylegan")
+        assertFails(try deepgen("eval", classifier, "--metric", "projection", "--classifier", classifier), saying: "projection is not a metric of classifier but of stylegan")
     }
 }
 

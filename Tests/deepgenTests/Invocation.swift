@@ -11,39 +11,37 @@ struct Invocation {
     var err: String
     var timedOut = false
 
-    nonisolated(unsafe) static let launching = NSLock()
-
     static var binary: URL { URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("deepgen") }
 
     /// Runs deepgen with `arguments` in `directory`; `environment` is added to this process's.
-    /// A run longer than `timeout` seconds is killed and reported as timed out.
+    /// A run longer than `timeout` seconds is killed and reported as timed out. Started with
+    /// posix_spawn, not Foundation's Process, which has crashed when two threads launch at once.
     static func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:], timeout: TimeInterval = 300,
-                    whileRunning: ((Process) -> Void)? = nil) throws -> Invocation {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+                    whileRunning: ((pid_t) -> Void)? = nil) throws -> Invocation {
         let outFile = directory.appendingPathComponent(".out-\(UUID().uuidString)"), errFile = directory.appendingPathComponent(".err-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: outFile.path, contents: nil)
-        FileManager.default.createFile(atPath: errFile.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: outFile); try? FileManager.default.removeItem(at: errFile) }
-        process.standardOutput = try FileHandle(forWritingTo: outFile)
-        process.standardError = try FileHandle(forWritingTo: errFile)
-        // One launch at a time: Foundation's Process.run copies the environment and arguments
-        // without a lock of its own, and two threads launching at once have crashed it.
-        launching.lock()
-        do { try process.run() } catch { launching.unlock(); throw error }
-        launching.unlock()
-        whileRunning?(process)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, outFile.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, errFile.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0.key)=\($0.value)" }
+        // env -C: the folder to run in (env then executes deepgen in its own process).
+        let argv = (["/usr/bin/env", "-C", directory.path, binary.path] + arguments).map { strdup($0) } + [nil]
+        let envp = variables.map { strdup($0) } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid = pid_t()
+        let spawned = posix_spawn(&pid, "/usr/bin/env", &actions, nil, argv, envp)
+        guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EINVAL) }
+        whileRunning?(pid)
         let deadline = Date().addingTimeInterval(timeout)
-        var timedOut = false
-        while process.isRunning {
-            if Date() > deadline { timedOut = true; kill(process.processIdentifier, SIGKILL) }
+        var (timedOut, status): (Bool, Int32) = (false, 0)
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            if Date() > deadline && !timedOut { timedOut = true; kill(pid, SIGKILL) }
             usleep(5_000)
         }
-        let signalled = process.terminationReason == .uncaughtSignal
-        return Invocation(status: process.terminationStatus, signal: signalled ? process.terminationStatus : nil,
+        let signal = status & 0x7f   // WIFSIGNALED / WTERMSIG / WEXITSTATUS, which Swift does not import as macros
+        return Invocation(status: signal == 0 ? (status >> 8) & 0xff : signal, signal: signal == 0 ? nil : signal,
                           out: (try? String(contentsOf: outFile, encoding: .utf8)) ?? "", err: (try? String(contentsOf: errFile, encoding: .utf8)) ?? "",
                           timedOut: timedOut)
     }

@@ -8,7 +8,7 @@ import XCTest
 final class RunSafetyTests: TemporaryDirectoryTestCase {
     let tiny = ["vae", "--dataset", "shapes", "--image-size", "12", "--batch-size", "16", "--hidden", "32", "--latent-dim", "4"]
 
-    func deepgen(_ arguments: [String], environment: [String: String] = [:], whileRunning: ((Process) -> Void)? = nil) throws -> Invocation {
+    func deepgen(_ arguments: [String], environment: [String: String] = [:], whileRunning: ((pid_t) -> Void)? = nil) throws -> Invocation {
         try Invocation.run(arguments, in: root, environment: environment, whileRunning: whileRunning)
     }
 
@@ -86,7 +86,7 @@ final class RunSafetyTests: TemporaryDirectoryTestCase {
             let log = "\(self.path("run"))/log.jsonl"
             let deadline = Date().addingTimeInterval(60)
             while Date() < deadline, ((try? Data(contentsOf: URL(fileURLWithPath: log)))?.count ?? 0) == 0 { usleep(20_000) }
-            process.interrupt()
+            kill(process, SIGINT)
         }
         XCTAssertEqual(interrupted.status, 130, interrupted.err)
         XCTAssertNil(interrupted.signal)
@@ -103,7 +103,7 @@ final class RunSafetyTests: TemporaryDirectoryTestCase {
             let deadline = Date().addingTimeInterval(60)
             while Date() < deadline, ((try? Data(contentsOf: URL(fileURLWithPath: log)))?.count ?? 0) == 0 { usleep(20_000) }
             second = try? self.deepgen(["train", "vae", "--resume", "--steps", "10", "--out", self.path("run")])
-            process.interrupt()
+            kill(process, SIGINT)
         }
         XCTAssertEqual(first.status, 130, first.err)
         XCTAssertEqual(second?.status, 1, second?.err ?? "")

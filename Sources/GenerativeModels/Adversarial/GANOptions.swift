@@ -1,4 +1,5 @@
 import ArgumentParser
+import Datasets
 import TensorEngine
 
 // The adversarial models' options as the registry takes them. The four entries share
@@ -90,4 +91,11 @@ public struct WGANGPFlags: OptionFlags {
         try ValidationError.require(penalty.map { $0.isFinite && $0 >= 0 } ?? true, "--penalty must be a number, 0 or more")
     }
     public func apply(to o: inout GAN.Options) { network.apply(to: &o); o.penaltyWeight = penalty ?? o.penaltyWeight }
+}
+
+extension GAN: LatentInterpolation {
+    /// Between random codes: a GAN has no encoder to find the codes of test images.
+    public func interpolationGrid(pairs: Int, steps: Int, test: () throws -> Dataset, generator: inout RandomGenerator) throws -> Tensor {
+        interpolate(pairs: pairs, steps: steps, generator: &generator)
+    }
 }

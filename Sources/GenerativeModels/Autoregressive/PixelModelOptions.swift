@@ -178,3 +178,14 @@ public struct PixelCNNPlusPlusFlags: OptionFlags {
         o.dropout = dropout ?? o.dropout
     }
 }
+
+extension AutoregressiveModel: LikelihoodModel, ConditionalSampling {
+    /// Exact: one pass of the network.
+    public func negativeLogLikelihood(_ batch: Batch, k: Int, generator: inout RandomGenerator) -> Tensor {
+        -logLikelihood(batch.images, labels: batch.labels)
+    }
+    public var likelihoodIsEstimated: Bool { false }
+    public func sample(labels: [Int], count: Int, generator: inout RandomGenerator) -> Tensor {
+        sample(labels: labels as [Int]?, count: count, generator: &generator)
+    }
+}

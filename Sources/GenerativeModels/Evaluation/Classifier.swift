@@ -107,3 +107,5 @@ public struct ClassifierFlags: OptionFlags {
         o.learningRate = learningRate ?? o.learningRate
     }
 }
+
+extension Classifier: Classifying {}

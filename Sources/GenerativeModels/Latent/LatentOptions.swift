@@ -145,3 +145,34 @@ public struct VaDEFlags: OptionFlags {
 func checkLearningRate(_ rate: Float?) throws {
     try ValidationError.require(rate.map { $0.isFinite && $0 > 0 } ?? true, "--learning-rate must be a positive number")
 }
+
+// What the latent models can do, for eval, sample and interpolate.
+
+extension VAE: LikelihoodModel, EvidenceBound, LatentInterpolation, LatentManifold {
+    public func negativeLogLikelihood(_ batch: Batch, k: Int, generator: inout RandomGenerator) -> Tensor {
+        importanceSampledNLL(self, batch.images.flattened(), k: k, generator: &generator)
+    }
+    public var likelihoodIsEstimated: Bool { true }
+    public func negativeELBO(_ images: Tensor, generator: inout RandomGenerator) -> Tensor { -elbo(images.flattened(), generator: &generator).elbo }
+    /// Between the codes of pairs of test images.
+    public func interpolationGrid(pairs: Int, steps: Int, test: () throws -> Dataset, generator: inout RandomGenerator) throws -> Tensor {
+        let data = try test()
+        guard data.count >= 2 * pairs else { throw TrainingError("\(pairs) pairs need \(2 * pairs) test images; \(data.name) has \(data.count)") }
+        let a = data.batch(Array(0..<pairs), generator: &generator).images
+        let b = data.batch(Array(pairs..<(2 * pairs)), generator: &generator).images
+        return interpolate(from: a, to: b, steps: steps)
+    }
+    public var latentDimension: Int { options.latentDimension }
+}
+
+extension VaDE: EvidenceBound, Clustering {
+    public func negativeELBO(_ images: Tensor, generator: inout RandomGenerator) -> Tensor { -elbo(images.flattened(), generator: &generator).elbo }
+}
+
+extension Autoencoder: Reconstructing, PriorSampling, LinearSubspace {
+    public var subspace: Tensor? { options.linear ? decoderSubspace() : nil }
+}
+
+extension PCAModel: Reconstructing, LinearSubspace {
+    public var subspace: Tensor? { pca.components }
+}

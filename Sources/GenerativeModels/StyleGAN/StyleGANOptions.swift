@@ -1,4 +1,5 @@
 import ArgumentParser
+import Datasets
 import TensorEngine
 
 // StyleGAN's options as the registry takes them.
@@ -46,5 +47,19 @@ public struct StyleGANFlags: OptionFlags {
         o.r1Interval = r1Interval ?? o.r1Interval
         o.mixingProbability = mixingProbability ?? o.mixingProbability
         o.learningRate = learningRate ?? o.learningRate
+    }
+}
+
+extension StyleGAN: StyleMixing, LatentInterpolation {
+    public var truncation: Float { options.truncation }
+    public func layers(_ name: StyleLayers) -> Range<Int> { layers(name.rawValue)! }
+    public func project(_ target: Tensor, steps: Int, learningRate: Float, features: ((Tensor) -> Tensor)?, generator: inout RandomGenerator,
+                        progress: ((Int, Float) -> Void)?) -> Projection {
+        project(target, steps: steps, learningRate: learningRate, features: features, featureWeight: 1, noiseWeight: 1e3, generator: &generator,
+                progress: progress)
+    }
+    /// The truncation strip: psi from 1 (left) to 0 (right, the average image) along each row.
+    public func interpolationGrid(pairs: Int, steps: Int, test: () throws -> Dataset, generator: inout RandomGenerator) throws -> Tensor {
+        truncationStrip(rows: pairs, psis: (0..<steps).map { 1 - Float($0) / Float(steps - 1) }, generator: &generator)
     }
 }

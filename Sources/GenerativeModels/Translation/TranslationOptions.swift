@@ -1,4 +1,5 @@
 import ArgumentParser
+import Datasets
 import TensorEngine
 
 // The translation models' options as the registry takes them.
@@ -88,5 +89,23 @@ public struct CycleGANFlags: OptionFlags {
         o.identityFraction = identityFraction ?? o.identityFraction
         o.historySize = historySize ?? o.historySize
         o.learningRate = learningRate ?? o.learningRate
+    }
+}
+
+extension Pix2Pix: Translating {
+    /// A to B only: pix2pix learnt one direction.
+    public func translate(_ images: Tensor, reverse: Bool) -> Tensor {
+        precondition(!reverse, "pix2pix translates from A to B only")
+        return translate(images)
+    }
+    public var pairing: Pairing { .paired }
+}
+
+extension CycleGAN: Translating {
+    public var pairing: Pairing { .unpaired }
+    /// The first 16 held-out images of domain A.
+    public func show(_ data: Dataset) {
+        var generator = RandomGenerator(seed: 0)
+        show(data.batch(Array(0..<min(16, data.count)), generator: &generator).images)
     }
 }
