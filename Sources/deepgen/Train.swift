@@ -11,7 +11,6 @@ struct Train: ParsableCommand {
         discussion: "Models (each with options of its own: deepgen train MODEL --help):\n"
             + ModelRegistry.entries.map { "  \($0.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \($0.summary)" }.joined(separator: "\n"))
 
-    @Argument(help: "The model (see below), or none with --config.") var model: String?
     @Option(help: "A run's config.json, or the same in YAML: train again with its options; flags given beside it override them.")
     var config: String?
 
@@ -42,7 +41,12 @@ struct Train: ParsableCommand {
     @Option(help: "How ranks sum gradients: sum (MPI's all-reduce) or exact (gathered and added in rank order, bitwise independent of MPI's algorithm).")
     var reduce = DataParallel.Reduction.sum
     @Flag(help: "BatchNorm with the statistics of the whole global batch, summed across ranks (default: each rank's slice).") var syncBn = false
-    @Argument(parsing: .allUnrecognized, help: "The model's own options: deepgen train MODEL --help lists them.") var modelOptions: [String] = []
+    /// The model's name and its own options, which this command leaves to the model's flags.
+    @Argument(parsing: .allUnrecognized, help: "The model (see below; none with --config), then its own options: deepgen train MODEL --help lists them.")
+    var modelAndOptions: [String] = []
+    /// The model named, if any: the first argument when it is not an option.
+    var model: String? { modelAndOptions.first.flatMap { $0.hasPrefix("-") ? nil : $0 } }
+    var modelOptions: [String] { Array(modelAndOptions.dropFirst(model == nil ? 0 : 1)) }
 
     func validate() throws {
         guard model != nil || config != nil else { throw ValidationError("name a model (\(ModelRegistry.names.joined(separator: " "))), or give --config") }

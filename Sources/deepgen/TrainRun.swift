@@ -99,7 +99,7 @@ extension Train {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let defaults = (try? encoder.encode(entry.defaults)).map { String(decoding: $0, as: UTF8.self) } ?? ""
-        return helpMessage(columns: nil).replacingOccurrences(of: "<model>", with: name)
+        return helpMessage(columns: nil).replacingOccurrences(of: "[<model-and-options> ...]", with: "\(name) [OPTIONS OF \(name.uppercased())]")
             + "\n\(name.uppercased()): \(entry.summary)\nOPTIONS OF \(name.uppercased()):\n" + own.joined(separator: "\n")
             + "\n\nDEFAULTS OF \(name.uppercased()) (dataset \(entry.defaults.defaultDataset); config.json's \"options\"):\n" + defaults
     }
