@@ -53,6 +53,7 @@ public enum ModelRegistry {
                    summary: "an autoencoder (MLP or convolutional), deterministic codes"),
         ModelEntry("vae", VAE.Options(), flags: VAEFlags.self, legacyKey: "vae",
                    summary: "a variational autoencoder (Kingma & Welling 2014)"),
+        ModelEntry("beta-vae", BetaVAE.Options(), flags: BetaVAEFlags.self, legacyKey: "beta-vae", summary: "a VAE with a weight on its KL term (Higgins et al. 2017)"),
         ModelEntry("iwae", VAE.Options.iwae, flags: IWAEFlags.self, legacyKey: "vae",
                    summary: "an importance-weighted autoencoder (Burda et al. 2016)"),
         ModelEntry("vade", VaDE.Options(), flags: VaDEFlags.self, legacyKey: "vade",
