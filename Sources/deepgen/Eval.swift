@@ -46,6 +46,10 @@ struct Eval: ParsableCommand {
             settings.dataDirectory = dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory
             guard let measurement = try Evaluation(run: runDir, settings: settings).measure(metric) else { return }   // not rank 0
             print(json ? measurement.json : measurement.text)
+            // Kept beside the run for `deepgen runs` and the studio.
+            if !RunDirectory(URL(fileURLWithPath: runDir)).record(measurement.json) {
+                FileHandle.standardError.write(Data("note: \(runDir) cannot be written; the measurement is not kept in metrics.jsonl\n".utf8))
+            }
         } catch where communicator.size > 1 {
             communicator.abort("\(error)")   // never leave the other ranks waiting
         }

@@ -1,7 +1,9 @@
 import Datasets
 import Foundation
+import GenerativeModels
 import TestSupport
 import XCTest
+@testable import deepgen
 
 /// What a redesign of the wiring must not change: for every model, 20 steps at a fixed seed,
 /// through the command line, log the same losses to the bit as the fixture written before it;
@@ -119,6 +121,34 @@ final class GoldenRunTests: TemporaryDirectoryTestCase {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(golden).write(to: fixture)
+        }
+    }
+}
+
+/// Run directories written before the registry (config.json format 1, `Fixtures/legacy-runs`).
+final class LegacyRunTests: TemporaryDirectoryTestCase {
+    /// Each old config reads as the configuration its own saved command line gives today, and
+    /// the weights written then load into the model built from it.
+    func testRunsWrittenBeforeTheRegistryLoad() throws {
+        let legacy = GoldenRunTests.fixtures.appendingPathComponent("legacy-runs")
+        let names = try FileManager.default.contentsOfDirectory(atPath: legacy.path).sorted()
+        XCTAssertEqual(names.count, GoldenRunTests.runs.count)
+        for name in names {
+            let run = RunDirectory(legacy.appendingPathComponent(name))
+            var old = try RunConfig.load(from: run)
+            let arguments = try XCTUnwrap(old.arguments, name)
+            var today = try Train.parse(arguments).makeConfig(over: nil)
+            today.imageShape = old.imageShape
+            (old.arguments, today.arguments) = (nil, nil)
+            // What training fits to its data: a classifier's classes (shapes has 4), a batch larger
+            // than the data set (six images per domain).
+            let adapted = ["options.classes 4 -> 10", "training.batchSize 6 -> 8"]
+            XCTAssertEqual(Train.differences(old, today).filter { !adapted.contains($0) }, [], name)
+            XCTAssertEqual(old.format, 2, "read as today's format")
+            if FileManager.default.fileExists(atPath: run.weights.path) {
+                let (_, model) = try Catalog.load(run)
+                XCTAssertFalse(model.module.stateDict().isEmpty, name)
+            }
         }
     }
 }

@@ -63,3 +63,79 @@ final class TrainOptionsTests: TemporaryDirectoryTestCase {
         }
     }
 }
+
+/// `train --config`: a run's configuration trained again, with flags over it.
+final class ConfigFileTests: TemporaryDirectoryTestCase {
+    func train(_ arguments: String...) throws -> Invocation {
+        try Invocation.run(["train"] + arguments, in: root)
+    }
+
+    func log(_ run: String) throws -> String {
+        try String(contentsOf: root.appendingPathComponent(run).appendingPathComponent("log.jsonl"), encoding: .utf8)
+            .replacingOccurrences(of: #""seconds": [0-9.e+-]+, "#, with: "", options: .regularExpression)
+    }
+
+    /// The same configuration trains the same run; a flag beside it changes that option only.
+    func testAConfigTrainsAgainAndFlagsOverrideIt() throws {
+        XCTAssertEqual(try train("vae", "--dataset", "shapes", "--image-size", "8", "--hidden", "12", "--latent-dim", "2", "--steps", "6",
+                                 "--batch-size", "8", "--log-every", "1", "--out", "a").status, 0)
+        let again = try train("--config", "a/config.json", "--out", "b")
+        XCTAssertEqual(again.status, 0, again.err)
+        XCTAssertEqual(try log("a"), try log("b"), "the same losses")
+        XCTAssertEqual(try train("--config", "a", "--latent-dim", "3", "--steps", "2", "--out", "c").status, 0)
+        let c = try RunConfig.load(from: RunDirectory(root.appendingPathComponent("c")))
+        XCTAssertEqual(c.options(as: VAE.Options.self)?.latentDimension, 3)
+        XCTAssertEqual(c.options(as: VAE.Options.self)?.hiddenDimensions, [12], "kept from the file")
+        XCTAssertEqual(c.training.steps, 2)
+        let other = try train("dcgan", "--config", "a/config.json", "--out", "d")
+        XCTAssertEqual(other.status, 64)
+        XCTAssert(other.err.contains("the configuration is of vae, not dcgan"), other.err)
+    }
+
+    /// The same fields in YAML.
+    func testAYAMLConfigTrains() throws {
+        let yaml = """
+            model: iwae
+            dataset: shapes
+            imageShape: [1, 8, 8]
+            training: {batchSize: 8, seed: 2, steps: 3, logEvery: 1, sampleEvery: 100, checkpointEvery: 100}
+            options: {latentDimension: 2, hiddenDimensions: [8], importanceSamples: 4, learningRate: 0.001, likelihood: bernoulli, architecture: mlp}
+            """
+        try yaml.write(to: root.appendingPathComponent("run.yaml"), atomically: true, encoding: .utf8)
+        let trained = try train("--config", "run.yaml", "--out", "y")
+        XCTAssertEqual(trained.status, 0, trained.err)
+        let saved = try RunConfig.load(from: RunDirectory(root.appendingPathComponent("y")))
+        XCTAssertEqual(saved.model, "iwae")
+        XCTAssertEqual(saved.options(as: VAE.Options.self)?.importanceSamples, 4)
+        try "model: vae\ndataset: [".write(to: root.appendingPathComponent("bad.yaml"), atomically: true, encoding: .utf8)
+        let bad = try train("--config", "bad.yaml", "--out", "z")
+        XCTAssertEqual(bad.status, 1)
+        XCTAssert(bad.err.contains("bad.yaml is not a DeepGenerative run configuration"), bad.err)
+    }
+}
+
+/// `deepgen runs`: every run under a folder with its figures, including what eval measured.
+final class RunsCommandTests: TemporaryDirectoryTestCase {
+    func testRunsListsModelsStepsLossesAndMetrics() throws {
+        let trained = try Invocation.run(["train", "vae", "--dataset", "shapes", "--image-size", "8", "--hidden", "8", "--steps", "4",
+                                          "--batch-size", "8", "--log-every", "2", "--out", "runs/deep/a"], in: root)
+        XCTAssertEqual(trained.status, 0, trained.err)
+        XCTAssertEqual(try Invocation.run(["train", "pca", "--dataset", "shapes", "--image-size", "8", "--components", "3", "--out", "runs/b"],
+                                          in: root).status, 0)
+        let eval = try Invocation.run(["eval", "runs/deep/a", "--metric", "elbo", "--limit", "16"], in: root)
+        XCTAssertEqual(eval.status, 0, eval.err)
+        let listed = try Invocation.run(["runs", "--json"], in: root)
+        XCTAssertEqual(listed.status, 0, listed.err)
+        let runs = try listed.out.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        XCTAssertEqual(runs.map { $0["name"] as? String }, ["b", "deep/a"])
+        let a = runs[1]
+        XCTAssertEqual(a["model"] as? String, "vae")
+        XCTAssertEqual(a["steps"] as? Int, 4)
+        XCTAssertNotNil((a["losses"] as? [String: Double])?["loss"])
+        let elbo = try XCTUnwrap((a["metrics"] as? [String: Double])?["elbo"])
+        XCTAssert(eval.out.contains(String(format: "%.4f", elbo)), "\(eval.out) vs \(elbo)")
+        let table = try Invocation.run(["runs"], in: root)
+        XCTAssert(table.out.contains("deep/a") && table.out.contains("elbo"), table.out)
+        XCTAssertEqual(try Invocation.run(["runs", "nowhere"], in: root).status, 1)
+    }
+}

@@ -60,7 +60,7 @@ extension RunDirectory {
     /// rather than one that does not match the new config.
     func removeTrainedFiles() throws {
         let names = [CheckpointUnit.link, CheckpointUnit.folder, weights.lastPathComponent, optimizerState.lastPathComponent,
-                     trainerState.lastPathComponent, log.lastPathComponent, samples.lastPathComponent, lossPlot.lastPathComponent, "snapshots"]
+                     trainerState.lastPathComponent, log.lastPathComponent, samples.lastPathComponent, lossPlot.lastPathComponent, "snapshots", metrics.lastPathComponent]
         for name in names {
             let file = url.appendingPathComponent(name)
             guard FileManager.default.fileExists(atPath: file.path) || (try? FileManager.default.destinationOfSymbolicLink(atPath: file.path)) != nil else { continue }
