@@ -34,6 +34,9 @@ public final class GAN: Module, TrainableModel {
         /// resolutions, in G and in D. With none, G's global structure comes from its one linear
         /// layer alone, as the convolutions after it are local.
         public var refiningLayers = 0
+        /// Halvings of the image in D, doublings in G: 2 at 28 px (7 -> 14 -> 28), 4 for the
+        /// 64-pixel generator of Radford et al. (4 -> 8 -> 16 -> 32 -> 64).
+        public var depth = 2
         public init() {}
 
         public init(from decoder: Decoder) throws {   // runs saved before `features` or `refiningLayers` existed: 64, 0
@@ -47,6 +50,7 @@ public final class GAN: Module, TrainableModel {
             penaltyWeight = try c.decode(Float.self, forKey: .penaltyWeight)
             features = try c.decodeIfPresent(Int.self, forKey: .features) ?? 64
             refiningLayers = try c.decodeIfPresent(Int.self, forKey: .refiningLayers) ?? 0
+            depth = try c.decodeIfPresent(Int.self, forKey: .depth) ?? 2
         }
 
         /// The settings of each catalogue entry, from the papers.
@@ -131,13 +135,16 @@ public final class GAN: Module, TrainableModel {
     static func convolutional(_ options: Options, imageShape: [Int], batchNormInCritic: Bool,
                               generator rng: inout RandomGenerator) -> (Sequential, Sequential) {
         let (c, h, w) = (imageShape[0], imageShape[1], imageShape[2])
-        precondition(h % 4 == 0 && w % 4 == 0, "DCGAN halves the image twice; \(h)x\(w) is not divisible by 4")
+        let depth = options.depth, scale = 1 << options.depth
+        precondition(h % scale == 0 && w % scale == 0, "DCGAN halves the image \(depth) times; \(h)x\(w) is not divisible by \(scale)")
         func batchNorm(_ channels: Int) -> BatchNorm {
             let norm = BatchNorm(channels)
             norm.weight?.assign(Tensor.normal([channels], mean: 1, standardDeviation: 0.02, generator: &rng))
             return norm
         }
-        let (f, f2) = (options.features, 2 * options.features)
+        // Maps at each halving: f at the finest (after the first), doubling inward.
+        let maps = (0..<depth).map { options.features << $0 }, inner = maps[depth - 1]
+        let (innerHeight, innerWidth) = (h / scale, w / scale)
         // `refiningLayers` 3x3 convolutions keeping `maps` maps, each normalised (or biased) and activated.
         func refining(_ maps: Int, normalised: Bool, _ activation: () -> any Layer) -> [any Layer] {
             (0..<options.refiningLayers).flatMap { _ -> [any Layer] in
@@ -145,21 +152,25 @@ public final class GAN: Module, TrainableModel {
                 return (normalised ? [conv, batchNorm(maps)] : [conv]) + [activation()]
             }
         }
-        var g: [any Layer] = [Linear(options.latentDimension, f2 * (h / 4) * (w / 4), bias: false, initializer: .dcgan, generator: &rng),
-                              batchNorm(f2 * (h / 4) * (w / 4)), Function.relu(), Function.unflatten([f2, h / 4, w / 4])]
-        g += refining(f2, normalised: true, Function.relu)
-        g += [ConvTranspose2d(f2, f, kernel: 4, stride: 2, padding: 1, bias: false, initializer: .dcgan, generator: &rng),
-              batchNorm(f), Function.relu()]
-        g += refining(f, normalised: true, Function.relu)
-        g += [ConvTranspose2d(f, c, kernel: 4, stride: 2, padding: 1, initializer: .dcgan, generator: &rng), Function.tanh()]
+        var g: [any Layer] = [Linear(options.latentDimension, inner * innerHeight * innerWidth, bias: false, initializer: .dcgan, generator: &rng),
+                              batchNorm(inner * innerHeight * innerWidth), Function.relu(), Function.unflatten([inner, innerHeight, innerWidth])]
+        for level in stride(from: depth - 1, through: 1, by: -1) {
+            g += refining(maps[level], normalised: true, Function.relu)
+            g += [ConvTranspose2d(maps[level], maps[level - 1], kernel: 4, stride: 2, padding: 1, bias: false, initializer: .dcgan, generator: &rng),
+                  batchNorm(maps[level - 1]), Function.relu()]
+        }
+        g += refining(maps[0], normalised: true, Function.relu)
+        g += [ConvTranspose2d(maps[0], c, kernel: 4, stride: 2, padding: 1, initializer: .dcgan, generator: &rng), Function.tanh()]
         let leaky = { Function.leakyReLU(0.2) }
-        var d: [any Layer] = [Conv2d(c, f, kernel: 4, stride: 2, padding: 1, initializer: .dcgan, generator: &rng), leaky()]
-        d += refining(f, normalised: batchNormInCritic, leaky)
-        d.append(Conv2d(f, f2, kernel: 4, stride: 2, padding: 1, bias: !batchNormInCritic, initializer: .dcgan, generator: &rng))
-        if batchNormInCritic { d.append(batchNorm(f2)) }
-        d.append(leaky())
-        d += refining(f2, normalised: batchNormInCritic, leaky)
-        d += [Function.flatten(), Linear(f2 * (h / 4) * (w / 4), 1, initializer: .dcgan, generator: &rng)]
+        var d: [any Layer] = [Conv2d(c, maps[0], kernel: 4, stride: 2, padding: 1, initializer: .dcgan, generator: &rng), leaky()]
+        d += refining(maps[0], normalised: batchNormInCritic, leaky)
+        for level in 1..<depth {
+            d.append(Conv2d(maps[level - 1], maps[level], kernel: 4, stride: 2, padding: 1, bias: !batchNormInCritic, initializer: .dcgan, generator: &rng))
+            if batchNormInCritic { d.append(batchNorm(maps[level])) }
+            d.append(leaky())
+            d += refining(maps[level], normalised: batchNormInCritic, leaky)
+        }
+        d += [Function.flatten(), Linear(inner * innerHeight * innerWidth, 1, initializer: .dcgan, generator: &rng)]
         return (Sequential(g), Sequential(d))
     }
 

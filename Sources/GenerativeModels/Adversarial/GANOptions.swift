@@ -10,7 +10,11 @@ extension GAN.Options: ModelOptions {
         GAN(self, imageShape: imageShape, generator: &generator)
     }
     public func check(imageShape: [Int]) throws {
-        if architecture == .dcgan { try requireQuartered(imageShape, "the convolutional GAN") }
+        let scale = 1 << depth, (h, w) = (imageShape[1], imageShape[2])
+        guard architecture == .mlp || (h % scale == 0 && w % scale == 0 && min(h, w) >= 2 * scale) else {
+            throw TrainingError("the convolutional GAN halves its images \(depth) times (--depth), so their sides must be multiples of \(scale) "
+                + "of at least \(2 * scale), not \(h)x\(w) (--image-size)")
+        }
     }
 }
 
@@ -38,15 +42,18 @@ public struct ConvolutionalGANFlags: ParsableArguments {
     @Option(help: "Feature maps of the discriminator's first layer and the generator's last (default 64).") var features: Int?
     @Option(help: "Stride-1 3x3 convolutions added at each inner resolution of the generator and the discriminator (default 0).")
     var refiningLayers: Int?
+    @Option(help: "Halvings of the image in the discriminator, doublings in the generator (default 2; 4 for 64-pixel images).") var depth: Int?
     public init() {}
     public func validate() throws {
         try ValidationError.require((1...4096).contains(features ?? 1), "--features must be between 1 and 4096")
         try ValidationError.require((0...16).contains(refiningLayers ?? 0), "--refining-layers must be between 0 and 16")
+        try ValidationError.require((1...6).contains(depth ?? 1), "--depth must be between 1 and 6")
     }
     func apply(to o: inout GAN.Options) {
         adversarial.apply(to: &o)
         o.features = features ?? o.features
         o.refiningLayers = refiningLayers ?? o.refiningLayers
+        o.depth = depth ?? o.depth
     }
 }
 

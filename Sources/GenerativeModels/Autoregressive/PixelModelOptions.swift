@@ -119,6 +119,16 @@ public struct PixelNetworkFlags: ParsableArguments {
     }
 }
 
+/// The first, mask-A convolution's side (PixelCNN, Gated PixelCNN and PixelRNN's input layer).
+public struct FirstKernelFlag: ParsableArguments {
+    @Option(help: "Side of the first, mask-A convolution: odd, 1 to 15 (default 7).") var firstKernel: Int?
+    public init() {}
+    public func validate() throws {
+        try ValidationError.require(firstKernel.map { (1...15).contains($0) && $0 % 2 == 1 } ?? true, "--first-kernel must be odd, between 1 and 15")
+    }
+    func apply(to o: inout PixelCNNOptions) { o.firstKernel = firstKernel ?? o.firstKernel }
+}
+
 /// The softmax models' pixel likelihood.
 public struct PixelLevelsFlag: ParsableArguments {
     @Option(help: "Pixel likelihood: bernoulli (binary pixels, the default) or categorical (a 256-way softmax on 8-bit images).")
@@ -133,18 +143,20 @@ public struct PixelLevelsFlag: ParsableArguments {
 public struct PixelCNNFlags: OptionFlags {
     @OptionGroup var network: PixelNetworkFlags
     @OptionGroup var levels: PixelLevelsFlag
+    @OptionGroup var kernel: FirstKernelFlag
     public init() {}
-    public func apply(to o: inout PixelModelOptions<PixelCNN>) { network.apply(to: &o.network); levels.apply(to: &o.network) }
+    public func apply(to o: inout PixelModelOptions<PixelCNN>) { network.apply(to: &o.network); levels.apply(to: &o.network); kernel.apply(to: &o.network) }
 }
 
 public struct GatedPixelCNNFlags: OptionFlags {
     @OptionGroup var network: PixelNetworkFlags
     @OptionGroup var levels: PixelLevelsFlag
+    @OptionGroup var kernel: FirstKernelFlag
     @Option(help: "Label classes of a class-conditional model (default 0: unconditional).") var classes: Int?
     public init() {}
     public func validate() throws { try ValidationError.require((0...1000).contains(classes ?? 0), "--classes must be between 0 and 1000") }
     public func apply(to o: inout PixelModelOptions<GatedPixelCNN>) {
-        network.apply(to: &o.network); levels.apply(to: &o.network)
+        network.apply(to: &o.network); levels.apply(to: &o.network); kernel.apply(to: &o.network)
         o.classes = classes ?? o.classes
     }
 }
@@ -152,15 +164,17 @@ public struct GatedPixelCNNFlags: OptionFlags {
 public struct RowLSTMFlags: OptionFlags {
     @OptionGroup var network: PixelNetworkFlags
     @OptionGroup var levels: PixelLevelsFlag
+    @OptionGroup var kernel: FirstKernelFlag
     public init() {}
-    public func apply(to o: inout PixelModelOptions<RowLSTM>) { network.apply(to: &o.network); levels.apply(to: &o.network) }
+    public func apply(to o: inout PixelModelOptions<RowLSTM>) { network.apply(to: &o.network); levels.apply(to: &o.network); kernel.apply(to: &o.network) }
 }
 
 public struct DiagonalBiLSTMFlags: OptionFlags {
     @OptionGroup var network: PixelNetworkFlags
     @OptionGroup var levels: PixelLevelsFlag
+    @OptionGroup var kernel: FirstKernelFlag
     public init() {}
-    public func apply(to o: inout PixelModelOptions<DiagonalBiLSTM>) { network.apply(to: &o.network); levels.apply(to: &o.network) }
+    public func apply(to o: inout PixelModelOptions<DiagonalBiLSTM>) { network.apply(to: &o.network); levels.apply(to: &o.network); kernel.apply(to: &o.network) }
 }
 
 public struct PixelCNNPlusPlusFlags: OptionFlags {

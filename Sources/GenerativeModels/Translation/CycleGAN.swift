@@ -18,7 +18,20 @@ public final class CycleGAN: Module, TrainableModel {
         public var identityFraction: Float = 0.5
         public var historySize = 50
         public var learningRate: Float = 2e-4
+        /// The adversarial objective (Zhu et al.'s: least squares).
+        public var adversarialLoss = AdversarialLoss.leastSquares
         public init() {}
+
+        public init(from decoder: Decoder) throws {   // runs saved before `adversarialLoss` existed: least squares
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            features = try c.decode(Int.self, forKey: .features)
+            residualBlocks = try c.decode(Int.self, forKey: .residualBlocks)
+            cycleWeight = try c.decode(Float.self, forKey: .cycleWeight)
+            identityFraction = try c.decode(Float.self, forKey: .identityFraction)
+            historySize = try c.decode(Int.self, forKey: .historySize)
+            learningRate = try c.decode(Float.self, forKey: .learningRate)
+            adversarialLoss = try c.decodeIfPresent(AdversarialLoss.self, forKey: .adversarialLoss) ?? .leastSquares
+        }
     }
 
     public let options: Options
@@ -84,12 +97,12 @@ public final class CycleGAN: Module, TrainableModel {
         let aToB = forward(a), bToA = backward(b)
         let (cycle, identity) = reconstructionLosses(a: a, b: b, cycledA: backward(aToB), cycledB: forward(bToA),
                                                      identityA: backward(a), identityB: forward(b))
-        let adversarial = Self.leastSquares(criticB(aToB), target: 1) + Self.leastSquares(criticA(bToA), target: 1)
+        let loss = options.adversarialLoss
+        let adversarial = loss.generator(fake: criticB(aToB)) + loss.generator(fake: criticA(bToA))
         let lossG = adversarial + options.cycleWeight * cycle + options.cycleWeight * options.identityFraction * identity
         generatorOptimizer.minimize(lossG)
         let pastB = historyB.exchange(aToB.detached(), generator: &rng), pastA = historyA.exchange(bToA.detached(), generator: &rng)
-        let lossD = 0.5 * (Self.leastSquares(criticB(b), target: 1) + Self.leastSquares(criticB(pastB), target: 0))
-            + 0.5 * (Self.leastSquares(criticA(a), target: 1) + Self.leastSquares(criticA(pastA), target: 0))
+        let lossD = loss.discriminator(real: criticB(b), fake: criticB(pastB)) + loss.discriminator(real: criticA(a), fake: criticA(pastA))
         discriminatorOptimizer.minimize(lossD)
         return ["loss": cycle.scalar / 4, "cycle": cycle.scalar / 4, "identity": identity.scalar / 4, "loss_g": lossG.scalar, "loss_d": lossD.scalar]
     }

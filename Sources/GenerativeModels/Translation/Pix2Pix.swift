@@ -20,7 +20,21 @@ public final class Pix2Pix: Module, TrainableModel {
         public var l1Weight: Float = 100
         public var l1Only = false
         public var learningRate: Float = 2e-4
+        /// The adversarial objective (Isola et al.'s: the non-saturating GAN loss).
+        public var adversarialLoss = AdversarialLoss.nonSaturating
         public init() {}
+
+        public init(from decoder: Decoder) throws {   // runs saved before `adversarialLoss` existed: non-saturating
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            features = try c.decode(Int.self, forKey: .features)
+            discriminatorFeatures = try c.decodeIfPresent(Int.self, forKey: .discriminatorFeatures)
+            depth = try c.decode(Int.self, forKey: .depth)
+            normalization = try c.decode(Normalization.self, forKey: .normalization)
+            l1Weight = try c.decode(Float.self, forKey: .l1Weight)
+            l1Only = try c.decode(Bool.self, forKey: .l1Only)
+            learningRate = try c.decode(Float.self, forKey: .learningRate)
+            adversarialLoss = try c.decodeIfPresent(AdversarialLoss.self, forKey: .adversarialLoss) ?? .nonSaturating
+        }
     }
 
     public let options: Options
@@ -67,14 +81,14 @@ public final class Pix2Pix: Module, TrainableModel {
 
     /// The discriminator's loss for its logits on real and generated pairs.
     public static func discriminatorLoss(real: Tensor, fake: Tensor) -> Tensor {
-        ((-real).softplus().mean() + fake.softplus().mean()) * 0.5
+        AdversarialLoss.nonSaturating.discriminator(real: real, fake: fake)
     }
 
     /// The generator's loss: -log D(x, G(x)) averaged over patches, plus lambda * mean |G(x) - y|.
     public func generatorLoss(fakeLogits: Tensor?, output: Tensor, target: Tensor) -> (total: Tensor, l1: Tensor) {
         let l1 = l1Loss(output, target)
         guard let fakeLogits else { return (l1, l1) }
-        return ((-fakeLogits).softplus().mean() + options.l1Weight * l1, l1)
+        return (options.adversarialLoss.generator(fake: fakeLogits) + options.l1Weight * l1, l1)
     }
 
     public func prepare(epoch: Int, dataset: Dataset) throws {
@@ -100,7 +114,7 @@ public final class Pix2Pix: Module, TrainableModel {
         let output = generator(x, dropoutMasks: dropoutMasks)
         var figures: [String: Float] = [:]
         if let discriminatorOptimizer {
-            let lossD = Self.discriminatorLoss(real: judge(x, y), fake: judge(x, output.detached()))
+            let lossD = options.adversarialLoss.discriminator(real: judge(x, y), fake: judge(x, output.detached()))
             discriminatorOptimizer.minimize(lossD)
             figures["loss_d"] = lossD.scalar
         }

@@ -73,6 +73,34 @@ public final class UNet: Module, Layer {
     }
 }
 
+/// The adversarial objective of a translation model's discriminators and generators, on the
+/// discriminator's logits or scores (one per patch).
+public enum AdversarialLoss: String, Codable, CaseIterable, Sendable {
+    /// Goodfellow et al.'s: G minimises log(1 - D(G(x))), which saturates when D wins.
+    case minimax
+    /// G maximises log D(G(x)) instead (Pix2Pix's).
+    case nonSaturating = "non-saturating"
+    /// Mao et al.'s least squares: D pushes real scores to 1 and fake to 0, G fake to 1 (CycleGAN's).
+    case leastSquares = "least-squares"
+
+    /// D's loss: the mean of its losses on the real and on the fake patches.
+    public func discriminator(real: Tensor, fake: Tensor) -> Tensor {
+        switch self {
+        case .leastSquares: 0.5 * ((real - 1).squared().mean() + fake.squared().mean())
+        case .minimax, .nonSaturating: ((-real).softplus().mean() + fake.softplus().mean()) * 0.5
+        }
+    }
+
+    /// G's loss on D's output for its images.
+    public func generator(fake: Tensor) -> Tensor {
+        switch self {
+        case .minimax: -fake.softplus().mean()   // log(1 - sigmoid(l)) = -softplus(l)
+        case .nonSaturating: (-fake).softplus().mean()
+        case .leastSquares: (fake - 1).squared().mean()
+        }
+    }
+}
+
 /// The PatchGAN discriminator (Isola et al. §3.2.2): 4x4 convolutions, two of stride 2 and two
 /// of stride 1, that give one real/fake logit per overlapping patch rather than per image (at 32
 /// px, 6 x 6 patches of 22 x 22 pixels: the 70 x 70 of the paper, scaled to the image).

@@ -5,6 +5,7 @@ import TensorEngine
 // The translation models' options as the registry takes them.
 
 extension Normalization: ExpressibleByArgument {}
+extension AdversarialLoss: ExpressibleByArgument {}
 
 /// Both translation models judge patches with a PatchGAN.
 func requirePatches(_ imageShape: [Int], _ model: String) throws {
@@ -35,6 +36,7 @@ public struct Pix2PixFlags: OptionFlags {
     @Option(help: "Weight lambda of the L1 loss (default 100).") var l1Weight: Float?
     @Flag(help: "Train the generator on the L1 loss alone, no discriminator: the baseline.") var l1Only = false
     @Option(help: "Adam's learning rate (default 2e-4).") var learningRate: Float?
+    @Option(help: "The adversarial loss: minimax, non-saturating (the default) or least-squares.") var adversarialLoss: AdversarialLoss?
     public init() {}
     public func validate() throws {
         try ValidationError.require((1...4096).contains(features ?? 1) && (1...4096).contains(discriminatorFeatures ?? 1),
@@ -49,6 +51,7 @@ public struct Pix2PixFlags: OptionFlags {
         o.l1Weight = l1Weight ?? o.l1Weight
         o.l1Only = l1Only || o.l1Only
         o.learningRate = learningRate ?? o.learningRate
+        o.adversarialLoss = adversarialLoss ?? o.adversarialLoss
     }
 }
 
@@ -73,6 +76,7 @@ public struct CycleGANFlags: OptionFlags {
     @Option(help: "Generated images kept to show the discriminators (Shrivastava et al.'s history; default 50, 0: none).")
     var historySize: Int?
     @Option(help: "Adam's learning rate (default 2e-4).") var learningRate: Float?
+    @Option(help: "The adversarial loss: minimax, non-saturating or least-squares (the default).") var adversarialLoss: AdversarialLoss?
     public init() {}
     public func validate() throws {
         try ValidationError.require((1...4096).contains(features ?? 1), "--features must be between 1 and 4096")
@@ -89,6 +93,7 @@ public struct CycleGANFlags: OptionFlags {
         o.identityFraction = identityFraction ?? o.identityFraction
         o.historySize = historySize ?? o.historySize
         o.learningRate = learningRate ?? o.learningRate
+        o.adversarialLoss = adversarialLoss ?? o.adversarialLoss
     }
 }
 
