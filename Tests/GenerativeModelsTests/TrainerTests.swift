@@ -220,3 +220,35 @@ final class TrainerTests: TemporaryDirectoryTestCase {
 }
 
 nonisolated(unsafe) var shared = RandomGenerator(seed: 0)
+
+/// The loop's callbacks: a callback of the caller's sees every step and the end, in order.
+final class TrainingCallbackTests: TemporaryDirectoryTestCase {
+    final class Recorder: TrainingCallback {
+        var events: [String] = []
+        func beforeStep(_ context: LoopContext, granted: Bool) throws -> LoopDecision {
+            events.append("before \(context.state.step)")
+            return context.state.step == 3 ? .finish : .proceed
+        }
+        func afterStep(_ context: LoopContext, losses: [String: Float], epoch: Int) throws {
+            events.append("after \(context.state.step) \(losses["loss"]!.isFinite)")
+        }
+        func afterTraining(_ context: LoopContext) throws { events.append("end \(context.state.step)") }
+    }
+
+    func testACallbackSeesEveryStepAndCanFinishTheRun() throws {
+        var options = VAE.Options()
+        (options.latentDimension, options.hiddenDimensions) = (2, [8])
+        let config = try RunConfig(model: "vae", dataset: "shapes", imageShape: [1, 8, 8],
+                                   training: TrainingOptions(steps: 10, batchSize: 8, seed: 1, logEvery: 1, sampleEvery: 100, checkpointEvery: 100),
+                                   options: options)
+        let run = RunDirectory(root.appendingPathComponent("run"))
+        let trainer = Trainer(model: try Catalog.makeModel(config), dataset: ShapesDataset(count: 64, size: 8, seed: 1),
+                              options: config.training, run: run) { try config.save(to: run) }
+        trainer.quiet = true
+        let recorder = Recorder()
+        trainer.extraCallbacks = [recorder]
+        XCTAssertEqual(try trainer.train(), .finished(steps: 3))
+        XCTAssertEqual(recorder.events, ["before 0", "after 1 true", "before 1", "after 2 true", "before 2", "after 3 true", "before 3", "end 3"])
+        XCTAssertEqual(run.readLog().count, 3, "the log's callback acted before the caller's")
+    }
+}

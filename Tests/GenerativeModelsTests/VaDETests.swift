@@ -99,17 +99,18 @@ final class VaDETests: XCTestCase {
     }
 
     /// The VaDE phase's rate: constant for its first 10 epochs, then times the decay every 10,
-    /// never below a tenth; pre-training keeps its own rate.
+    /// never below a tenth; pre-training keeps its own rate. The model's schedule, by step.
     func testLearningRateDecaysEveryTenEpochsOfTheVaDEPhase() throws {
         let vade = smallVaDE(pretrainEpochs: 2)
-        let data = prototypeData(count: 64, seed: 1)
-        try vade.prepare(epoch: 0, dataset: data)
-        XCTAssertEqual(vade.optimizer.learningRate, vade.options.learningRate)
-        for (epoch, factor) in [(2, 1), (11, 1), (12, 0.9), (21, 0.9), (22, 0.81), (500, 0.1)] as [(Int, Float)] {
-            try vade.prepare(epoch: epoch, dataset: data)
-            XCTAssertEqual(vade.optimizer.learningRate, vade.options.learningRate * factor, accuracy: 1e-7, "epoch \(epoch)")
+        let stepsPerEpoch = 7
+        let schedules = vade.learningRateSchedules(stepsPerEpoch: stepsPerEpoch)
+        XCTAssertEqual(Set(schedules.keys), ["model"], "the pre-training optimizer keeps its own rate")
+        let schedule = try XCTUnwrap(schedules["model"])
+        for (epoch, factor) in [(0, 1), (2, 1), (11, 1), (12, 0.9), (21, 0.9), (22, 0.81), (500, 0.1)] as [(Int, Float)] {
+            for step in [epoch * stepsPerEpoch, epoch * stepsPerEpoch + stepsPerEpoch - 1] {
+                XCTAssertEqual(schedule.factor(atStep: step), factor, accuracy: 1e-7, "epoch \(epoch), step \(step)")
+            }
         }
-        XCTAssertEqual(vade.pretrainer.learningRate, vade.options.pretrainLearningRate)
     }
 
     /// A config written before the decay and the choice of pre-training existed reads as a

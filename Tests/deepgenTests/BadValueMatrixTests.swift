@@ -56,7 +56,10 @@ final class BadValueMatrixTests: TemporaryDirectoryTestCase {
             add(["train", "vae"], small + ["--hidden", "16"], name)
         }
         for entry in ModelRegistry.entries {
-            let small = GoldenRunTests.runs.first { $0.arguments[0] == entry.name }!.arguments.dropFirst().map { $0 == "DOMAINS" ? domains : $0 }
+            // The golden run's small options; a model added since, its own small ones.
+            let golden = GoldenRunTests.runs.first { $0.arguments[0] == entry.name }?.arguments
+                ?? [entry.name, "--dataset", "shapes", "--image-size", "8", "--hidden", "16"]
+            let small = golden.dropFirst().map { $0 == "DOMAINS" ? domains : $0 }
             for option in Invocation.modelOptions(entry) where option.takesValue {
                 add(["train", entry.name], small + ["--steps", "2", "--batch-size", "8", "--minutes", "0.02", "--sample-every", "1000"], option.name)
             }

@@ -143,13 +143,16 @@ public final class VaDE: Module, TrainableModel {
         withoutGradients { jointLogPrior(encode(images.flattened()).mean).argmax(alongAxis: 1).scalars.map { Int($0) } }
     }
 
-    /// Fits the prior when pre-training ends, and sets the VaDE phase's rate for the epoch (a
-    /// function of the epoch alone, so a resumed run takes up the schedule where it was).
+    /// Fits the prior when pre-training ends.
     public func prepare(epoch: Int, dataset: Dataset) throws {
         if isPretraining, epoch >= options.pretrainEpochs { try fitPrior(dataset) }
-        guard !isPretraining else { return }
-        let decays = Float(max(epoch - options.pretrainEpochs, 0) / 10)
-        optimizer.learningRate = options.learningRate * max(Foundation.pow(options.learningRateDecay, decays), 0.1)
+    }
+
+    /// The VaDE phase's rate: times `learningRateDecay` every 10 epochs after pre-training, down
+    /// to a tenth (a function of the step alone, so a resumed run takes it up where it was).
+    public func learningRateSchedules(stepsPerEpoch: Int) -> [String: any LearningRateSchedule] {
+        ["model": DelayedStepDecay(delaySteps: options.pretrainEpochs * stepsPerEpoch, stepSize: 10 * stepsPerEpoch,
+                                   gamma: options.learningRateDecay, minimumFactor: 0.1)]
     }
 
     /// Encodes the whole training set and sets the prior to a GMM fitted to the codes (the most

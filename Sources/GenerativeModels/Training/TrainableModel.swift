@@ -27,6 +27,9 @@ public protocol TrainableModel: AnyObject {
     /// Titles of samples.png's columns or rows, when they differ in kind (input, output, target;
     /// the class of a row).
     var sampleHeadings: GridHeadings? { get }
+    /// The model's own schedules of its optimizers' rates, by optimizer name; the loop applies
+    /// them with the run's `--lr-schedule`.
+    func learningRateSchedules(stepsPerEpoch: Int) -> [String: any LearningRateSchedule]
 }
 
 extension TrainableModel {
@@ -35,6 +38,7 @@ extension TrainableModel {
     public var sampleColumns: Int { 8 }
     public var sampleCount: Int { 64 }
     public var sampleHeadings: GridHeadings? { nil }
+    public func learningRateSchedules(stepsPerEpoch: Int) -> [String: any LearningRateSchedule] { [:] }
 }
 
 /// A model fitted in closed form on the whole training set in one go (PCA), not by steps.

@@ -37,9 +37,6 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     }
 }
 
-/// Set by SIGINT; the loop checks it between steps.
-nonisolated(unsafe) private var interruptRequested: sig_atomic_t = 0
-
 /// The one training loop. Step s draws the s-th batch of a seeded epoch order and uses a random
 /// stream derived from (seed, s) alone, so a resumed run, restarted from a checkpoint at any
 /// step, takes exactly the steps the uninterrupted run would have.
@@ -65,6 +62,12 @@ public final class Trainer {
     public var synchronizeBatchNorm = false
     /// The run's configuration as text, compared across ranks at the start.
     public var configurationText = ""
+    /// Callbacks beyond the loop's own, acting after them.
+    public var extraCallbacks: [TrainingCallback] = []
+    /// The bar of the training under way (none when quiet).
+    var progressBar: Progress?
+    /// Ends the bar's line, once, before a message or the end.
+    func endProgress() { progressBar?.finish(); progressBar = nil }
     var isRoot: Bool { parallel.rank == 0 }
     /// The key of the stream whose children are the steps' generators.
     static let stepStreams: UInt64 = 0x57E9_57E9
@@ -112,7 +115,7 @@ public final class Trainer {
             state = try run.loadCheckpoint(into: model)
             savedStep = state.step
             if isRoot { try run.truncateLog(after: state.step) }
-            if !quiet { log("resuming \(run.url.path) at step \(state.step)\(totalSteps == Int.max ? "" : " of \(totalSteps)")") }
+            say("resuming \(run.url.path) at step \(state.step)\(totalSteps == Int.max ? "" : " of \(totalSteps)")")
         } else if isRoot {
             try run.removeTrainedFiles()
             try writeConfig()
@@ -124,65 +127,58 @@ public final class Trainer {
             parallel.communicator.broadcast(&step, root: 0)
             guard Int(step[0]) == state.step else { throw TrainingError("rank \(parallel.rank) resumed at step \(state.step), rank 0 at \(Int(step[0]))") }
         }
-        // The first Ctrl-C asks for a checkpoint at the end of the current step; a second one,
-        // for a user who cannot wait, exits at once (the last checkpoint stays intact).
-        let previous = signal(SIGINT) { _ in
-            if interruptRequested != 0 { _exit(130) }
-            interruptRequested = 1
-        }
-        defer { signal(SIGINT, previous); interruptRequested = 0 }
-
-        let logHandle = isRoot ? try AppendOnlyFile(run.log) : nil
-        let rows = parallel.rows(batchSize: options.batchSize)
-        let reduce: GradientReduction.Reduce? = parallel.size > 1 ? { [parallel] in parallel.averageGradients($0) } : nil
-        let statistics: StatisticsReduction.Sum? = parallel.size > 1 && synchronizeBatchNorm ? { [parallel] in parallel.sum(&$0) } : nil
-        let progress = Progress(total: totalSteps, label: "train", startingAt: state.step,
-                                budget: options.minutes.map { 60 * $0 - state.elapsedSeconds })
-        let started = Date()
-        var order: (epoch: Int, indices: [Int]) = (-1, [])
-        var running: [String: Double] = [:]
-        model.module.train()
-        let baseRates = model.optimizers.mapValues(\.learningRate)
+        let context = LoopContext(trainer: self, state: state)
+        let logFile = isRoot ? try AppendOnlyFile(run.log) : nil
+        progressBar = quiet ? nil : Progress(total: totalSteps, label: "train", startingAt: state.step,
+                                             budget: options.minutes.map { 60 * $0 - state.elapsedSeconds })
+        defer { progressBar = nil }
         let schedule: LearningRateSchedule? = switch options.learningRateSchedule ?? .constant {
         case .cosine: CosineDecay(totalSteps: totalSteps, minimumFactor: 0.1)
         case .linearDecay: LinearDecay(constantSteps: totalSteps / 2, decaySteps: totalSteps - totalSteps / 2)
         case .constant: nil
         }
-        var nextSnapshot = options.snapshotMinutes.map { m in (floor(state.elapsedSeconds / (60 * m)) + 1) * 60 * m }
-        var snapshotStep: Int?
-        while state.step < totalSteps {
-            let elapsed = state.elapsedSeconds + Date().timeIntervalSince(started)
-            // Rank 0's clock and Ctrl-C decide for every rank.
-            var decisions: [Float] = [nextSnapshot.map { elapsed >= $0 } ?? false, options.minutes.map { elapsed >= 60 * $0 } ?? false,
-                                      interruptRequested != 0].map { $0 ? 1 : 0 }
-            if parallel.size > 1 { parallel.communicator.broadcast(&decisions, root: 0) }
-            if decisions[0] == 1, let next = nextSnapshot {
-                try snapshot(minutes: next / 60, state: state)
-                snapshotStep = state.step
-                nextSnapshot = next + 60 * options.snapshotMinutes!
+        // In the order they act: before a step, a snapshot, the budget, the rates, Ctrl-C; after
+        // it, the NaN stop, the log, the progress bar, the samples, the checkpoint.
+        let callbacks: [TrainingCallback] = (options.snapshotMinutes.map { [Snapshots(minutes: $0, elapsed: state.elapsedSeconds)] } ?? [])
+            + (options.minutes.map { [WallClockBudget(minutes: $0)] } ?? [])
+            + [LearningRateScheduling(run: schedule, model: model, stepsPerEpoch: stepsPerEpoch), InterruptHandler(), NonFiniteStop(),
+               JSONLLog(logFile, every: options.logEvery, total: totalSteps), ProgressReport(), SampleGrids(every: options.sampleEvery),
+               Checkpoints(every: options.checkpointEvery)] + extraCallbacks
+        model.module.train()
+        if let outcome = try loop(context, callbacks) { return outcome }
+        context.close()
+        for callback in callbacks { try callback.afterTraining(context) }
+        try writeSamples(showingProgress: true)
+        say("done: \(context.state.step) steps in \(Progress.clock(context.state.elapsedSeconds)); \(run.url.path) holds the model, samples.png and loss.png")
+        return .finished(steps: context.state.step)
+    }
+
+    /// The steps: before each, rank 0's wishes (broadcast) and the callbacks' decisions; the step
+    /// itself; after it, the callbacks. Nil when the planned steps are taken or a budget ran out,
+    /// the outcome when a callback stopped the run.
+    func loop(_ context: LoopContext, _ callbacks: [TrainingCallback]) throws -> Outcome? {
+        let rows = parallel.rows(batchSize: options.batchSize)
+        let reduce: GradientReduction.Reduce? = parallel.size > 1 ? { [parallel] in parallel.averageGradients($0) } : nil
+        let statistics: StatisticsReduction.Sum? = parallel.size > 1 && synchronizeBatchNorm ? { [parallel] in parallel.sum(&$0) } : nil
+        var order: (epoch: Int, indices: [Int]) = (-1, [])
+        while context.state.step < totalSteps {
+            var wishes = callbacks.map { $0.wish(context) ? Float(1) : 0 }
+            if parallel.size > 1 { parallel.communicator.broadcast(&wishes, root: 0) }   // rank 0's clock and Ctrl-C decide
+            for (callback, wish) in zip(callbacks, wishes) {
+                switch try callback.beforeStep(context, granted: wish == 1) {
+                case .proceed: continue
+                case .finish: return nil
+                case .stop(let outcome): return outcome
+                }
             }
-            if decisions[1] == 1, let minutes = options.minutes {
-                if !quiet { progress.finish(); log("the \(minutes)-minute budget is spent at step \(state.step)") }
-                break
-            }
-            if let schedule {
-                for (name, optimizer) in model.optimizers { schedule.apply(to: optimizer, baseRate: baseRates[name]!, step: state.step) }
-            }
-            if decisions[2] == 1 {
-                if !quiet { progress.finish() }
-                state.elapsedSeconds += Date().timeIntervalSince(started)
-                try checkpoint(state)
-                if !quiet { log("interrupted at step \(state.step); checkpoint saved in \(run.url.path) (continue with --resume)") }
-                return .interrupted(atStep: state.step)
-            }
-            let epoch = state.step / stepsPerEpoch, position = state.step % stepsPerEpoch
+            let epoch = context.state.step / stepsPerEpoch, position = context.state.step % stepsPerEpoch
             if order.epoch != epoch {
                 order = (epoch, epochOrder(count: dataset.count, seed: options.seed, epoch: epoch))
                 try model.prepare(epoch: epoch, dataset: dataset)
             }
             // Step s draws from its own child of a stream kept for steps, so that no step's noise
             // is the stream of the initialisation or of an epoch's order (keyed from the same seed).
-            var generator = RandomGenerator(seed: options.seed).derived(Self.stepStreams).derived(UInt64(state.step))
+            var generator = RandomGenerator(seed: options.seed).derived(Self.stepStreams).derived(UInt64(context.state.step))
             let first = position * options.batchSize + rows.offset
             let indices = Array(order.indices[first..<(first + rows.local)])
             var losses = ExampleRows.with(rows) {
@@ -193,35 +189,10 @@ public final class Trainer {
                 }
             }
             if parallel.size > 1 { losses = parallel.average(losses) }
-            state.step += 1
-            if let bad = losses.first(where: { !$0.value.isFinite }) {
-                if !quiet { progress.finish() }
-                throw TrainingError("training stopped at step \(state.step): the \(bad.key) became \(bad.value); \(onDisk)")
-            }
-            for (name, value) in losses { running[name] = running[name].map { 0.95 * $0 + 0.05 * Double(value) } ?? Double(value) }
-            if state.step % options.logEvery == 0 || state.step == totalSteps {
-                var record = losses.mapValues(Double.init)
-                record["step"] = Double(state.step); record["epoch"] = Double(epoch)
-                record["seconds"] = state.elapsedSeconds + Date().timeIntervalSince(started)
-                try logHandle?.append(RunDirectory.jsonLine(record))
-            }
-            if !quiet { progress.update(state.step, figures: Trainer.lossFirst(running.keys).map { ($0, running[$0]!) }) }
-            if state.step % options.sampleEvery == 0 { try writeSamples() }
-            if state.step % options.checkpointEvery == 0 {
-                var saved = state
-                saved.elapsedSeconds += Date().timeIntervalSince(started)
-                try checkpoint(saved)
-            }
+            context.state.step += 1
+            for callback in callbacks { try callback.afterStep(context, losses: losses, epoch: epoch) }
         }
-        if !quiet { progress.finish() }
-        state.elapsedSeconds += Date().timeIntervalSince(started)
-        if savedStep != state.step { try checkpoint(state) }
-        if parallel.size > 1 { try parallel.requireIdenticalState(of: model.module) }
-        // The final model as a snapshot too, unless the budget's last snapshot already holds it.
-        if options.snapshotMinutes != nil, snapshotStep != state.step { try snapshot(minutes: state.elapsedSeconds / 60, state: state) }
-        try writeSamples(showingProgress: true)
-        if !quiet { log("done: \(state.step) steps in \(Progress.clock(state.elapsedSeconds)); \(run.url.path) holds the model, samples.png and loss.png") }
-        return .finished(steps: state.step)
+        return nil
     }
 
     /// For a model fitted in closed form (PCA): one fit on the whole training set, then the same
@@ -242,7 +213,7 @@ public final class Trainer {
         let curve = model.fitCurve
         try writeAtomically(PNG.encode(LinePlot.render(series: [(curve.name, curve.series)], title: title, xLabel: curve.xLabel)), to: run.lossPlot)
         try writeSamples(showingProgress: true)
-        if !quiet { log(model.fitSummary(figures)) }
+        say(model.fitSummary(figures))
     }
 
     /// A copy of the model as a run directory of its own, `snapshots/<minutes>min`.
@@ -308,5 +279,6 @@ public final class Trainer {
         names.sorted { a, b in a == "loss" ? b != "loss" : (b == "loss" ? false : a < b) }
     }
 
-    private func log(_ message: String) { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+    /// A line on standard error, unless quiet.
+    func say(_ message: String) { if !quiet { FileHandle.standardError.write(Data((message + "\n").utf8)) } }
 }

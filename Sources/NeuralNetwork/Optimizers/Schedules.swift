@@ -20,6 +20,18 @@ public struct StepDecay: LearningRateSchedule {
     public func factor(atStep step: Int) -> Float { Foundation.pow(gamma, Float(step / stepSize)) }
 }
 
+/// Constant for `delaySteps`, then multiplied by `gamma` every `stepSize` steps, down to
+/// `minimumFactor` (VaDE's decay after its pre-training).
+public struct DelayedStepDecay: LearningRateSchedule {
+    public let delaySteps: Int, stepSize: Int, gamma: Float, minimumFactor: Float
+    public init(delaySteps: Int, stepSize: Int, gamma: Float, minimumFactor: Float = 0) {
+        self.delaySteps = delaySteps; self.stepSize = Swift.max(stepSize, 1); self.gamma = gamma; self.minimumFactor = minimumFactor
+    }
+    public func factor(atStep step: Int) -> Float {
+        Swift.max(Foundation.pow(gamma, Float(Swift.max(step - delaySteps, 0) / stepSize)), minimumFactor)
+    }
+}
+
 /// Half a cosine from 1 down to `minimumFactor` over `totalSteps` (Loshchilov & Hutter 2017).
 public struct CosineDecay: LearningRateSchedule {
     public let totalSteps: Int, minimumFactor: Float
