@@ -19,6 +19,7 @@ struct Sample: ParsableCommand {
     @Flag(help: "The style-mixing grid (stylegan): sources along the top, destinations down the side.") var mixingGrid = false
     @Option(help: "The layers a mixing grid takes from the sources: coarse, middle or fine (stylegan).") var layers = "coarse"
     @Option(help: "Another run whose samples (as many, the same seed) are drawn beside these, each grid under its model's name: e.g. an autoencoder's decodings of N(0, I) beside a VAE's.") var beside: String?
+    @Option(help: "How an autoregressive model (pixelcnn, gated-pixelcnn, row-lstm, diagonal-bilstm, pixelcnn++) draws: cached (each draw computes only what it changes; the default) or naive (a pass of the network per pixel, the reference). Both draw the same images.") var sampler: PixelSampler?
     @Option(help: "Where an autoencoder's codes come from (ae): fitted (a Gaussian fitted to the training codes) or standard (N(0, I), a VAE's prior, which an autoencoder never learnt to decode).") var prior: String?
 
     func validate() throws {
@@ -33,6 +34,9 @@ struct Sample: ParsableCommand {
         let (config, model) = try Catalog.load(run)
         guard model.drawsSamples else { throw TrainingError("\(config.model) draws no samples: it is not a generative model") }
         (model as? SequentialSampling)?.showsSamplingProgress = true
+        guard sampler == nil || model is AutoregressiveModel else {
+            throw ValidationError("--sampler is for the autoregressive models (\(Catalog.autoregressive.joined(separator: ", "))); \(runDir) holds \(config.model)")
+        }
         guard prior == nil || model is Autoencoder else { throw TrainingError("--prior is for an autoencoder (ae); \(runDir) holds \(config.model)") }
         var generator = RandomGenerator(seed: seed)
         var grid: Image
@@ -67,14 +71,17 @@ struct Sample: ParsableCommand {
             }
             let perRow = max(1, count / pixels.classes)
             let labels = label.map { [Int](repeating: $0, count: count) } ?? (0..<pixels.classes).flatMap { [Int](repeating: $0, count: perRow) }
-            grid = GridHeadings.grid(pixels.sample(labels: labels, count: labels.count, generator: &generator), columns: label == nil ? perRow : 8,
+            grid = GridHeadings.grid(pixels.sample(labels: labels, count: labels.count, sampler: sampler ?? .cached, generator: &generator), columns: label == nil ? perRow : 8,
                           label == nil ? GridHeadings(rows: (0..<pixels.classes).map(String.init)) : nil)
         } else if let prior = prior.flatMap(Autoencoder.Prior.init), let autoencoder = model as? Autoencoder {
             grid = Image.grid(withoutGradients { autoencoder.sample(count: count, prior: prior, generator: &generator) })
         } else {
             guard label == nil else { throw TrainingError("--label needs a class-conditional model; \(runDir) holds \(config.model)") }
             guard truncation == nil, !mixingGrid else { throw TrainingError("--truncation and --mixing-grid are for stylegan; \(runDir) holds \(config.model)") }
-            grid = Image.grid(withoutGradients { model.sample(count: count, generator: &generator) })
+            grid = Image.grid(withoutGradients {
+                (model as? AutoregressiveModel)?.sample(labels: nil, count: count, sampler: sampler ?? .cached, generator: &generator)
+                    ?? model.sample(count: count, generator: &generator)
+            })
         }
         if let beside {
             let (otherConfig, other) = try Catalog.load(RunDirectory(URL(fileURLWithPath: beside)))
