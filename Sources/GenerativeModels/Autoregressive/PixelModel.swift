@@ -117,9 +117,14 @@ public final class AutoregressiveModel: Module, TrainableModel, SequentialSampli
         sample(labels: classes > 0 ? (0..<count).map { $0 * classes / count } : nil, count: count, generator: &generator)
     }
 
+    /// The cached sampler's images (a protocol requirement elsewhere, so a method of its own).
+    public func sample(labels: [Int]?, count: Int, generator: inout RandomGenerator) -> Tensor {
+        sample(labels: labels, count: count, sampler: .cached, generator: &generator)
+    }
+
     /// Images drawn value by value in raster order; both samplers draw the same images (a network
     /// without a cached form, such as a test's, is sampled naively).
-    public func sample(labels: [Int]?, count: Int, sampler: PixelSampler = .cached, generator: inout RandomGenerator) -> Tensor {
+    public func sample(labels: [Int]?, count: Int, sampler: PixelSampler, generator: inout RandomGenerator) -> Tensor {
         sampler == .cached && network is any CachedSampling ? cachedSample(labels: labels, count: count, generator: &generator)
             : naiveSample(labels: labels, count: count, generator: &generator)
     }
