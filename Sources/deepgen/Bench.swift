@@ -33,7 +33,7 @@ struct Bench: ParsableCommand {
         if !json {
             print("BLAS kernels: \(BLAS.coreName) · CPU: \(CPU.modelName) · threads: \(Parallel.threadCount)")
         }
-        for group in Workloads.groups where workload == "all" || workload == group.name {
+        for group in Workloads.groups where (workload == "all" && group.inAll) || workload == group.name {
             for result in group.run(timing) {
                 print(json ? result.json : result.line)
                 fflush(stdout)
@@ -89,4 +89,6 @@ struct BenchResult {
 struct WorkloadGroup {
     let name: String
     let run: (Timing) -> [BenchResult]
+    /// Whether `all` runs it.
+    var inAll = true
 }

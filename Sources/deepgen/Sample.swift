@@ -22,6 +22,8 @@ struct Sample: ParsableCommand {
     var beside: String?
     @Option(help: "Where an autoencoder's codes come from (ae): fitted (a Gaussian fitted to the training codes) or standard (N(0, I), a VAE's prior, which an autoencoder never learnt to decode).")
     var prior: Autoencoder.Prior?
+    @Option(help: "How an autoregressive model (pixelcnn, gated-pixelcnn, row-lstm, diagonal-bilstm, pixelcnn++) draws: cached (each draw computes only what it changes; the default) or naive (a pass of the network per pixel, the reference). Both draw the same images.")
+    var sampler: PixelSampler?
 
     func validate() throws {
         guard (1...Self.maximumCount).contains(count) else { throw ValidationError("--count must be between 1 and \(Self.maximumCount)") }
@@ -34,6 +36,12 @@ struct Sample: ParsableCommand {
         let (config, model) = try Catalog.load(run)
         guard model.drawsSamples else { throw TrainingError("\(config.model) draws no samples: it is not a generative model") }
         (model as? SequentialSampling)?.showsSamplingProgress = true
+        if let sampler {
+            guard let sequential = model as? SequentialSampling else {
+                throw ValidationError("--sampler is for the autoregressive models; \(runDir) holds \(config.model)")
+            }
+            sequential.sampler = sampler
+        }
         func refuse(_ option: String, unless capable: Bool, _ what: String) throws {
             if !capable { throw TrainingError("\(option) is for \(what); \(runDir) holds \(config.model)") }
         }

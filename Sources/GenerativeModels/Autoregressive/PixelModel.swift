@@ -117,12 +117,27 @@ public final class AutoregressiveModel: Module, TrainableModel, SequentialSampli
         sample(labels: classes > 0 ? (0..<count).map { $0 * classes / count } : nil, count: count, generator: &generator)
     }
 
+    /// How `sample` draws: cached (the default) or naive (the reference).
+    public var sampler = PixelSampler.cached
+
+    /// Images of the classes `labels` (nil: unconditional), drawn by `sampler`.
+    public func sample(labels: [Int]?, count: Int, generator: inout RandomGenerator) -> Tensor {
+        sample(labels: labels, count: count, sampler: sampler, generator: &generator)
+    }
+
+    /// Images drawn value by value in raster order; both samplers draw the same images (a network
+    /// without a cached form, such as a test's, is sampled naively).
+    public func sample(labels: [Int]?, count: Int, sampler: PixelSampler, generator: inout RandomGenerator) -> Tensor {
+        sampler == .cached && network is any CachedSampling ? cachedSample(labels: labels, count: count, generator: &generator)
+            : naiveSample(labels: labels, count: count, generator: &generator)
+    }
+
     /// Images drawn value by value in raster order (colours in order within a pixel), one pass
     /// of the network per value; `labels` picks the class of each image of a conditional model.
     /// A pass sees only the rows up to the one being drawn (rounded up to the network's row
     /// multiple): all that a row's outputs depend on, so the conditionals are those of full
     /// passes (to rounding), at about half their cost.
-    public func sample(labels: [Int]?, count: Int, generator: inout RandomGenerator) -> Tensor {
+    func naiveSample(labels: [Int]?, count: Int, generator: inout RandomGenerator) -> Tensor {
         let (c, h, w) = (imageShape[0], imageShape[1], imageShape[2])
         let levels = likelihood.levels, plane = h * w, multiple = network.rowMultiple
         var pixels = [Float](repeating: 0, count: count * c * plane)
@@ -148,9 +163,7 @@ public final class AutoregressiveModel: Module, TrainableModel, SequentialSampli
                     let l = logits(rowsSoFar(), labels: labels).scalars
                     for image in 0..<count {
                         let first = ((image * c + channel) * levels) * visible + position   // logit of value 0
-                        pixels[(image * c + channel) * plane + position] = likelihood == .bernoulli
-                            ? (generator.nextUniform() < 1 / (1 + Foundation.exp(-l[first])) ? 1 : 0)
-                            : Float(Self.draw((0..<levels).map { l[first + $0 * visible] }, generator: &generator)) / 255
+                        pixels[(image * c + channel) * plane + position] = drawValue({ l[first + $0 * visible] }, generator: &generator)
                     }
                 }
             }

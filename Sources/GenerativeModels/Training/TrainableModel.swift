@@ -54,6 +54,8 @@ public protocol ClosedFormFitting: TrainableModel {
 /// A model whose sampling is long (one network pass per pixel) and can show its progress.
 public protocol SequentialSampling: AnyObject {
     var showsSamplingProgress: Bool { get set }
+    /// How it draws: reusing what earlier draws computed (cached), or a pass per value (naive).
+    var sampler: PixelSampler { get set }
 }
 
 /// A training or evaluation failure with a one-line message.

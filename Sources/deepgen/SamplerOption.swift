@@ -1,0 +1,5 @@
+import ArgumentParser
+import GenerativeModels
+
+/// `deepgen sample --sampler cached|naive`.
+extension PixelSampler: ExpressibleByArgument {}
