@@ -81,29 +81,37 @@ public final class MNISTDataset: ByteImageDataset {
     public static let fixedBinarizationSeed: UInt64 = 0xB1_7A_12_ED
     public let binarization: Binarization
 
-    public init(_ split: MNIST.Split, directory: URL = MNIST.defaultDirectory, binarization: Binarization = .none) throws {
+    public init(
+        _ split: MNIST.Split, directory: URL = MNIST.defaultDirectory, binarization: Binarization = .none
+    ) throws {
         let data = try MNIST.load(split, from: directory)
         self.binarization = binarization
-        super.init(name: binarization == .none ? "mnist" : "binarized-mnist", pixels: data.images, imageShape: [1, 28, 28], labels: data.labels)
+        super.init(
+            name: binarization == .none ? "mnist" : "binarized-mnist", pixels: data.images, imageShape: [1, 28, 28],
+            labels: data.labels)
     }
 
     public override func batch(_ indices: [Int], generator: inout RandomGenerator) -> Batch {
-        Batch(images: MNISTDataset.binarize(images(indices), indices: indices, mode: binarization, generator: &generator),
-              labels: labels.map { l in indices.map { l[$0] } }, indices: indices)
+        Batch(
+            images: MNISTDataset.binarize(images(indices), indices: indices, mode: binarization, generator: &generator),
+            labels: labels.map { l in indices.map { l[$0] } }, indices: indices)
     }
 
     /// Intensities `x` of the examples `indices`, binarised as `mode` says.
-    public static func binarize(_ x: Tensor, indices: [Int], mode: Binarization, generator: inout RandomGenerator) -> Tensor {
+    public static func binarize(
+        _ x: Tensor, indices: [Int], mode: Binarization, generator: inout RandomGenerator
+    ) -> Tensor {
         switch mode {
         case .none: return x
         case .dynamic: return Tensor.bernoulli(probabilities: x, generator: &generator)
         case .fixed:
             // Each example's draw is keyed by its index alone: any subset, order or batch size
             // sees the same binary image.
-            return Tensor.concatenate(indices.enumerated().map { row, index in
-                var rng = RandomGenerator(seed: fixedBinarizationSeed).derived(UInt64(index))
-                return Tensor.bernoulli(probabilities: x.sliced(axis: 0, row..<row + 1), generator: &rng)
-            }, axis: 0)
+            return Tensor.concatenate(
+                indices.enumerated().map { row, index in
+                    var rng = RandomGenerator(seed: fixedBinarizationSeed).derived(UInt64(index))
+                    return Tensor.bernoulli(probabilities: x.sliced(axis: 0, row..<row + 1), generator: &rng)
+                }, axis: 0)
         }
     }
 }
@@ -130,7 +138,10 @@ public final class ShapesDataset: ByteImageDataset {
                     switch label {
                     case 0: inside = abs(dx) < radius && abs(dy) < radius
                     case 1: inside = abs((dx * dx + dy * dy).squareRoot() - radius) < Float(size) / 14
-                    case 2: inside = (abs(dx) < Float(size) / 14 || abs(dy) < Float(size) / 14) && abs(dx) < radius && abs(dy) < radius
+                    case 2:
+                        inside =
+                            (abs(dx) < Float(size) / 14 || abs(dy) < Float(size) / 14) && abs(dx) < radius
+                            && abs(dy) < radius
                     default: inside = abs(dy) < Float(size) / 10 && abs(dx) < radius
                     }
                     if inside { pixels[n * size * size + y * size + x] = 255 }

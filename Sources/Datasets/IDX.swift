@@ -12,18 +12,25 @@ public enum IDX {
     public static func decode(_ data: Data, name: String = "IDX data") throws -> (shape: [Int], bytes: [UInt8]) {
         var raw = data
         if data.count >= 2 && data[data.startIndex] == 0x1f && data[data.startIndex + 1] == 0x8b {
-            do { raw = try Zlib.inflate(data, container: .gzip) } catch { throw Failure("\(name): corrupt gzip (\(error))") }
+            do { raw = try Zlib.inflate(data, container: .gzip) } catch {
+                throw Failure("\(name): corrupt gzip (\(error))")
+            }
         }
         let b = [UInt8](raw)
         guard b.count >= 4, b[0] == 0, b[1] == 0 else { throw Failure("\(name): not an IDX file (bad magic number)") }
-        guard b[2] == 0x08 else { throw Failure("\(name): IDX element type 0x\(String(b[2], radix: 16)) is not unsigned bytes") }
+        guard b[2] == 0x08 else {
+            throw Failure("\(name): IDX element type 0x\(String(b[2], radix: 16)) is not unsigned bytes")
+        }
         let rank = Int(b[3])
         guard rank >= 1, b.count >= 4 + 4 * rank else { throw Failure("\(name): IDX header truncated") }
         let shape = (0..<rank).map { d in (0..<4).reduce(0) { $0 << 8 | Int(b[4 + 4 * d + $1]) } }
         let count = shape.reduce(1, *)
         let start = 4 + 4 * rank
         guard b.count - start == count else {
-            throw Failure("\(name): \(b.count - start) data bytes for shape \(shape) (\(count) expected): \(b.count - start < count ? "truncated" : "trailing bytes")")
+            throw Failure(
+                "\(name): \(b.count - start) data bytes for shape \(shape) (\(count) expected): "
+                    + "\(b.count - start < count ? "truncated" : "trailing bytes")"
+            )
         }
         return (shape, Array(b[start...]))
     }

@@ -27,7 +27,8 @@ public struct ImageFolder {
             skipped.merge(inside.skipped, uniquingKeysWith: +)
         }
         guard !images.isEmpty else {
-            throw MNIST.Failure("\(directory.path) holds no .png or .jpg images, neither directly nor in class subfolders")
+            throw MNIST.Failure(
+                "\(directory.path) holds no .png or .jpg images, neither directly nor in class subfolders")
         }
         self.images = images; self.labels = labels; self.classNames = names; self.skipped = skipped
     }
@@ -35,17 +36,26 @@ public struct ImageFolder {
     /// The image files and the subfolders of a folder, sorted by name; other files by extension.
     static func listing(_ directory: URL) throws -> (images: [URL], folders: [URL], skipped: [String: Int]) {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue
+        else {
             throw MNIST.Failure("\(directory.path) is not a folder of images")
         }
-        let entries = try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: [.isDirectoryKey])
-            .filter { !$0.lastPathComponent.hasPrefix(".") }
-            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+        let entries = try FileManager.default.contentsOfDirectory(
+            at: directory, includingPropertiesForKeys: [.isDirectoryKey]
+        )
+        .filter { !$0.lastPathComponent.hasPrefix(".") }
+        .sorted { $0.lastPathComponent < $1.lastPathComponent }
         var images: [URL] = [], folders: [URL] = [], skipped: [String: Int] = [:]
         for entry in entries {
-            if (try? entry.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true { folders.append(entry); continue }
+            if (try? entry.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true {
+                folders.append(entry); continue
+            }
             let kind = entry.pathExtension.lowercased()
-            if ImageFile.extensions.contains(kind) { images.append(entry) } else { skipped[kind.isEmpty ? "(none)" : ".\(kind)", default: 0] += 1 }
+            if ImageFile.extensions.contains(kind) {
+                images.append(entry)
+            } else {
+                skipped[kind.isEmpty ? "(none)" : ".\(kind)", default: 0] += 1
+            }
         }
         return (images, folders, skipped)
     }
@@ -68,7 +78,9 @@ public struct FolderGeometry {
     public static func detect(_ images: [Image], size: Int?, channels: Int?) -> FolderGeometry {
         let colour = images.contains { $0.hasColour }
         let sizes = Set(images.map { [$0.width, $0.height] })
-        let common = sizes.count == 1 && sizes.first![0] == sizes.first![1] && (4...1024).contains(sizes.first![0]) ? sizes.first![0] : nil
+        let common =
+            sizes.count == 1 && sizes.first![0] == sizes.first![1] && (4...1024).contains(sizes.first![0])
+            ? sizes.first![0] : nil
         return FolderGeometry(size: size ?? common ?? 28, channels: channels ?? (colour ? 3 : 1))
     }
 
@@ -76,7 +88,12 @@ public struct FolderGeometry {
     func notes(for images: [Image], skipped: [String: Int], folder: String) -> [String] {
         var notes: [String] = []
         let resized = images.filter { $0.width != size || $0.height != size }.count
-        if resized > 0 { notes.append("\(resized) of the \(images.count) images in \(folder) were scaled and centre-cropped to \(size)x\(size)") }
+        if resized > 0 {
+            notes.append(
+                "\(resized) of the \(images.count) images in \(folder) were scaled and centre-cropped to "
+                    + "\(size)x\(size)"
+            )
+        }
         if channels == 1 {
             let coloured = images.filter(\.hasColour).count
             if coloured > 0 { notes.append("\(coloured) colour images in \(folder) were made grey (--channels 1)") }
@@ -111,8 +128,9 @@ public final class ImageFolderDataset: ByteImageDataset {
     }
 
     init(_ folder: ImageFolder, name: String, geometry: FolderGeometry) throws {
-        super.init(name: name, pixels: Self.pack(folder.images, size: geometry.size, channels: geometry.channels),
-                   imageShape: [geometry.channels, geometry.size, geometry.size], labels: folder.labels)
+        super.init(
+            name: name, pixels: Self.pack(folder.images, size: geometry.size, channels: geometry.channels),
+            imageShape: [geometry.channels, geometry.size, geometry.size], labels: folder.labels)
         classNames = folder.classNames
         notes = geometry.notes(for: folder.images, skipped: folder.skipped, folder: name)
     }
@@ -135,12 +153,15 @@ public final class PairedFolderDataset: PairedImages {
     public init(_ directory: URL, size: Int? = nil, channels: Int? = nil) throws {
         let (left, right) = try PairedFolderDataset.readPairs(directory)
         let geometry = FolderGeometry.detect(left + right, size: size, channels: channels)
-        let inputs = ByteImageDataset(name: "A", pixels: ImageFolderDataset.pack(left, size: geometry.size, channels: geometry.channels),
-                                      imageShape: [geometry.channels, geometry.size, geometry.size], labels: nil)
+        let inputs = ByteImageDataset(
+            name: "A", pixels: ImageFolderDataset.pack(left, size: geometry.size, channels: geometry.channels),
+            imageShape: [geometry.channels, geometry.size, geometry.size], labels: nil)
         inputs.notes = geometry.notes(for: left + right, skipped: [:], folder: directory.lastPathComponent)
-        super.init(name: directory.lastPathComponent, inputs: inputs,
-                   outputs: ByteImageDataset(name: "B", pixels: ImageFolderDataset.pack(right, size: geometry.size, channels: geometry.channels),
-                                             imageShape: [geometry.channels, geometry.size, geometry.size], labels: nil))
+        super.init(
+            name: directory.lastPathComponent, inputs: inputs,
+            outputs: ByteImageDataset(
+                name: "B", pixels: ImageFolderDataset.pack(right, size: geometry.size, channels: geometry.channels),
+                imageShape: [geometry.channels, geometry.size, geometry.size], labels: nil))
     }
 
     static func readPairs(_ directory: URL) throws -> (a: [Image], b: [Image]) {
@@ -151,12 +172,17 @@ public final class PairedFolderDataset: PairedImages {
             if let missing = names.first(where: { !partners.contains($0) }) {
                 throw MNIST.Failure("\(a.path)/\(missing) has no partner of the same name in \(b.path)")
             }
-            return (try names.map { try ImageFile.read(a.appendingPathComponent($0)) }, try names.map { try ImageFile.read(b.appendingPathComponent($0)) })
+            return (
+                try names.map { try ImageFile.read(a.appendingPathComponent($0)) },
+                try names.map { try ImageFile.read(b.appendingPathComponent($0)) }
+            )
         }
         var left: [Image] = [], right: [Image] = []
         for file in try ImageFolder.files(in: directory) {
             let image = try ImageFile.read(file)
-            guard image.width % 2 == 0 else { throw MNIST.Failure("\(file.path): width \(image.width) is odd, so it cannot hold A|B side by side") }
+            guard image.width % 2 == 0 else {
+                throw MNIST.Failure("\(file.path): width \(image.width) is odd, so it cannot hold A|B side by side")
+            }
             left.append(image.cropped(x: 0, width: image.width / 2))
             right.append(image.cropped(x: image.width / 2, width: image.width / 2))
         }

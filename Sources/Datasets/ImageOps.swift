@@ -25,7 +25,9 @@ extension Image {
     /// An image from [channels, height, width] (or [height, width]) values in [0, 1], clamped.
     public init(tensor: Tensor) {
         let t = tensor.rank == 2 ? tensor.unsqueezed(0) : tensor
-        precondition(t.rank == 3 && [1, 3, 4].contains(t.shape[0]), "Image(tensor:): shape \(tensor.shape) is not [C, H, W] with C in 1, 3, 4")
+        precondition(
+            t.rank == 3 && [1, 3, 4].contains(t.shape[0]),
+            "Image(tensor:): shape \(tensor.shape) is not [C, H, W] with C in 1, 3, 4")
         let (c, h, w) = (t.shape[0], t.shape[1], t.shape[2])
         let values = t.scalars
         var pixels = [UInt8](repeating: 0, count: c * h * w)
@@ -58,7 +60,8 @@ extension Image {
         var pixels = [UInt8]()
         pixels.reserveCapacity(newWidth * height * channels)
         for y in 0..<height {
-            pixels.append(contentsOf: self.pixels[((y * width + x) * channels)..<((y * width + x + newWidth) * channels)])
+            pixels.append(
+                contentsOf: self.pixels[((y * width + x) * channels)..<((y * width + x + newWidth) * channels)])
         }
         return Image(width: newWidth, height: height, channels: channels, pixels: pixels)
     }
@@ -70,7 +73,8 @@ extension Image {
         var pixels = [UInt8]()
         pixels.reserveCapacity(newWidth * newHeight * channels)
         for y in y0..<(y0 + newHeight) {
-            pixels.append(contentsOf: self.pixels[((y * width + x0) * channels)..<((y * width + x0 + newWidth) * channels)])
+            pixels.append(
+                contentsOf: self.pixels[((y * width + x0) * channels)..<((y * width + x0 + newWidth) * channels)])
         }
         return Image(width: newWidth, height: newHeight, channels: channels, pixels: pixels)
     }
@@ -79,7 +83,8 @@ extension Image {
     public func fitted(to size: Int) -> Image {
         if width == size && height == size { return self }
         let scale = Double(size) / Double(Swift.min(width, height))
-        let w = Swift.max(size, Int((Double(width) * scale).rounded())), h = Swift.max(size, Int((Double(height) * scale).rounded()))
+        let w = Swift.max(size, Int((Double(width) * scale).rounded())),
+            h = Swift.max(size, Int((Double(height) * scale).rounded()))
         return resized(width: w, height: h).centreCropped(width: size, height: size)
     }
 

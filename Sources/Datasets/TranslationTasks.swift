@@ -16,7 +16,8 @@ public final class EdgesToDigits: PairedImages {
 
     /// From 28 x 28 grey digits (MNIST).
     public init(_ digits: ByteImageDataset) {
-        precondition(digits.imageShape == [1, 28, 28], "edges2mnist is made from 28 x 28 grey digits, not \(digits.imageShape)")
+        precondition(
+            digits.imageShape == [1, 28, 28], "edges2mnist is made from 28 x 28 grey digits, not \(digits.imageShape)")
         let (inner, side, border) = (28, Self.size, (Self.size - 28) / 2)
         var sketches = [UInt8](repeating: 0, count: digits.count * side * side)
         var targets = [UInt8](repeating: 0, count: digits.count * side * side)
@@ -33,9 +34,12 @@ public final class EdgesToDigits: PairedImages {
                 }
             }
         }
-        super.init(name: "edges2mnist",
-                   inputs: ByteImageDataset(name: "edges", pixels: sketches, imageShape: [1, side, side], labels: digits.labels),
-                   outputs: ByteImageDataset(name: "digits", pixels: targets, imageShape: [1, side, side], labels: digits.labels))
+        super.init(
+            name: "edges2mnist",
+            inputs: ByteImageDataset(
+                name: "edges", pixels: sketches, imageShape: [1, side, side], labels: digits.labels),
+            outputs: ByteImageDataset(
+                name: "digits", pixels: targets, imageShape: [1, side, side], labels: digits.labels))
     }
 
     /// Zhang and Suen's thinning (1984) of a binary image: peels boundary pixels in two
@@ -52,8 +56,10 @@ public final class EdgesToDigits: PairedImages {
                 for r in 0..<side {
                     for c in 0..<side where ink[r * side + c] {
                         // Neighbours clockwise from north: P2 ... P9.
-                        let p = [at(r - 1, c), at(r - 1, c + 1), at(r, c + 1), at(r + 1, c + 1),
-                                 at(r + 1, c), at(r + 1, c - 1), at(r, c - 1), at(r - 1, c - 1)]
+                        let p = [
+                            at(r - 1, c), at(r - 1, c + 1), at(r, c + 1), at(r + 1, c + 1),
+                            at(r + 1, c), at(r + 1, c - 1), at(r, c - 1), at(r - 1, c - 1)
+                        ]
                         let neighbours = p.filter { $0 }.count
                         let transitions = (0..<8).filter { !p[$0] && p[($0 + 1) % 8] }.count
                         guard (2...6).contains(neighbours), transitions == 1 else { continue }
@@ -80,14 +86,17 @@ public class PairedImages: Dataset {
     public var notes: [String] { inputs.notes + outputs.notes }
 
     public init(name: String, inputs: ByteImageDataset, outputs: ByteImageDataset) {
-        precondition(inputs.count == outputs.count && inputs.imageShape == outputs.imageShape,
-                     "pairs of \(inputs.count) \(inputs.imageShape) inputs and \(outputs.count) \(outputs.imageShape) targets")
+        precondition(
+            inputs.count == outputs.count && inputs.imageShape == outputs.imageShape,
+            "pairs of \(inputs.count) \(inputs.imageShape) inputs and \(outputs.count) \(outputs.imageShape) targets")
         self.name = name; self.inputs = inputs; self.outputs = outputs
     }
 
     public func batch(_ indices: [Int], generator: inout RandomGenerator) -> Batch {
-        Batch(images: inputs.images(indices), labels: inputs.labels.map { l in indices.map { l[$0] } }, targets: outputs.images(indices),
-              indices: indices)
+        Batch(
+            images: inputs.images(indices), labels: inputs.labels.map { l in indices.map { l[$0] } },
+            targets: outputs.images(indices),
+            indices: indices)
     }
 }
 
@@ -107,15 +116,18 @@ public final class UnpairedDataset: Dataset {
     }
 
     public func batch(_ indices: [Int], generator: inout RandomGenerator) -> Batch {
-        Batch(images: a.images(indices), labels: a.labels.map { l in indices.map { l[$0] } }, targets: b.images(indices.map { $0 % b.count }),
-              indices: indices)
+        Batch(
+            images: a.images(indices), labels: a.labels.map { l in indices.map { l[$0] } },
+            targets: b.images(indices.map { $0 % b.count }),
+            indices: indices)
     }
 
     /// The CycleGAN task made from MNIST, `thin2thick`: domain A holds the digits of even index
     /// as they are, domain B those of odd index with their strokes thickened (a 3 x 3 grey
     /// dilation), so that no digit is in both domains.
     public static func thinToThick(_ digits: ByteImageDataset) -> UnpairedDataset {
-        precondition(digits.imageShape == [1, 28, 28], "thin2thick is made from 28 x 28 grey digits, not \(digits.imageShape)")
+        precondition(
+            digits.imageShape == [1, 28, 28], "thin2thick is made from 28 x 28 grey digits, not \(digits.imageShape)")
         let size = 784
         var thin: [UInt8] = [], thick: [UInt8] = [], thinLabels: [Int] = [], thickLabels: [Int] = []
         for image in 0..<digits.count {
@@ -127,9 +139,11 @@ public final class UnpairedDataset: Dataset {
                 for r in 0..<28 {
                     for c in 0..<28 {
                         var value: UInt8 = 0
-                        for dr in -1...1 { for dc in -1...1 where (0..<28).contains(r + dr) && (0..<28).contains(c + dc) {
-                            value = max(value, source[(r + dr) * 28 + c + dc])
-                        } }
+                        for dr in -1...1 {
+                            for dc in -1...1 where (0..<28).contains(r + dr) && (0..<28).contains(c + dc) {
+                                value = max(value, source[(r + dr) * 28 + c + dc])
+                            }
+                        }
                         thick.append(value)
                     }
                 }
@@ -137,9 +151,12 @@ public final class UnpairedDataset: Dataset {
             }
         }
         let labelled = digits.labels != nil
-        return UnpairedDataset(name: "thin2thick",
-                               a: ByteImageDataset(name: "thin", pixels: thin, imageShape: [1, 28, 28], labels: labelled ? thinLabels : nil),
-                               b: ByteImageDataset(name: "thick", pixels: thick, imageShape: [1, 28, 28], labels: labelled ? thickLabels : nil))
+        return UnpairedDataset(
+            name: "thin2thick",
+            a: ByteImageDataset(
+                name: "thin", pixels: thin, imageShape: [1, 28, 28], labels: labelled ? thinLabels : nil),
+            b: ByteImageDataset(
+                name: "thick", pixels: thick, imageShape: [1, 28, 28], labels: labelled ? thickLabels : nil))
     }
 }
 
@@ -164,12 +181,13 @@ public final class FilledShapes: PairedImages {
                 for x in 0..<size {
                     let dx = Float(x) + 0.5 - cx, dy = Float(y) + 0.5 - cy
                     // A signed distance to the edge, negative inside.
-                    let distance = switch kind {
-                    case 0: (dx * dx + dy * dy).squareRoot() - radius
-                    case 1: max(abs(dx), abs(dy)) - radius
-                    default: (abs(dx) + abs(dy)) / 1.4142 - radius * 0.85
-                    }
-                    let shade = 1.2 - 0.5 * (dy / radius + 1) / 2   // light at the top, dark at the bottom
+                    let distance =
+                        switch kind {
+                        case 0: (dx * dx + dy * dy).squareRoot() - radius
+                        case 1: max(abs(dx), abs(dy)) - radius
+                        default: (abs(dx) + abs(dy)) / 1.4142 - radius * 0.85
+                        }
+                    let shade = 1.2 - 0.5 * (dy / radius + 1) / 2 // light at the top, dark at the bottom
                     for c in 0..<3 {
                         let at = (n * 3 + c) * plane + y * size + x
                         if abs(distance) < line { outlines[at] = UInt8(colour[c] * 255) }
@@ -178,8 +196,9 @@ public final class FilledShapes: PairedImages {
                 }
             }
         }
-        super.init(name: "shapes2fill",
-                   inputs: ByteImageDataset(name: "outlines", pixels: outlines, imageShape: [3, size, size], labels: kinds),
-                   outputs: ByteImageDataset(name: "fills", pixels: fills, imageShape: [3, size, size], labels: kinds))
+        super.init(
+            name: "shapes2fill",
+            inputs: ByteImageDataset(name: "outlines", pixels: outlines, imageShape: [3, size, size], labels: kinds),
+            outputs: ByteImageDataset(name: "fills", pixels: fills, imageShape: [3, size, size], labels: kinds))
     }
 }

@@ -21,7 +21,9 @@ public enum Zlib {
     /// Decompresses a whole stream; fails on corrupt or truncated input.
     public static func inflate(_ input: Data, container: Container = .zlib, expectedSize: Int? = nil) throws -> Data {
         var stream = z_stream()
-        guard dg_inflate_init(&stream, container.windowBits) == Z_OK else { throw Failure(description: "zlib: cannot start inflating") }
+        guard dg_inflate_init(&stream, container.windowBits) == Z_OK else {
+            throw Failure(description: "zlib: cannot start inflating")
+        }
         defer { inflateEnd(&stream) }
         var output = Data(count: max(expectedSize ?? input.count * 4, 1024))
         var produced = 0
@@ -54,7 +56,9 @@ public enum Zlib {
     /// Compresses to a zlib stream.
     public static func deflate(_ input: Data, level: Int32 = 6) throws -> Data {
         var stream = z_stream()
-        guard dg_deflate_init(&stream, level) == Z_OK else { throw Failure(description: "zlib: cannot start deflating") }
+        guard dg_deflate_init(&stream, level) == Z_OK else {
+            throw Failure(description: "zlib: cannot start deflating")
+        }
         defer { deflateEnd(&stream) }
         var output = Data(count: Int(deflateBound(&stream, uLong(input.count))))
         let produced: Int = input.withUnsafeBytes { source in
@@ -72,6 +76,8 @@ public enum Zlib {
     }
 
     public static func crc32(_ data: Data, start: UInt = 0) -> UInt32 {
-        data.withUnsafeBytes { UInt32(CZlib.crc32(uLong(start), $0.bindMemory(to: Bytef.self).baseAddress, uInt($0.count))) }
+        data.withUnsafeBytes {
+            UInt32(CZlib.crc32(uLong(start), $0.bindMemory(to: Bytef.self).baseAddress, uInt($0.count)))
+        }
     }
 }

@@ -56,7 +56,9 @@ public protocol ConditionalSampling: TrainableModel {
 public protocol LatentInterpolation: TrainableModel {
     /// `pairs` rows of `steps` images from one end to the other; between the codes of images of
     /// `test` where the model has an encoder, else between random codes.
-    func interpolationGrid(pairs: Int, steps: Int, test: () throws -> Dataset, generator: inout RandomGenerator) throws -> Tensor
+    func interpolationGrid(
+        pairs: Int, steps: Int, test: () throws -> Dataset, generator: inout RandomGenerator
+    ) throws -> Tensor
 }
 
 /// A 2-D latent space decoded on a grid.
@@ -78,10 +80,15 @@ public protocol StyleMixing: TrainableModel {
     func sample(count: Int, psi: Float, generator: inout RandomGenerator) -> Tensor
     /// The layers of `name` (coarse, middle, fine).
     func layers(_ name: StyleLayers) -> Range<Int>
-    func mixingGrid(sources: Int, destinations: Int, layers: Range<Int>, psi: Float, generator: inout RandomGenerator) -> Tensor
+    func mixingGrid(
+        sources: Int, destinations: Int, layers: Range<Int>, psi: Float, generator: inout RandomGenerator
+    ) -> Tensor
     func truncationStrip(rows: Int, psis: [Float], generator: inout RandomGenerator) -> Tensor
-    func project(_ target: Tensor, steps: Int, learningRate: Float, features: ((Tensor) -> Tensor)?, generator: inout RandomGenerator,
-                 progress: ((Int, Float) -> Void)?) -> Projection
+    func project(
+        _ target: Tensor, steps: Int, learningRate: Float, features: ((Tensor) -> Tensor)?,
+        generator: inout RandomGenerator,
+        progress: ((Int, Float) -> Void)?
+    ) -> Projection
     func stylize(_ content: Projection, with style: Tensor, layers: Range<Int>) -> Tensor
 }
 

@@ -17,7 +17,10 @@ public struct RunConfig: Codable, Equatable, @unchecked Sendable {
     /// The `deepgen train` arguments that created the run (a record for the reader).
     public var arguments: [String]?
 
-    public init(model: String, dataset: String? = nil, imageShape: [Int], training: TrainingOptions, options: (any ModelOptions)? = nil) throws {
+    public init(
+        model: String, dataset: String? = nil, imageShape: [Int], training: TrainingOptions,
+        options: (any ModelOptions)? = nil
+    ) throws {
         let entry = try ModelRegistry.entry(model)
         self.model = model; self.imageShape = imageShape; self.training = training
         self.options = options ?? entry.defaults
@@ -74,7 +77,9 @@ public struct RunConfig: Codable, Equatable, @unchecked Sendable {
         guard FileManager.default.fileExists(atPath: run.config.path) else {
             throw TrainingError("\(run.url.path) is not a run directory (no config.json)")
         }
-        do { return try JSONDecoder().decode(RunConfig.self, from: Data(contentsOf: run.config)) } catch let error as TrainingError {
+        do { return try JSONDecoder().decode(RunConfig.self, from: Data(contentsOf: run.config)) } catch let error
+            as TrainingError
+        {
             throw TrainingError("\(run.config.path): \(error)")
         } catch {
             throw TrainingError("\(run.config.path) is not a DeepGenerative run configuration: \(error)")
@@ -93,11 +98,15 @@ public struct RunConfig: Codable, Equatable, @unchecked Sendable {
 
 /// The data sets the command line knows by name, and the models of run directories.
 public enum Catalog {
-    public static let datasets = ["mnist", "binarized-mnist", "mnist32", "shapes", "edges2mnist", "thin2thick", "shapes2fill"]
+    public static let datasets = [
+        "mnist", "binarized-mnist", "mnist32", "shapes", "edges2mnist", "thin2thick", "shapes2fill"
+    ]
 
     /// A fresh model for `config`, its weights initialised from the config's seed.
     public static func makeModel(_ config: RunConfig) throws -> TrainableModel {
-        guard config.imageShape.count == 3, [1, 3].contains(config.imageShape[0]), config.imageShape[1] >= 1, config.imageShape[2] >= 1 else {
+        guard config.imageShape.count == 3, [1, 3].contains(config.imageShape[0]), config.imageShape[1] >= 1,
+            config.imageShape[2] >= 1
+        else {
             throw TrainingError("images of shape \(config.imageShape) are not [C, H, W] with 1 or 3 channels")
         }
         try config.options.check(imageShape: config.imageShape)
@@ -107,21 +116,30 @@ public enum Catalog {
 
     /// A data set by name or folder path. `binarized-mnist` binarises the training split afresh
     /// at every use and the test split once, with a fixed seed.
-    public static func dataset(_ name: String, split: MNIST.Split, dataDirectory: URL = MNIST.defaultDirectory,
-                               imageSize: Int? = nil, channels: Int? = nil, pairing: Pairing = .none) throws -> Dataset {
+    public static func dataset(
+        _ name: String, split: MNIST.Split, dataDirectory: URL = MNIST.defaultDirectory,
+        imageSize: Int? = nil, channels: Int? = nil, pairing: Pairing = .none
+    ) throws -> Dataset {
         switch name {
         case "edges2mnist": return EdgesToDigits(try MNISTDataset(split, directory: dataDirectory))
-        case "mnist32":   // MNIST padded to 32 x 32 (StyleGAN's resolutions are powers of two)
+        case "mnist32": // MNIST padded to 32 x 32 (StyleGAN's resolutions are powers of two)
             return EdgesToDigits(try MNISTDataset(split, directory: dataDirectory)).outputs
-        case "shapes2fill":   // 64 px unless --image-size names another size
-            return FilledShapes(count: split == .train ? 2000 : 200, size: imageSize ?? 64, seed: split == .train ? 3 : 4)
+        case "shapes2fill": // 64 px unless --image-size names another size
+            return FilledShapes(
+                count: split == .train ? 2000 : 200, size: imageSize ?? 64, seed: split == .train ? 3 : 4)
         case "thin2thick": return UnpairedDataset.thinToThick(try MNISTDataset(split, directory: dataDirectory))
         case "mnist": return try MNISTDataset(split, directory: dataDirectory)
-        case "binarized-mnist": return try MNISTDataset(split, directory: dataDirectory, binarization: split == .train ? .dynamic : .fixed)
-        case "shapes": return ShapesDataset(count: split == .train ? 6000 : 1000, size: imageSize ?? 28, seed: split == .train ? 1 : 2)
+        case "binarized-mnist":
+            return try MNISTDataset(split, directory: dataDirectory, binarization: split == .train ? .dynamic : .fixed)
+        case "shapes":
+            return ShapesDataset(
+                count: split == .train ? 6000 : 1000, size: imageSize ?? 28, seed: split == .train ? 1 : 2)
         default:
             guard name.contains("/") || FileManager.default.fileExists(atPath: name) else {
-                throw TrainingError("unknown data set '\(name)'; use \(datasets.joined(separator: ", ")) or a folder of PNG or JPEG images")
+                throw TrainingError(
+                    "unknown data set '\(name)'; use \(datasets.joined(separator: ", ")) or a folder of PNG or JPEG "
+                        + "images"
+                )
             }
             let folder = URL(fileURLWithPath: name)
             if pairing == .unpaired {
@@ -130,7 +148,8 @@ public enum Catalog {
             }
             let splitFolder = folder.appendingPathComponent(split.rawValue)
             let chosen = FileManager.default.fileExists(atPath: splitFolder.path) ? splitFolder : folder
-            return pairing == .paired ? try PairedFolderDataset(chosen, size: imageSize, channels: channels)
+            return pairing == .paired
+                ? try PairedFolderDataset(chosen, size: imageSize, channels: channels)
                 : try ImageFolderDataset(chosen, size: imageSize, channels: channels)
         }
     }

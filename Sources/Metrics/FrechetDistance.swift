@@ -12,12 +12,16 @@ public struct FeatureStatistics {
 
     public init(mean: [Double], covariance: [Double], count: Int) {
         dimension = mean.count; self.count = count; self.mean = mean; self.covariance = covariance
-        precondition(covariance.count == dimension * dimension, "FeatureStatistics: covariance of \(covariance.count) values for \(dimension) dimensions")
+        precondition(
+            covariance.count == dimension * dimension,
+            "FeatureStatistics: covariance of \(covariance.count) values for \(dimension) dimensions")
     }
 
     /// Statistics of features [N, d], N >= 2.
     public init(features: Tensor) {
-        precondition(features.rank == 2 && features.shape[0] >= 2, "FeatureStatistics: features \(features.shape) must be [N >= 2, d]")
+        precondition(
+            features.rank == 2 && features.shape[0] >= 2,
+            "FeatureStatistics: features \(features.shape) must be [N >= 2, d]")
         let (n, d) = (features.shape[0], features.shape[1])
         let x = features.scalars.map(Double.init)
         var mean = [Double](repeating: 0, count: d)

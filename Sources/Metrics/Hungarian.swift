@@ -7,7 +7,8 @@ public enum Hungarian {
         let n = cost.count
         guard n > 0 else { return [] }
         let m = cost[0].count
-        precondition(cost.allSatisfy { $0.count == m } && n <= m, "Hungarian: needs a rectangular matrix with rows <= columns")
+        precondition(
+            cost.allSatisfy { $0.count == m } && n <= m, "Hungarian: needs a rectangular matrix with rows <= columns")
         // 1-based arrays as in the classical formulation; column 0 is a virtual start.
         var u = [Double](repeating: 0, count: n + 1), v = [Double](repeating: 0, count: m + 1)
         var rowOfColumn = [Int](repeating: 0, count: m + 1), way = [Int](repeating: 0, count: m + 1)
@@ -46,7 +47,9 @@ public enum Hungarian {
 /// Unsupervised clustering accuracy: the fraction of examples whose cluster, mapped one-to-one
 /// to a class by the best matching (Hungarian method on the confusion counts), is their class.
 public func clusteringAccuracy(clusters: [Int], labels: [Int]) -> Double {
-    precondition(clusters.count == labels.count && !labels.isEmpty, "clusteringAccuracy: \(clusters.count) clusters for \(labels.count) labels")
+    precondition(
+        clusters.count == labels.count && !labels.isEmpty,
+        "clusteringAccuracy: \(clusters.count) clusters for \(labels.count) labels")
     let k = max(clusters.max()!, labels.max()!) + 1
     var counts = [[Double]](repeating: [Double](repeating: 0, count: k), count: k)
     for (c, l) in zip(clusters, labels) { counts[c][l] += 1 }

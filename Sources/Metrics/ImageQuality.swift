@@ -36,7 +36,8 @@ public enum ImageQuality {
                     for r in 0..<size {
                         for c in 0..<size {
                             let w = window[r] * window[c]
-                            let x = Double(a[base + (top + r) * width + left + c]), y = Double(b[base + (top + r) * width + left + c])
+                            let x = Double(a[base + (top + r) * width + left + c]),
+                                y = Double(b[base + (top + r) * width + left + c])
                             mx += w * x; my += w * y; xx += w * x * x; yy += w * y * y; xy += w * x * y
                         }
                     }

@@ -18,7 +18,9 @@ public final class Parameter {
 
     /// Replaces the value (same shape), e.g. after an optimizer step or a checkpoint load.
     public func assign(_ newValue: Tensor) {
-        precondition(newValue.shape == value.shape, "Parameter.assign: shape \(newValue.shape) for a parameter of shape \(value.shape)")
+        precondition(
+            newValue.shape == value.shape,
+            "Parameter.assign: shape \(newValue.shape) for a parameter of shape \(value.shape)")
         value = Parameter.leaf(newValue, frozen: isFrozen)
     }
 
@@ -29,7 +31,8 @@ public final class Parameter {
         var current = value.detached()
         value = Parameter.vacant
         body(&current)
-        precondition(current.shape == shape, "Parameter.update: shape \(current.shape) for a parameter of shape \(shape)")
+        precondition(
+            current.shape == shape, "Parameter.update: shape \(current.shape) for a parameter of shape \(shape)")
         value = Parameter.leaf(current, frozen: isFrozen)
     }
 
@@ -107,19 +110,28 @@ open class Module {
 
     /// Parameters and buffers by name: what a checkpoint holds.
     public func stateDict() -> [(name: String, tensor: Tensor)] {
-        namedParameters().map { ($0.name, $0.parameter.value.detached()) } + namedBuffers().map { ($0.name, $0.buffer.value) }
+        namedParameters().map { ($0.name, $0.parameter.value.detached()) }
+            + namedBuffers().map { ($0.name, $0.buffer.value) }
     }
 
     /// Loads parameters and buffers by name. Nothing changes unless every name and shape matches;
     /// the error lists every difference.
     public func load(stateDict: [String: Tensor]) throws {
         let parameters = namedParameters(), buffers = namedBuffers()
-        let expected = Dictionary(uniqueKeysWithValues: parameters.map { ($0.name, $0.parameter.shape) } + buffers.map { ($0.name, $0.buffer.value.shape) })
+        let expected = Dictionary(
+            uniqueKeysWithValues: parameters.map { ($0.name, $0.parameter.shape) }
+                + buffers.map { ($0.name, $0.buffer.value.shape) })
         var problems: [String] = []
-        for name in expected.keys.sorted() where stateDict[name] == nil { problems.append("missing \(name) \(expected[name]!)") }
-        for name in stateDict.keys.sorted() where expected[name] == nil { problems.append("unexpected \(name) \(stateDict[name]!.shape)") }
+        for name in expected.keys.sorted() where stateDict[name] == nil {
+            problems.append("missing \(name) \(expected[name]!)")
+        }
+        for name in stateDict.keys.sorted() where expected[name] == nil {
+            problems.append("unexpected \(name) \(stateDict[name]!.shape)")
+        }
         for (name, shape) in expected.sorted(by: { $0.key < $1.key }) {
-            if let t = stateDict[name], t.shape != shape { problems.append("\(name): checkpoint has \(t.shape), model has \(shape)") }
+            if let t = stateDict[name], t.shape != shape {
+                problems.append("\(name): checkpoint has \(t.shape), model has \(shape)")
+            }
         }
         guard problems.isEmpty else { throw StateDictError(problems: problems) }
         for (name, p) in parameters { p.assign(stateDict[name]!) }

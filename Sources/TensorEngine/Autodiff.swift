@@ -13,7 +13,9 @@ public struct BackwardContext {
 
     /// The op's output, still connected to the graph so that rules using it stay differentiable.
     var output: Tensor {
-        guard let saved = node.savedOutput else { fatalError("\(node.op): backward asked for an output it did not save") }
+        guard let saved = node.savedOutput else {
+            fatalError("\(node.op): backward asked for an output it did not save")
+        }
         return Tensor(shape: node.shape, storage: saved, node: node)
     }
 }
@@ -86,8 +88,9 @@ extension Tensor {
         guard GradMode.isEnabled, inputs.contains(where: { $0.node != nil }) else {
             return Tensor(shape: shape, storage: storage)
         }
-        let node = GradNode(op: op, shape: shape, inputs: inputs.map(\.node),
-                            savedOutput: savesOutput ? storage : nil, rule: rule)
+        let node = GradNode(
+            op: op, shape: shape, inputs: inputs.map(\.node),
+            savedOutput: savesOutput ? storage : nil, rule: rule)
         return Tensor(shape: shape, storage: storage, node: node)
     }
 }
@@ -99,7 +102,9 @@ extension Tensor {
     public func reduced(by reduce: @escaping (inout [Float]) -> Void) -> Tensor {
         var values = scalars
         reduce(&values)
-        return Tensor.result("reduced", shape: shape, storage: Storage(values), inputs: [self]) { g, _ in [g.reduced(by: reduce)] }
+        return Tensor.result("reduced", shape: shape, storage: Storage(values), inputs: [self]) { g, _ in
+            [g.reduced(by: reduce)]
+        }
     }
 }
 
@@ -114,10 +119,13 @@ extension Tensor {
 /// let loss = (w * w).sum()
 /// let g = gradients(of: loss, wrt: [w])[0]        // [2, 4, 6]
 /// ```
-public func gradients(of output: Tensor, wrt inputs: [Tensor], seed: Tensor? = nil,
-                      createGraph: Bool = false) -> [Tensor] {
+public func gradients(
+    of output: Tensor, wrt inputs: [Tensor], seed: Tensor? = nil,
+    createGraph: Bool = false
+) -> [Tensor] {
     if let seed {
-        precondition(seed.shape == output.shape, "gradients: seed shape \(seed.shape) differs from output shape \(output.shape)")
+        precondition(
+            seed.shape == output.shape, "gradients: seed shape \(seed.shape) differs from output shape \(output.shape)")
     } else {
         precondition(output.count == 1, "gradients: output of shape \(output.shape) is not a scalar; pass a seed")
     }
@@ -129,7 +137,9 @@ public func gradients(of output: Tensor, wrt inputs: [Tensor], seed: Tensor? = n
     var relevant = Set<ObjectIdentifier>()
     for node in order {
         let id = ObjectIdentifier(node)
-        if wanted.contains(id) || node.inputs.contains(where: { $0.map { relevant.contains(ObjectIdentifier($0)) } ?? false }) {
+        if wanted.contains(id)
+            || node.inputs.contains(where: { $0.map { relevant.contains(ObjectIdentifier($0)) } ?? false })
+        {
             relevant.insert(id)
         }
     }
@@ -142,13 +152,15 @@ public func gradients(of output: Tensor, wrt inputs: [Tensor], seed: Tensor? = n
         for node in order.reversed() {
             let id = ObjectIdentifier(node)
             guard relevant.contains(id), let rule = node.rule, let gradient = grads[id] else { continue }
-            if !wanted.contains(id) { grads[id] = nil }  // free what no one asked for as soon as it is used
+            if !wanted.contains(id) { grads[id] = nil } // free what no one asked for as soon as it is used
             let needs = node.inputs.map { $0.map { relevant.contains(ObjectIdentifier($0)) } ?? false }
             if !createGraph, let starts = node.sliceStarts, let input = node.inputs[0], needs[0] {
                 // A recurrence that slices one step at a time then costs its steps, not its
                 // steps times the whole input.
                 let inputID = ObjectIdentifier(input)
-                let sum = owned.contains(inputID) ? grads[inputID]! : grads[inputID].map { $0 + 0 } ?? Tensor.zeros(input.shape)
+                let sum =
+                    owned.contains(inputID)
+                    ? grads[inputID]! : grads[inputID].map { $0 + 0 } ?? Tensor.zeros(input.shape)
                 sum.addRegion(gradient, at: starts)
                 grads[inputID] = sum
                 owned.insert(inputID)
@@ -157,7 +169,8 @@ public func gradients(of output: Tensor, wrt inputs: [Tensor], seed: Tensor? = n
             let inputGrads = rule(gradient, BackwardContext(node: node, needs: needs))
             for (i, input) in node.inputs.enumerated() where needs[i] {
                 guard let input, let g = inputGrads[i] else { continue }
-                assert(g.shape == input.shape, "\(node.op): gradient shape \(g.shape) for input of shape \(input.shape)")
+                assert(
+                    g.shape == input.shape, "\(node.op): gradient shape \(g.shape) for input of shape \(input.shape)")
                 let inputID = ObjectIdentifier(input)
                 if let sum = grads[inputID] {
                     grads[inputID] = sum + g

@@ -15,8 +15,10 @@ public enum GradientCheck {
 
     /// First derivatives of `f` at `inputs`; an element mismatches when
     /// |computed - numeric| > tolerance * max(1, |numeric|).
-    public static func firstOrder(_ inputs: [Tensor], epsilon: Float = 1e-2, tolerance: Double = 1e-2,
-                                  _ f: ([Tensor]) -> Tensor) -> [Mismatch] {
+    public static func firstOrder(
+        _ inputs: [Tensor], epsilon: Float = 1e-2, tolerance: Double = 1e-2,
+        _ f: ([Tensor]) -> Tensor
+    ) -> [Mismatch] {
         let leaves = inputs.map { $0.requiringGradient() }
         let output = f(leaves)
         let weights = projection(output.shape, seed: 1)
@@ -34,7 +36,8 @@ public enum GradientCheck {
                 }
                 let numeric = (loss(epsilon) - loss(-epsilon)) / Double(2 * epsilon)
                 if Swift.abs(Double(computed[p]) - numeric) > tolerance * Swift.max(1, Swift.abs(numeric)) {
-                    mismatches.append(Mismatch(input: i, element: p, computed: Double(computed[p]), finiteDifference: numeric))
+                    mismatches.append(
+                        Mismatch(input: i, element: p, computed: Double(computed[p]), finiteDifference: numeric))
                 }
             }
         }
@@ -43,8 +46,10 @@ public enum GradientCheck {
 
     /// Second derivatives as Hessian-vector products: the gradient of <grad f, v> (recorded with
     /// `createGraph`) against central differences of the first gradient along v.
-    public static func secondOrder(_ inputs: [Tensor], epsilon: Float = 1e-2, tolerance: Double = 2e-2,
-                                   _ f: ([Tensor]) -> Tensor) -> [Mismatch] {
+    public static func secondOrder(
+        _ inputs: [Tensor], epsilon: Float = 1e-2, tolerance: Double = 2e-2,
+        _ f: ([Tensor]) -> Tensor
+    ) -> [Mismatch] {
         let leaves = inputs.map { $0.requiringGradient() }
         let weights = projection(withoutGradients { f(inputs) }.shape, seed: 2)
         let directions = inputs.enumerated().map { projection($0.element.shape, seed: 100 + UInt64($0.offset)) }

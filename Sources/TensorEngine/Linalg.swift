@@ -13,7 +13,8 @@ public enum Linalg {
     /// Eigenvalues (ascending) and eigenvectors (row i of `vectors` belongs to value i) of a
     /// symmetric matrix, by LAPACK's divide-and-conquer `ssyevd`. Only the lower triangle is read.
     public static func symmetricEigen(_ matrix: Tensor) throws -> (values: Tensor, vectors: Tensor) {
-        precondition(matrix.rank == 2 && matrix.shape[0] == matrix.shape[1], "symmetricEigen: \(matrix.shape) is not square")
+        precondition(
+            matrix.rank == 2 && matrix.shape[0] == matrix.shape[1], "symmetricEigen: \(matrix.shape) is not square")
         var n = Int32(matrix.shape[0])
         // LAPACK is column-major: the row-major array is the transpose, the same symmetric matrix,
         // and on return column j (row j in our reading) holds eigenvector j.
@@ -35,8 +36,12 @@ public enum Linalg {
     /// The same decomposition in double precision, for statistics that need the digits (the
     /// FID's matrix square roots): `matrix` is n x n row-major; row i of `vectors` belongs to
     /// `values[i]`, ascending.
-    public static func symmetricEigen(_ matrix: [Double], dimension: Int) throws -> (values: [Double], vectors: [Double]) {
-        precondition(matrix.count == dimension * dimension, "symmetricEigen: \(matrix.count) values for a \(dimension) x \(dimension) matrix")
+    public static func symmetricEigen(
+        _ matrix: [Double], dimension: Int
+    ) throws -> (values: [Double], vectors: [Double]) {
+        precondition(
+            matrix.count == dimension * dimension,
+            "symmetricEigen: \(matrix.count) values for a \(dimension) x \(dimension) matrix")
         var n = Int32(dimension), a = matrix
         var w = [Double](repeating: 0, count: dimension)
         var jobz = Int8(UInt8(ascii: "V")), uplo = Int8(UInt8(ascii: "U"))
@@ -53,10 +58,12 @@ public enum Linalg {
         return (w, a)
     }
 
-    private static func call(_ jobz: UnsafeMutablePointer<Int8>, _ uplo: UnsafeMutablePointer<Int8>, _ n: UnsafeMutablePointer<Int32>,
-                             _ a: UnsafeMutablePointer<Float>, _ lda: UnsafeMutablePointer<Int32>, _ w: UnsafeMutablePointer<Float>,
-                             _ work: UnsafeMutablePointer<Float>, _ lwork: UnsafeMutablePointer<Int32>,
-                             _ iwork: UnsafeMutablePointer<Int32>, _ liwork: UnsafeMutablePointer<Int32>, _ info: UnsafeMutablePointer<Int32>) {
+    private static func call(
+        _ jobz: UnsafeMutablePointer<Int8>, _ uplo: UnsafeMutablePointer<Int8>, _ n: UnsafeMutablePointer<Int32>,
+        _ a: UnsafeMutablePointer<Float>, _ lda: UnsafeMutablePointer<Int32>, _ w: UnsafeMutablePointer<Float>,
+        _ work: UnsafeMutablePointer<Float>, _ lwork: UnsafeMutablePointer<Int32>,
+        _ iwork: UnsafeMutablePointer<Int32>, _ liwork: UnsafeMutablePointer<Int32>, _ info: UnsafeMutablePointer<Int32>
+    ) {
         _ = BLAS.configured
         ssyevd_(jobz, uplo, n, a, lda, w, work, lwork, iwork, liwork, info)
     }

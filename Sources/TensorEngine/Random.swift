@@ -80,7 +80,9 @@ public struct ExampleRows: Equatable, Sendable {
     public let local: Int
     public let global: Int
     public init(offset: Int, local: Int, global: Int) {
-        precondition(offset >= 0 && local >= 1 && offset + local <= global, "rows \(offset)..<\(offset + local) outside a batch of \(global)")
+        precondition(
+            offset >= 0 && local >= 1 && offset + local <= global,
+            "rows \(offset)..<\(offset + local) outside a batch of \(global)")
         self.offset = offset; self.local = local; self.global = global
     }
 
@@ -106,27 +108,37 @@ extension Tensor {
     /// `ExampleRows`, a draw of one row per local example reserves the global batch's rows and
     /// fills its own.
     @inline(__always)
-    static func random(_ shape: [Int], generator: inout RandomGenerator,
-                       _ transform: (_ u1: Vec, _ u2: Vec) -> (Vec, Vec)) -> Tensor {
+    static func random(
+        _ shape: [Int], generator: inout RandomGenerator,
+        _ transform: (_ u1: Vec, _ u2: Vec) -> (Vec, Vec)
+    ) -> Tensor {
         let count = Shape.count(shape)
         let seed = generator.seed
         guard let rows = ExampleRows.current, shape.first == rows.local, count > 0 else {
             let start = generator.reserve((count + 1) / 2)
-            return Tensor(shape: shape) { out in fillRandom(out.baseAddress!, count: count, seed: seed, start: start, transform) }
+            return Tensor(shape: shape) { out in
+                fillRandom(out.baseAddress!, count: count, seed: seed, start: start, transform)
+            }
         }
         let rowCount = count / rows.local, rowPairs = (rowCount + 1) / 2
         let start = generator.reserve(rows.global * rowPairs) &+ UInt64(rows.offset * rowPairs)
         return Tensor(shape: shape) { out in
-            if rowCount % 2 == 0 { return fillRandom(out.baseAddress!, count: count, seed: seed, start: start, transform) }
+            if rowCount % 2 == 0 {
+                return fillRandom(out.baseAddress!, count: count, seed: seed, start: start, transform)
+            }
             for r in 0..<rows.local {
-                fillRandom(out.baseAddress! + r * rowCount, count: rowCount, seed: seed, start: start &+ UInt64(r * rowPairs), transform)
+                fillRandom(
+                    out.baseAddress! + r * rowCount, count: rowCount, seed: seed, start: start &+ UInt64(r * rowPairs),
+                    transform)
             }
         }
     }
 
     @inline(__always)
-    static func fillRandom(_ base: UnsafeMutablePointer<Float>, count: Int, seed: UInt64, start: UInt64,
-                           _ transform: (_ u1: Vec, _ u2: Vec) -> (Vec, Vec)) {
+    static func fillRandom(
+        _ base: UnsafeMutablePointer<Float>, count: Int, seed: UInt64, start: UInt64,
+        _ transform: (_ u1: Vec, _ u2: Vec) -> (Vec, Vec)
+    ) {
         let pairs = (count + 1) / 2
         Parallel.forRanges((pairs + 15) / 16, grain: elementwiseGrain / 32) { blocks in
             // The hashes in runs of up to 16 blocks (256 pairs), vectorised in C, then
@@ -141,7 +153,9 @@ extension Tensor {
                         let (x, y) = transform(load(u1s + 16 * b), load(u2s + 16 * b))
                         let first = 2 * (block + b) * 16
                         if first + 32 <= count {
-                            for lane in 0..<16 { base[first + 2 * lane] = x[lane]; base[first + 2 * lane + 1] = y[lane] }
+                            for lane in 0..<16 {
+                                base[first + 2 * lane] = x[lane]; base[first + 2 * lane + 1] = y[lane]
+                            }
                         } else {
                             for lane in 0..<16 {
                                 let k = first + 2 * lane
@@ -157,7 +171,9 @@ extension Tensor {
     }
 
     /// Uniform values in [low, high).
-    public static func uniform(_ shape: [Int], low: Float = 0, high: Float = 1, generator: inout RandomGenerator) -> Tensor {
+    public static func uniform(
+        _ shape: [Int], low: Float = 0, high: Float = 1, generator: inout RandomGenerator
+    ) -> Tensor {
         random(shape, generator: &generator) { u1, u2 in
             // u1 is in (0, 1]; 1 - u1 is in [0, 1) like u2.
             ((1 - u1) * (high - low) + low, u2 * (high - low) + low)
@@ -165,8 +181,10 @@ extension Tensor {
     }
 
     /// Normal values by the Box-Muller transform.
-    public static func normal(_ shape: [Int], mean: Float = 0, standardDeviation: Float = 1,
-                              generator: inout RandomGenerator) -> Tensor {
+    public static func normal(
+        _ shape: [Int], mean: Float = 0, standardDeviation: Float = 1,
+        generator: inout RandomGenerator
+    ) -> Tensor {
         random(shape, generator: &generator) { u1, u2 in
             let radius = (-2 * vlog(u1)).squareRoot() * standardDeviation
             let (s, c) = vsincos(2 * Float.pi * u2)
@@ -178,7 +196,10 @@ extension Tensor {
     public static func bernoulli(_ shape: [Int], probability: Float, generator: inout RandomGenerator) -> Tensor {
         random(shape, generator: &generator) { u1, u2 in
             let one = Vec(repeating: 1), zero = Vec(repeating: 0)
-            return (zero.replacing(with: one, where: (1 - u1) .< probability), zero.replacing(with: one, where: u2 .< probability))
+            return (
+                zero.replacing(with: one, where: (1 - u1) .< probability),
+                zero.replacing(with: one, where: u2 .< probability)
+            )
         }
     }
 

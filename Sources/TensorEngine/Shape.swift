@@ -29,7 +29,8 @@ public enum Shape {
             let da = i < rank - a.count ? 1 : a[i - (rank - a.count)]
             let db = i < rank - b.count ? 1 : b[i - (rank - b.count)]
             guard da == db || da == 1 || db == 1 else {
-                throw ShapeError("\(op): shapes \(a) and \(b) cannot be broadcast together (axis \(i - rank): \(da) vs \(db))")
+                throw ShapeError(
+                    "\(op): shapes \(a) and \(b) cannot be broadcast together (axis \(i - rank): \(da) vs \(db))")
             }
             result[i] = da == 1 ? db : da
         }
@@ -59,20 +60,26 @@ public enum Shape {
             result[u] = total / known
         }
         guard count(result) == total else {
-            throw ShapeError("reshape: cannot reshape \(shape) (\(total) elements) to \(target) (\(count(result)) elements)")
+            throw ShapeError(
+                "reshape: cannot reshape \(shape) (\(total) elements) to \(target) (\(count(result)) elements)")
         }
         return result
     }
 
     /// The shape of `a @ b` for 2-D or batched 3-D operands (optionally transposed in their last two axes).
-    public static func matmul(_ a: [Int], _ b: [Int], transposeA: Bool = false, transposeB: Bool = false) throws -> [Int] {
+    public static func matmul(
+        _ a: [Int], _ b: [Int], transposeA: Bool = false, transposeB: Bool = false
+    ) throws -> [Int] {
         guard (a.count == 2 && b.count == 2) || (a.count == 3 && b.count == 3) else {
             throw ShapeError("matmul: shapes \(a) and \(b) must both be 2-D or both 3-D")
         }
         let (m, ka) = transposeA ? (a[a.count - 1], a[a.count - 2]) : (a[a.count - 2], a[a.count - 1])
         let (kb, n) = transposeB ? (b[b.count - 1], b[b.count - 2]) : (b[b.count - 2], b[b.count - 1])
         guard ka == kb else {
-            throw ShapeError("matmul: shapes \(a)\(transposeA ? "ᵀ" : "") and \(b)\(transposeB ? "ᵀ" : "") have inner sizes \(ka) and \(kb)")
+            throw ShapeError(
+                "matmul: shapes \(a)\(transposeA ? "ᵀ" : "") and \(b)\(transposeB ? "ᵀ" : "") have inner sizes \(ka) "
+                    + "and \(kb)"
+            )
         }
         if a.count == 3 {
             guard a[0] == b[0] else { throw ShapeError("matmul: batch sizes of \(a) and \(b) differ") }

@@ -30,7 +30,9 @@ public final class Storage: @unchecked Sendable {
 
     /// `count` values of `owner` from `offset` on, without a copy.
     init(viewing owner: Storage, offset: Int, count: Int) {
-        precondition(offset >= 0 && offset + count <= owner.count, "view \(offset)..<\(offset + count) of a storage of \(owner.count)")
+        precondition(
+            offset >= 0 && offset + count <= owner.count,
+            "view \(offset)..<\(offset + count) of a storage of \(owner.count)")
         self.owner = owner
         self.count = count
         pointer = owner.pointer + offset

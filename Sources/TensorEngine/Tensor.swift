@@ -64,8 +64,9 @@ public struct Tensor: @unchecked Sendable {
 extension Tensor {
     public init(shape: [Int], scalars: [Float]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative size in shape \(shape)")
-        precondition(Shape.count(shape) == scalars.count,
-                     "Tensor: shape \(shape) needs \(Shape.count(shape)) values, got \(scalars.count)")
+        precondition(
+            Shape.count(shape) == scalars.count,
+            "Tensor: shape \(shape) needs \(Shape.count(shape)) values, got \(scalars.count)")
         self.init(shape: shape, storage: Storage(scalars))
     }
 

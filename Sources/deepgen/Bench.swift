@@ -22,9 +22,14 @@ struct Bench: ParsableCommand {
 
     func validate() throws {
         guard workload == "all" || Workloads.groups.contains(where: { $0.name == workload }) else {
-            throw ValidationError("unknown workload '\(workload)'; choose one of \(Workloads.groups.map(\.name).joined(separator: ", ")), all")
+            throw ValidationError(
+                "unknown workload '\(workload)'; choose one of "
+                    + "\(Workloads.groups.map(\.name).joined(separator: ", ")), all"
+            )
         }
-        guard (1...100_000).contains(steps), (0...100_000).contains(warmup) else { throw ValidationError("--steps must be between 1 and 100000, --warmup between 0 and 100000") }
+        guard (1...100_000).contains(steps), (0...100_000).contains(warmup) else {
+            throw ValidationError("--steps must be between 1 and 100000, --warmup between 0 and 100000")
+        }
     }
 
     func run() throws {
@@ -73,14 +78,16 @@ struct BenchResult {
         let fields: [(String, String)] = [
             ("workload", "\"\(workload)\""), ("ms_median", format(median)), ("ms_min", format(min)),
             (rate.key, format(rate.value)), ("threads", "\(Parallel.threadCount)"),
-            ("impl", "\"deepgen (BLAS \(BLAS.coreName))\""),
+            ("impl", "\"deepgen (BLAS \(BLAS.coreName))\"")
         ]
         return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
     }
 
     var line: String {
         let name = workload.padding(toLength: 24, withPad: " ", startingAt: 0)
-        return "\(name) median \(String(format: "%9.2f", median)) ms   min \(String(format: "%9.2f", min)) ms   \(rate.key)=\(String(format: "%.1f", rate.value))"
+        return
+            "\(name) median \(String(format: "%9.2f", median)) ms   min \(String(format: "%9.2f", min)) ms   "
+                + "\(rate.key)=\(String(format: "%.1f", rate.value))"
     }
 
     private func format(_ v: Double) -> String { String(format: "%.4f", v) }

@@ -8,7 +8,10 @@ struct DeepGen: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deepgen",
         abstract: "Train, sample and evaluate deep generative models on the CPU.",
-        subcommands: [DataCommand.self, Train.self, Sample.self, Eval.self, Interpolate.self, Translate.self, Project.self, Stylize.self, Latent.self, Runs.self, Bench.self]
+        subcommands: [
+            DataCommand.self, Train.self, Sample.self, Eval.self, Interpolate.self, Translate.self, Project.self,
+            Stylize.self, Latent.self, Runs.self, Bench.self
+        ]
     )
 
     /// Exit codes: 0 finished, 130 interrupted (checkpoint saved), 1 error, 64 usage. Errors

@@ -27,7 +27,10 @@ enum Launcher {
         let launched = size ?? 1
         if mode == .off || (mode == .auto && launched <= 1) {
             guard launched <= 1 || FaultInjection.mpi == "launcher" else {
-                throw ValidationError("started by mpirun as one of \(launched) ranks with --distributed off: the ranks would train \(launched) separate copies into one run directory; drop --distributed off")
+                throw ValidationError(
+                    "started by mpirun as one of \(launched) ranks with --distributed off: the ranks would train "
+                        + "\(launched) separate copies into one run directory; drop --distributed off"
+                )
             }
             return SingleProcess()
         }
@@ -35,7 +38,8 @@ enum Launcher {
         let world = MPICommunicator()
         let environment = Self.environment
         if environment["DEEPGEN_THREADS"] == nil {
-            let threads = environment["OPENBLAS_NUM_THREADS"].flatMap { Int($0) }
+            let threads =
+                environment["OPENBLAS_NUM_THREADS"].flatMap { Int($0) }
                 ?? max(1, ProcessInfo.processInfo.activeProcessorCount / max(world.localSize, 1))
             setenv("DEEPGEN_THREADS", String(threads), 0)
         }
@@ -43,7 +47,10 @@ enum Launcher {
         return world
         #else
         if FaultInjection.mpi == "launcher" { return SingleProcess() }
-        throw ValidationError("this deepgen was built without MPI, so \(launched) ranks cannot train together; rebuild with `apt-get install libopenmpi-dev openmpi-bin` and `swift build -c release --traits MPI`")
+        throw ValidationError(
+            "this deepgen was built without MPI, so \(launched) ranks cannot train together; rebuild with `apt-get "
+                + "install libopenmpi-dev openmpi-bin` and `swift build -c release --traits MPI`"
+        )
         #endif
     }
 }

@@ -12,29 +12,49 @@ struct Sample: ParsableCommand {
     @Option(help: "How many samples.") var count = 64
     @Option(help: "Seed of the samples.") var seed: UInt64 = 0
     @Option(help: "The PNG to write (default: RUN_DIR/samples-seedS.png, or manifold.png).") var out: String?
-    @Flag(help: "For a 2-D latent space (vae): decode a 20x20 grid of codes over [-2, 2]^2 instead.") var manifold = false
-    @Option(help: "The class of every sample (class-conditional gated-pixelcnn); without it, one row per class.") var label: Int?
-    @Option(help: "Where MNIST is, for the held-out pairs of pix2pix (default: $DEEPGEN_DATA, else ./data).") var dataDir: String?
+    @Flag(help: "For a 2-D latent space (vae): decode a 20x20 grid of codes over [-2, 2]^2 instead.") var manifold =
+        false
+    @Option(help: "The class of every sample (class-conditional gated-pixelcnn); without it, one row per class.")
+    var label: Int?
+    @Option(help: "Where MNIST is, for the held-out pairs of pix2pix (default: $DEEPGEN_DATA, else ./data).")
+    var dataDir: String?
     @Option(help: "Truncation psi (stylegan): 1 leaves w alone, 0 gives the average image.") var truncation: Float?
-    @Flag(help: "The style-mixing grid (stylegan): sources along the top, destinations down the side.") var mixingGrid = false
-    @Option(help: "The layers a mixing grid takes from the sources: coarse, middle or fine (stylegan).") var layers = StyleLayers.coarse
-    @Option(help: "Another run whose samples (as many, the same seed) are drawn beside these, each grid under its model's name: e.g. an autoencoder's decodings of N(0, I) beside a VAE's.")
+    @Flag(help: "The style-mixing grid (stylegan): sources along the top, destinations down the side.") var mixingGrid =
+        false
+    @Option(help: "The layers a mixing grid takes from the sources: coarse, middle or fine (stylegan).") var layers =
+        StyleLayers.coarse
+    @Option(
+        help:
+            "Another run whose samples (as many, the same seed) are drawn beside these, each grid under its model's name: e.g. an autoencoder's decodings of N(0, I) beside a VAE's."
+    )
     var beside: String?
-    @Option(help: "Where an autoencoder's codes come from (ae): fitted (a Gaussian fitted to the training codes) or standard (N(0, I), a VAE's prior, which an autoencoder never learnt to decode).")
+    @Option(
+        help:
+            "Where an autoencoder's codes come from (ae): fitted (a Gaussian fitted to the training codes) or standard (N(0, I), a VAE's prior, which an autoencoder never learnt to decode)."
+    )
     var prior: Autoencoder.Prior?
-    @Option(help: "How an autoregressive model (pixelcnn, gated-pixelcnn, row-lstm, diagonal-bilstm, pixelcnn++) draws: cached (each draw computes only what it changes; the default) or naive (a pass of the network per pixel, the reference). Both draw the same images.")
+    @Option(
+        help:
+            "How an autoregressive model (pixelcnn, gated-pixelcnn, row-lstm, diagonal-bilstm, pixelcnn++) draws: cached (each draw computes only what it changes; the default) or naive (a pass of the network per pixel, the reference). Both draw the same images."
+    )
     var sampler: PixelSampler?
 
     func validate() throws {
-        guard (1...Self.maximumCount).contains(count) else { throw ValidationError("--count must be between 1 and \(Self.maximumCount)") }
-        guard (truncation ?? 0) >= 0, (truncation ?? 0).isFinite else { throw ValidationError("--truncation must be a number, 0 or more") }
+        guard (1...Self.maximumCount).contains(count) else {
+            throw ValidationError("--count must be between 1 and \(Self.maximumCount)")
+        }
+        guard (truncation ?? 0) >= 0, (truncation ?? 0).isFinite else {
+            throw ValidationError("--truncation must be a number, 0 or more")
+        }
     }
     static let maximumCount = 10_000
 
     func run() throws {
         let run = RunDirectory(URL(fileURLWithPath: runDir))
         let (config, model) = try Catalog.load(run)
-        guard model.drawsSamples else { throw TrainingError("\(config.model) draws no samples: it is not a generative model") }
+        guard model.drawsSamples else {
+            throw TrainingError("\(config.model) draws no samples: it is not a generative model")
+        }
         (model as? SequentialSampling)?.showsSamplingProgress = true
         if let sampler {
             guard let sequential = model as? SequentialSampling else {
@@ -46,8 +66,12 @@ struct Sample: ParsableCommand {
             if !capable { throw TrainingError("\(option) is for \(what); \(runDir) holds \(config.model)") }
         }
         try refuse("--prior", unless: prior == nil || model is PriorSampling, "an autoencoder (ae)")
-        try refuse("--manifold", unless: !manifold || (model as? LatentManifold)?.latentDimension == 2, "a vae or iwae with a 2-D latent space")
-        try refuse("--truncation and --mixing-grid", unless: (truncation == nil && !mixingGrid) || model is StyleMixing, "stylegan")
+        try refuse(
+            "--manifold", unless: !manifold || (model as? LatentManifold)?.latentDimension == 2,
+            "a vae or iwae with a 2-D latent space")
+        try refuse(
+            "--truncation and --mixing-grid", unless: (truncation == nil && !mixingGrid) || model is StyleMixing,
+            "stylegan")
         let conditional = (model as? ConditionalSampling).flatMap { $0.classes > 0 ? $0 : nil }
         try refuse("--label", unless: label == nil || conditional != nil, "a class-conditional model")
         var generator = RandomGenerator(seed: seed)
@@ -56,46 +80,72 @@ struct Sample: ParsableCommand {
             grid = Image.grid(withoutGradients { latent.manifold(size: 20) }, columns: 20, border: 0)
         } else if let style = model as? StyleMixing {
             let psi = truncation ?? style.truncation
-            grid = mixingGrid
-                ? Image.grid(withoutGradients { style.mixingGrid(sources: 5, destinations: 5, layers: style.layers(layers), psi: psi, generator: &generator) },
-                             columns: 6)
+            grid =
+                mixingGrid
+                ? Image.grid(
+                    withoutGradients {
+                        style.mixingGrid(
+                            sources: 5, destinations: 5, layers: style.layers(layers), psi: psi, generator: &generator)
+                    },
+                    columns: 6)
                 : Image.grid(withoutGradients { style.sample(count: count, psi: psi, generator: &generator) })
         } else if let translator = model as? Translating {
             // Held-out images: rows of input | output (| target for pairs; | F(G(a)) for a cycle).
-            let test = try Catalog.dataset(config.dataset, split: .test, dataDirectory: dataDirectory, imageSize: config.imageShape[1],
-                                           channels: config.imageShape[0], pairing: translator.pairing)
+            let test = try Catalog.dataset(
+                config.dataset, split: .test, dataDirectory: dataDirectory, imageSize: config.imageShape[1],
+                channels: config.imageShape[0], pairing: translator.pairing)
             translator.show(test)
-            grid = GridHeadings.grid(withoutGradients { translator.sample(count: 3 * count, generator: &generator) }, columns: translator.sampleColumns,
-                                     translator.sampleHeadings)
+            grid = GridHeadings.grid(
+                withoutGradients { translator.sample(count: 3 * count, generator: &generator) },
+                columns: translator.sampleColumns,
+                translator.sampleHeadings)
         } else if let conditional {
             // One row per class, or every image of the class asked for.
             if let label, !(0..<conditional.classes).contains(label) {
                 throw TrainingError("--label \(label) is not a class of this model (0...\(conditional.classes - 1))")
             }
             let perRow = max(1, count / conditional.classes)
-            let labels = label.map { [Int](repeating: $0, count: count) } ?? (0..<conditional.classes).flatMap { [Int](repeating: $0, count: perRow) }
-            grid = GridHeadings.grid(conditional.sample(labels: labels, count: labels.count, generator: &generator), columns: label == nil ? perRow : 8,
-                                     label == nil ? GridHeadings(rows: (0..<conditional.classes).map(String.init)) : nil)
+            let labels =
+                label.map { [Int](repeating: $0, count: count) }
+                ?? (0..<conditional.classes).flatMap { [Int](repeating: $0, count: perRow) }
+            grid = GridHeadings.grid(
+                conditional.sample(labels: labels, count: labels.count, generator: &generator),
+                columns: label == nil ? perRow : 8,
+                label == nil ? GridHeadings(rows: (0..<conditional.classes).map(String.init)) : nil)
         } else if let prior, let autoencoder = model as? PriorSampling {
-            grid = Image.grid(withoutGradients { autoencoder.sample(count: count, prior: prior, generator: &generator) })
+            grid = Image.grid(
+                withoutGradients { autoencoder.sample(count: count, prior: prior, generator: &generator) })
         } else {
             grid = Image.grid(withoutGradients { model.sample(count: count, generator: &generator) })
         }
         if let beside {
             let (otherConfig, other) = try Catalog.load(RunDirectory(URL(fileURLWithPath: beside)))
             guard other.drawsSamples, otherConfig.imageShape == config.imageShape else {
-                throw TrainingError("--beside needs a run that draws \(config.imageShape) images; \(beside) holds \(otherConfig.model) of \(otherConfig.imageShape)")
+                throw TrainingError(
+                    "--beside needs a run that draws \(config.imageShape) images; \(beside) holds "
+                        + "\(otherConfig.model) of \(otherConfig.imageShape)"
+                )
             }
             var otherGenerator = RandomGenerator(seed: seed)
             let others = Image.grid(withoutGradients { other.sample(count: count, generator: &otherGenerator) })
             guard others.width == grid.width, others.height == grid.height else {
-                throw TrainingError("--beside sets plain samples side by side; this run's grid is \(grid.width)x\(grid.height), \(beside)'s \(others.width)x\(others.height)")
+                throw TrainingError(
+                    "--beside sets plain samples side by side; this run's grid is \(grid.width)x\(grid.height), "
+                        + "\(beside)'s \(others.width)x\(others.height)"
+                )
             }
             // A VAE's samples decode its prior, N(0, I), too.
-            let prior = { (model: TrainableModel, standard: Bool) in standard || model is LatentManifold ? " from n(0, i)" : "" }
-            grid = sideBySide([(config.model + prior(model, self.prior == .standard), grid), (otherConfig.model + prior(other, false), others)])
+            let prior = { (model: TrainableModel, standard: Bool) in
+                standard || model is LatentManifold ? " from n(0, i)" : ""
+            }
+            grid = sideBySide([
+                (config.model + prior(model, self.prior == .standard), grid),
+                (otherConfig.model + prior(other, false), others)
+            ])
         }
-        let target = URL(fileURLWithPath: out ?? run.url.appendingPathComponent(manifold ? "manifold.png" : "samples-seed\(seed).png").path)
+        let target = URL(
+            fileURLWithPath: out
+                ?? run.url.appendingPathComponent(manifold ? "manifold.png" : "samples-seed\(seed).png").path)
         try PNG.write(grid, to: target)
         print(target.path)
     }
@@ -111,13 +161,17 @@ func sideBySide(_ grids: [(title: String, image: Image)]) -> Image {
     let channels = grids.contains { $0.image.channels >= 3 } ? 3 : 1
     let (width, height) = (grids[0].image.width, grids[0].image.height)
     let stacked = Tensor.stack(grids.map { $0.image.tensor(channels: channels) })
-    return GridHeadings(columns: grids.map(\.title)).apply(to: Image.grid(stacked, columns: grids.count, border: 6, borderValue: 1),
-                                                           cell: (width, height), border: 6)
+    return GridHeadings(columns: grids.map(\.title)).apply(
+        to: Image.grid(stacked, columns: grids.count, border: 6, borderValue: 1),
+        cell: (width, height), border: 6)
 }
 
 /// `deepgen interpolate RUN_DIR`: decoded points on lines between the codes of test images.
 struct Interpolate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Interpolate in latent space: between the codes of pairs of test images (vae, iwae), or of random codes (GANs); for stylegan, the truncation strip (psi from 1 to 0 along each row).")
+    static let configuration = CommandConfiguration(
+        abstract:
+            "Interpolate in latent space: between the codes of pairs of test images (vae, iwae), or of random codes (GANs); for stylegan, the truncation strip (psi from 1 to 0 along each row)."
+    )
 
     @Argument(help: "A run directory written by `deepgen train`.") var runDir: String
     @Option(help: "Images per line, ends included.") var steps = 10
@@ -127,19 +181,27 @@ struct Interpolate: ParsableCommand {
     @Option(help: "The PNG to write (default: RUN_DIR/interpolation.png).") var out: String?
 
     func validate() throws {
-        guard (2...1000).contains(steps), (1...1000).contains(pairs) else { throw ValidationError("--steps must be between 2 and 1000, --pairs between 1 and 1000") }
+        guard (2...1000).contains(steps), (1...1000).contains(pairs) else {
+            throw ValidationError("--steps must be between 2 and 1000, --pairs between 1 and 1000")
+        }
     }
 
     func run() throws {
         let run = RunDirectory(URL(fileURLWithPath: runDir))
         let (config, model) = try Catalog.load(run)
-        guard let latent = model as? LatentInterpolation else { throw TrainingError("\(config.model) has no latent space to interpolate in") }
+        guard let latent = model as? LatentInterpolation else {
+            throw TrainingError("\(config.model) has no latent space to interpolate in")
+        }
         var generator = RandomGenerator(seed: seed)
         let test = {
-            try Catalog.dataset(config.dataset, split: .test, dataDirectory: dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory,
-                                imageSize: config.imageShape[1], channels: config.imageShape[0])
+            try Catalog.dataset(
+                config.dataset, split: .test,
+                dataDirectory: dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory,
+                imageSize: config.imageShape[1], channels: config.imageShape[0])
         }
-        let grid = try withoutGradients { try latent.interpolationGrid(pairs: pairs, steps: steps, test: test, generator: &generator) }
+        let grid = try withoutGradients {
+            try latent.interpolationGrid(pairs: pairs, steps: steps, test: test, generator: &generator)
+        }
         let target = URL(fileURLWithPath: out ?? run.url.appendingPathComponent("interpolation.png").path)
         try PNG.write(Image.grid(grid, columns: steps), to: target)
         print(target.path)
@@ -148,7 +210,8 @@ struct Interpolate: ParsableCommand {
 
 /// `deepgen translate RUN_DIR INPUT`: a translation model applied to the user's own images.
 struct Translate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Translate PNG images with a trained pix2pix or cyclegan run: one file, or every PNG of a folder.")
+    static let configuration = CommandConfiguration(
+        abstract: "Translate PNG images with a trained pix2pix or cyclegan run: one file, or every PNG of a folder.")
 
     @Argument(help: "A pix2pix or cyclegan run directory.") var runDir: String
     @Argument(help: "A PNG image, or a folder of them.") var input: String
@@ -164,10 +227,15 @@ struct Translate: ParsableCommand {
         let translate = { translator.translate($0, reverse: direction == .BtoA) }
         let source = URL(fileURLWithPath: input), target = URL(fileURLWithPath: out)
         var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: source.path, isDirectory: &isFolder) else { throw TrainingError("\(input) does not exist") }
-        let files = isFolder.boolValue
+        guard FileManager.default.fileExists(atPath: source.path, isDirectory: &isFolder) else {
+            throw TrainingError("\(input) does not exist")
+        }
+        let files =
+            isFolder.boolValue
             ? try FileManager.default.contentsOfDirectory(at: source, includingPropertiesForKeys: nil)
-                .filter { ImageFile.extensions.contains($0.pathExtension.lowercased()) }.sorted { $0.lastPathComponent < $1.lastPathComponent }
+                .filter { ImageFile.extensions.contains($0.pathExtension.lowercased()) }.sorted {
+                    $0.lastPathComponent < $1.lastPathComponent
+                }
             : [source]
         guard !files.isEmpty else { throw TrainingError("\(input) holds no .png or .jpg files") }
         if isFolder.boolValue { try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true) }
@@ -175,7 +243,9 @@ struct Translate: ParsableCommand {
         for file in files {
             let image = try ImageFile.read(file).fitted(to: size).tensor(channels: c).reshaped([1, c, size, size])
             let translated = withoutGradients { translate(image) }.reshaped([c, size, size])
-            let destination = isFolder.boolValue ? target.appendingPathComponent(file.deletingPathExtension().lastPathComponent + ".png") : target
+            let destination =
+                isFolder.boolValue
+                ? target.appendingPathComponent(file.deletingPathExtension().lastPathComponent + ".png") : target
             try PNG.write(Image(tensor: translated), to: destination)
             print(destination.path)
         }

@@ -9,7 +9,9 @@ import TensorEngine
 struct StyleOptions: ParsableArguments {
     @Argument(help: "A stylegan run directory.") var runDir: String
     @Option(help: "Optimisation steps of each projection.") var steps = 300
-    @Option(help: "A classifier run whose features join the pixel loss (deepgen train classifier); 'none' for pixels alone.") var classifier = "runs/classifier"
+    @Option(
+        help: "A classifier run whose features join the pixel loss (deepgen train classifier); 'none' for pixels alone."
+    ) var classifier = "runs/classifier"
     @Option(help: "Seed of the projection's noise.") var seed: UInt64 = 0
 
     func validate() throws {
@@ -18,7 +20,9 @@ struct StyleOptions: ParsableArguments {
 
     func load() throws -> StyleMixing {
         let (config, model) = try Catalog.load(RunDirectory(URL(fileURLWithPath: runDir)))
-        guard let style = model as? StyleMixing else { throw TrainingError("\(runDir) holds \(config.model), which has no styles (stylegan)") }
+        guard let style = model as? StyleMixing else {
+            throw TrainingError("\(runDir) holds \(config.model), which has no styles (stylegan)")
+        }
         return style
     }
 
@@ -27,12 +31,17 @@ struct StyleOptions: ParsableArguments {
         let (c, size) = (model.imageShape[0], model.imageShape[1])
         let url = URL(fileURLWithPath: path)
         var isFolder: ObjCBool = false
-        let files = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) && isFolder.boolValue
+        let files =
+            FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) && isFolder.boolValue
             ? try FileManager.default.contentsOfDirectory(at: url, includingPropertiesForKeys: nil)
-                .filter { ImageFile.extensions.contains($0.pathExtension.lowercased()) }.sorted { $0.lastPathComponent < $1.lastPathComponent }
+                .filter { ImageFile.extensions.contains($0.pathExtension.lowercased()) }.sorted {
+                    $0.lastPathComponent < $1.lastPathComponent
+                }
             : [url]
         guard !files.isEmpty else { throw ValidationError("\(path) holds no PNG or JPEG files") }
-        return Tensor.concatenate(try files.map { try ImageFile.read($0).fitted(to: size).tensor(channels: c).reshaped([1, c, size, size]) }, axis: 0)
+        return Tensor.concatenate(
+            try files.map { try ImageFile.read($0).fitted(to: size).tensor(channels: c).reshaped([1, c, size, size]) },
+            axis: 0)
     }
 
     /// The classifier's features of the central crop it reads, if a classifier is given.
@@ -45,7 +54,9 @@ struct StyleOptions: ParsableArguments {
     func project(_ image: Tensor, with model: StyleMixing, label: String) throws -> Projection {
         var generator = RandomGenerator(seed: seed)
         let progress = Progress(total: steps, label: label)
-        let result = model.project(image, steps: steps, learningRate: 0.1, features: try features(for: model), generator: &generator) { step, loss in
+        let result = model.project(
+            image, steps: steps, learningRate: 0.1, features: try features(for: model), generator: &generator
+        ) { step, loss in
             progress.update(step, figures: [("loss", Double(loss))])
         }
         progress.finish()
@@ -55,7 +66,10 @@ struct StyleOptions: ParsableArguments {
 
 /// `deepgen project RUN_DIR IMAGE.png --out DIR`: the image found in the generator's W+.
 struct Project: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Project an image into a stylegan run's W+: writes the reconstruction and the latent (styles and noise maps, safetensors).")
+    static let configuration = CommandConfiguration(
+        abstract:
+            "Project an image into a stylegan run's W+: writes the reconstruction and the latent (styles and noise maps, safetensors)."
+    )
 
     @OptionGroup var common: StyleOptions
     @Argument(help: "The PNG image to project.") var image: String
@@ -67,11 +81,16 @@ struct Project: ParsableCommand {
         let projection = try common.project(target, with: model, label: "project")
         let folder = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try PNG.write(Image(tensor: projection.image.squeezed(0)), to: folder.appendingPathComponent("reconstruction.png"))
-        try SafeTensors.write([("styles", projection.styles)] + projection.noise.enumerated().map { ("noise.\($0.offset)", $0.element) },
-                              metadata: ["run": common.runDir, "image": image], to: folder.appendingPathComponent("latent.safetensors"))
+        try PNG.write(
+            Image(tensor: projection.image.squeezed(0)), to: folder.appendingPathComponent("reconstruction.png"))
+        try SafeTensors.write(
+            [("styles", projection.styles)] + projection.noise.enumerated().map { ("noise.\($0.offset)", $0.element) },
+            metadata: ["run": common.runDir, "image": image], to: folder.appendingPathComponent("latent.safetensors"))
         let mse = Double((projection.image - target).squared().mean().scalar)
-        print("\(folder.path): reconstruction PSNR \(String(format: "%.2f", mse == 0 ? 100 : 10 * Foundation.log10(1 / mse))) dB")
+        print(
+            "\(folder.path): reconstruction PSNR "
+                + "\(String(format: "%.2f", mse == 0 ? 100 : 10 * Foundation.log10(1 / mse))) dB"
+        )
     }
 }
 
@@ -79,7 +98,10 @@ struct Project: ParsableCommand {
 /// projection with B's styles at the coarse, middle or fine layers. Folders of PNGs give the
 /// grid of every content (down the side) under every style (along the top).
 struct Stylize: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Change the style of an image: both images are projected, and the content's styles at the chosen layers are replaced by the style image's. Writes content | style | result, or for folders a grid with the styles along the top and the contents down the side.")
+    static let configuration = CommandConfiguration(
+        abstract:
+            "Change the style of an image: both images are projected, and the content's styles at the chosen layers are replaced by the style image's. Writes content | style | result, or for folders a grid with the styles along the top and the contents down the side."
+    )
 
     @OptionGroup var common: StyleOptions
     @Option(help: "The image whose content is kept, or a folder of them.") var content: String
@@ -96,12 +118,19 @@ struct Stylize: ParsableCommand {
         let (rows, columns) = (a.shape[0], b.shape[0])
         let picture: Image
         if rows == 1 && columns == 1 {
-            picture = Image.grid(Tensor.concatenate([a, b, model.stylize(contents, with: styles.styles, layers: range)], axis: 0), columns: 3)
+            picture = Image.grid(
+                Tensor.concatenate([a, b, model.stylize(contents, with: styles.styles, layers: range)], axis: 0),
+                columns: 3)
         } else {
             let corner = Tensor.ones([1] + model.imageShape)
-            let cells = [corner, b] + (0..<rows).flatMap { i in
-                [a.sliced(axis: 0, i..<i + 1), model.stylize(contents.repeating(i, count: columns), with: styles.styles, layers: range)]
-            }
+            let cells =
+                [corner, b]
+                + (0..<rows).flatMap { i in
+                    [
+                        a.sliced(axis: 0, i..<i + 1),
+                        model.stylize(contents.repeating(i, count: columns), with: styles.styles, layers: range)
+                    ]
+                }
             picture = Image.grid(Tensor.concatenate(cells, axis: 0), columns: columns + 1)
         }
         try PNG.write(picture, to: URL(fileURLWithPath: out))

@@ -13,11 +13,12 @@ enum Workloads {
         // The reference the cached sampler is measured against (~20 s): only when asked for.
         WorkloadGroup(name: "pixelcnn_sample_naive", run: pixelcnnSampleNaive, inAll: false),
         WorkloadGroup(name: "conv", run: conv),
-        WorkloadGroup(name: "wgan_gp", run: wganGP),
+        WorkloadGroup(name: "wgan_gp", run: wganGP)
     ]
 
     static func perSecond(_ name: String, _ t: (median: Double, min: Double), batch: Int) -> BenchResult {
-        BenchResult(workload: name, median: t.median, min: t.min, rate: ("samples_per_s", Double(batch) / (t.median / 1000)))
+        BenchResult(
+            workload: name, median: t.median, min: t.min, rate: ("samples_per_s", Double(batch) / (t.median / 1000)))
     }
 
     /// MNIST VAE, batch 128: Linear(784, 400) + ReLU, heads for mu and log variance (20), decoder
@@ -48,11 +49,16 @@ enum Workloads {
         let g = Sequential(
             Linear(100, 7 * 7 * 256, bias: false, generator: &rng), BatchNorm(7 * 7 * 256), Function.leakyReLU(0.2),
             Function.unflatten([256, 7, 7]),
-            ConvTranspose2d(256, 128, kernel: 5, stride: 1, padding: 2, bias: false, generator: &rng), BatchNorm(128), Function.leakyReLU(0.2),
-            ConvTranspose2d(128, 64, kernel: 5, stride: 2, padding: 2, outputPadding: 1, bias: false, generator: &rng), BatchNorm(64),
+            ConvTranspose2d(256, 128, kernel: 5, stride: 1, padding: 2, bias: false, generator: &rng), BatchNorm(128),
             Function.leakyReLU(0.2),
-            ConvTranspose2d(64, 1, kernel: 5, stride: 2, padding: 2, outputPadding: 1, generator: &rng), Function.tanh())
-        var layers: [any Layer] = [Conv2d(1, 64, kernel: 5, stride: 2, padding: 2, generator: &rng), Function.leakyReLU(0.2)]
+            ConvTranspose2d(128, 64, kernel: 5, stride: 2, padding: 2, outputPadding: 1, bias: false, generator: &rng),
+            BatchNorm(64),
+            Function.leakyReLU(0.2),
+            ConvTranspose2d(64, 1, kernel: 5, stride: 2, padding: 2, outputPadding: 1, generator: &rng), Function.tanh()
+        )
+        var layers: [any Layer] = [
+            Conv2d(1, 64, kernel: 5, stride: 2, padding: 2, generator: &rng), Function.leakyReLU(0.2)
+        ]
         if dropout { layers.append(Dropout(0.3, generator: &rng)) }
         layers += [Conv2d(64, 128, kernel: 5, stride: 2, padding: 2, generator: &rng), Function.leakyReLU(0.2)]
         if dropout { layers.append(Dropout(0.3, generator: &rng)) }
@@ -71,7 +77,8 @@ enum Workloads {
         let ones = Tensor.ones([64, 1]), zeros = Tensor.zeros([64, 1])
         let t = timing.measure {
             let fake = g(Tensor.normal([64, 100], generator: &rng))
-            let lossD = binaryCrossEntropyWithLogits(d(real), ones) + binaryCrossEntropyWithLogits(d(fake.detached()), zeros)
+            let lossD =
+                binaryCrossEntropyWithLogits(d(real), ones) + binaryCrossEntropyWithLogits(d(fake.detached()), zeros)
             optimizerD.minimize(lossD)
             let lossG = binaryCrossEntropyWithLogits(d(g(Tensor.normal([64, 100], generator: &rng))), ones)
             optimizerG.minimize(lossG)
@@ -84,7 +91,10 @@ enum Workloads {
     static func pixelcnnNetwork(generator rng: inout RandomGenerator) -> Sequential {
         var layers: [any Layer] = [MaskedConv2d(.a, 1, 64, kernel: 7, generator: &rng), Function.relu()]
         for _ in 0..<7 { layers += [MaskedConv2d(.b, 64, 64, kernel: 3, generator: &rng), Function.relu()] }
-        layers += [MaskedConv2d(.b, 64, 64, kernel: 1, generator: &rng), Function.relu(), Conv2d(64, 1, kernel: 1, generator: &rng)]
+        layers += [
+            MaskedConv2d(.b, 64, 64, kernel: 1, generator: &rng), Function.relu(),
+            Conv2d(64, 1, kernel: 1, generator: &rng)
+        ]
         return Sequential(layers)
     }
 
@@ -113,11 +123,17 @@ enum Workloads {
                     graph.advance(drawn: position)
                     let p = graph.outputs(at: position).reshaped([16, 1, 1, 1]).sigmoid()
                     let pixels = Tensor.bernoulli(probabilities: p, generator: &rng).scalars
-                    for image in 0..<16 { graph.write(image: image, position: position, channel: 0, value: pixels[image]) }
+                    for image in 0..<16 {
+                        graph.write(image: image, position: position, channel: 0, value: pixels[image])
+                    }
                 }
             }
         }
-        return [BenchResult(workload: "pixelcnn_sample", median: t.median, min: t.min, rate: ("samples_per_s", 16 / (t.median / 1000)))]
+        return [
+            BenchResult(
+                workload: "pixelcnn_sample", median: t.median, min: t.min,
+                rate: ("samples_per_s", 16 / (t.median / 1000)))
+        ]
     }
 
     /// 16 images pixel by pixel: 784 full forward passes, no caching (torch_ref.py's loop); timed once.
@@ -132,13 +148,19 @@ enum Workloads {
                     for j in 0..<28 {
                         let p = net(x).sliced(starts: [0, 0, i, j], sizes: [16, 1, 1, 1]).sigmoid()
                         let pixel = Tensor.bernoulli(probabilities: p, generator: &rng)
-                        x = x + (pixel - x.sliced(starts: [0, 0, i, j], sizes: [16, 1, 1, 1]))
+                        x =
+                            x
+                            + (pixel - x.sliced(starts: [0, 0, i, j], sizes: [16, 1, 1, 1]))
                             .padded([(0, 0), (0, 0), (i, 27 - i), (j, 27 - j)])
                     }
                 }
             }
         }
-        return [BenchResult(workload: "pixelcnn_sample_naive", median: t.median, min: t.min, rate: ("samples_per_s", 16 / (t.median / 1000)))]
+        return [
+            BenchResult(
+                workload: "pixelcnn_sample_naive", median: t.median, min: t.min,
+                rate: ("samples_per_s", 16 / (t.median / 1000)))
+        ]
     }
 
     /// The DCGAN discriminator without dropout as a critic, batch 64: mean D(fake) - mean D(real)
@@ -166,8 +188,9 @@ enum Workloads {
         return [(1024, 1024, 1024), (128, 784, 400)].map { (m, k, n) in
             let a = Tensor.normal([m, k], generator: &rng), b = Tensor.normal([k, n], generator: &rng)
             let t = timing.measure(steps: max(timing.steps, 50)) { _ = a.matmul(b) }
-            return BenchResult(workload: "sgemm_\(m)x\(k)x\(n)", median: t.median, min: t.min,
-                               rate: ("gflops", 2 * Double(m * k * n) / (t.min * 1e6)))
+            return BenchResult(
+                workload: "sgemm_\(m)x\(k)x\(n)", median: t.median, min: t.min,
+                rate: ("gflops", 2 * Double(m * k * n) / (t.min * 1e6)))
         }
     }
 
@@ -188,8 +211,12 @@ enum Workloads {
             _ = gradients(of: loss, wrt: [x, weight, bias])
         }
         return [
-            BenchResult(workload: "conv_fwd", median: forward.median, min: forward.min, rate: ("gflops", flops / (forward.min * 1e6))),
-            BenchResult(workload: "conv_fwd_bwd", median: both.median, min: both.min, rate: ("gflops", 3 * flops / (both.min * 1e6))),
+            BenchResult(
+                workload: "conv_fwd", median: forward.median, min: forward.min,
+                rate: ("gflops", flops / (forward.min * 1e6))),
+            BenchResult(
+                workload: "conv_fwd_bwd", median: both.median, min: both.min,
+                rate: ("gflops", 3 * flops / (both.min * 1e6)))
         ]
     }
 }

@@ -16,7 +16,9 @@ import TensorEngine
 /// Each `trainStep` is one discriminator update; the generator is updated every
 /// `criticSteps`-th step (1 for the classic GAN, 5 for the Wasserstein ones).
 public final class GAN: Module, TrainableModel {
-    public enum Loss: String, Codable, Sendable { case minimax, nonSaturating = "non-saturating", wasserstein, wassersteinGP = "wasserstein-gp" }
+    public enum Loss: String, Codable, Sendable {
+        case minimax, nonSaturating = "non-saturating", wasserstein, wassersteinGP = "wasserstein-gp"
+    }
     public enum Architecture: String, Codable, Sendable { case mlp, dcgan }
 
     public struct Options: Codable, Equatable, Sendable {
@@ -39,7 +41,7 @@ public final class GAN: Module, TrainableModel {
         public var depth = 2
         public init() {}
 
-        public init(from decoder: Decoder) throws {   // runs saved before `features` or `refiningLayers` existed: 64, 0
+        public init(from decoder: Decoder) throws { // runs saved before `features` or `refiningLayers` existed: 64, 0
             let c = try decoder.container(keyedBy: CodingKeys.self)
             architecture = try c.decode(Architecture.self, forKey: .architecture)
             loss = try c.decode(Loss.self, forKey: .loss)
@@ -76,7 +78,9 @@ public final class GAN: Module, TrainableModel {
     var discriminatorOptimizer: Optimizer!
 
     public var module: Module { self }
-    public var optimizers: [String: Optimizer] { ["generator": generatorOptimizer, "discriminator": discriminatorOptimizer] }
+    public var optimizers: [String: Optimizer] {
+        ["generator": generatorOptimizer, "discriminator": discriminatorOptimizer]
+    }
 
     public convenience init(_ options: Options, imageShape: [Int], generator rng: inout RandomGenerator) {
         self.init(options, imageShape: imageShape, perceptronWidths: GAN.perceptronWidths, generator: &rng)
@@ -87,18 +91,22 @@ public final class GAN: Module, TrainableModel {
 
     /// As `init(_:imageShape:generator:)` with other hidden widths for the MLP architecture
     /// (tests build narrow ones to compare with PyTorch).
-    init(_ options: Options, imageShape: [Int], perceptronWidths: (generator: [Int], discriminator: [Int]),
-         generator rng: inout RandomGenerator) {
+    init(
+        _ options: Options, imageShape: [Int], perceptronWidths: (generator: [Int], discriminator: [Int]),
+        generator rng: inout RandomGenerator
+    ) {
         self.options = options
         self.imageShape = imageShape
         switch options.architecture {
         case .mlp:
-            (generator, discriminator) = GAN.perceptrons(options, imageShape: imageShape, widths: perceptronWidths, generator: &rng)
+            (generator, discriminator) = GAN.perceptrons(
+                options, imageShape: imageShape, widths: perceptronWidths, generator: &rng)
         case .dcgan:
             // A critic trained with a gradient penalty must not normalise over the batch: the
             // penalty is taken per example (Gulrajani et al. §4).
-            (generator, discriminator) = GAN.convolutional(options, imageShape: imageShape, batchNormInCritic: options.loss != .wassersteinGP,
-                                                          generator: &rng)
+            (generator, discriminator) = GAN.convolutional(
+                options, imageShape: imageShape, batchNormInCritic: options.loss != .wassersteinGP,
+                generator: &rng)
         }
         super.init()
         let g = generator.trainableParameters(), d = discriminator.trainableParameters()
@@ -117,14 +125,21 @@ public final class GAN: Module, TrainableModel {
 
     /// Goodfellow et al.'s MLPs with LeakyReLU(0.2): G z -> 256 -> 512 -> 1024 -> pixels (tanh),
     /// D pixels -> 512 -> 256 -> 1.
-    static func perceptrons(_ options: Options, imageShape: [Int], widths: (generator: [Int], discriminator: [Int]),
-                            generator rng: inout RandomGenerator) -> (Sequential, Sequential) {
+    static func perceptrons(
+        _ options: Options, imageShape: [Int], widths: (generator: [Int], discriminator: [Int]),
+        generator rng: inout RandomGenerator
+    ) -> (Sequential, Sequential) {
         let pixels = Shape.count(imageShape)
-        let g = Sequential(multilayerPerceptron([options.latentDimension] + widths.generator + [pixels], activateLast: false,
-                                                activation: { Function.leakyReLU(0.2) }, generator: &rng)
-                           + [Function.tanh(), Function.unflatten(imageShape)])
-        let d = Sequential([Function.flatten()] + multilayerPerceptron([pixels] + widths.discriminator + [1], activateLast: false,
-                                                                       activation: { Function.leakyReLU(0.2) }, generator: &rng))
+        let g = Sequential(
+            multilayerPerceptron(
+                [options.latentDimension] + widths.generator + [pixels], activateLast: false,
+                activation: { Function.leakyReLU(0.2) }, generator: &rng)
+                + [Function.tanh(), Function.unflatten(imageShape)])
+        let d = Sequential(
+            [Function.flatten()]
+                + multilayerPerceptron(
+                    [pixels] + widths.discriminator + [1], activateLast: false,
+                    activation: { Function.leakyReLU(0.2) }, generator: &rng))
         return (g, d)
     }
 
@@ -132,11 +147,15 @@ public final class GAN: Module, TrainableModel {
     /// H/4 x W/4 (F = `features`), then two 4x4 stride-2 transposed convolutions (BatchNorm and ReLU between, tanh
     /// out); D mirrors it with strided convolutions and LeakyReLU(0.2). Weights N(0, 0.02),
     /// BatchNorm scales N(1, 0.02), biases 0.
-    static func convolutional(_ options: Options, imageShape: [Int], batchNormInCritic: Bool,
-                              generator rng: inout RandomGenerator) -> (Sequential, Sequential) {
+    static func convolutional(
+        _ options: Options, imageShape: [Int], batchNormInCritic: Bool,
+        generator rng: inout RandomGenerator
+    ) -> (Sequential, Sequential) {
         let (c, h, w) = (imageShape[0], imageShape[1], imageShape[2])
         let depth = options.depth, scale = 1 << options.depth
-        precondition(h % scale == 0 && w % scale == 0, "DCGAN halves the image \(depth) times; \(h)x\(w) is not divisible by \(scale)")
+        precondition(
+            h % scale == 0 && w % scale == 0,
+            "DCGAN halves the image \(depth) times; \(h)x\(w) is not divisible by \(scale)")
         func batchNorm(_ channels: Int) -> BatchNorm {
             let norm = BatchNorm(channels)
             norm.weight?.assign(Tensor.normal([channels], mean: 1, standardDeviation: 0.02, generator: &rng))
@@ -148,24 +167,42 @@ public final class GAN: Module, TrainableModel {
         // `refiningLayers` 3x3 convolutions keeping `maps` maps, each normalised (or biased) and activated.
         func refining(_ maps: Int, normalised: Bool, _ activation: () -> any Layer) -> [any Layer] {
             (0..<options.refiningLayers).flatMap { _ -> [any Layer] in
-                let conv = Conv2d(maps, maps, kernel: 3, padding: 1, bias: !normalised, initializer: .dcgan, generator: &rng)
+                let conv = Conv2d(
+                    maps, maps, kernel: 3, padding: 1, bias: !normalised, initializer: .dcgan, generator: &rng)
                 return (normalised ? [conv, batchNorm(maps)] : [conv]) + [activation()]
             }
         }
-        var g: [any Layer] = [Linear(options.latentDimension, inner * innerHeight * innerWidth, bias: false, initializer: .dcgan, generator: &rng),
-                              batchNorm(inner * innerHeight * innerWidth), Function.relu(), Function.unflatten([inner, innerHeight, innerWidth])]
+        var g: [any Layer] = [
+            Linear(
+                options.latentDimension, inner * innerHeight * innerWidth, bias: false, initializer: .dcgan,
+                generator: &rng),
+            batchNorm(inner * innerHeight * innerWidth), Function.relu(),
+            Function.unflatten([inner, innerHeight, innerWidth])
+        ]
         for level in stride(from: depth - 1, through: 1, by: -1) {
             g += refining(maps[level], normalised: true, Function.relu)
-            g += [ConvTranspose2d(maps[level], maps[level - 1], kernel: 4, stride: 2, padding: 1, bias: false, initializer: .dcgan, generator: &rng),
-                  batchNorm(maps[level - 1]), Function.relu()]
+            g += [
+                ConvTranspose2d(
+                    maps[level], maps[level - 1], kernel: 4, stride: 2, padding: 1, bias: false, initializer: .dcgan,
+                    generator: &rng),
+                batchNorm(maps[level - 1]), Function.relu()
+            ]
         }
         g += refining(maps[0], normalised: true, Function.relu)
-        g += [ConvTranspose2d(maps[0], c, kernel: 4, stride: 2, padding: 1, initializer: .dcgan, generator: &rng), Function.tanh()]
+        g += [
+            ConvTranspose2d(maps[0], c, kernel: 4, stride: 2, padding: 1, initializer: .dcgan, generator: &rng),
+            Function.tanh()
+        ]
         let leaky = { Function.leakyReLU(0.2) }
-        var d: [any Layer] = [Conv2d(c, maps[0], kernel: 4, stride: 2, padding: 1, initializer: .dcgan, generator: &rng), leaky()]
+        var d: [any Layer] = [
+            Conv2d(c, maps[0], kernel: 4, stride: 2, padding: 1, initializer: .dcgan, generator: &rng), leaky()
+        ]
         d += refining(maps[0], normalised: batchNormInCritic, leaky)
         for level in 1..<depth {
-            d.append(Conv2d(maps[level - 1], maps[level], kernel: 4, stride: 2, padding: 1, bias: !batchNormInCritic, initializer: .dcgan, generator: &rng))
+            d.append(
+                Conv2d(
+                    maps[level - 1], maps[level], kernel: 4, stride: 2, padding: 1, bias: !batchNormInCritic,
+                    initializer: .dcgan, generator: &rng))
             if batchNormInCritic { d.append(batchNorm(maps[level])) }
             d.append(leaky())
             d += refining(maps[level], normalised: batchNormInCritic, leaky)
@@ -214,8 +251,8 @@ public final class GAN: Module, TrainableModel {
     /// The generator's loss for the discriminator's outputs on generated images.
     public func generatorLoss(fake: Tensor) -> Tensor {
         switch options.loss {
-        case .minimax: return -fake.softplus().mean()               // log(1 - sigmoid(l)) = -softplus(l)
-        case .nonSaturating: return (-fake).softplus().mean()       // -log sigmoid(l) = softplus(-l)
+        case .minimax: return -fake.softplus().mean() // log(1 - sigmoid(l)) = -softplus(l)
+        case .nonSaturating: return (-fake).softplus().mean() // -log sigmoid(l) = softplus(-l)
         case .wasserstein, .wassersteinGP: return -fake.mean()
         }
     }
@@ -259,12 +296,16 @@ public final class GAN: Module, TrainableModel {
         let terms = discriminatorTerms(real: realScores, fake: fakeScores)
         var penalty: Tensor? = nil
         if options.loss == .wassersteinGP {
-            guard let mix else { preconditionFailure("GAN.criticLoss: wasserstein-gp needs the penalty's interpolation coefficients") }
+            guard let mix else {
+                preconditionFailure("GAN.criticLoss: wasserstein-gp needs the penalty's interpolation coefficients")
+            }
             let p = gradientPenalty(real: real, fake: fake, mix: mix)
             loss = loss + options.penaltyWeight * p
             penalty = p
         }
-        return CriticLoss(loss: loss, realTerm: terms.real, fakeTerm: terms.fake, penalty: penalty, realScores: realScores, fakeScores: fakeScores)
+        return CriticLoss(
+            loss: loss, realTerm: terms.real, fakeTerm: terms.fake, penalty: penalty, realScores: realScores,
+            fakeScores: fakeScores)
     }
 
     /// One update of the critic: its loss minimised, then (WGAN) its weights clipped to [-c, c].

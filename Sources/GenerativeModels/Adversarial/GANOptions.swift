@@ -12,8 +12,10 @@ extension GAN.Options: ModelOptions {
     public func check(imageShape: [Int]) throws {
         let scale = 1 << depth, (h, w) = (imageShape[1], imageShape[2])
         guard architecture == .mlp || (h % scale == 0 && w % scale == 0 && min(h, w) >= 2 * scale) else {
-            throw TrainingError("the convolutional GAN halves its images \(depth) times (--depth), so their sides must be multiples of \(scale) "
-                + "of at least \(2 * scale), not \(h)x\(w) (--image-size)")
+            throw TrainingError(
+                "the convolutional GAN halves its images \(depth) times (--depth), so their sides must be multiples "
+                    + "of \(scale) "
+                    + "of at least \(2 * scale), not \(h)x\(w) (--image-size)")
         }
     }
 }
@@ -22,7 +24,8 @@ extension GAN.Options: ModelOptions {
 public struct AdversarialFlags: ParsableArguments {
     @Option(help: "Latent dimension of the generator's code (default 100).") var latentDim: Int?
     @Option(help: "The learning rate of both players (default 2e-4; wgan 5e-5, wgan-gp 1e-4).") var learningRate: Float?
-    @Option(help: "Discriminator updates per generator update (default 1; 5 for wgan and wgan-gp).") var criticSteps: Int?
+    @Option(help: "Discriminator updates per generator update (default 1; 5 for wgan and wgan-gp).") var criticSteps:
+        Int?
     public init() {}
     public func validate() throws {
         try ValidationError.require((1...4096).contains(latentDim ?? 1), "--latent-dim must be between 1 and 4096")
@@ -39,14 +42,22 @@ public struct AdversarialFlags: ParsableArguments {
 /// The convolutional players' width and depth.
 public struct ConvolutionalGANFlags: ParsableArguments {
     @OptionGroup var adversarial: AdversarialFlags
-    @Option(help: "Feature maps of the discriminator's first layer and the generator's last (default 64).") var features: Int?
-    @Option(help: "Stride-1 3x3 convolutions added at each inner resolution of the generator and the discriminator (default 0).")
+    @Option(help: "Feature maps of the discriminator's first layer and the generator's last (default 64).")
+    var features: Int?
+    @Option(
+        help:
+            "Stride-1 3x3 convolutions added at each inner resolution of the generator and the discriminator (default 0)."
+    )
     var refiningLayers: Int?
-    @Option(help: "Halvings of the image in the discriminator, doublings in the generator (default 2; 4 for 64-pixel images).") var depth: Int?
+    @Option(
+        help:
+            "Halvings of the image in the discriminator, doublings in the generator (default 2; 4 for 64-pixel images)."
+    ) var depth: Int?
     public init() {}
     public func validate() throws {
         try ValidationError.require((1...4096).contains(features ?? 1), "--features must be between 1 and 4096")
-        try ValidationError.require((0...16).contains(refiningLayers ?? 0), "--refining-layers must be between 0 and 16")
+        try ValidationError.require(
+            (0...16).contains(refiningLayers ?? 0), "--refining-layers must be between 0 and 16")
         try ValidationError.require((1...6).contains(depth ?? 1), "--depth must be between 1 and 6")
     }
     func apply(to o: inout GAN.Options) {
@@ -86,7 +97,9 @@ public struct WGANFlags: OptionFlags {
     @OptionGroup var network: ConvolutionalGANFlags
     @Option(help: "The critic's weights are clipped to [-c, c] after every update (default 0.01).") var clip: Float?
     public init() {}
-    public func validate() throws { try ValidationError.require(clip.map { $0.isFinite && $0 > 0 } ?? true, "--clip must be a positive number") }
+    public func validate() throws {
+        try ValidationError.require(clip.map { $0.isFinite && $0 > 0 } ?? true, "--clip must be a positive number")
+    }
     public func apply(to o: inout GAN.Options) { network.apply(to: &o); o.clip = clip ?? o.clip }
 }
 
@@ -95,14 +108,17 @@ public struct WGANGPFlags: OptionFlags {
     @Option(help: "Weight lambda of the gradient penalty (default 10).") var penalty: Float?
     public init() {}
     public func validate() throws {
-        try ValidationError.require(penalty.map { $0.isFinite && $0 >= 0 } ?? true, "--penalty must be a number, 0 or more")
+        try ValidationError.require(
+            penalty.map { $0.isFinite && $0 >= 0 } ?? true, "--penalty must be a number, 0 or more")
     }
     public func apply(to o: inout GAN.Options) { network.apply(to: &o); o.penaltyWeight = penalty ?? o.penaltyWeight }
 }
 
 extension GAN: LatentInterpolation {
     /// Between random codes: a GAN has no encoder to find the codes of test images.
-    public func interpolationGrid(pairs: Int, steps: Int, test: () throws -> Dataset, generator: inout RandomGenerator) throws -> Tensor {
+    public func interpolationGrid(
+        pairs: Int, steps: Int, test: () throws -> Dataset, generator: inout RandomGenerator
+    ) throws -> Tensor {
         interpolate(pairs: pairs, steps: steps, generator: &generator)
     }
 }

@@ -25,29 +25,41 @@ public final class SamplingGraph {
     private(set) var nodes: [SamplingNode] = []
     var output: SamplingNode { nodes.last! }
 
-    init(images: Int, channels: Int, height: Int, width: Int, groups: Int = 1, ones: Int = 0, poisoned: Bool,
-         encode: @escaping (Float) -> Float = { 2 * $0 - 1 }) {
+    init(
+        images: Int, channels: Int, height: Int, width: Int, groups: Int = 1, ones: Int = 0, poisoned: Bool,
+        encode: @escaping (Float) -> Float = { 2 * $0 - 1 }
+    ) {
         (self.images, self.groups, self.poisoned, self.encode, self.ones) = (images, groups, poisoned, encode, ones)
-        image = SamplingNode(images: images, height: height, width: width, channels: channels + ones, groups: groups, poisoned: poisoned)
+        image = SamplingNode(
+            images: images, height: height, width: width, channels: channels + ones, groups: groups, poisoned: poisoned)
     }
 
     /// A node of the given size (the image's by default); the last one added is the output.
     /// `recurrent` gives the sources and inputs that read the node itself.
     @discardableResult
-    func node(channels: Int, height: Int? = nil, width: Int? = nil, sources: [SamplingSource] = [], inputs: [SamplingInput] = [],
-              bias: Tensor? = nil, perImage: Tensor? = nil, skewStart: Int? = nil,
-              recurrent: ((SamplingNode) -> (sources: [SamplingSource], inputs: [SamplingInput]))? = nil,
-              post: @escaping ([Tensor]) -> Tensor = { $0.dropFirst().reduce($0[0], +) }) -> SamplingNode {
-        let node = SamplingNode(images: images, height: height ?? image.height, width: width ?? image.width, channels: channels, groups: groups,
-                                poisoned: poisoned)
+    func node(
+        channels: Int, height: Int? = nil, width: Int? = nil, sources: [SamplingSource] = [],
+        inputs: [SamplingInput] = [],
+        bias: Tensor? = nil, perImage: Tensor? = nil, skewStart: Int? = nil,
+        recurrent: ((SamplingNode) -> (sources: [SamplingSource], inputs: [SamplingInput]))? = nil,
+        post: @escaping ([Tensor]) -> Tensor = { $0.dropFirst().reduce($0[0], +) }
+    ) -> SamplingNode {
+        let node = SamplingNode(
+            images: images, height: height ?? image.height, width: width ?? image.width, channels: channels,
+            groups: groups,
+            poisoned: poisoned)
         let own = recurrent?(node) ?? (sources: [], inputs: [])
-        node.connect(sources: sources + own.sources, inputs: inputs + own.inputs, bias: bias, perImage: perImage, skewStart: skewStart, post: post)
+        node.connect(
+            sources: sources + own.sources, inputs: inputs + own.inputs, bias: bias, perImage: perImage,
+            skewStart: skewStart, post: post)
         nodes.append(node)
         return node
     }
 
     /// A convolution source reading every tap of `kernel` [outputs, inputs, kh, kw].
-    func source(_ node: SamplingNode, kernel: Tensor, top: Int, left: Int, channels: Range<Int>? = nil) -> SamplingSource {
+    func source(
+        _ node: SamplingNode, kernel: Tensor, top: Int, left: Int, channels: Range<Int>? = nil
+    ) -> SamplingSource {
         SamplingSource(node, channels: channels, kernel: kernel, top: top, left: left, outputGroups: groups)
     }
 
@@ -65,10 +77,13 @@ public final class SamplingGraph {
     /// The output at a position for one group, [images, channels / groups]; its inputs must be drawn.
     public func outputs(at position: Int, group: Int = 0) -> Tensor {
         let out = output, perGroup = out.channels / groups
-        precondition(out.done > position * groups + group, "sampling graph: the output at \(position) is not final after its pixels were drawn")
+        precondition(
+            out.done > position * groups + group,
+            "sampling graph: the output at \(position) is not final after its pixels were drawn")
         return Tensor(shape: [images, perGroup]) { values in
             for n in 0..<images {
-                (values.baseAddress! + n * perGroup).update(from: out.map + (n * out.plane + position) * out.channels + group * perGroup, count: perGroup)
+                (values.baseAddress! + n * perGroup).update(
+                    from: out.map + (n * out.plane + position) * out.channels + group * perGroup, count: perGroup)
             }
         }
     }
@@ -83,7 +98,9 @@ public final class SamplingGraph {
 
 /// A network that can rebuild itself as a sampling graph.
 protocol CachedSampling {
-    func samplingGraph(images: Int, labels: [Int]?, channels: Int, height: Int, width: Int, poisoned: Bool) -> SamplingGraph
+    func samplingGraph(
+        images: Int, labels: [Int]?, channels: Int, height: Int, width: Int, poisoned: Bool
+    ) -> SamplingGraph
 }
 
 extension AutoregressiveModel {
@@ -99,16 +116,22 @@ extension AutoregressiveModel {
     /// [count, levels] logits), or the mixture's [count, parameters] with colour 0. `poisoned`
     /// fills every cached map with NaN before sampling (for the tests: nothing not yet computed
     /// is ever read).
-    func cachedSample(labels: [Int]?, count: Int, generator: inout RandomGenerator, poisoned: Bool = false,
-                      observe: ((Int, Int, Tensor) -> Void)? = nil) -> Tensor {
-        guard let cached = network as? any CachedSampling else { preconditionFailure("\(type(of: network)) has no cached sampler") }
+    func cachedSample(
+        labels: [Int]?, count: Int, generator: inout RandomGenerator, poisoned: Bool = false,
+        observe: ((Int, Int, Tensor) -> Void)? = nil
+    ) -> Tensor {
+        guard let cached = network as? any CachedSampling else {
+            preconditionFailure("\(type(of: network)) has no cached sampler")
+        }
         let (c, h, w) = (imageShape[0], imageShape[1], imageShape[2])
         let levels = likelihood.levels, plane = h * w
         var pixels = [Float](repeating: 0, count: count * c * plane)
-        let progress = showsSamplingProgress ? Progress(total: plane, label: "sampling \(count) images", unit: "pixels") : nil
+        let progress =
+            showsSamplingProgress ? Progress(total: plane, label: "sampling \(count) images", unit: "pixels") : nil
         defer { progress?.finish() }
         withoutGradients {
-            let graph = cached.samplingGraph(images: count, labels: classes > 0 ? labels : nil, channels: c, height: h, width: w, poisoned: poisoned)
+            let graph = cached.samplingGraph(
+                images: count, labels: classes > 0 ? labels : nil, channels: c, height: h, width: w, poisoned: poisoned)
             let groups = graph.groups
             precondition(groups == 1 || groups == c, "sampling graph: \(groups) groups for \(c) colours")
             for position in 0..<plane {
@@ -117,12 +140,15 @@ extension AutoregressiveModel {
                     graph.advance(drawn: position)
                     let parameters = graph.outputs(at: position)
                     observe?(position, 0, parameters)
-                    let values = DiscretizedLogisticMixture.sample(parameters.reshaped([count, -1, 1, 1]), channels: c, components: components,
-                                                                   generator: &generator).scalars
+                    let values = DiscretizedLogisticMixture.sample(
+                        parameters.reshaped([count, -1, 1, 1]), channels: c, components: components,
+                        generator: &generator
+                    ).scalars
                     for image in 0..<count {
                         for channel in 0..<c {
                             pixels[(image * c + channel) * plane + position] = values[image * c + channel]
-                            graph.write(image: image, position: position, channel: channel, value: values[image * c + channel])
+                            graph.write(
+                                image: image, position: position, channel: channel, value: values[image * c + channel])
                         }
                     }
                     continue

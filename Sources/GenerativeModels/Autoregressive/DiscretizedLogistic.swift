@@ -18,14 +18,19 @@ public enum DiscretizedLogisticMixture {
 
     /// The pieces of `parameters` [N, P, H, W]: logits [N, K, H, W], means and log scales
     /// [N, C, K, H, W] (the means not yet conditioned on other colours), coefficients [N, 3, K, H, W].
-    static func split(_ p: Tensor, components k: Int, channels c: Int) -> (logits: Tensor, means: Tensor, logScales: Tensor, coefficients: Tensor?) {
+    static func split(
+        _ p: Tensor, components k: Int, channels c: Int
+    ) -> (logits: Tensor, means: Tensor, logScales: Tensor, coefficients: Tensor?) {
         let (n, h, w) = (p.shape[0], p.shape[2], p.shape[3])
-        precondition(p.shape[1] == parameterCount(components: k, channels: c), "logistic mixture: \(p.shape[1]) parameters for \(k) components of \(c) channels")
+        precondition(
+            p.shape[1] == parameterCount(components: k, channels: c),
+            "logistic mixture: \(p.shape[1]) parameters for \(k) components of \(c) channels")
         let logits = p.sliced(axis: 1, 0..<k)
         let means = p.sliced(axis: 1, k..<k + c * k).reshaped([n, c, k, h, w])
         // Scales below e^-7 only make the bins' differences underflow (the paper's floor).
         let logScales = p.sliced(axis: 1, k + c * k..<k + 2 * c * k).reshaped([n, c, k, h, w]).clamped(min: -7)
-        let coefficients = c == 3 ? p.sliced(axis: 1, k + 2 * c * k..<k + 2 * c * k + 3 * k).reshaped([n, 3, k, h, w]).tanh() : nil
+        let coefficients =
+            c == 3 ? p.sliced(axis: 1, k + 2 * c * k..<k + 2 * c * k + 3 * k).reshaped([n, 3, k, h, w]).tanh() : nil
         return (logits, means, logScales, coefficients)
     }
 
@@ -33,22 +38,25 @@ public enum DiscretizedLogisticMixture {
     /// Grey images take the engine's fused op (one pass each way, first derivatives); colour
     /// images, and grey ones when `fused` is false (second derivatives, the op's tests), this
     /// composition of engine ops.
-    public static func logLikelihood(_ parameters: Tensor, images: Tensor, components k: Int, fused: Bool = true) -> Tensor {
+    public static func logLikelihood(
+        _ parameters: Tensor, images: Tensor, components k: Int, fused: Bool = true
+    ) -> Tensor {
         let (n, c, h, w) = (images.shape[0], images.shape[1], images.shape[2], images.shape[3])
         if c == 1 && fused { return discretizedLogisticMixtureLogLikelihood(parameters, images: images, components: k) }
-        let x = images * 2 - 1                                                   // [-1, 1]
+        let x = images * 2 - 1 // [-1, 1]
         let (logits, rawMeans, logScales, coefficients) = split(parameters, components: k, channels: c)
         var means = rawMeans
         if let coefficients {
-            let value = { (channel: Int) in x.sliced(axis: 1, channel..<channel + 1) }   // [N, 1, H, W] -> broadcast over K
+            // [N, 1, H, W] -> broadcast over K
+            let value = { (channel: Int) in x.sliced(axis: 1, channel..<channel + 1) }
             let coefficient = { (i: Int) in coefficients.sliced(axis: 1, i..<i + 1).squeezed(1) }
             let mean = { (channel: Int) in rawMeans.sliced(axis: 1, channel..<channel + 1).squeezed(1) }
             let green = mean(1) + coefficient(0) * value(0)
             let blue = mean(2) + coefficient(1) * value(0) + coefficient(2) * value(1)
             means = Tensor.stack([mean(0), green, blue], axis: 1)
         }
-        let perChannel = binLogProbabilities(x.unsqueezed(2), means: means, logScales: logScales)   // [N, C, K, H, W]
-        let perComponent = perChannel.sum(alongAxis: 1) + logSoftmax(logits, axis: 1)            // [N, K, H, W]
+        let perChannel = binLogProbabilities(x.unsqueezed(2), means: means, logScales: logScales) // [N, C, K, H, W]
+        let perComponent = perChannel.sum(alongAxis: 1) + logSoftmax(logits, axis: 1) // [N, K, H, W]
         return perComponent.logSumExp(alongAxis: 1).reshaped([n, h * w]).sum(alongAxis: 1)
     }
 
@@ -59,8 +67,8 @@ public enum DiscretizedLogisticMixture {
         let centred = x - means
         let inverseScale = (-logScales).exp()
         let plus = inverseScale * (centred + 1 / 255), minus = inverseScale * (centred - 1 / 255)
-        let logCDFPlus = plus - plus.softplus()                     // log sigmoid(plus): the bottom edge bin
-        let logOneMinusCDFMinus = -minus.softplus()                 // log(1 - sigmoid(minus)): the top edge bin
+        let logCDFPlus = plus - plus.softplus() // log sigmoid(plus): the bottom edge bin
+        let logOneMinusCDFMinus = -minus.softplus() // log(1 - sigmoid(minus)): the top edge bin
         let delta = plus.sigmoid() - minus.sigmoid()
         let middle = inverseScale * centred
         let logDensityTimesWidth = middle - logScales - 2 * middle.softplus() - Float(Foundation.log(127.5))
@@ -74,8 +82,10 @@ public enum DiscretizedLogisticMixture {
     /// a logistic draw around its (colour-conditioned) mean, clipped to [-1, 1] and rounded to
     /// the nearest bin. Returns values k / 255 as [N, C, H, W] (zero outside `positions`, the
     /// raster indices drawn; all by default).
-    public static func sample(_ parameters: Tensor, channels c: Int, components k: Int, positions: Range<Int>? = nil,
-                              generator: inout RandomGenerator) -> Tensor {
+    public static func sample(
+        _ parameters: Tensor, channels c: Int, components k: Int, positions: Range<Int>? = nil,
+        generator: inout RandomGenerator
+    ) -> Tensor {
         let (n, h, w) = (parameters.shape[0], parameters.shape[2], parameters.shape[3])
         let p = parameters.scalars, plane = h * w, stride = parameters.shape[1] * plane
         var out = [Float](repeating: 0, count: n * c * plane)
@@ -90,7 +100,9 @@ public enum DiscretizedLogisticMixture {
                     let logScale = max(p[at(k + c * k + channel * k + component)], -7)
                     if c == 3 && channel > 0 {
                         let coefficient = { (i: Int) in Foundation.tanh(p[at(k + 2 * c * k + i * k + component)]) }
-                        mean += channel == 1 ? coefficient(0) * values[0] : coefficient(1) * values[0] + coefficient(2) * values[1]
+                        mean +=
+                            channel == 1
+                            ? coefficient(0) * values[0] : coefficient(1) * values[0] + coefficient(2) * values[1]
                     }
                     let u = min(max(generator.nextUniform(), 1e-5), 1 - 1e-5)
                     let draw = mean + Foundation.exp(logScale) * (Foundation.log(u) - Foundation.log(1 - u))

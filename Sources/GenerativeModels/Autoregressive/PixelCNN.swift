@@ -37,12 +37,14 @@ public final class PixelCNNNetwork: Module, PixelNetwork {
         precondition(f % (2 * c) == 0, "PixelCNN: \(f) features do not split into \(c) colour groups of whole halves")
         input = MaskedConv2d(.a, c, f, kernel: o.firstKernel, colourGroups: c, generator: &rng)
         blocks = (0..<o.layers).map { _ in
-            Sequential(Function.relu(), MaskedConv2d(.b, f, half, kernel: 1, colourGroups: c, generator: &rng),
-                       Function.relu(), MaskedConv2d(.b, half, half, kernel: 3, colourGroups: c, generator: &rng),
-                       Function.relu(), MaskedConv2d(.b, half, f, kernel: 1, colourGroups: c, generator: &rng))
+            Sequential(
+                Function.relu(), MaskedConv2d(.b, f, half, kernel: 1, colourGroups: c, generator: &rng),
+                Function.relu(), MaskedConv2d(.b, half, half, kernel: 3, colourGroups: c, generator: &rng),
+                Function.relu(), MaskedConv2d(.b, half, f, kernel: 1, colourGroups: c, generator: &rng))
         }
-        head = Sequential(Function.relu(), MaskedConv2d(.b, f, f, kernel: 1, colourGroups: c, generator: &rng),
-                          Function.relu(), MaskedConv2d(.b, f, c * o.likelihood.levels, kernel: 1, colourGroups: c, generator: &rng))
+        head = Sequential(
+            Function.relu(), MaskedConv2d(.b, f, f, kernel: 1, colourGroups: c, generator: &rng),
+            Function.relu(), MaskedConv2d(.b, f, c * o.likelihood.levels, kernel: 1, colourGroups: c, generator: &rng))
     }
 
     public func callAsFunction(_ images: Tensor, labels: [Int]?) -> Tensor {
@@ -67,11 +69,13 @@ public final class GatedPixelCNNNetwork: Module, PixelNetwork {
 
     public init(_ o: PixelCNNOptions, channels c: Int, generator rng: inout RandomGenerator) {
         layers = (0...o.layers).map { i in
-            GatedLayer(inputs: i == 0 ? c : o.features, features: o.features, kernel: i == 0 ? o.firstKernel : 3,
-                       residual: i > 0, classes: o.classes, generator: &rng)
+            GatedLayer(
+                inputs: i == 0 ? c : o.features, features: o.features, kernel: i == 0 ? o.firstKernel : 3,
+                residual: i > 0, classes: o.classes, generator: &rng)
         }
-        head = Sequential(Function.relu(), Conv2d(o.features, o.features, kernel: 1, generator: &rng),
-                          Function.relu(), Conv2d(o.features, c * o.likelihood.levels, kernel: 1, generator: &rng))
+        head = Sequential(
+            Function.relu(), Conv2d(o.features, o.features, kernel: 1, generator: &rng),
+            Function.relu(), Conv2d(o.features, c * o.likelihood.levels, kernel: 1, generator: &rng))
     }
 
     public func callAsFunction(_ images: Tensor, labels: [Int]?) -> Tensor {
@@ -98,7 +102,10 @@ final class GatedLayer: Module {
     let horizontalLabel: Embedding?
     let kernel: Int
 
-    init(inputs: Int, features p: Int, kernel k: Int, residual hasResidual: Bool, classes: Int, generator rng: inout RandomGenerator) {
+    init(
+        inputs: Int, features p: Int, kernel k: Int, residual hasResidual: Bool, classes: Int,
+        generator rng: inout RandomGenerator
+    ) {
         kernel = k
         vertical = Conv2d(inputs, 2 * p, kernelSize: (k / 2 + 1, k), generator: &rng)
         horizontal = Conv2d(inputs, 2 * p, kernelSize: (1, k / 2 + 1), generator: &rng)
@@ -109,7 +116,9 @@ final class GatedLayer: Module {
         horizontalLabel = classes > 0 ? Embedding(classes, 2 * p, generator: &rng) : nil
     }
 
-    func callAsFunction(vertical v: Tensor, horizontal h: Tensor, labels: [Int]?) -> (vertical: Tensor, horizontal: Tensor, skip: Tensor) {
+    func callAsFunction(
+        vertical v: Tensor, horizontal h: Tensor, labels: [Int]?
+    ) -> (vertical: Tensor, horizontal: Tensor, skip: Tensor) {
         let half = kernel / 2
         // Rows i - k/2 ... i, columns j - k/2 ... j + k/2.
         var vPre = vertical(v, padding: (half, half), paddingAfter: (0, half))

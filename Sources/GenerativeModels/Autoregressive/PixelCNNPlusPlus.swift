@@ -33,18 +33,27 @@ public final class PixelCNNPlusPlusNetwork: Module, PixelNetwork {
         firstDownForLeft = ShiftedConv(c + 1, f, kernel: (1, 3), .down, generator: &rng)
         firstDownRight = ShiftedConv(c + 1, f, kernel: (2, 1), .downRight, generator: &rng)
         func blocks(_ count: Int, _ direction: ShiftedConv.Direction, auxiliary: Int) -> [GatedResidual] {
-            (0..<count).map { _ in GatedResidual(f, direction, auxiliary: auxiliary, dropout: o.dropout, generator: &rng) }
+            (0..<count).map { _ in
+                GatedResidual(f, direction, auxiliary: auxiliary, dropout: o.dropout, generator: &rng)
+            }
         }
         upDown = blocks(levels * r, .down, auxiliary: 0)
         upDownRight = blocks(levels * r, .downRight, auxiliary: f)
         downsampleDown = (1..<levels).map { _ in ShiftedConv(f, f, kernel: (2, 3), .down, stride: 2, generator: &rng) }
-        downsampleDownRight = (1..<levels).map { _ in ShiftedConv(f, f, kernel: (2, 2), .downRight, stride: 2, generator: &rng) }
+        downsampleDownRight = (1..<levels).map { _ in
+            ShiftedConv(f, f, kernel: (2, 2), .downRight, stride: 2, generator: &rng)
+        }
         downDown = blocks(levels * r + levels - 1, .down, auxiliary: f)
         downDownRight = blocks(levels * r + levels - 1, .downRight, auxiliary: 2 * f)
-        upsampleDown = (1..<levels).map { _ in ShiftedConv(f, f, kernel: (2, 3), .down, stride: 2, transposed: true, generator: &rng) }
-        upsampleDownRight = (1..<levels).map { _ in ShiftedConv(f, f, kernel: (2, 2), .downRight, stride: 2, transposed: true, generator: &rng) }
-        output = ShiftedConv(f, DiscretizedLogisticMixture.parameterCount(components: o.components, channels: c), kernel: (1, 1), .down,
-                             generator: &rng)
+        upsampleDown = (1..<levels).map { _ in
+            ShiftedConv(f, f, kernel: (2, 3), .down, stride: 2, transposed: true, generator: &rng)
+        }
+        upsampleDownRight = (1..<levels).map { _ in
+            ShiftedConv(f, f, kernel: (2, 2), .downRight, stride: 2, transposed: true, generator: &rng)
+        }
+        output = ShiftedConv(
+            f, DiscretizedLogisticMixture.parameterCount(components: o.components, channels: c), kernel: (1, 1), .down,
+            generator: &rng)
         blocksPerLevel = r
         initialized = Buffer(Tensor.zeros([1]))
     }
@@ -59,7 +68,9 @@ public final class PixelCNNPlusPlusNetwork: Module, PixelNetwork {
         let convolutions = namedModules().compactMap { $0.module as? ShiftedConv }
         for convolution in convolutions { convolution.initializesFromNextInput = true }
         withoutGradients { _ = self(images, labels: nil) }
-        precondition(convolutions.allSatisfy { !$0.initializesFromNextInput }, "PixelCNN++: a convolution was not reached by the pass")
+        precondition(
+            convolutions.allSatisfy { !$0.initializesFromNextInput },
+            "PixelCNN++: a convolution was not reached by the pass")
         initialized.value = Tensor.ones([1])
     }
 
@@ -69,8 +80,9 @@ public final class PixelCNNPlusPlusNetwork: Module, PixelNetwork {
 
     func withDropoutMasks<T>(_ masks: [String: Tensor], _ body: () -> T) -> T {
         let blocks = namedModules().compactMap { name, module in (module as? GatedResidual).map { (name, $0) } }
-        precondition(Set(masks.keys) == Set(blocks.map(\.0)),
-                     "PixelCNN++: dropout masks for \(masks.keys.sorted()), blocks \(blocks.map(\.0).sorted())")
+        precondition(
+            Set(masks.keys) == Set(blocks.map(\.0)),
+            "PixelCNN++: dropout masks for \(masks.keys.sorted()), blocks \(blocks.map(\.0).sorted())")
         for (name, block) in blocks { block.keep = masks[name] }
         defer { for (_, block) in blocks { block.keep = nil } }
         return body()
@@ -122,7 +134,10 @@ final class GatedResidual: Module {
     /// A keep mask standing in for the dropout's draw (`withDropoutMasks`).
     var keep: Tensor?
 
-    init(_ f: Int, _ direction: ShiftedConv.Direction, auxiliary channels: Int, dropout p: Float, generator rng: inout RandomGenerator) {
+    init(
+        _ f: Int, _ direction: ShiftedConv.Direction, auxiliary channels: Int, dropout p: Float,
+        generator rng: inout RandomGenerator
+    ) {
         let kernel = direction == .down ? (2, 3) : (2, 2)
         first = ShiftedConv(2 * f, f, kernel: kernel, direction, generator: &rng)
         auxiliary = channels > 0 ? ShiftedConv(2 * channels, f, kernel: (1, 1), .down, generator: &rng) : nil
@@ -157,8 +172,11 @@ final class ShiftedConv: Module {
     let initScale: Float
     var initializesFromNextInput = false
 
-    init(_ inputs: Int, _ outputs: Int, kernel: (Int, Int), _ direction: Direction, stride: Int = 1, transposed: Bool = false,
-         initScale: Float = 1, generator rng: inout RandomGenerator) {
+    init(
+        _ inputs: Int, _ outputs: Int, kernel: (Int, Int), _ direction: Direction, stride: Int = 1,
+        transposed: Bool = false,
+        initScale: Float = 1, generator rng: inout RandomGenerator
+    ) {
         let shape = transposed ? [inputs, outputs, kernel.0, kernel.1] : [outputs, inputs, kernel.0, kernel.1]
         // Only v's direction matters to the function; its scale sets the effective step size.
         weight = Parameter(Tensor.normal(shape, generator: &rng) * 0.05)
@@ -195,13 +213,17 @@ final class ShiftedConv: Module {
         let (kh, kw) = kernel, kernels = normalizedWeight
         let left = direction == .down ? (kw - 1) / 2 : kw - 1, right = direction == .down ? left : 0
         if !transposed {
-            return conv2d(x, kernels, bias: bias.value, stride: (stride, stride), padding: (kh - 1, left), paddingAfter: (0, right))
+            return conv2d(
+                x, kernels, bias: bias.value, stride: (stride, stride), padding: (kh - 1, left),
+                paddingAfter: (0, right))
         }
         // The transposed convolution cropped to exactly H * s by W * s: nothing above, and on the
         // left the columns a `down` kernel reaches to the right. What is cropped is never computed.
         let crop = direction == .down ? (kw - 1) / 2 : 0
-        precondition(kh >= stride && kw >= stride + crop, "PixelCNN++: a \(kh)x\(kw) kernel cannot up-sample by \(stride)")
-        return convTranspose2d(x, kernels, bias: bias.value, stride: (stride, stride), padding: (0, crop),
-                               paddingAfter: (kh - stride, kw - stride - crop))
+        precondition(
+            kh >= stride && kw >= stride + crop, "PixelCNN++: a \(kh)x\(kw) kernel cannot up-sample by \(stride)")
+        return convTranspose2d(
+            x, kernels, bias: bias.value, stride: (stride, stride), padding: (0, crop),
+            paddingAfter: (kh - stride, kw - stride - crop))
     }
 }

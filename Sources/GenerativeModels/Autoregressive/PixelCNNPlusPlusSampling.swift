@@ -9,15 +9,25 @@ import TensorEngine
 /// the coarse levels are computed once per block of pixels, as their inputs complete. Sampling is
 /// in eval mode: dropout is the identity.
 extension PixelCNNPlusPlusNetwork: CachedSampling {
-    func samplingGraph(images: Int, labels: [Int]?, channels c: Int, height: Int, width: Int, poisoned: Bool) -> SamplingGraph {
-        precondition(height % 4 == 0 && width % 4 == 0, "PixelCNN++ halves the image twice; \(height)x\(width) is not divisible by 4")
+    func samplingGraph(
+        images: Int, labels: [Int]?, channels c: Int, height: Int, width: Int, poisoned: Bool
+    ) -> SamplingGraph {
+        precondition(
+            height % 4 == 0 && width % 4 == 0,
+            "PixelCNN++ halves the image twice; \(height)x\(width) is not divisible by 4")
         precondition(!isTraining, "PixelCNN++'s cached sampler runs in eval mode (without dropout)")
         // A channel of ones tells the network where the zero padding begins.
-        let graph = SamplingGraph(images: images, channels: c, height: height, width: width, ones: 1, poisoned: poisoned)
-        let down = graph.convolution(firstDown, graph.image), downForLeft = graph.convolution(firstDownForLeft, graph.image)
+        let graph = SamplingGraph(
+            images: images, channels: c, height: height, width: width, ones: 1, poisoned: poisoned)
+        let down = graph.convolution(firstDown, graph.image),
+            downForLeft = graph.convolution(firstDownForLeft, graph.image)
         let downRight = graph.convolution(firstDownRight, graph.image)
         var us = [graph.node(channels: down.channels, inputs: [SamplingInput(down, rowShift: -1)])]
-        var uls = [graph.node(channels: down.channels, inputs: [SamplingInput(downForLeft, rowShift: -1), SamplingInput(downRight, columnShift: -1)])]
+        var uls = [
+            graph.node(
+                channels: down.channels,
+                inputs: [SamplingInput(downForLeft, rowShift: -1), SamplingInput(downRight, columnShift: -1)])
+        ]
         var block = 0
         for level in 0..<Self.levels {
             for _ in 0..<blocksPerLevel {
@@ -54,8 +64,12 @@ extension SamplingGraph {
     @discardableResult
     func convolution(_ layer: ShiftedConv, _ input: SamplingNode) -> SamplingNode {
         let s = layer.stride
-        let (height, width) = layer.transposed ? (input.height * s, input.width * s) : ((input.height - 1) / s + 1, (input.width - 1) / s + 1)
-        return node(channels: layer.bias.value.shape[0], height: height, width: width, sources: [source(layer, input)], bias: layer.bias.value)
+        let (height, width) =
+            layer.transposed
+            ? (input.height * s, input.width * s) : ((input.height - 1) / s + 1, (input.width - 1) / s + 1)
+        return node(
+            channels: layer.bias.value.shape[0], height: height, width: width, sources: [source(layer, input)],
+            bias: layer.bias.value)
     }
 
     /// The layer read as `callAsFunction` pads it: rows above, columns on both sides (down) or the
@@ -63,16 +77,26 @@ extension SamplingGraph {
     func source(_ layer: ShiftedConv, _ input: SamplingNode) -> SamplingSource {
         let (kh, kw) = layer.kernel, isDown = layer.direction == .down
         if layer.transposed {
-            return SamplingSource(input, kernel: layer.normalizedWeight, stride: layer.stride, top: 0, left: isDown ? (kw - 1) / 2 : 0, transposed: true)
+            return SamplingSource(
+                input, kernel: layer.normalizedWeight, stride: layer.stride, top: 0, left: isDown ? (kw - 1) / 2 : 0,
+                transposed: true)
         }
-        return SamplingSource(input, kernel: layer.normalizedWeight, stride: layer.stride, top: kh - 1, left: isDown ? (kw - 1) / 2 : kw - 1)
+        return SamplingSource(
+            input, kernel: layer.normalizedWeight, stride: layer.stride, top: kh - 1,
+            left: isDown ? (kw - 1) / 2 : kw - 1)
     }
 
     /// x + glu(second(concat_elu(first(concat_elu(x)) + auxiliary(concat_elu(a))))), `a` the
     /// auxiliary maps side by side.
     func gatedResidual(_ block: GatedResidual, _ x: SamplingNode, auxiliary: [SamplingNode]) -> SamplingNode {
-        let sized = { (channels: Int, sources: [SamplingSource], inputs: [SamplingInput], bias: Tensor?, post: @escaping ([Tensor]) -> Tensor) in
-            self.node(channels: channels, height: x.height, width: x.width, sources: sources, inputs: inputs, bias: bias, post: post)
+        let sized = {
+            (
+                channels: Int, sources: [SamplingSource], inputs: [SamplingInput], bias: Tensor?,
+                post: @escaping ([Tensor]) -> Tensor
+            ) in
+            self.node(
+                channels: channels, height: x.height, width: x.width, sources: sources, inputs: inputs, bias: bias,
+                post: post)
         }
         let activated = sized(2 * x.channels, [], [SamplingInput(x)], nil) { concatELU($0[0]) }
         var sources = [source(block.first, activated)], bias = block.first.bias.value
@@ -84,6 +108,8 @@ extension SamplingGraph {
             bias = bias + layer.bias.value
         }
         let c = sized(2 * x.channels, sources, [], bias) { concatELU($0[0]) }
-        return sized(x.channels, [source(block.second, c)], [SamplingInput(x)], block.second.bias.value) { $0[1] + glu($0[0]) }
+        return sized(x.channels, [source(block.second, c)], [SamplingInput(x)], block.second.bias.value) {
+            $0[1] + glu($0[0])
+        }
     }
 }

@@ -6,8 +6,11 @@ import TensorEngine
 /// map is final group by group: the R part of all layers at a pixel is computed before R is
 /// drawn, then the G part, which reads R's value, then B.
 extension PixelCNNNetwork: CachedSampling {
-    func samplingGraph(images: Int, labels: [Int]?, channels c: Int, height: Int, width: Int, poisoned: Bool) -> SamplingGraph {
-        let graph = SamplingGraph(images: images, channels: c, height: height, width: width, groups: c, poisoned: poisoned)
+    func samplingGraph(
+        images: Int, labels: [Int]?, channels c: Int, height: Int, width: Int, poisoned: Bool
+    ) -> SamplingGraph {
+        let graph = SamplingGraph(
+            images: images, channels: c, height: height, width: width, groups: c, poisoned: poisoned)
         var h = graph.chain([input], from: graph.image)
         for block in blocks { h = graph.chain(block.layers, from: h, residual: h) }
         graph.chain(head.layers, from: h)
@@ -20,7 +23,9 @@ extension PixelCNNNetwork: CachedSampling {
 /// horizontal stack and the skip sum advance pixel by pixel. All colours of a pixel come from one
 /// output, as in the network.
 extension GatedPixelCNNNetwork: CachedSampling {
-    func samplingGraph(images: Int, labels: [Int]?, channels c: Int, height: Int, width: Int, poisoned: Bool) -> SamplingGraph {
+    func samplingGraph(
+        images: Int, labels: [Int]?, channels c: Int, height: Int, width: Int, poisoned: Bool
+    ) -> SamplingGraph {
         let graph = SamplingGraph(images: images, channels: c, height: height, width: width, poisoned: poisoned)
         var (vertical, horizontal) = (graph.image, graph.image)
         var skip: SamplingNode?
@@ -28,22 +33,35 @@ extension GatedPixelCNNNetwork: CachedSampling {
             let half = layer.kernel / 2, features = layer.skip.weight.value.shape[0]
             // The image reaches the first horizontal layer shifted right one column.
             let shift = index == 0 ? 1 : 0
-            let vPre = graph.node(channels: 2 * features, sources: [graph.source(vertical, kernel: layer.vertical.weight.value, top: half, left: half)],
-                                  bias: layer.vertical.bias?.value) { $0[0] }
+            let vPre = graph.node(
+                channels: 2 * features,
+                sources: [graph.source(vertical, kernel: layer.vertical.weight.value, top: half, left: half)],
+                bias: layer.vertical.bias?.value
+            ) { $0[0] }
             let vLabel = labels.flatMap { labels in layer.verticalLabel.map { $0(labels) } }
             let hLabel = labels.flatMap { labels in layer.horizontalLabel.map { $0(labels) } }
-            let vOut = graph.node(channels: features, inputs: [SamplingInput(vPre)], perImage: vLabel) { gatedTanh($0[0]) }
+            let vOut = graph.node(channels: features, inputs: [SamplingInput(vPre)], perImage: vLabel) {
+                gatedTanh($0[0])
+            }
             // The vertical pre-activation (without its label) one row down, through a 1x1.
-            let gated = graph.node(channels: features,
-                                   sources: [graph.source(horizontal, kernel: layer.horizontal.weight.value, top: 0, left: half + shift),
-                                             graph.source(vPre, kernel: layer.verticalToHorizontal.weight.value, top: 1, left: 0)],
-                                   bias: biasSum(layer.horizontal.bias?.value, layer.verticalToHorizontal.bias?.value), perImage: hLabel) { gatedTanh($0[0]) }
-            let hOut = layer.residual.map { residual in
-                graph.node(channels: features, sources: [graph.source(gated, kernel: residual.weight.value, top: 0, left: 0)],
-                           inputs: [SamplingInput(horizontal)], bias: residual.bias?.value)
-            } ?? gated
-            skip = graph.node(channels: features, sources: [graph.source(gated, kernel: layer.skip.weight.value, top: 0, left: 0)],
-                              inputs: skip.map { [SamplingInput($0)] } ?? [], bias: layer.skip.bias?.value)
+            let gated = graph.node(
+                channels: features,
+                sources: [
+                    graph.source(horizontal, kernel: layer.horizontal.weight.value, top: 0, left: half + shift),
+                    graph.source(vPre, kernel: layer.verticalToHorizontal.weight.value, top: 1, left: 0)
+                ],
+                bias: biasSum(layer.horizontal.bias?.value, layer.verticalToHorizontal.bias?.value), perImage: hLabel
+            ) { gatedTanh($0[0]) }
+            let hOut =
+                layer.residual.map { residual in
+                    graph.node(
+                        channels: features,
+                        sources: [graph.source(gated, kernel: residual.weight.value, top: 0, left: 0)],
+                        inputs: [SamplingInput(horizontal)], bias: residual.bias?.value)
+                } ?? gated
+            skip = graph.node(
+                channels: features, sources: [graph.source(gated, kernel: layer.skip.weight.value, top: 0, left: 0)],
+                inputs: skip.map { [SamplingInput($0)] } ?? [], bias: layer.skip.bias?.value)
             (vertical, horizontal) = (vOut, hOut)
         }
         graph.chain(head.layers, from: skip!)
@@ -82,17 +100,24 @@ extension SamplingGraph {
             index += reluAfter ? 2 : 1
             let (weight, mask, bias, padding): (Tensor, Tensor?, Tensor?, Int)
             if let masked = layers[index - (reluAfter ? 2 : 1)] as? MaskedConv2d {
-                (weight, mask, bias, padding) = (masked.weight.value * masked.mask, masked.mask, masked.bias?.value, masked.padding)
-            } else if let conv = layers[index - (reluAfter ? 2 : 1)] as? Conv2d, conv.stride == 1, conv.dilation == 1, conv.groups == 1 {
+                (weight, mask, bias, padding) = (
+                    masked.weight.value * masked.mask, masked.mask, masked.bias?.value, masked.padding
+                )
+            } else if let conv = layers[index - (reluAfter ? 2 : 1)] as? Conv2d, conv.stride == 1, conv.dilation == 1,
+                conv.groups == 1
+            {
                 (weight, mask, bias, padding) = (conv.weight.value, nil, conv.bias?.value, conv.padding)
             } else {
-                preconditionFailure("cached sampling: \(type(of: layers[index - 1])) is not a masked or plain convolution or a ReLU")
+                preconditionFailure(
+                    "cached sampling: \(type(of: layers[index - 1])) is not a masked or plain convolution or a ReLU")
             }
             let last = index == layers.count
             precondition(!(last && residual != nil && reluAfter), "cached sampling: a residual after a ReLU")
-            current = node(channels: weight.shape[0], sources: [maskedSource(current, weight: weight, mask: mask, padding: padding)],
-                           inputs: last ? residual.map { [SamplingInput($0)] } ?? [] : [], bias: bias,
-                           post: reluAfter ? { relu($0[0]) } : { $0.dropFirst().reduce($0[0], +) })
+            current = node(
+                channels: weight.shape[0],
+                sources: [maskedSource(current, weight: weight, mask: mask, padding: padding)],
+                inputs: last ? residual.map { [SamplingInput($0)] } ?? [] : [], bias: bias,
+                post: reluAfter ? { relu($0[0]) } : { $0.dropFirst().reduce($0[0], +) })
         }
         return current
     }

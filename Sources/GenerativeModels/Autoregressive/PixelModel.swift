@@ -51,8 +51,11 @@ public final class AutoregressiveModel: Module, TrainableModel, SequentialSampli
     public var sampleColumns: Int { classes > 0 ? 2 : 8 }
     public var sampleHeadings: GridHeadings? { classes > 0 ? GridHeadings(rows: (0..<classes).map(String.init)) : nil }
 
-    public init(network: any PixelNetwork, likelihood: PixelLikelihood, imageShape: [Int], classes: Int = 0, components: Int = 10,
-                learningRate: Float) {
+    public init(
+        network: any PixelNetwork, likelihood: PixelLikelihood, imageShape: [Int], classes: Int = 0,
+        components: Int = 10,
+        learningRate: Float
+    ) {
         self.components = components
         self.network = network
         self.likelihood = likelihood
@@ -64,7 +67,9 @@ public final class AutoregressiveModel: Module, TrainableModel, SequentialSampli
 
     /// The network's logits as [N, C, levels, H, W].
     func logits(_ images: Tensor, labels: [Int]?) -> Tensor {
-        network(images, labels: classes > 0 ? labels : nil).reshaped([-1, imageShape[0], likelihood.levels, images.shape[2], images.shape[3]])
+        network(images, labels: classes > 0 ? labels : nil).reshaped([
+            -1, imageShape[0], likelihood.levels, images.shape[2], images.shape[3]
+        ])
     }
 
     /// log p(x) in nats per image, [N], for images in [0, 1] (8-bit values k / 255 for the
@@ -72,7 +77,8 @@ public final class AutoregressiveModel: Module, TrainableModel, SequentialSampli
     public func logLikelihood(_ images: Tensor, labels: [Int]? = nil) -> Tensor {
         let n = images.shape[0]
         if likelihood == .logisticMixture {
-            return DiscretizedLogisticMixture.logLikelihood(network(images, labels: nil), images: images, components: components)
+            return DiscretizedLogisticMixture.logLikelihood(
+                network(images, labels: nil), images: images, components: components)
         }
         let l = logits(images, labels: labels)
         switch likelihood {
@@ -80,7 +86,7 @@ public final class AutoregressiveModel: Module, TrainableModel, SequentialSampli
             return bernoulliLogLikelihood(logits: l.reshaped([n, -1]), targets: images.reshaped([n, -1]))
         case .categorical, .logisticMixture:
             let values = images.scalars.map { Int(($0 * 255).rounded()) }
-            let perValue = l.permuted([0, 1, 3, 4, 2]).reshaped([-1, 256])   // [N * C * H * W, 256], in the images' order
+            let perValue = l.permuted([0, 1, 3, 4, 2]).reshaped([-1, 256]) // [N * C * H * W, 256], in the images' order
             return -crossEntropy(perValue, labels: values, reduction: .none).reshaped([n, -1]).sum(alongAxis: 1)
         }
     }
@@ -89,7 +95,7 @@ public final class AutoregressiveModel: Module, TrainableModel, SequentialSampli
     /// first step (once: the flag is saved with the model).
     public func prepare(epoch: Int, dataset: Dataset) throws {
         guard let network = network as? PixelCNNPlusPlusNetwork, !network.isInitialized else { return }
-        var generator = RandomGenerator(seed: 0)   // draws a binarised data set's pixels, if any
+        var generator = RandomGenerator(seed: 0) // draws a binarised data set's pixels, if any
         network.initialize(from: dataset.batch(Array(0..<min(100, dataset.count)), generator: &generator).images)
     }
 
@@ -99,7 +105,9 @@ public final class AutoregressiveModel: Module, TrainableModel, SequentialSampli
     /// (`up_down.0`, ...), so that a step can be compared with another implementation's.
     public func loss(_ images: Tensor, labels: [Int]?, dropoutKeep: [String: Tensor]? = nil) -> Tensor {
         guard let dropoutKeep else { return -logLikelihood(images, labels: labels).mean() }
-        guard let network = network as? PixelCNNPlusPlusNetwork else { preconditionFailure("only PixelCNN++ has dropout masks to give") }
+        guard let network = network as? PixelCNNPlusPlusNetwork else {
+            preconditionFailure("only PixelCNN++ has dropout masks to give")
+        }
         return network.withDropoutMasks(dropoutKeep) { -logLikelihood(images, labels: labels).mean() }
     }
 
@@ -114,7 +122,8 @@ public final class AutoregressiveModel: Module, TrainableModel, SequentialSampli
     public var showsSamplingProgress = false
 
     public func sample(count: Int, generator: inout RandomGenerator) -> Tensor {
-        sample(labels: classes > 0 ? (0..<count).map { $0 * classes / count } : nil, count: count, generator: &generator)
+        sample(
+            labels: classes > 0 ? (0..<count).map { $0 * classes / count } : nil, count: count, generator: &generator)
     }
 
     /// How `sample` draws: cached (the default) or naive (the reference).
@@ -128,7 +137,8 @@ public final class AutoregressiveModel: Module, TrainableModel, SequentialSampli
     /// Images drawn value by value in raster order; both samplers draw the same images (a network
     /// without a cached form, such as a test's, is sampled naively).
     public func sample(labels: [Int]?, count: Int, sampler: PixelSampler, generator: inout RandomGenerator) -> Tensor {
-        sampler == .cached && network is any CachedSampling ? cachedSample(labels: labels, count: count, generator: &generator)
+        sampler == .cached && network is any CachedSampling
+            ? cachedSample(labels: labels, count: count, generator: &generator)
             : naiveSample(labels: labels, count: count, generator: &generator)
     }
 
@@ -141,7 +151,8 @@ public final class AutoregressiveModel: Module, TrainableModel, SequentialSampli
         let (c, h, w) = (imageShape[0], imageShape[1], imageShape[2])
         let levels = likelihood.levels, plane = h * w, multiple = network.rowMultiple
         var pixels = [Float](repeating: 0, count: count * c * plane)
-        let progress = showsSamplingProgress ? Progress(total: plane, label: "sampling \(count) images", unit: "pixels") : nil
+        let progress =
+            showsSamplingProgress ? Progress(total: plane, label: "sampling \(count) images", unit: "pixels") : nil
         defer { progress?.finish() }
         withoutGradients {
             for position in 0..<plane {
@@ -149,21 +160,26 @@ public final class AutoregressiveModel: Module, TrainableModel, SequentialSampli
                 let rows = min(h, (position / w / multiple + 1) * multiple), visible = rows * w
                 let rowsSoFar = {
                     Tensor(shape: [count, c, rows, w]) { out in
-                        for map in 0..<count * c { for i in 0..<visible { out[map * visible + i] = pixels[map * plane + i] } }
+                        for map in 0..<count * c {
+                            for i in 0..<visible { out[map * visible + i] = pixels[map * plane + i] }
+                        }
                     }
                 }
                 if likelihood == .logisticMixture {
                     // All colours of a pixel in one draw: the mixture conditions them on each other.
-                    let values = DiscretizedLogisticMixture.sample(network(rowsSoFar(), labels: nil), channels: c, components: components,
-                                                                   positions: position..<position + 1, generator: &generator).scalars
+                    let values = DiscretizedLogisticMixture.sample(
+                        network(rowsSoFar(), labels: nil), channels: c, components: components,
+                        positions: position..<position + 1, generator: &generator
+                    ).scalars
                     for map in 0..<count * c { pixels[map * plane + position] = values[map * visible + position] }
                     continue
                 }
                 for channel in 0..<c {
                     let l = logits(rowsSoFar(), labels: labels).scalars
                     for image in 0..<count {
-                        let first = ((image * c + channel) * levels) * visible + position   // logit of value 0
-                        pixels[(image * c + channel) * plane + position] = drawValue({ l[first + $0 * visible] }, generator: &generator)
+                        let first = ((image * c + channel) * levels) * visible + position // logit of value 0
+                        pixels[(image * c + channel) * plane + position] = drawValue(
+                            { l[first + $0 * visible] }, generator: &generator)
                     }
                 }
             }

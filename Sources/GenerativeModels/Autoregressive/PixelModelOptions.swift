@@ -8,7 +8,9 @@ import TensorEngine
 public protocol PixelArchitecture: Sendable {
     /// The options of a new model.
     static var defaults: PixelCNNOptions { get }
-    static func network(_ options: PixelCNNOptions, channels: Int, generator: inout RandomGenerator) throws -> any PixelNetwork
+    static func network(
+        _ options: PixelCNNOptions, channels: Int, generator: inout RandomGenerator
+    ) throws -> any PixelNetwork
     static func check(_ options: PixelCNNOptions, imageShape: [Int]) throws
 }
 
@@ -18,50 +20,68 @@ extension PixelArchitecture {
 }
 
 public enum PixelCNN: PixelArchitecture {
-    public static func network(_ o: PixelCNNOptions, channels: Int, generator: inout RandomGenerator) -> any PixelNetwork {
+    public static func network(
+        _ o: PixelCNNOptions, channels: Int, generator: inout RandomGenerator
+    ) -> any PixelNetwork {
         PixelCNNNetwork(o, channels: channels, generator: &generator)
     }
     public static func check(_ o: PixelCNNOptions, imageShape: [Int]) throws {
         let (c, f) = (imageShape[0], o.features)
         guard f % (2 * c) == 0 else {
             let below = f / (2 * c) * 2 * c, above = below + 2 * c
-            throw TrainingError("pixelcnn splits its \(f) features into \(c) colour groups of whole halves, so --features must be a multiple of "
-                + "\(2 * c): \(below > 0 ? "\(below) or " : "")\(above)")
+            throw TrainingError(
+                "pixelcnn splits its \(f) features into \(c) colour groups of whole halves, so --features must be a "
+                    + "multiple of "
+                    + "\(2 * c): \(below > 0 ? "\(below) or " : "")\(above)")
         }
     }
 }
 
 public enum GatedPixelCNN: PixelArchitecture {
-    public static func network(_ o: PixelCNNOptions, channels: Int, generator: inout RandomGenerator) -> any PixelNetwork {
+    public static func network(
+        _ o: PixelCNNOptions, channels: Int, generator: inout RandomGenerator
+    ) -> any PixelNetwork {
         GatedPixelCNNNetwork(o, channels: channels, generator: &generator)
     }
 }
 
 /// PixelRNN's two LSTMs model grey images.
 func requireGrey(_ imageShape: [Int], _ model: String) throws {
-    guard imageShape[0] == 1 else { throw TrainingError("\(model) models grey images; the data has \(imageShape[0]) channels") }
+    guard imageShape[0] == 1 else {
+        throw TrainingError("\(model) models grey images; the data has \(imageShape[0]) channels")
+    }
 }
 
 public enum RowLSTM: PixelArchitecture {
-    public static func network(_ o: PixelCNNOptions, channels: Int, generator: inout RandomGenerator) -> any PixelNetwork {
+    public static func network(
+        _ o: PixelCNNOptions, channels: Int, generator: inout RandomGenerator
+    ) -> any PixelNetwork {
         PixelRNNNetwork(.row, o, generator: &generator)
     }
     public static func check(_ o: PixelCNNOptions, imageShape: [Int]) throws { try requireGrey(imageShape, "row-lstm") }
 }
 
 public enum DiagonalBiLSTM: PixelArchitecture {
-    public static func network(_ o: PixelCNNOptions, channels: Int, generator: inout RandomGenerator) -> any PixelNetwork {
+    public static func network(
+        _ o: PixelCNNOptions, channels: Int, generator: inout RandomGenerator
+    ) -> any PixelNetwork {
         PixelRNNNetwork(.diagonalBidirectional, o, generator: &generator)
     }
-    public static func check(_ o: PixelCNNOptions, imageShape: [Int]) throws { try requireGrey(imageShape, "diagonal-bilstm") }
+    public static func check(_ o: PixelCNNOptions, imageShape: [Int]) throws {
+        try requireGrey(imageShape, "diagonal-bilstm")
+    }
 }
 
 public enum PixelCNNPlusPlus: PixelArchitecture {
     public static var defaults: PixelCNNOptions { var o = PixelCNNOptions(); o.likelihood = .logisticMixture; return o }
-    public static func network(_ o: PixelCNNOptions, channels: Int, generator: inout RandomGenerator) -> any PixelNetwork {
+    public static func network(
+        _ o: PixelCNNOptions, channels: Int, generator: inout RandomGenerator
+    ) -> any PixelNetwork {
         PixelCNNPlusPlusNetwork(o, channels: channels, generator: &generator)
     }
-    public static func check(_ o: PixelCNNOptions, imageShape: [Int]) throws { try requireQuartered(imageShape, "pixelcnn++") }
+    public static func check(_ o: PixelCNNOptions, imageShape: [Int]) throws {
+        try requireQuartered(imageShape, "pixelcnn++")
+    }
 }
 
 /// The options of one autoregressive model: the fields its family shares, typed by its network.
@@ -80,9 +100,10 @@ public struct PixelModelOptions<Architecture: PixelArchitecture>: ModelOptions {
     }
 
     public func makeModel(imageShape: [Int], generator: inout RandomGenerator) throws -> TrainableModel {
-        AutoregressiveModel(network: try Architecture.network(network, channels: imageShape[0], generator: &generator),
-                            likelihood: network.likelihood, imageShape: imageShape, classes: network.classes,
-                            components: network.components, learningRate: network.learningRate)
+        AutoregressiveModel(
+            network: try Architecture.network(network, channels: imageShape[0], generator: &generator),
+            likelihood: network.likelihood, imageShape: imageShape, classes: network.classes,
+            components: network.components, learningRate: network.learningRate)
     }
     public func check(imageShape: [Int]) throws { try Architecture.check(network, imageShape: imageShape) }
     /// Binary pixels for the Bernoulli likelihood, 8-bit intensities for the others.
@@ -90,7 +111,10 @@ public struct PixelModelOptions<Architecture: PixelArchitecture>: ModelOptions {
     public var needsLabels: Bool { network.classes > 0 }
     public func adapted(to data: Dataset) throws -> Self {
         if network.classes > 0, let largest = (data as? ByteImageDataset)?.labels?.max(), largest >= network.classes {
-            throw TrainingError("\(data.name)'s labels go up to \(largest); a conditional model of them needs --classes \(largest + 1) or more")
+            throw TrainingError(
+                "\(data.name)'s labels go up to \(largest); a conditional model of them needs --classes "
+                    + "\(largest + 1) or more"
+            )
         }
         return self
     }
@@ -100,15 +124,22 @@ extension PixelLikelihood: ExpressibleByArgument {}
 
 /// What every autoregressive model has: width, depth, rate.
 public struct PixelNetworkFlags: ParsableArguments {
-    @Option(help: "Feature maps (pixelcnn, row-lstm, diagonal-bilstm: 2h of the residual stream, the LSTMs having h units; gated-pixelcnn: per stack; pixelcnn++: of every layer); default 64.")
+    @Option(
+        help:
+            "Feature maps (pixelcnn, row-lstm, diagonal-bilstm: 2h of the residual stream, the LSTMs having h units; gated-pixelcnn: per stack; pixelcnn++: of every layer); default 64."
+    )
     var features: Int?
-    @Option(help: "Residual blocks (pixelcnn), gated layers (gated-pixelcnn) or LSTM layers (row-lstm, diagonal-bilstm) after the first layer; gated ResNet blocks per resolution (pixelcnn++); default 7.")
+    @Option(
+        help:
+            "Residual blocks (pixelcnn), gated layers (gated-pixelcnn) or LSTM layers (row-lstm, diagonal-bilstm) after the first layer; gated ResNet blocks per resolution (pixelcnn++); default 7."
+    )
     var layers: Int?
     @Option(help: "Adam's learning rate (default 1e-3).") var learningRate: Float?
     public init() {}
     public func validate() throws {
-        try ValidationError.require((features ?? 2) >= 2 && (features ?? 2) % 2 == 0 && (features ?? 2) <= 4096,
-                                    "--features must be even, between 2 and 4096")
+        try ValidationError.require(
+            (features ?? 2) >= 2 && (features ?? 2) % 2 == 0 && (features ?? 2) <= 4096,
+            "--features must be even, between 2 and 4096")
         try ValidationError.require((0...256).contains(layers ?? 0), "--layers must be between 0 and 256")
         try checkLearningRate(learningRate)
     }
@@ -124,18 +155,24 @@ public struct FirstKernelFlag: ParsableArguments {
     @Option(help: "Side of the first, mask-A convolution: odd, 1 to 15 (default 7).") var firstKernel: Int?
     public init() {}
     public func validate() throws {
-        try ValidationError.require(firstKernel.map { (1...15).contains($0) && $0 % 2 == 1 } ?? true, "--first-kernel must be odd, between 1 and 15")
+        try ValidationError.require(
+            firstKernel.map { (1...15).contains($0) && $0 % 2 == 1 } ?? true,
+            "--first-kernel must be odd, between 1 and 15")
     }
     func apply(to o: inout PixelCNNOptions) { o.firstKernel = firstKernel ?? o.firstKernel }
 }
 
 /// The softmax models' pixel likelihood.
 public struct PixelLevelsFlag: ParsableArguments {
-    @Option(help: "Pixel likelihood: bernoulli (binary pixels, the default) or categorical (a 256-way softmax on 8-bit images).")
+    @Option(
+        help:
+            "Pixel likelihood: bernoulli (binary pixels, the default) or categorical (a 256-way softmax on 8-bit images)."
+    )
     var likelihood: PixelLikelihood?
     public init() {}
     public func validate() throws {
-        try ValidationError.require(likelihood != .logisticMixture, "--likelihood is bernoulli or categorical (the mixture is pixelcnn++'s)")
+        try ValidationError.require(
+            likelihood != .logisticMixture, "--likelihood is bernoulli or categorical (the mixture is pixelcnn++'s)")
     }
     func apply(to o: inout PixelCNNOptions) { o.likelihood = likelihood ?? o.likelihood }
 }
@@ -145,7 +182,9 @@ public struct PixelCNNFlags: OptionFlags {
     @OptionGroup var levels: PixelLevelsFlag
     @OptionGroup var kernel: FirstKernelFlag
     public init() {}
-    public func apply(to o: inout PixelModelOptions<PixelCNN>) { network.apply(to: &o.network); levels.apply(to: &o.network); kernel.apply(to: &o.network) }
+    public func apply(to o: inout PixelModelOptions<PixelCNN>) {
+        network.apply(to: &o.network); levels.apply(to: &o.network); kernel.apply(to: &o.network)
+    }
 }
 
 public struct GatedPixelCNNFlags: OptionFlags {
@@ -154,7 +193,9 @@ public struct GatedPixelCNNFlags: OptionFlags {
     @OptionGroup var kernel: FirstKernelFlag
     @Option(help: "Label classes of a class-conditional model (default 0: unconditional).") var classes: Int?
     public init() {}
-    public func validate() throws { try ValidationError.require((0...1000).contains(classes ?? 0), "--classes must be between 0 and 1000") }
+    public func validate() throws {
+        try ValidationError.require((0...1000).contains(classes ?? 0), "--classes must be between 0 and 1000")
+    }
     public func apply(to o: inout PixelModelOptions<GatedPixelCNN>) {
         network.apply(to: &o.network); levels.apply(to: &o.network); kernel.apply(to: &o.network)
         o.classes = classes ?? o.classes
@@ -166,7 +207,9 @@ public struct RowLSTMFlags: OptionFlags {
     @OptionGroup var levels: PixelLevelsFlag
     @OptionGroup var kernel: FirstKernelFlag
     public init() {}
-    public func apply(to o: inout PixelModelOptions<RowLSTM>) { network.apply(to: &o.network); levels.apply(to: &o.network); kernel.apply(to: &o.network) }
+    public func apply(to o: inout PixelModelOptions<RowLSTM>) {
+        network.apply(to: &o.network); levels.apply(to: &o.network); kernel.apply(to: &o.network)
+    }
 }
 
 public struct DiagonalBiLSTMFlags: OptionFlags {
@@ -174,7 +217,9 @@ public struct DiagonalBiLSTMFlags: OptionFlags {
     @OptionGroup var levels: PixelLevelsFlag
     @OptionGroup var kernel: FirstKernelFlag
     public init() {}
-    public func apply(to o: inout PixelModelOptions<DiagonalBiLSTM>) { network.apply(to: &o.network); levels.apply(to: &o.network); kernel.apply(to: &o.network) }
+    public func apply(to o: inout PixelModelOptions<DiagonalBiLSTM>) {
+        network.apply(to: &o.network); levels.apply(to: &o.network); kernel.apply(to: &o.network)
+    }
 }
 
 public struct PixelCNNPlusPlusFlags: OptionFlags {

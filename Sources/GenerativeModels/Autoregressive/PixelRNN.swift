@@ -32,10 +32,13 @@ public final class PixelRNNNetwork: Module, PixelNetwork {
         self.kind = kind
         input = MaskedConv2d(.a, 1, maps, kernel: o.firstKernel, generator: &rng)
         layers = (0..<o.layers).map { _ in RecurrentLayer(kind, inputs: maps, units: units, generator: &rng) }
-        mirroredLayers = kind == .row ? [] : (0..<o.layers).map { _ in RecurrentLayer(kind, inputs: maps, units: units, generator: &rng) }
+        mirroredLayers =
+            kind == .row
+            ? [] : (0..<o.layers).map { _ in RecurrentLayer(kind, inputs: maps, units: units, generator: &rng) }
         residuals = (0..<o.layers).map { _ in Conv2d(units, maps, kernel: 1, generator: &rng) }
-        head = Sequential(Function.relu(), Conv2d(maps, maps, kernel: 1, generator: &rng),
-                          Function.relu(), Conv2d(maps, o.likelihood.levels, kernel: 1, generator: &rng))
+        head = Sequential(
+            Function.relu(), Conv2d(maps, maps, kernel: 1, generator: &rng),
+            Function.relu(), Conv2d(maps, o.likelihood.levels, kernel: 1, generator: &rng))
     }
 
     public func callAsFunction(_ images: Tensor, labels: [Int]?) -> Tensor {
@@ -66,9 +69,13 @@ final class RecurrentLayer: Module {
     init(_ kind: PixelRNNNetwork.Kind, inputs: Int, units: Int, generator rng: inout RandomGenerator) {
         self.kind = kind
         let half = RecurrentLayer.rowKernel / 2
-        inputToState = kind == .row ? Conv2d(inputs, 4 * units, kernelSize: (1, half + 1), generator: &rng)
+        inputToState =
+            kind == .row
+            ? Conv2d(inputs, 4 * units, kernelSize: (1, half + 1), generator: &rng)
             : Conv2d(inputs, 4 * units, kernel: 1, generator: &rng)
-        stateToState = kind == .row ? Conv1d(units, 4 * units, kernel: RecurrentLayer.rowKernel, padding: half, bias: false, generator: &rng)
+        stateToState =
+            kind == .row
+            ? Conv1d(units, 4 * units, kernel: RecurrentLayer.rowKernel, padding: half, bias: false, generator: &rng)
             : Conv1d(units, 4 * units, kernel: 2, bias: false, generator: &rng)
     }
 
@@ -78,8 +85,9 @@ final class RecurrentLayer: Module {
 
     /// Row by row: h_i, c_i from the row's input gates and row i - 1's hidden state.
     func rows(_ x: Tensor) -> Tensor {
-        let gatesIn = inputToState(x, padding: (0, RecurrentLayer.rowKernel / 2), paddingAfter: (0, 0))   // [N, 4u, H, W]
-        return convLSTMScan(gates: gatesIn, weight: stateToState.weight.value, axis: 2, paddingBefore: RecurrentLayer.rowKernel / 2)
+        let gatesIn = inputToState(x, padding: (0, RecurrentLayer.rowKernel / 2), paddingAfter: (0, 0)) // [N, 4u, H, W]
+        return convLSTMScan(
+            gates: gatesIn, weight: stateToState.weight.value, axis: 2, paddingBefore: RecurrentLayer.rowKernel / 2)
     }
 
     /// Column by column of the skewed map: the state-to-state kernel covers rows i - 1 and i.

@@ -12,14 +12,20 @@ import TensorEngine
 ///   runs on a mirrored copy of the maps; mirrored, a row is final only when the row is complete
 ///   (with its phantom column), and shifted down a row it is needed only then.
 extension PixelRNNNetwork: CachedSampling {
-    func samplingGraph(images: Int, labels: [Int]?, channels c: Int, height: Int, width: Int, poisoned: Bool) -> SamplingGraph {
+    func samplingGraph(
+        images: Int, labels: [Int]?, channels c: Int, height: Int, width: Int, poisoned: Bool
+    ) -> SamplingGraph {
         precondition(c == 1, "PixelRNN models grey images; got \(c) channels")
         let graph = SamplingGraph(images: images, channels: 1, height: height, width: width, poisoned: poisoned)
-        let wide = kind == .row ? width : width + 1   // the phantom column of the diagonal kind
+        let wide = kind == .row ? width : width + 1 // the phantom column of the diagonal kind
         let maps = input.weight.value.shape[0]
-        var x = graph.node(channels: maps, width: wide,
-                           sources: [graph.maskedSource(graph.image, weight: input.weight.value * input.mask, mask: input.mask, padding: input.padding)],
-                           bias: input.bias?.value)
+        var x = graph.node(
+            channels: maps, width: wide,
+            sources: [
+                graph.maskedSource(
+                    graph.image, weight: input.weight.value * input.mask, mask: input.mask, padding: input.padding)
+            ],
+            bias: input.bias?.value)
         for (l, layer) in layers.enumerated() {
             let units = layer.stateToState.weight.value.shape[1]
             let hidden: SamplingNode
@@ -28,48 +34,75 @@ extension PixelRNNNetwork: CachedSampling {
             } else {
                 let offset = height - 1
                 let forward = diagonalLSTM(layer, x, graph)
-                let mirrored = graph.node(channels: maps, width: wide, inputs: [SamplingInput(x, columnShift: wide - 1, mirrored: true)])
+                let mirrored = graph.node(
+                    channels: maps, width: wide, inputs: [SamplingInput(x, columnShift: wide - 1, mirrored: true)])
                 let backward = diagonalLSTM(mirroredLayers[l], mirrored, graph)
-                hidden = graph.node(channels: units, width: wide,
-                                    inputs: [SamplingInput(forward, channels: 0..<units, columnShift: offset),
-                                             SamplingInput(backward, channels: 0..<units, rowShift: -1, columnShift: wide - 1 + offset, mirrored: true)])
+                hidden = graph.node(
+                    channels: units, width: wide,
+                    inputs: [
+                        SamplingInput(forward, channels: 0..<units, columnShift: offset),
+                        SamplingInput(
+                            backward, channels: 0..<units, rowShift: -1, columnShift: wide - 1 + offset, mirrored: true)
+                    ])
             }
-            x = graph.node(channels: maps, width: wide, sources: [graph.source(hidden, kernel: residuals[l].weight.value, top: 0, left: 0, channels: 0..<units)],
-                           inputs: [SamplingInput(x)], bias: residuals[l].bias?.value)
+            x = graph.node(
+                channels: maps, width: wide,
+                sources: [
+                    graph.source(hidden, kernel: residuals[l].weight.value, top: 0, left: 0, channels: 0..<units)
+                ],
+                inputs: [SamplingInput(x)], bias: residuals[l].bias?.value)
         }
-        graph.chain(head.layers, from: x)   // the head's maps are the image's width: the phantom column cropped
+        graph.chain(head.layers, from: x) // the head's maps are the image's width: the phantom column cropped
         return graph
     }
 
     /// Row LSTM: gates from x at (i, j - 1), (i, j) and the hidden state at (i - 1, j - 1 ... j + 1).
     private func rowLSTM(_ layer: RecurrentLayer, _ x: SamplingNode, _ graph: SamplingGraph) -> SamplingNode {
         let recurrent = layer.stateToState.weight.value, units = recurrent.shape[1]
-        return graph.node(channels: 2 * units, width: x.width, sources: [graph.source(x, kernel: layer.inputToState.weight.value, top: 0, left: 1)],
-                          bias: layer.inputToState.bias?.value, recurrent: { node in
-            let taps = (0..<recurrent.shape[2]).map { (row: 0, column: $0) }
-            return ([SamplingSource(node, channels: 0..<units, top: 1, left: 1, taps: taps,
-                                    weights: taps.map { tapWeight(recurrent, $0.column) })],
-                    [SamplingInput(node, channels: units..<2 * units, rowShift: -1)])
-        }, post: lstmCell)
+        return graph.node(
+            channels: 2 * units, width: x.width,
+            sources: [graph.source(x, kernel: layer.inputToState.weight.value, top: 0, left: 1)],
+            bias: layer.inputToState.bias?.value,
+            recurrent: { node in
+                let taps = (0..<recurrent.shape[2]).map { (row: 0, column: $0) }
+                return (
+                    [
+                        SamplingSource(
+                            node, channels: 0..<units, top: 1, left: 1, taps: taps,
+                            weights: taps.map { tapWeight(recurrent, $0.column) })
+                    ],
+                    [SamplingInput(node, channels: units..<2 * units, rowShift: -1)]
+                )
+            }, post: lstmCell)
     }
 
     /// Diagonal LSTM over a map x (wide columns): gates from x at (i, j) and the hidden states at
     /// (i - 1, j) (tap 0) and (i, j - 1) (tap 1); node column j + H - 1 holds image column j.
     private func diagonalLSTM(_ layer: RecurrentLayer, _ x: SamplingNode, _ graph: SamplingGraph) -> SamplingNode {
         let recurrent = layer.stateToState.weight.value, units = recurrent.shape[1], offset = x.height - 1
-        return graph.node(channels: 2 * units, width: x.width + offset,
-                          sources: [graph.source(x, kernel: layer.inputToState.weight.value, top: 0, left: offset)],
-                          bias: layer.inputToState.bias?.value, skewStart: offset, recurrent: { node in
-            ([SamplingSource(node, channels: 0..<units, top: 1, left: 1, taps: [(row: 0, column: 1), (row: 1, column: 0)],
-                             weights: [tapWeight(recurrent, 0), tapWeight(recurrent, 1)])],
-             [SamplingInput(node, channels: units..<2 * units, columnShift: -1)])
-        }, post: lstmCell)
+        return graph.node(
+            channels: 2 * units, width: x.width + offset,
+            sources: [graph.source(x, kernel: layer.inputToState.weight.value, top: 0, left: offset)],
+            bias: layer.inputToState.bias?.value, skewStart: offset,
+            recurrent: { node in
+                (
+                    [
+                        SamplingSource(
+                            node, channels: 0..<units, top: 1, left: 1,
+                            taps: [(row: 0, column: 1), (row: 1, column: 0)],
+                            weights: [tapWeight(recurrent, 0), tapWeight(recurrent, 1)])
+                    ],
+                    [SamplingInput(node, channels: units..<2 * units, columnShift: -1)]
+                )
+            }, post: lstmCell)
     }
 }
 
 /// A 1-D kernel [outputs, inputs, k]'s tap t as [outputs, inputs].
 private func tapWeight(_ kernel: Tensor, _ t: Int) -> Tensor {
-    kernel.sliced(starts: [0, 0, t], sizes: [kernel.shape[0], kernel.shape[1], 1]).reshaped([kernel.shape[0], kernel.shape[1]])
+    kernel.sliced(starts: [0, 0, t], sizes: [kernel.shape[0], kernel.shape[1], 1]).reshaped([
+        kernel.shape[0], kernel.shape[1]
+    ])
 }
 
 /// [gates (input, forget, cell, output) [M, 4u], previous cell [M, u]] -> [hidden, cell] [M, 2u].

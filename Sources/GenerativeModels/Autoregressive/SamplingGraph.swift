@@ -47,31 +47,43 @@ final class SamplingNode {
     }
 
     /// What the node computes: after `init`, so that a recurrent node can read its own map.
-    func connect(sources: [SamplingSource], inputs: [SamplingInput], bias: Tensor?, perImage: Tensor?, skewStart: Int?,
-                 post: @escaping ([Tensor]) -> Tensor) {
+    func connect(
+        sources: [SamplingSource], inputs: [SamplingInput], bias: Tensor?, perImage: Tensor?, skewStart: Int?,
+        post: @escaping ([Tensor]) -> Tensor
+    ) {
         (self.sources, self.inputs, self.skewStart, self.post) = (sources, inputs, skewStart, post)
         // The product's columns: the convolution's outputs, which `post` may reduce (a gate halves them).
         let outputs = sources.first?.tapWeights.first?.shape[0] ?? 0, perGroup = outputs / groups
         patchWidth = sources.reduce(0) { $0 + $1.taps.count * $1.channels.count }
-        var stacked = [Float](repeating: 0, count: patchWidth * outputs)   // [K, outputs]
+        var stacked = [Float](repeating: 0, count: patchWidth * outputs) // [K, outputs]
         var row = 0
         for source in sources {
-            precondition(source.node.groups == groups || source.node.groups == 1, "sampling graph: a source's groups differ")
+            precondition(
+                source.node.groups == groups || source.node.groups == 1, "sampling graph: a source's groups differ")
             for weight in source.tapWeights {
-                precondition(weight.shape == [outputs, source.channels.count], "sampling graph: tap weight \(weight.shape), not \([outputs, source.channels.count])")
+                precondition(
+                    weight.shape == [outputs, source.channels.count],
+                    "sampling graph: tap weight \(weight.shape), not \([outputs, source.channels.count])")
                 let w = weight.scalars
-                for c in 0..<source.channels.count { for o in 0..<outputs { stacked[(row + c) * outputs + o] = w[o * source.channels.count + c] } }
+                for c in 0..<source.channels.count {
+                    for o in 0..<outputs { stacked[(row + c) * outputs + o] = w[o * source.channels.count + c] }
+                }
                 row += source.channels.count
             }
         }
         let matrix = Tensor(shape: [patchWidth, outputs], scalars: stacked)
-        weights = sources.isEmpty ? [] : (0..<groups).map { matrix.sliced(axis: 1, $0 * perGroup..<($0 + 1) * perGroup) }
+        weights =
+            sources.isEmpty ? [] : (0..<groups).map { matrix.sliced(axis: 1, $0 * perGroup..<($0 + 1) * perGroup) }
         biases = (0..<groups).map { g in bias.map { $0.sliced(axis: 0, g * perGroup..<(g + 1) * perGroup) } }
         self.perImage = perImage.map { p in
             (0..<groups).map { p.sliced(axis: 1, $0 * p.shape[1] / groups..<($0 + 1) * p.shape[1] / groups) }
         }
         lastGroups = sources.map { s in
-            s.limits.map { perTap in perTap.map { limit in s.node.groups == 1 ? 0 : (s.channels.lowerBound + limit - 1) / (s.node.channels / s.node.groups) } }
+            s.limits.map { perTap in
+                perTap.map { limit in
+                    s.node.groups == 1 ? 0 : (s.channels.lowerBound + limit - 1) / (s.node.channels / s.node.groups)
+                }
+            }
         }
     }
 
@@ -103,7 +115,8 @@ final class SamplingNode {
         while end < plane * groups && isReady(end) { end += 1 }
         guard end > done else { return false }
         for g in 0..<groups {
-            let first = max(0, done - g + groups - 1) / groups, last = (end - 1 - g) / groups   // positions p with p * G + g in done..<end
+            // positions p with p * G + g in done..<end
+            let first = max(0, done - g + groups - 1) / groups, last = (end - 1 - g) / groups
             if end - 1 >= g && last >= first { compute(group: g, positions: first..<last + 1) }
         }
         done = end
@@ -114,36 +127,54 @@ final class SamplingNode {
         let rows = positions.count * images, perGroup = channels / groups
         var arguments: [Tensor] = []
         if !sources.isEmpty {
-            let patch = Tensor(shape: [rows, patchWidth]) { gatherPatch($0.baseAddress!, group: g, positions: positions) }
+            let patch = Tensor(shape: [rows, patchWidth]) {
+                gatherPatch($0.baseAddress!, group: g, positions: positions)
+            }
             let product = patch.matmul(weights[g])
             arguments.append(biases[g].map { product + $0 } ?? product)
         }
         for input in inputs {
-            let (lower, count) = (input.channels.lowerBound + g * input.channels.count / groups, input.channels.count / groups)
-            arguments.append(Tensor(shape: [rows, count]) { out in
-                var to = out.baseAddress!
-                for position in positions {
-                    let p = input.position(position / width, position % width)
-                    for n in 0..<images {
-                        if p < 0 { to.update(repeating: 0, count: count) }
-                        else { to.update(from: input.node.map + (n * input.node.plane + p) * input.node.channels + lower, count: count) }
-                        to += count
+            let (lower, count) = (
+                input.channels.lowerBound + g * input.channels.count / groups, input.channels.count / groups
+            )
+            arguments.append(
+                Tensor(shape: [rows, count]) { out in
+                    var to = out.baseAddress!
+                    for position in positions {
+                        let p = input.position(position / width, position % width)
+                        for n in 0..<images {
+                            if p < 0 {
+                                to.update(repeating: 0, count: count)
+                            } else {
+                                to.update(
+                                    from: input.node.map + (n * input.node.plane + p) * input.node.channels + lower,
+                                    count: count)
+                            }
+                            to += count
+                        }
                     }
-                }
-            })
+                })
         }
         if let perImage {
-            arguments[0] = (arguments[0].reshaped([positions.count, images, -1]) + perImage[g].unsqueezed(0)).reshaped([rows, -1])
+            arguments[0] = (arguments[0].reshaped([positions.count, images, -1]) + perImage[g].unsqueezed(0)).reshaped([
+                rows, -1
+            ])
         }
         let values = post(arguments)
-        precondition(values.shape == [rows, perGroup], "sampling graph: a node's function gave \(values.shape), not \([rows, perGroup])")
+        precondition(
+            values.shape == [rows, perGroup],
+            "sampling graph: a node's function gave \(values.shape), not \([rows, perGroup])")
         values.withUnsafeBufferPointer { v in
             var from = v.baseAddress!
             for position in positions {
                 let inactive = skewStart.map { position % width < $0 - position / width } ?? false
                 for n in 0..<images {
                     let to = map + (n * plane + position) * channels + g * perGroup
-                    if inactive { to.update(repeating: 0, count: perGroup) } else { to.update(from: from, count: perGroup) }
+                    if inactive {
+                        to.update(repeating: 0, count: perGroup)
+                    } else {
+                        to.update(from: from, count: perGroup)
+                    }
                     from += perGroup
                 }
             }
@@ -162,7 +193,11 @@ final class SamplingNode {
                     let node = source.node, width = source.channels.count
                     for t in source.taps.indices {
                         let p = source.position(t, i, j), limit = p < 0 ? 0 : source.limits[t][g]
-                        if limit > 0 { to.update(from: node.map + (n * node.plane + p) * node.channels + source.channels.lowerBound, count: limit) }
+                        if limit > 0 {
+                            to.update(
+                                from: node.map + (n * node.plane + p) * node.channels + source.channels.lowerBound,
+                                count: limit)
+                        }
                         if limit < width { (to + limit).update(repeating: 0, count: width - limit) }
                         to += width
                     }
@@ -189,26 +224,39 @@ struct SamplingSource {
     /// masked centre, none for a hidden group).
     let limits: [[Int]]
 
-    init(_ node: SamplingNode, channels: Range<Int>? = nil, stride: Int = 1, top: Int, left: Int, transposed: Bool = false,
-         taps: [(row: Int, column: Int)], weights: [Tensor], limits: [[Int]]? = nil, outputGroups: Int = 1) {
+    init(
+        _ node: SamplingNode, channels: Range<Int>? = nil, stride: Int = 1, top: Int, left: Int,
+        transposed: Bool = false,
+        taps: [(row: Int, column: Int)], weights: [Tensor], limits: [[Int]]? = nil, outputGroups: Int = 1
+    ) {
         self.node = node
         self.channels = channels ?? 0..<node.channels
-        (self.stride, self.top, self.left, self.transposed, self.taps, self.tapWeights) = (stride, top, left, transposed, taps, weights)
-        self.limits = limits ?? taps.map { _ in [Int](repeating: channels?.count ?? node.channels, count: outputGroups) }
+        (self.stride, self.top, self.left, self.transposed, self.taps, self.tapWeights) = (
+            stride, top, left, transposed, taps, weights
+        )
+        self.limits =
+            limits ?? taps.map { _ in [Int](repeating: channels?.count ?? node.channels, count: outputGroups) }
     }
 
     /// Every tap of a 4-D kernel [outputs, inputs, kh, kw] ([inputs, outputs, ...] transposed).
-    init(_ node: SamplingNode, channels: Range<Int>? = nil, kernel: Tensor, stride: Int = 1, top: Int, left: Int, transposed: Bool = false,
-         outputGroups: Int = 1) {
+    init(
+        _ node: SamplingNode, channels: Range<Int>? = nil, kernel: Tensor, stride: Int = 1, top: Int, left: Int,
+        transposed: Bool = false,
+        outputGroups: Int = 1
+    ) {
         let (kh, kw) = (kernel.shape[2], kernel.shape[3])
         let taps = (0..<kh).flatMap { a in (0..<kw).map { b in (row: a, column: b) } }
-        self.init(node, channels: channels, stride: stride, top: top, left: left, transposed: transposed, taps: taps,
-                  weights: taps.map { SamplingSource.tap(kernel, $0.row, $0.column, transposed: transposed) }, outputGroups: outputGroups)
+        self.init(
+            node, channels: channels, stride: stride, top: top, left: left, transposed: transposed, taps: taps,
+            weights: taps.map { SamplingSource.tap(kernel, $0.row, $0.column, transposed: transposed) },
+            outputGroups: outputGroups)
     }
 
     /// kernel[:, :, a, b] as [outputs, inputs].
     static func tap(_ kernel: Tensor, _ a: Int, _ b: Int, transposed: Bool = false) -> Tensor {
-        let w = kernel.sliced(starts: [0, 0, a, b], sizes: [kernel.shape[0], kernel.shape[1], 1, 1]).reshaped([kernel.shape[0], kernel.shape[1]])
+        let w = kernel.sliced(starts: [0, 0, a, b], sizes: [kernel.shape[0], kernel.shape[1], 1, 1]).reshaped([
+            kernel.shape[0], kernel.shape[1]
+        ])
         return transposed ? w.transposed() : w
     }
 
@@ -236,7 +284,10 @@ struct SamplingInput {
     let rowShift, columnShift: Int
     let mirrored: Bool
 
-    init(_ node: SamplingNode, channels: Range<Int>? = nil, rowShift: Int = 0, columnShift: Int = 0, mirrored: Bool = false) {
+    init(
+        _ node: SamplingNode, channels: Range<Int>? = nil, rowShift: Int = 0, columnShift: Int = 0,
+        mirrored: Bool = false
+    ) {
         (self.node, self.channels) = (node, channels ?? 0..<node.channels)
         (self.rowShift, self.columnShift, self.mirrored) = (rowShift, columnShift, mirrored)
     }

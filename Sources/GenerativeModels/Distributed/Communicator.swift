@@ -51,7 +51,9 @@ extension Communicator {
         }
         let all = allGather(parts)
         return values.indices.map { i in
-            (0..<size).reduce(0.0) { sum, r in sum + Double(all[r * parts.count + 2 * i]) + Double(all[r * parts.count + 2 * i + 1]) }
+            (0..<size).reduce(0.0) { sum, r in
+                sum + Double(all[r * parts.count + 2 * i]) + Double(all[r * parts.count + 2 * i + 1])
+            }
         }
     }
 
@@ -59,7 +61,8 @@ extension Communicator {
     /// concatenated in rank order.
     public func gatherIntegers(_ values: [Int], capacity: Int) -> [Int] {
         precondition(values.count <= capacity && values.allSatisfy { abs($0) < 1 << 24 })
-        let all = allGather([Float(values.count)] + values.map(Float.init) + [Float](repeating: 0, count: capacity - values.count))
+        let all = allGather(
+            [Float(values.count)] + values.map(Float.init) + [Float](repeating: 0, count: capacity - values.count))
         return (0..<size).flatMap { r -> [Int] in
             let part = all[r * (capacity + 1)..<(r + 1) * (capacity + 1)]
             return part.dropFirst().prefix(Int(part.first!)).map { Int($0) }
@@ -134,7 +137,7 @@ public final class ThreadGroup {
             turns[(rank + 1) % size].signal()
             turns[rank].wait()
         }
-        if failure != nil {   // an earlier rank failed: its error ends the run, this rank stops here
+        if failure != nil { // an earlier rank failed: its error ends the run, this rank stops here
             handOn(from: rank)
             Thread.exit()
         }
@@ -146,7 +149,7 @@ public final class ThreadGroup {
         let rank: Int
         init(group: ThreadGroup, rank: Int) { self.group = group; self.rank = rank }
         var size: Int { group.size }
-        var localSize: Int { 1 }   // the ranks take turns on the same cores
+        var localSize: Int { 1 } // the ranks take turns on the same cores
 
         func broadcast(_ values: inout [Float], root: Int) {
             values = group.collective(rank, values) { $0[root] }

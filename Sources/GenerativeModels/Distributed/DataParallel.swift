@@ -99,7 +99,9 @@ public struct DataParallel {
 
     /// FNV-1a, the hash both agreement checks send across the ranks.
     static let fnvBasis: UInt64 = 0xCBF2_9CE4_8422_2325
-    @inline(__always) static func fnvMix(_ hash: inout UInt64, _ word: UInt64) { hash = (hash ^ word) &* 0x100_0000_01B3 }
+    @inline(__always) static func fnvMix(_ hash: inout UInt64, _ word: UInt64) {
+        hash = (hash ^ word) &* 0x100_0000_01B3
+    }
 
     /// Stops the job, naming what differs, unless every rank holds the same of each item.
     public func requireAgreement(_ items: [(name: String, value: String)]) throws {
@@ -114,7 +116,10 @@ public struct DataParallel {
             if (0..<size).contains(where: { Array(all[4 * $0..<4 * $0 + 4]) != mine }) { differing.append(item.name) }
         }
         if !differing.isEmpty {
-            throw TrainingError("the ranks disagree on \(differing.joined(separator: ", ")): every rank must be started with the same command, data and build")
+            throw TrainingError(
+                "the ranks disagree on \(differing.joined(separator: ", ")): every rank must be started with the "
+                    + "same command, data and build"
+            )
         }
     }
 }

@@ -14,7 +14,7 @@ public final class MPICommunicator: Communicator {
     /// Initialises MPI (once per process); `finalizeIfNeeded` ends it.
     public init() {
         var provided: Int32 = 0
-        MPI_Init_thread(nil, nil, 0, &provided)   // MPI_THREAD_SINGLE: only the main thread calls MPI
+        MPI_Init_thread(nil, nil, 0, &provided) // MPI_THREAD_SINGLE: only the main thread calls MPI
         world = deepgen_mpi_comm_world()
         var r: Int32 = 0, n: Int32 = 0
         MPI_Comm_rank(world, &r)
@@ -38,12 +38,16 @@ public final class MPICommunicator: Communicator {
 
     public func broadcast(_ values: inout [Float], root: Int) {
         let count = Int32(values.count)
-        values.withUnsafeMutableBufferPointer { p in _ = MPI_Bcast(p.baseAddress, count, deepgen_mpi_float(), Int32(root), world) }
+        values.withUnsafeMutableBufferPointer { p in
+            _ = MPI_Bcast(p.baseAddress, count, deepgen_mpi_float(), Int32(root), world)
+        }
     }
 
     public func allReduceSum(_ values: UnsafeMutableBufferPointer<Float>) {
         let own = skipsReductions ? Array(values) : []
-        _ = MPI_Allreduce(deepgen_mpi_in_place(), values.baseAddress, Int32(values.count), deepgen_mpi_float(), deepgen_mpi_sum(), world)
+        _ = MPI_Allreduce(
+            deepgen_mpi_in_place(), values.baseAddress, Int32(values.count), deepgen_mpi_float(), deepgen_mpi_sum(),
+            world)
         if skipsReductions { for i in own.indices { values[i] = own[i] } }
     }
 
@@ -55,7 +59,8 @@ public final class MPICommunicator: Communicator {
         let count = Int32(values.count)
         values.withUnsafeBufferPointer { mine in
             all.withUnsafeMutableBufferPointer { out in
-                _ = MPI_Allgather(mine.baseAddress, count, deepgen_mpi_float(), out.baseAddress, count, deepgen_mpi_float(), world)
+                _ = MPI_Allgather(
+                    mine.baseAddress, count, deepgen_mpi_float(), out.baseAddress, count, deepgen_mpi_float(), world)
             }
         }
         return skipsReductions ? Array([[Float]](repeating: values, count: size).joined()) : all

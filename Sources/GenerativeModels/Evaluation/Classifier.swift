@@ -17,7 +17,7 @@ public final class Classifier: Module, TrainableModel {
         public var widths = [32, 64]
         public init() {}
 
-        public init(from decoder: Decoder) throws {   // runs saved before `widths` existed: 32, 64
+        public init(from decoder: Decoder) throws { // runs saved before `widths` existed: 32, 64
             let c = try decoder.container(keyedBy: CodingKeys.self), d = Options()
             classes = try c.decodeIfPresent(Int.self, forKey: .classes) ?? d.classes
             featureDimension = try c.decodeIfPresent(Int.self, forKey: .featureDimension) ?? d.featureDimension
@@ -43,14 +43,22 @@ public final class Classifier: Module, TrainableModel {
         let (c, h, w) = (imageShape[0], imageShape[1], imageShape[2])
         precondition(h % 4 == 0 && w % 4 == 0, "the classifier pools twice; \(h)x\(w) is not divisible by 4")
         func block(_ input: Int, _ output: Int) -> [any Layer] {
-            [Conv2d(input, output, kernel: 3, padding: 1, generator: &generator), Function.relu(),
-             Conv2d(output, output, kernel: 3, padding: 1, generator: &generator), Function.relu(),
-             Function { maxPool2d($0, kernel: 2) }]
+            [
+                Conv2d(input, output, kernel: 3, padding: 1, generator: &generator), Function.relu(),
+                Conv2d(output, output, kernel: 3, padding: 1, generator: &generator), Function.relu(),
+                Function { maxPool2d($0, kernel: 2) }
+            ]
         }
         let (first, second) = (options.widths[0], options.widths[1])
-        body = Sequential(block(c, first) + block(first, second) + [Function.flatten(),
-                          Linear(second * (h / 4) * (w / 4), options.featureDimension, generator: &generator), Function.relu()])
-        head = Sequential([Dropout(options.dropout, generator: &generator), Linear(options.featureDimension, options.classes, generator: &generator)])
+        body = Sequential(
+            block(c, first) + block(first, second) + [
+                Function.flatten(),
+                Linear(second * (h / 4) * (w / 4), options.featureDimension, generator: &generator), Function.relu()
+            ])
+        head = Sequential([
+            Dropout(options.dropout, generator: &generator),
+            Linear(options.featureDimension, options.classes, generator: &generator)
+        ])
         super.init()
         optimizer = Adam(trainableParameters(), learningRate: options.learningRate)
     }
@@ -98,8 +106,9 @@ public struct ClassifierFlags: OptionFlags {
     @Option(help: "Adam's learning rate (default 1e-3).") var learningRate: Float?
     public init() {}
     public func validate() throws {
-        try ValidationError.require(hidden.map { $0.values.count == 2 } ?? true,
-                                    "--hidden of the classifier gives the maps of its two convolution blocks, e.g. 16,32")
+        try ValidationError.require(
+            hidden.map { $0.values.count == 2 } ?? true,
+            "--hidden of the classifier gives the maps of its two convolution blocks, e.g. 16,32")
         try checkLearningRate(learningRate)
     }
     public func apply(to o: inout Classifier.Options) {

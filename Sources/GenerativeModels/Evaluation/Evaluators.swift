@@ -21,13 +21,18 @@ extension Evaluation {
         let batches = (count + batchSize - 1) / batchSize
         for b in stride(from: rank, to: batches, by: ranks) {
             let indices = Array(b * batchSize..<min((b + 1) * batchSize, count))
-            var dataGenerator = RandomGenerator(seed: settings.seed).derived(UInt64(indices[0]))   // the data's own noise (binarisation)
-            var generator = dataGenerator.derived(1)                                                // the model's
+            // the data's own noise (binarisation)
+            var dataGenerator = RandomGenerator(seed: settings.seed).derived(UInt64(indices[0]))
+            var generator = dataGenerator.derived(1) // the model's
             let batch = data.batch(indices, generator: &dataGenerator)
             done += indices.count
             if metric == .accuracy {
-                guard let batchLabels = batch.labels else { throw TrainingError("\(config.dataset) has no labels to measure accuracy against") }
-                found += withoutGradients { (model as? Clustering)?.clusters(batch.images) ?? (model as! Classifying).predictions(batch.images) }
+                guard let batchLabels = batch.labels else {
+                    throw TrainingError("\(config.dataset) has no labels to measure accuracy against")
+                }
+                found += withoutGradients {
+                    (model as? Clustering)?.clusters(batch.images) ?? (model as! Classifying).predictions(batch.images)
+                }
                 labels += batchLabels
                 progress?.update(min(done * ranks, count))
                 continue
@@ -35,10 +40,13 @@ extension Evaluation {
             let values: Tensor = withoutGradients {
                 switch metric {
                 case .nll: return likelihood!.negativeLogLikelihood(batch, k: settings.k, generator: &generator)
-                case .bpd: return likelihood!.negativeLogLikelihood(batch, k: settings.k, generator: &generator)
-                    / Float(Double(Shape.count(config.imageShape)) * Foundation.log(2))
+                case .bpd:
+                    return likelihood!.negativeLogLikelihood(batch, k: settings.k, generator: &generator)
+                        / Float(Double(Shape.count(config.imageShape)) * Foundation.log(2))
                 case .elbo: return (model as! EvidenceBound).negativeELBO(batch.images, generator: &generator)
-                default: return ((model as! Reconstructing).reconstruct(batch.images) - batch.images).squared().flattened().mean(alongAxis: 1)
+                default:
+                    return ((model as! Reconstructing).reconstruct(batch.images) - batch.images).squared().flattened()
+                        .mean(alongAxis: 1)
                 }
             }
             total += values.scalars.reduce(0) { $0 + Double($1) }
@@ -52,13 +60,19 @@ extension Evaluation {
             labels = settings.communicator.gatherIntegers(labels, capacity: capacity)
         }
         guard rank == 0 else { return nil }
-        let value = metric != .accuracy ? total / Double(count)
-            : model is Clustering ? 100 * clusteringAccuracy(clusters: found, labels: labels)
-            : 100 * Double(zip(found, labels).filter { $0.0 == $0.1 }.count) / Double(count)
-        let text = "\(config.model) \(metric.rawValue) on \(config.dataset) \(settings.split.rawValue) (\(count) images, k = \(samples)): "
+        let value =
+            metric != .accuracy
+            ? total / Double(count)
+            : model is Clustering
+                ? 100 * clusteringAccuracy(clusters: found, labels: labels)
+                : 100 * Double(zip(found, labels).filter { $0.0 == $0.1 }.count) / Double(count)
+        let text =
+            "\(config.model) \(metric.rawValue) on \(config.dataset) \(settings.split.rawValue) (\(count) images, k "
+                + "= \(samples)): "
             + "\(String(format: "%.4f", value)) \(metric.unit)"
-        return Measurement(model: config.model, metric: metric, value: value, dataset: config.dataset, split: settings.split.rawValue,
-                           count: count, k: samples, text: text)
+        return Measurement(
+            model: config.model, metric: metric, value: value, dataset: config.dataset, split: settings.split.rawValue,
+            count: count, k: samples, text: text)
     }
 
     /// FID and class coverage of `count` samples against the classifier's test set; for a
@@ -68,8 +82,9 @@ extension Evaluation {
         let isJudge = model is Classifying
         let (classifierConfig, network) = try classifier(isJudge ? run : settings.classifier)
         let reference = { (split: MNIST.Split) in
-            try Catalog.dataset(classifierConfig.dataset, split: split, dataDirectory: settings.dataDirectory,
-                                imageSize: classifierConfig.imageShape[1], channels: classifierConfig.imageShape[0])
+            try Catalog.dataset(
+                classifierConfig.dataset, split: split, dataDirectory: settings.dataDirectory,
+                imageSize: classifierConfig.imageShape[1], channels: classifierConfig.imageShape[0])
         }
         let test = try reference(.test), train = try reference(.train)
         let evaluator = try FIDEvaluator(classifier: network, test: test)
@@ -82,7 +97,9 @@ extension Evaluation {
             defer { done += n }
             if isJudge { return train.batch(Array(done..<(done + n)), generator: &generator).images }
             let samples = withoutGradients {
-                if let truncation = settings.truncation, let style { return style.sample(count: n, psi: truncation, generator: &generator) }
+                if let truncation = settings.truncation, let style {
+                    return style.sample(count: n, psi: truncation, generator: &generator)
+                }
                 return model.sample(count: n, generator: &generator)
             }
             return centreCrop(samples, to: network.imageShape)
@@ -90,14 +107,20 @@ extension Evaluation {
         progress.finish()
         let floor = isJudge ? fid : try evaluator.floor(count: total, real: train)
         let shares = coverage.shares.map { String(format: "%.4f", $0) }.joined(separator: ", ")
-        let text = "\(isJudge ? "training images" : config.model) FID against \(test.name) test: \(String(format: "%.3f", fid)) (\(total) images; "
+        let text =
+            "\(isJudge ? "training images" : config.model) FID against \(test.name) test: "
+                + "\(String(format: "%.3f", fid)) (\(total) images; "
             + "real training images score \(String(format: "%.3f", floor)) at that count; classifier test accuracy "
-            + "\(String(format: "%.2f", 100 * evaluator.classifierAccuracy))%)\nclass shares: \(shares); classes below 5%: \(coverage.rareClasses)"
-        return Measurement(model: config.model, metric: .fid, value: fid, dataset: test.name, split: "test", count: total, k: 1,
-                           extra: [Figure("real_floor", floor), Figure("classifier_accuracy", 100 * evaluator.classifierAccuracy),
-                                   Figure("class_shares", list: coverage.shares.map { Double($0) }, digits: 4),
-                                   Figure("rare_classes", list: coverage.rareClasses.map { Double($0) }, digits: 0)],
-                           text: text)
+            + "\(String(format: "%.2f", 100 * evaluator.classifierAccuracy))%)\nclass shares: \(shares); classes "
+                + "below 5%: \(coverage.rareClasses)"
+        return Measurement(
+            model: config.model, metric: .fid, value: fid, dataset: test.name, split: "test", count: total, k: 1,
+            extra: [
+                Figure("real_floor", floor), Figure("classifier_accuracy", 100 * evaluator.classifierAccuracy),
+                Figure("class_shares", list: coverage.shares.map { Double($0) }, digits: 4),
+                Figure("rare_classes", list: coverage.rareClasses.map { Double($0) }, digits: 0)
+            ],
+            text: text)
     }
 
     /// A class-conditional model's samples, `count` of them drawn for the classes in turn
@@ -120,10 +143,17 @@ extension Evaluation {
         }
         progress.finish()
         let value = 100 * Double(kept.reduce(0, +)) / Double(count)
-        let perClass = (0..<model.classes).map { c in 100 * Double(kept[c]) / Double(max(1, (0..<count).filter { $0 % model.classes == c }.count)) }
-        let text = "\(config.model): the classifier reads \(String(format: "%.2f", value))% of \(count) samples as the class they were drawn for\n"
-            + "per class: " + perClass.enumerated().map { String(format: "%d: %.0f%%", $0.offset, $0.element) }.joined(separator: ", ")
-        return Measurement(model: config.model, metric: .labels, value: value, dataset: config.dataset, split: "samples", count: count, k: 1,
-                           extra: [Figure("per_class", list: perClass)], text: text)
+        let perClass = (0..<model.classes).map { c in
+            100 * Double(kept[c]) / Double(max(1, (0..<count).filter { $0 % model.classes == c }.count))
+        }
+        let text =
+            "\(config.model): the classifier reads \(String(format: "%.2f", value))% of \(count) samples as the "
+                + "class they were drawn for\n"
+            + "per class: "
+            + perClass.enumerated().map { String(format: "%d: %.0f%%", $0.offset, $0.element) }.joined(separator: ", ")
+        return Measurement(
+            model: config.model, metric: .labels, value: value, dataset: config.dataset, split: "samples", count: count,
+            k: 1,
+            extra: [Figure("per_class", list: perClass)], text: text)
     }
 }

@@ -13,7 +13,8 @@ public final class FIDEvaluator {
 
     public init(classifier: Classifier, test: Dataset, batchSize: Int = 500) throws {
         guard classifier.imageShape == test.imageShape else {
-            throw TrainingError("the classifier takes \(classifier.imageShape) images, the test set holds \(test.imageShape)")
+            throw TrainingError(
+                "the classifier takes \(classifier.imageShape) images, the test set holds \(test.imageShape)")
         }
         self.classifier = classifier
         classifier.eval()
@@ -34,8 +35,10 @@ public final class FIDEvaluator {
 
     /// FID and class coverage of `count` images that `images(n)` hands out `batchSize` at a time,
     /// with the class the classifier reads in each (in order).
-    public func evaluate(count: Int, batchSize: Int = 500, progress: Progress? = nil,
-                         images: (Int) throws -> Tensor) throws -> (fid: Double, coverage: ClassCoverage, predictions: [Int]) {
+    public func evaluate(
+        count: Int, batchSize: Int = 500, progress: Progress? = nil,
+        images: (Int) throws -> Tensor
+    ) throws -> (fid: Double, coverage: ClassCoverage, predictions: [Int]) {
         var features: [Tensor] = [], predictions: [Int] = []
         var done = 0
         while done < count {
@@ -48,7 +51,10 @@ public final class FIDEvaluator {
             progress?.update(done)
         }
         let statistics = FeatureStatistics(features: Tensor.concatenate(features, axis: 0))
-        return (try frechetDistance(statistics, reference), ClassCoverage(predictions: predictions, classes: classifier.options.classes), predictions)
+        return (
+            try frechetDistance(statistics, reference),
+            ClassCoverage(predictions: predictions, classes: classifier.options.classes), predictions
+        )
     }
 
     /// The floor of an FID of `count` images: as many real images from `real` (a split other
@@ -56,13 +62,15 @@ public final class FIDEvaluator {
     /// how many images it is taken over, so every FID is shown beside the floor at its count.
     public func floor(count: Int, real: Dataset, batchSize: Int = 500) throws -> Double {
         guard count <= real.count else {
-            throw TrainingError("the floor of \(count) images needs as many real ones; \(real.name) holds \(real.count)")
+            throw TrainingError(
+                "the floor of \(count) images needs as many real ones; \(real.name) holds \(real.count)")
         }
         var generator = RandomGenerator(seed: 0)
         var done = 0
         return try evaluate(count: count, batchSize: batchSize) { n in
             defer { done += n }
-            return centreCrop(real.batch(Array(done..<(done + n)), generator: &generator).images, to: classifier.imageShape)
+            return centreCrop(
+                real.batch(Array(done..<(done + n)), generator: &generator).images, to: classifier.imageShape)
         }.fid
     }
 }

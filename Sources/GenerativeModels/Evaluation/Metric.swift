@@ -77,13 +77,18 @@ public struct Figure: Sendable {
     public let isList: Bool
     public let digits: Int
 
-    public init(_ name: String, _ value: Double, digits: Int = 4) { self.name = name; values = [value]; isList = false; self.digits = digits }
-    public init(_ name: String, list: [Double], digits: Int = 2) { self.name = name; values = list; isList = true; self.digits = digits }
+    public init(_ name: String, _ value: Double, digits: Int = 4) {
+        self.name = name; values = [value]; isList = false; self.digits = digits
+    }
+    public init(_ name: String, list: [Double], digits: Int = 2) {
+        self.name = name; values = list; isList = true; self.digits = digits
+    }
 
     /// As words for the text line: "real floor 4.9400".
     public var text: String {
         let numbers = values.map { $0.isFinite ? String(format: "%.\(digits)f", $0) : "nan" }
-        return name.replacingOccurrences(of: "_", with: " ") + " " + (isList ? "[" + numbers.joined(separator: ", ") + "]" : numbers[0])
+        return name.replacingOccurrences(of: "_", with: " ") + " "
+            + (isList ? "[" + numbers.joined(separator: ", ") + "]" : numbers[0])
     }
 }
 
@@ -112,11 +117,21 @@ public struct Measurement {
     public var json: String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
-        func text(_ value: some Encodable) -> String { (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null" }
+        func text(_ value: some Encodable) -> String {
+            (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+        }
         func field(_ key: String, _ value: some Encodable) -> String { text(key) + ": " + text(value) }
-        let fields = [field("model", model), field("metric", metric), field("value", Self.rounded(value, 4)), field("unit", metric.unit),
-                      field("dataset", dataset), field("split", split), field("count", count), field("k", k)]
-            + extra.map { f in f.isList ? field(f.name, f.values.map { Self.rounded($0, f.digits) }) : field(f.name, Self.rounded(f.values[0], f.digits)) }
+        let fields =
+            [
+                field("model", model), field("metric", metric), field("value", Self.rounded(value, 4)),
+                field("unit", metric.unit),
+                field("dataset", dataset), field("split", split), field("count", count), field("k", k)
+            ]
+            + extra.map { f in
+                f.isList
+                    ? field(f.name, f.values.map { Self.rounded($0, f.digits) })
+                    : field(f.name, Self.rounded(f.values[0], f.digits))
+            }
         return "{" + fields.joined(separator: ", ") + "}"
     }
 }
@@ -168,11 +183,16 @@ public struct Evaluation {
     public func measure(_ metric: Metric) throws -> Measurement? {
         let available = Metric.available(for: model)
         guard available.contains(metric) else {
-            throw TrainingError("\(metric.rawValue) is not a metric of \(config.model) but of \(metric.models); \(config.model) gives "
-                + available.map(\.rawValue).joined(separator: ", "))
+            throw TrainingError(
+                "\(metric.rawValue) is not a metric of \(config.model) but of \(metric.models); \(config.model) gives "
+                    + available.map(\.rawValue).joined(separator: ", "))
         }
         guard settings.communicator.size == 1 || Self.sharded.contains(metric) else {
-            throw TrainingError("\(metric.rawValue) runs on one process (\(Self.sharded.map(\.rawValue).sorted().joined(separator: ", ")) shard across ranks); start it without mpirun")
+            throw TrainingError(
+                "\(metric.rawValue) runs on one process "
+                    + "(\(Self.sharded.map(\.rawValue).sorted().joined(separator: ", ")) shard across ranks); start "
+                        + "it without mpirun"
+            )
         }
         if settings.truncation != nil && !(model is StyleMixing) {
             throw TrainingError("--truncation is an option of stylegan, not of \(config.model)")
@@ -189,8 +209,9 @@ public struct Evaluation {
 
     /// The run's data set, split `split`, at the run's image size.
     func data(_ split: MNIST.Split, pairing: Pairing = .none) throws -> Dataset {
-        try Catalog.dataset(config.dataset, split: split, dataDirectory: settings.dataDirectory, imageSize: config.imageShape[1],
-                            channels: config.imageShape[0], pairing: pairing)
+        try Catalog.dataset(
+            config.dataset, split: split, dataDirectory: settings.dataDirectory, imageSize: config.imageShape[1],
+            channels: config.imageShape[0], pairing: pairing)
     }
 
     /// The classifier run at `path`, for images of the model's shape.
@@ -202,12 +223,15 @@ public struct Evaluation {
 extension Catalog {
     /// The classifier run at `path`, for images of `shape` (read in its central crop), or a
     /// clear error.
-    public static func classifier(at path: String, for shape: [Int]) throws -> (config: RunConfig, network: Classifier) {
+    public static func classifier(at path: String, for shape: [Int]) throws -> (config: RunConfig, network: Classifier)
+    {
         let (config, loaded) = try load(RunDirectory(URL(fileURLWithPath: path)))
         guard let network = loaded as? Classifier else {
-            throw TrainingError("\(path) holds \(config.model), not a classifier (train one: deepgen train classifier --dataset mnist)")
+            throw TrainingError(
+                "\(path) holds \(config.model), not a classifier (train one: deepgen train classifier --dataset mnist)")
         }
-        guard shape[0] == network.imageShape[0], shape[1] >= network.imageShape[1], shape[2] >= network.imageShape[2] else {
+        guard shape[0] == network.imageShape[0], shape[1] >= network.imageShape[1], shape[2] >= network.imageShape[2]
+        else {
             throw TrainingError("the classifier takes \(network.imageShape) images, the model draws \(shape)")
         }
         return (config, network)

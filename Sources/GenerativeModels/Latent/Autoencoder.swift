@@ -40,15 +40,22 @@ public final class Autoencoder: Module, TrainableModel {
         switch options.architecture {
         case .mlp:
             let widths = [Shape.count(imageShape)] + options.hiddenDimensions
-            encoder = Sequential([Function.flatten()] + multilayerPerceptron(widths + [options.latentDimension], activateLast: false,
-                                                                             activation: activation, generator: &generator))
-            decoder = Sequential(multilayerPerceptron([options.latentDimension] + widths.reversed(), activateLast: false,
-                                                      activation: activation, generator: &generator) + [Function.unflatten(imageShape)])
+            encoder = Sequential(
+                [Function.flatten()]
+                    + multilayerPerceptron(
+                        widths + [options.latentDimension], activateLast: false,
+                        activation: activation, generator: &generator))
+            decoder = Sequential(
+                multilayerPerceptron(
+                    [options.latentDimension] + widths.reversed(), activateLast: false,
+                    activation: activation, generator: &generator) + [Function.unflatten(imageShape)])
         case .conv:
             let (layers, features) = convolutionalEncoder(imageShape, activation: activation, generator: &generator)
             encoder = Sequential(layers + [Linear(features, options.latentDimension, generator: &generator)])
-            decoder = Sequential(convolutionalDecoder(latent: options.latentDimension, imageShape: imageShape, activation: activation,
-                                                      generator: &generator))
+            decoder = Sequential(
+                convolutionalDecoder(
+                    latent: options.latentDimension, imageShape: imageShape, activation: activation,
+                    generator: &generator))
         }
         codeMean = Buffer(Tensor.zeros([options.latentDimension]))
         codeVariance = Buffer(Tensor.ones([options.latentDimension]))
@@ -66,14 +73,17 @@ public final class Autoencoder: Module, TrainableModel {
     /// The training loss per example, summed over pixels.
     public func reconstructionLoss(_ x: Tensor) -> Tensor {
         let raw = decoder(encoder(x))
-        let perPixel = options.loss == .bce ? binaryCrossEntropyWithLogits(raw, x, reduction: .none) : (raw - x).squared()
+        let perPixel =
+            options.loss == .bce ? binaryCrossEntropyWithLogits(raw, x, reduction: .none) : (raw - x).squared()
         return perPixel.flattened().sum(alongAxis: 1)
     }
 
     public func trainStep(_ batch: Batch, generator: inout RandomGenerator) -> [String: Float] {
         let codes = encoder(batch.images)
         let raw = decoder(codes)
-        let perPixel = options.loss == .bce ? binaryCrossEntropyWithLogits(raw, batch.images, reduction: .none) : (raw - batch.images).squared()
+        let perPixel =
+            options.loss == .bce
+            ? binaryCrossEntropyWithLogits(raw, batch.images, reduction: .none) : (raw - batch.images).squared()
         let loss = perPixel.flattened().sum(alongAxis: 1).mean()
         optimizer.minimize(loss)
         withoutGradients {

@@ -19,7 +19,8 @@ public struct GaussianMixture {
     /// [N, K]. Differentiable in every argument (VaDE trains through it).
     public static func componentLogDensities(_ x: Tensor, means: Tensor, logVariances: Tensor) -> Tensor {
         let d = Float(x.shape[1])
-        let squares = (x.unsqueezed(1) - means.unsqueezed(0)).squared() * (-logVariances).exp().unsqueezed(0)   // [N, K, D]
+        // [N, K, D]
+        let squares = (x.unsqueezed(1) - means.unsqueezed(0)).squared() * (-logVariances).exp().unsqueezed(0)
         let logTwoPi = Float(Foundation.log(2 * Double.pi))
         return -0.5 * (squares.sum(alongAxis: 2) + logVariances.sum(alongAxis: 1).unsqueezed(0) + d * logTwoPi)
     }
@@ -40,9 +41,12 @@ public struct GaussianMixture {
     /// The best (highest mean log-likelihood) of `restarts` EM runs on points [N, D], each
     /// stopping when an iteration adds less than `tolerance` nats per point. Variances are kept
     /// at least `varianceFloor` (scikit-learn's reg_covar), so a component on one point survives.
-    public static func fit(_ x: Tensor, components k: Int, restarts: Int = 3, iterations: Int = 200, tolerance: Float = 1e-5,
-                           varianceFloor: Float = 1e-6, generator: inout RandomGenerator) -> (mixture: GaussianMixture, meanLogLikelihood: Float) {
-        precondition(x.rank == 2 && x.shape[0] >= k, "GaussianMixture.fit: needs points [N, D] with N >= \(k), got \(x.shape)")
+    public static func fit(
+        _ x: Tensor, components k: Int, restarts: Int = 3, iterations: Int = 200, tolerance: Float = 1e-5,
+        varianceFloor: Float = 1e-6, generator: inout RandomGenerator
+    ) -> (mixture: GaussianMixture, meanLogLikelihood: Float) {
+        precondition(
+            x.rank == 2 && x.shape[0] >= k, "GaussianMixture.fit: needs points [N, D] with N >= \(k), got \(x.shape)")
         return withoutGradients {
             var best: (mixture: GaussianMixture, meanLogLikelihood: Float)?
             for _ in 0..<restarts {
@@ -50,13 +54,15 @@ public struct GaussianMixture {
                 let centres = kMeans(x, clusters: k, iterations: 10, generator: &restart)
                 // Start EM from hard k-means responsibilities.
                 let nearest = squaredDistances(x, centres).argmin()
-                var mixture = maximisation(x, responsibilities: Tensor.oneHot(nearest, classes: k), varianceFloor: varianceFloor)
+                var mixture = maximisation(
+                    x, responsibilities: Tensor.oneHot(nearest, classes: k), varianceFloor: varianceFloor)
                 var previous = -Float.infinity
                 for _ in 0..<iterations {
                     let joint = mixture.jointLogDensities(x)
                     let logLikelihood = joint.logSumExp(alongAxis: 1, keepDims: true)
                     let current = logLikelihood.mean().scalar
-                    mixture = maximisation(x, responsibilities: (joint - logLikelihood).exp(), varianceFloor: varianceFloor)
+                    mixture = maximisation(
+                        x, responsibilities: (joint - logLikelihood).exp(), varianceFloor: varianceFloor)
                     if current - previous < tolerance { break }
                     previous = current
                 }
@@ -69,8 +75,8 @@ public struct GaussianMixture {
 
     /// The M step: weights, means and variances from responsibilities [N, K].
     static func maximisation(_ x: Tensor, responsibilities r: Tensor, varianceFloor: Float) -> GaussianMixture {
-        let counts = r.sum(alongAxis: 0) + 1e-10                                          // [K]
-        let means = r.matmul(x, transposeSelf: true) / counts.unsqueezed(1)              // [K, D]
+        let counts = r.sum(alongAxis: 0) + 1e-10 // [K]
+        let means = r.matmul(x, transposeSelf: true) / counts.unsqueezed(1) // [K, D]
         let secondMoments = r.matmul(x.squared(), transposeSelf: true) / counts.unsqueezed(1)
         let variances = (secondMoments - means.squared()).clamped(min: varianceFloor)
         return GaussianMixture(weights: counts / Float(x.shape[0]), means: means, variances: variances)

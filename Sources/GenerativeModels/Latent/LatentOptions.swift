@@ -12,7 +12,10 @@ extension PCAModel.Options: ModelOptions {
     public func check(imageShape: [Int]) throws {
         let pixels = imageShape.reduce(1, *)
         guard components <= pixels else {
-            throw TrainingError("pca keeps at most \(pixels) components of \(imageShape.map(String.init).joined(separator: "x")) images, not \(components)")
+            throw TrainingError(
+                "pca keeps at most \(pixels) components of \(imageShape.map(String.init).joined(separator: "x")) "
+                    + "images, not \(components)"
+            )
         }
     }
     public var defaultDataset: String { "binarized-mnist" }
@@ -22,7 +25,9 @@ public struct PCAFlags: OptionFlags {
     /// Principal components to keep (default 50).
     @Option(help: "Principal components to keep (default 50).") var components: Int?
     public init() {}
-    public func validate() throws { try ValidationError.require((components ?? 1) >= 1, "--components must be positive") }
+    public func validate() throws {
+        try ValidationError.require((components ?? 1) >= 1, "--components must be positive")
+    }
     public func apply(to options: inout PCAModel.Options) { options.components = components ?? options.components }
 }
 
@@ -40,8 +45,12 @@ extension Autoencoder.Options: ModelOptions {
 
 /// The encoder and decoder of the autoencoders: shape, width and rate.
 public struct EncoderFlags: ParsableArguments {
-    @Option(help: "Latent dimension (default: the model's, 2 for ae, 20 for vae and iwae, 10 for vade).") var latentDim: Int?
-    @Option(help: "Hidden layer widths of the MLPs, comma-separated (default 512,256 for ae, 400 for vae and iwae, 500,500,2000 for vade).")
+    @Option(help: "Latent dimension (default: the model's, 2 for ae, 20 for vae and iwae, 10 for vade).") var latentDim:
+        Int?
+    @Option(
+        help:
+            "Hidden layer widths of the MLPs, comma-separated (default 512,256 for ae, 400 for vae and iwae, 500,500,2000 for vade)."
+    )
     var hidden: Widths?
     @Option(help: "Adam's learning rate (default 1e-3; vade 2e-3).") var learningRate: Float?
     public init() {}
@@ -85,7 +94,8 @@ extension VAE.Options: ModelOptions {
 public struct VAEFlags: OptionFlags {
     @OptionGroup var network: EncoderFlags
     @Option(help: "mlp or conv (default mlp).") var architecture: Autoencoder.Architecture?
-    @Option(help: "The decoder's pixel likelihood: bernoulli or gaussian (default bernoulli).") var likelihood: VAE.Likelihood?
+    @Option(help: "The decoder's pixel likelihood: bernoulli or gaussian (default bernoulli).") var likelihood:
+        VAE.Likelihood?
     public init() {}
     public func apply(to o: inout VAE.Options) {
         network.apply(latent: &o.latentDimension, hidden: &o.hiddenDimensions, rate: &o.learningRate)
@@ -98,7 +108,9 @@ public struct IWAEFlags: OptionFlags {
     @OptionGroup var vae: VAEFlags
     @Option(help: "Importance samples k of the training bound (default 5).") var k: Int?
     public init() {}
-    public func validate() throws { try ValidationError.require((1...1000).contains(k ?? 1), "--k must be between 1 and 1000") }
+    public func validate() throws {
+        try ValidationError.require((1...1000).contains(k ?? 1), "--k must be between 1 and 1000")
+    }
     public func apply(to o: inout VAE.Options) {
         vae.apply(to: &o)
         o.importanceSamples = k ?? o.importanceSamples
@@ -112,7 +124,10 @@ extension VaDE.Options: ModelOptions {
     }
     public func adapted(to data: Dataset) throws -> Self {
         guard clusters <= data.count else {
-            throw TrainingError("vade fits \(clusters) clusters to the codes of \(data.count) examples; give --clusters \(data.count) or fewer")
+            throw TrainingError(
+                "vade fits \(clusters) clusters to the codes of \(data.count) examples; give --clusters "
+                    + "\(data.count) or fewer"
+            )
         }
         return self
     }
@@ -121,15 +136,23 @@ extension VaDE.Options: ModelOptions {
 public struct VaDEFlags: OptionFlags {
     @OptionGroup var network: EncoderFlags
     @Option(help: "Mixture components, the clusters (default 10).") var clusters: Int?
-    @Option(help: "Epochs of autoencoder pre-training before the prior is fitted (default 200).") var pretrainEpochs: Int?
-    @Option(help: "How the autoencoder is pre-trained: sgd-mse (DEC's: SGD at rate 1, momentum 0.9, on the squared error) or adam-bce (Adam on the Bernoulli loss); default sgd-mse.")
+    @Option(help: "Epochs of autoencoder pre-training before the prior is fitted (default 200).") var pretrainEpochs:
+        Int?
+    @Option(
+        help:
+            "How the autoencoder is pre-trained: sgd-mse (DEC's: SGD at rate 1, momentum 0.9, on the squared error) or adam-bce (Adam on the Bernoulli loss); default sgd-mse."
+    )
     var pretraining: VaDE.Pretraining?
-    @Option(help: "The rate's factor every 10 epochs after pre-training, down to a tenth of it (the authors' 0.9, the default; 1: constant).")
+    @Option(
+        help:
+            "The rate's factor every 10 epochs after pre-training, down to a tenth of it (the authors' 0.9, the default; 1: constant)."
+    )
     var lrDecay: Float?
     public init() {}
     public func validate() throws {
         try ValidationError.require((2...1000).contains(clusters ?? 2), "--clusters must be between 2 and 1000")
-        try ValidationError.require((0...100_000).contains(pretrainEpochs ?? 0), "--pretrain-epochs must be between 0 and 100000")
+        try ValidationError.require(
+            (0...100_000).contains(pretrainEpochs ?? 0), "--pretrain-epochs must be between 0 and 100000")
         try ValidationError.require(lrDecay.map { $0 > 0 && $0 <= 1 } ?? true, "--lr-decay must be in (0, 1]")
     }
     public func apply(to o: inout VaDE.Options) {
@@ -153,11 +176,17 @@ extension VAE: LikelihoodModel, EvidenceBound, LatentInterpolation, LatentManifo
         importanceSampledNLL(self, batch.images.flattened(), k: k, generator: &generator)
     }
     public var likelihoodIsEstimated: Bool { true }
-    public func negativeELBO(_ images: Tensor, generator: inout RandomGenerator) -> Tensor { -elbo(images.flattened(), generator: &generator).elbo }
+    public func negativeELBO(_ images: Tensor, generator: inout RandomGenerator) -> Tensor {
+        -elbo(images.flattened(), generator: &generator).elbo
+    }
     /// Between the codes of pairs of test images.
-    public func interpolationGrid(pairs: Int, steps: Int, test: () throws -> Dataset, generator: inout RandomGenerator) throws -> Tensor {
+    public func interpolationGrid(
+        pairs: Int, steps: Int, test: () throws -> Dataset, generator: inout RandomGenerator
+    ) throws -> Tensor {
         let data = try test()
-        guard data.count >= 2 * pairs else { throw TrainingError("\(pairs) pairs need \(2 * pairs) test images; \(data.name) has \(data.count)") }
+        guard data.count >= 2 * pairs else {
+            throw TrainingError("\(pairs) pairs need \(2 * pairs) test images; \(data.name) has \(data.count)")
+        }
         let a = data.batch(Array(0..<pairs), generator: &generator).images
         let b = data.batch(Array(pairs..<(2 * pairs)), generator: &generator).images
         return interpolate(from: a, to: b, steps: steps)
@@ -166,7 +195,9 @@ extension VAE: LikelihoodModel, EvidenceBound, LatentInterpolation, LatentManifo
 }
 
 extension VaDE: EvidenceBound, Clustering {
-    public func negativeELBO(_ images: Tensor, generator: inout RandomGenerator) -> Tensor { -elbo(images.flattened(), generator: &generator).elbo }
+    public func negativeELBO(_ images: Tensor, generator: inout RandomGenerator) -> Tensor {
+        -elbo(images.flattened(), generator: &generator).elbo
+    }
 }
 
 extension Autoencoder: Reconstructing, PriorSampling, LinearSubspace {

@@ -3,8 +3,10 @@ import TensorEngine
 
 /// Linear layers through `widths` (the first is the input size), each followed by `activation`
 /// except, unless `activateLast`, the last: the MLP encoders and decoders of the latent models.
-func multilayerPerceptron(_ widths: [Int], activateLast: Bool, activation: () -> any Layer = { Function.relu() },
-                          generator: inout RandomGenerator) -> [any Layer] {
+func multilayerPerceptron(
+    _ widths: [Int], activateLast: Bool, activation: () -> any Layer = { Function.relu() },
+    generator: inout RandomGenerator
+) -> [any Layer] {
     var layers: [any Layer] = []
     for (i, (input, output)) in zip(widths, widths.dropFirst()).enumerated() {
         layers.append(Linear(input, output, generator: &generator))
@@ -15,23 +17,35 @@ func multilayerPerceptron(_ widths: [Int], activateLast: Bool, activation: () ->
 
 /// Two 4x4 stride-2 convolutions (32 then 64 channels) and a flatten: images [N, C, H, W] to
 /// features [N, 64 * H/4 * W/4] (the second element of the result).
-func convolutionalEncoder(_ imageShape: [Int], activation: () -> any Layer = { Function.relu() },
-                          generator: inout RandomGenerator) -> (layers: [any Layer], features: Int) {
+func convolutionalEncoder(
+    _ imageShape: [Int], activation: () -> any Layer = { Function.relu() },
+    generator: inout RandomGenerator
+) -> (layers: [any Layer], features: Int) {
     let (c, h, w) = (imageShape[0], imageShape[1], imageShape[2])
-    precondition(h % 4 == 0 && w % 4 == 0, "the convolutional network halves the image twice; \(h)x\(w) is not divisible by 4")
-    return ([Conv2d(c, 32, kernel: 4, stride: 2, padding: 1, generator: &generator), activation(),
-             Conv2d(32, 64, kernel: 4, stride: 2, padding: 1, generator: &generator), activation(), Function.flatten()],
-            64 * (h / 4) * (w / 4))
+    precondition(
+        h % 4 == 0 && w % 4 == 0, "the convolutional network halves the image twice; \(h)x\(w) is not divisible by 4")
+    return (
+        [
+            Conv2d(c, 32, kernel: 4, stride: 2, padding: 1, generator: &generator), activation(),
+            Conv2d(32, 64, kernel: 4, stride: 2, padding: 1, generator: &generator), activation(), Function.flatten()
+        ],
+        64 * (h / 4) * (w / 4)
+    )
 }
 
 /// The mirror of `convolutionalEncoder`: codes [N, latent] through a linear layer to 64 maps of
 /// H/4 x W/4, then two 4x4 stride-2 transposed convolutions up to [N, C, H, W].
-func convolutionalDecoder(latent: Int, imageShape: [Int], activation: () -> any Layer = { Function.relu() },
-                          generator: inout RandomGenerator) -> [any Layer] {
+func convolutionalDecoder(
+    latent: Int, imageShape: [Int], activation: () -> any Layer = { Function.relu() },
+    generator: inout RandomGenerator
+) -> [any Layer] {
     let (c, h, w) = (imageShape[0], imageShape[1], imageShape[2])
-    return [Linear(latent, 64 * (h / 4) * (w / 4), generator: &generator), activation(), Function.unflatten([64, h / 4, w / 4]),
-            ConvTranspose2d(64, 32, kernel: 4, stride: 2, padding: 1, generator: &generator), activation(),
-            ConvTranspose2d(32, c, kernel: 4, stride: 2, padding: 1, generator: &generator)]
+    return [
+        Linear(latent, 64 * (h / 4) * (w / 4), generator: &generator), activation(),
+        Function.unflatten([64, h / 4, w / 4]),
+        ConvTranspose2d(64, 32, kernel: 4, stride: 2, padding: 1, generator: &generator), activation(),
+        ConvTranspose2d(32, c, kernel: 4, stride: 2, padding: 1, generator: &generator)
+    ]
 }
 
 /// Points on straight lines between code pairs a[i] -> b[i] ([pairs, d] each), `steps` per line

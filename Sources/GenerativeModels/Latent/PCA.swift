@@ -4,7 +4,7 @@ import TensorEngine
 /// Principal component analysis in closed form: centre the data, take the top-m eigenvectors of
 /// its covariance. The encoder projects onto them, the decoder maps back with the transpose.
 public struct PCA {
-    public let mean: Tensor          // [D]
+    public let mean: Tensor // [D]
     /// Rows are the principal directions, largest variance first: [m, D].
     public let components: Tensor
     /// Variance along each kept direction, and its share of the total: [m] each.

@@ -33,7 +33,8 @@ public final class PCAModel: Module, ClosedFormFitting {
     }
 
     public var pca: PCA {
-        PCA(mean: mean.value, components: components.value, explainedVariance: explainedVariance.value,
+        PCA(
+            mean: mean.value, components: components.value, explainedVariance: explainedVariance.value,
             explainedVarianceRatio: explainedVarianceRatio.value)
     }
 
@@ -60,7 +61,8 @@ public final class PCAModel: Module, ClosedFormFitting {
     }
 
     public func fitSummary(_ figures: [String: Float]) -> String {
-        "PCA: \(options.components) components explain \(String(format: "%.1f", 100 * figures["explained_variance"]!))% of the variance; "
+        "PCA: \(options.components) components explain "
+            + "\(String(format: "%.1f", 100 * figures["explained_variance"]!))% of the variance; "
             + "reconstruction MSE \(String(format: "%.5f", figures["mse"]!))"
     }
 

@@ -58,15 +58,18 @@ public class VAE: Module, TrainableModel {
         case .mlp:
             encoder = Sequential(multilayerPerceptron([pixels] + hidden, activateLast: true, generator: &generator))
             features = hidden.last ?? pixels
-            decoder = Sequential(multilayerPerceptron([options.latentDimension] + hidden.reversed() + [pixels], activateLast: false,
-                                                      generator: &generator))
+            decoder = Sequential(
+                multilayerPerceptron(
+                    [options.latentDimension] + hidden.reversed() + [pixels], activateLast: false,
+                    generator: &generator))
         case .conv:
             // The networks see flattened images, as the MLPs do.
             let (layers, flat) = convolutionalEncoder(imageShape, generator: &generator)
             features = flat
             encoder = Sequential([Function.unflatten(imageShape)] + layers)
-            decoder = Sequential(convolutionalDecoder(latent: options.latentDimension, imageShape: imageShape, generator: &generator)
-                                 + [Function.flatten()])
+            decoder = Sequential(
+                convolutionalDecoder(latent: options.latentDimension, imageShape: imageShape, generator: &generator)
+                    + [Function.flatten()])
         }
         mean = Linear(features, options.latentDimension, generator: &generator)
         logVariance = Linear(features, options.latentDimension, generator: &generator)
@@ -110,13 +113,14 @@ public class VAE: Module, TrainableModel {
     public func logImportanceWeights(_ x: Tensor, noise eps: Tensor) -> Tensor {
         let (mu, logVar) = encode(x)
         let (k, n, d) = (eps.shape[0], eps.shape[1], eps.shape[2])
-        let z = mu.unsqueezed(0) + (logVar * 0.5).exp().unsqueezed(0) * eps                       // [k, N, d]
+        let z = mu.unsqueezed(0) + (logVar * 0.5).exp().unsqueezed(0) * eps // [k, N, d]
         let decoded = decode(z.reshaped([k * n, d])).reshaped([k, n, -1])
         let logLikelihood = self.logLikelihood(x.unsqueezed(0), decoded: decoded)
         let halfLog2Pi = Float(0.5 * Foundation.log(2 * Double.pi)) * Float(d)
         let logPrior = -0.5 * z.squared().sum(alongAxis: 2) - halfLog2Pi
         // With z = mu + sigma eps: log q(z | x) = -1/2 sum(eps^2 + log sigma^2) - d/2 log 2 pi.
-        let logPosterior = -0.5 * (eps.squared().sum(alongAxis: 2) + logVar.sum(alongAxis: 1).unsqueezed(0)) - halfLog2Pi
+        let logPosterior =
+            -0.5 * (eps.squared().sum(alongAxis: 2) + logVar.sum(alongAxis: 1).unsqueezed(0)) - halfLog2Pi
         return logLikelihood + logPrior - logPosterior
     }
 
@@ -131,7 +135,9 @@ public class VAE: Module, TrainableModel {
     }
 
     /// The ELBO per example with the analytic KL: reconstruction term and KL, [N] each.
-    public func elbo(_ x: Tensor, generator: inout RandomGenerator) -> (elbo: Tensor, reconstruction: Tensor, kl: Tensor) {
+    public func elbo(
+        _ x: Tensor, generator: inout RandomGenerator
+    ) -> (elbo: Tensor, reconstruction: Tensor, kl: Tensor) {
         elbo(x, noise: Tensor.normal([x.shape[0], options.latentDimension], generator: &generator))
     }
 
@@ -154,7 +160,9 @@ public class VAE: Module, TrainableModel {
     /// What a training step minimises for flattened images x and its noise (see `noise`): the
     /// negative bound averaged over the batch, as "loss", and for the ELBO its two terms.
     public func loss(_ x: Tensor, noise eps: Tensor) -> [String: Tensor] {
-        guard options.importanceSamples == 1 else { return ["loss": -bound(logImportanceWeights(x, noise: eps)).mean()] }
+        guard options.importanceSamples == 1 else {
+            return ["loss": -bound(logImportanceWeights(x, noise: eps)).mean()]
+        }
         let (elbo, reconstruction, kl) = elbo(x, noise: eps)
         return ["loss": -elbo.mean(), "reconstruction": -reconstruction.mean(), "kl": kl.mean()]
     }
@@ -174,7 +182,8 @@ public class VAE: Module, TrainableModel {
     /// For a 2-D latent space: decoded images on a `size` x `size` grid of codes spanning
     /// [-2, 2]^2 (the prior's bulk), [size * size, C, H, W], rows from top (z2 = 2) to bottom.
     public func manifold(size: Int) -> Tensor {
-        precondition(options.latentDimension == 2, "manifold: the latent space has \(options.latentDimension) dimensions, not 2")
+        precondition(
+            options.latentDimension == 2, "manifold: the latent space has \(options.latentDimension) dimensions, not 2")
         let ticks = (0..<size).map { -2 + 4 * Float($0) / Float(max(size - 1, 1)) }
         let codes = ticks.reversed().flatMap { z2 in ticks.flatMap { z1 in [z1, z2] } }
         return images(decode(Tensor(shape: [size * size, 2], scalars: codes))).reshaped([-1] + imageShape)
@@ -191,7 +200,9 @@ public class VAE: Module, TrainableModel {
 /// The importance-sampled negative log-likelihood, -log p(x) ~= -(logsumexp_i log w_i - log k),
 /// in nats per example, for `k` samples taken `chunk` at a time (a running log-sum-exp, so k =
 /// 5000 needs no more memory than `chunk`).
-public func importanceSampledNLL(_ model: VAE, _ x: Tensor, k: Int, chunk: Int = 500, generator: inout RandomGenerator) -> Tensor {
+public func importanceSampledNLL(
+    _ model: VAE, _ x: Tensor, k: Int, chunk: Int = 500, generator: inout RandomGenerator
+) -> Tensor {
     withoutGradients {
         var total: Tensor?
         var done = 0

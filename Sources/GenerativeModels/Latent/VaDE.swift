@@ -73,8 +73,10 @@ public final class VaDE: Module, TrainableModel {
         encoder = Sequential(multilayerPerceptron([pixels] + hidden, activateLast: true, generator: &generator))
         mean = Linear(hidden.last ?? pixels, options.latentDimension, generator: &generator)
         logVariance = Linear(hidden.last ?? pixels, options.latentDimension, generator: &generator)
-        decoder = Sequential(multilayerPerceptron([options.latentDimension] + hidden.reversed() + [pixels], activateLast: false,
-                                                  generator: &generator))
+        decoder = Sequential(
+            multilayerPerceptron(
+                [options.latentDimension] + hidden.reversed() + [pixels], activateLast: false,
+                generator: &generator))
         priorLogits = Parameter(Tensor.zeros([options.clusters]))
         priorMeans = Parameter(Tensor.zeros([options.clusters, options.latentDimension]))
         priorLogVariances = Parameter(Tensor.zeros([options.clusters, options.latentDimension]))
@@ -82,7 +84,9 @@ public final class VaDE: Module, TrainableModel {
         super.init()
         let networks = encoder.parameters() + mean.parameters() + decoder.parameters()
         let pretrained = networks.filter { !$0.isFrozen }
-        pretrainer = options.pretraining == .sgdMSE ? SGD(pretrained, learningRate: 1, momentum: 0.9)
+        pretrainer =
+            options.pretraining == .sgdMSE
+            ? SGD(pretrained, learningRate: 1, momentum: 0.9)
             : Adam(pretrained, learningRate: options.pretrainLearningRate)
         optimizer = Adam(trainableParameters(), learningRate: options.learningRate)
     }
@@ -90,7 +94,9 @@ public final class VaDE: Module, TrainableModel {
     public var isPretraining: Bool { phase.value.scalars[0] == 0 }
 
     public var prior: GaussianMixture {
-        GaussianMixture(weights: softmax(priorLogits.value, axis: 0), means: priorMeans.value, variances: priorLogVariances.value.exp())
+        GaussianMixture(
+            weights: softmax(priorLogits.value, axis: 0), means: priorMeans.value,
+            variances: priorLogVariances.value.exp())
     }
 
     /// mu and log sigma^2 of q(z | x) for flattened images [N, pixels].
@@ -120,21 +126,29 @@ public final class VaDE: Module, TrainableModel {
         let z = mu + (logVar * 0.5).exp() * eps
         let reconstruction = bernoulliLogLikelihood(logits: decoder(z), targets: x)
         let logGamma = logSoftmax(jointLogPrior(z), axis: 1)
-        return (reconstruction - latentDivergence(mean: mu, logVariance: logVar, logResponsibilities: logGamma), reconstruction)
+        return (
+            reconstruction - latentDivergence(mean: mu, logVariance: logVar, logResponsibilities: logGamma),
+            reconstruction
+        )
     }
 
     /// KL(q(z, c | x) || p(z, c)) per example for q(z | x) = N(mean, diag exp(logVariance)) and
     /// q(c | x) = exp(logResponsibilities): the Gaussian cross-entropies
     ///   sum_c gamma_c 1/2 sum_j [log 2 pi + log sigma_cj^2 + (s_j^2 + (m_j - mu_cj)^2) / sigma_cj^2]
     /// minus the entropy of q(z | x), 1/2 sum_j (log 2 pi + 1 + log s_j^2), plus KL(gamma || pi).
-    public func latentDivergence(mean m: Tensor, logVariance logS2: Tensor, logResponsibilities logGamma: Tensor) -> Tensor {
+    public func latentDivergence(
+        mean m: Tensor, logVariance logS2: Tensor, logResponsibilities logGamma: Tensor
+    ) -> Tensor {
         let gamma = logGamma.exp()
         let logTwoPi = Float(Foundation.log(2 * Double.pi))
-        let priorLogVar = priorLogVariances.value.unsqueezed(0)                             // [1, K, D]
-        let spread = (logS2.exp().unsqueezed(1) + (m.unsqueezed(1) - priorMeans.value.unsqueezed(0)).squared()) * (-priorLogVar).exp()
-        let crossEntropy = 0.5 * (logTwoPi + priorLogVar + spread).sum(alongAxis: 2)        // [N, K]
+        let priorLogVar = priorLogVariances.value.unsqueezed(0) // [1, K, D]
+        let spread =
+            (logS2.exp().unsqueezed(1) + (m.unsqueezed(1) - priorMeans.value.unsqueezed(0)).squared())
+            * (-priorLogVar).exp()
+        let crossEntropy = 0.5 * (logTwoPi + priorLogVar + spread).sum(alongAxis: 2) // [N, K]
         let entropy = 0.5 * (logTwoPi + 1 + logS2).sum(alongAxis: 1)
-        let clusterDivergence = (gamma * (logGamma - logSoftmax(priorLogits.value, axis: 0).unsqueezed(0))).sum(alongAxis: 1)
+        let clusterDivergence = (gamma * (logGamma - logSoftmax(priorLogits.value, axis: 0).unsqueezed(0))).sum(
+            alongAxis: 1)
         return (gamma * crossEntropy).sum(alongAxis: 1) - entropy + clusterDivergence
     }
 
@@ -151,8 +165,11 @@ public final class VaDE: Module, TrainableModel {
     /// The VaDE phase's rate: times `learningRateDecay` every 10 epochs after pre-training, down
     /// to a tenth (a function of the step alone, so a resumed run takes it up where it was).
     public func learningRateSchedules(stepsPerEpoch: Int) -> [String: any LearningRateSchedule] {
-        ["model": DelayedStepDecay(delaySteps: options.pretrainEpochs * stepsPerEpoch, stepSize: 10 * stepsPerEpoch,
-                                   gamma: options.learningRateDecay, minimumFactor: 0.1)]
+        [
+            "model": DelayedStepDecay(
+                delaySteps: options.pretrainEpochs * stepsPerEpoch, stepSize: 10 * stepsPerEpoch,
+                gamma: options.learningRateDecay, minimumFactor: 0.1)
+        ]
     }
 
     /// Encodes the whole training set and sets the prior to a GMM fitted to the codes (the most
@@ -163,15 +180,21 @@ public final class VaDE: Module, TrainableModel {
     public func fitPrior(_ dataset: Dataset) throws {
         var generator = RandomGenerator(seed: 0x6A_DE)
         let codes = withoutGradients {
-            Tensor.concatenate(stride(from: 0, to: dataset.count, by: 1000).map { start in
-                let batch = dataset.batch(Array(start..<min(start + 1000, dataset.count)), generator: &generator)
-                return encode(batch.images.flattened()).mean
-            }, axis: 0)
+            Tensor.concatenate(
+                stride(from: 0, to: dataset.count, by: 1000).map { start in
+                    let batch = dataset.batch(Array(start..<min(start + 1000, dataset.count)), generator: &generator)
+                    return encode(batch.images.flattened()).mean
+                }, axis: 0)
         }
-        guard codes.scalars.allSatisfy(\.isFinite) else { throw TrainingError("VaDE: the pre-trained encoder gives non-finite codes") }
-        let (mixture, score) = GaussianMixture.fit(codes, components: options.clusters, restarts: 10, generator: &generator)
+        guard codes.scalars.allSatisfy(\.isFinite) else {
+            throw TrainingError("VaDE: the pre-trained encoder gives non-finite codes")
+        }
+        let (mixture, score) = GaussianMixture.fit(
+            codes, components: options.clusters, restarts: 10, generator: &generator)
         // A diagnostic only (training never sees labels): how well the starting clusters match.
-        var report = "VaDE: prior fitted to the codes of \(dataset.count) images (mean log-likelihood \(String(format: "%.3f", score)))"
+        var report =
+            "VaDE: prior fitted to the codes of \(dataset.count) images (mean log-likelihood "
+                + "\(String(format: "%.3f", score)))"
         if let labels = dataset.batch(Array(0..<dataset.count), generator: &generator).labels {
             let accuracy = clusteringAccuracy(clusters: mixture.assignments(codes), labels: labels)
             report += String(format: "; its clusters match the labels for %.2f%% of them", 100 * accuracy)
@@ -192,7 +215,9 @@ public final class VaDE: Module, TrainableModel {
         let x = batch.images.flattened()
         if isPretraining {
             let output = decoder(encode(x).mean)
-            let loss = options.pretraining == .sgdMSE ? (output - x).squared().mean() : -bernoulliLogLikelihood(logits: output, targets: x).mean()
+            let loss =
+                options.pretraining == .sgdMSE
+                ? (output - x).squared().mean() : -bernoulliLogLikelihood(logits: output, targets: x).mean()
             pretrainer.minimize(loss)
             return ["loss": loss.scalar]
         }

@@ -77,7 +77,10 @@ extension Float {
 func requireQuartered(_ imageShape: [Int], _ what: String) throws {
     let (h, w) = (imageShape[1], imageShape[2])
     guard h % 4 == 0, w % 4 == 0, h >= 8, w >= 8 else {
-        throw TrainingError("\(what) halves its images twice, so their sides must be multiples of 4 of at least 8, not \(h)x\(w) (--image-size)")
+        throw TrainingError(
+            "\(what) halves its images twice, so their sides must be multiples of 4 of at least 8, not \(h)x\(w) "
+                + "(--image-size)"
+        )
     }
 }
 

@@ -18,14 +18,18 @@ public struct ModelEntry: @unchecked Sendable {
     let pairing: Pairing
 
     /// `name` with `defaults`, set from the command line by `flags`.
-    public init<Options: ModelOptions, Flags: OptionFlags>(_ name: String, _ defaults: Options, flags: Flags.Type, legacyKey: String,
-                                                           summary: String) where Flags.Options == Options {
+    public init<Options: ModelOptions, Flags: OptionFlags>(
+        _ name: String, _ defaults: Options, flags: Flags.Type, legacyKey: String,
+        summary: String
+    ) where Flags.Options == Options {
         self.name = name; self.defaults = defaults; self.summary = summary; self.legacyKey = legacyKey
         pairing = Options.pairing
         apply = { arguments, base in
             var options = base as? Options ?? defaults
             let flags: Flags
-            do { flags = try Flags.parse(arguments) } catch { throw ValidationError("\(name): \(Flags.message(for: error))") }
+            do { flags = try Flags.parse(arguments) } catch {
+                throw ValidationError("\(name): \(Flags.message(for: error))")
+            }
             try flags.apply(to: &options)
             return options
         }
@@ -47,43 +51,65 @@ public struct ModelEntry: @unchecked Sendable {
 /// here (after mlx-swift-examples' `LLMModelFactory`).
 public enum ModelRegistry {
     public static let entries: [ModelEntry] = [
-        ModelEntry("pca", PCAModel.Options(), flags: PCAFlags.self, legacyKey: "pca",
-                   summary: "principal component analysis, fitted in closed form"),
-        ModelEntry("ae", Autoencoder.Options(), flags: AutoencoderFlags.self, legacyKey: "autoencoder",
-                   summary: "an autoencoder (MLP or convolutional), deterministic codes"),
-        ModelEntry("vae", VAE.Options(), flags: VAEFlags.self, legacyKey: "vae",
-                   summary: "a variational autoencoder (Kingma & Welling 2014)"),
-        ModelEntry("beta-vae", BetaVAE.Options(), flags: BetaVAEFlags.self, legacyKey: "beta-vae", summary: "a VAE with a weight on its KL term (Higgins et al. 2017)"),
-        ModelEntry("iwae", VAE.Options.iwae, flags: IWAEFlags.self, legacyKey: "vae",
-                   summary: "an importance-weighted autoencoder (Burda et al. 2016)"),
-        ModelEntry("vade", VaDE.Options(), flags: VaDEFlags.self, legacyKey: "vade",
-                   summary: "a VAE with a Gaussian-mixture prior that clusters (Jiang et al. 2017)"),
-        ModelEntry("gan", GAN.Options.preset("gan"), flags: GANFlags.self, legacyKey: "gan",
-                   summary: "Goodfellow et al.'s GAN of perceptrons"),
-        ModelEntry("dcgan", GAN.Options.preset("dcgan"), flags: DCGANFlags.self, legacyKey: "gan",
-                   summary: "a deep convolutional GAN (Radford et al. 2016)"),
-        ModelEntry("wgan", GAN.Options.preset("wgan"), flags: WGANFlags.self, legacyKey: "gan",
-                   summary: "a Wasserstein GAN with weight clipping (Arjovsky et al. 2017)"),
-        ModelEntry("wgan-gp", GAN.Options.preset("wgan-gp"), flags: WGANGPFlags.self, legacyKey: "gan",
-                   summary: "a Wasserstein GAN with a gradient penalty (Gulrajani et al. 2017)"),
-        ModelEntry("pix2pix", Pix2Pix.Options(), flags: Pix2PixFlags.self, legacyKey: "pix2pix",
-                   summary: "image-to-image translation from pairs (Isola et al. 2017)"),
-        ModelEntry("cyclegan", CycleGAN.Options(), flags: CycleGANFlags.self, legacyKey: "cyclegan",
-                   summary: "translation between two unpaired domains (Zhu et al. 2017)"),
-        ModelEntry("stylegan", StyleGAN.Options(), flags: StyleGANFlags.self, legacyKey: "stylegan",
-                   summary: "a style-based generator (Karras et al. 2019, 2020)"),
-        ModelEntry("pixelcnn", PixelModelOptions<PixelCNN>(), flags: PixelCNNFlags.self, legacyKey: "pixelcnn",
-                   summary: "masked convolutions (van den Oord et al. 2016)"),
-        ModelEntry("gated-pixelcnn", PixelModelOptions<GatedPixelCNN>(), flags: GatedPixelCNNFlags.self, legacyKey: "pixelcnn",
-                   summary: "gated vertical and horizontal stacks, class-conditional (van den Oord et al. 2016)"),
-        ModelEntry("row-lstm", PixelModelOptions<RowLSTM>(), flags: RowLSTMFlags.self, legacyKey: "pixelcnn",
-                   summary: "PixelRNN's row-by-row LSTM (van den Oord et al. 2016)"),
-        ModelEntry("diagonal-bilstm", PixelModelOptions<DiagonalBiLSTM>(), flags: DiagonalBiLSTMFlags.self, legacyKey: "pixelcnn",
-                   summary: "PixelRNN's diagonal bidirectional LSTM (van den Oord et al. 2016)"),
-        ModelEntry("pixelcnn++", PixelModelOptions<PixelCNNPlusPlus>(), flags: PixelCNNPlusPlusFlags.self, legacyKey: "pixelcnn",
-                   summary: "a discretised logistic mixture, shifted convolutions, two resolutions (Salimans et al. 2017)"),
-        ModelEntry("classifier", Classifier.Options(), flags: ClassifierFlags.self, legacyKey: "classifier",
-                   summary: "the MNIST classifier whose features define the FID (not generative)"),
+        ModelEntry(
+            "pca", PCAModel.Options(), flags: PCAFlags.self, legacyKey: "pca",
+            summary: "principal component analysis, fitted in closed form"),
+        ModelEntry(
+            "ae", Autoencoder.Options(), flags: AutoencoderFlags.self, legacyKey: "autoencoder",
+            summary: "an autoencoder (MLP or convolutional), deterministic codes"),
+        ModelEntry(
+            "vae", VAE.Options(), flags: VAEFlags.self, legacyKey: "vae",
+            summary: "a variational autoencoder (Kingma & Welling 2014)"),
+        ModelEntry(
+            "beta-vae", BetaVAE.Options(), flags: BetaVAEFlags.self, legacyKey: "beta-vae",
+            summary: "a VAE with a weight on its KL term (Higgins et al. 2017)"),
+        ModelEntry(
+            "iwae", VAE.Options.iwae, flags: IWAEFlags.self, legacyKey: "vae",
+            summary: "an importance-weighted autoencoder (Burda et al. 2016)"),
+        ModelEntry(
+            "vade", VaDE.Options(), flags: VaDEFlags.self, legacyKey: "vade",
+            summary: "a VAE with a Gaussian-mixture prior that clusters (Jiang et al. 2017)"),
+        ModelEntry(
+            "gan", GAN.Options.preset("gan"), flags: GANFlags.self, legacyKey: "gan",
+            summary: "Goodfellow et al.'s GAN of perceptrons"),
+        ModelEntry(
+            "dcgan", GAN.Options.preset("dcgan"), flags: DCGANFlags.self, legacyKey: "gan",
+            summary: "a deep convolutional GAN (Radford et al. 2016)"),
+        ModelEntry(
+            "wgan", GAN.Options.preset("wgan"), flags: WGANFlags.self, legacyKey: "gan",
+            summary: "a Wasserstein GAN with weight clipping (Arjovsky et al. 2017)"),
+        ModelEntry(
+            "wgan-gp", GAN.Options.preset("wgan-gp"), flags: WGANGPFlags.self, legacyKey: "gan",
+            summary: "a Wasserstein GAN with a gradient penalty (Gulrajani et al. 2017)"),
+        ModelEntry(
+            "pix2pix", Pix2Pix.Options(), flags: Pix2PixFlags.self, legacyKey: "pix2pix",
+            summary: "image-to-image translation from pairs (Isola et al. 2017)"),
+        ModelEntry(
+            "cyclegan", CycleGAN.Options(), flags: CycleGANFlags.self, legacyKey: "cyclegan",
+            summary: "translation between two unpaired domains (Zhu et al. 2017)"),
+        ModelEntry(
+            "stylegan", StyleGAN.Options(), flags: StyleGANFlags.self, legacyKey: "stylegan",
+            summary: "a style-based generator (Karras et al. 2019, 2020)"),
+        ModelEntry(
+            "pixelcnn", PixelModelOptions<PixelCNN>(), flags: PixelCNNFlags.self, legacyKey: "pixelcnn",
+            summary: "masked convolutions (van den Oord et al. 2016)"),
+        ModelEntry(
+            "gated-pixelcnn", PixelModelOptions<GatedPixelCNN>(), flags: GatedPixelCNNFlags.self, legacyKey: "pixelcnn",
+            summary: "gated vertical and horizontal stacks, class-conditional (van den Oord et al. 2016)"),
+        ModelEntry(
+            "row-lstm", PixelModelOptions<RowLSTM>(), flags: RowLSTMFlags.self, legacyKey: "pixelcnn",
+            summary: "PixelRNN's row-by-row LSTM (van den Oord et al. 2016)"),
+        ModelEntry(
+            "diagonal-bilstm", PixelModelOptions<DiagonalBiLSTM>(), flags: DiagonalBiLSTMFlags.self,
+            legacyKey: "pixelcnn",
+            summary: "PixelRNN's diagonal bidirectional LSTM (van den Oord et al. 2016)"),
+        ModelEntry(
+            "pixelcnn++", PixelModelOptions<PixelCNNPlusPlus>(), flags: PixelCNNPlusPlusFlags.self,
+            legacyKey: "pixelcnn",
+            summary: "a discretised logistic mixture, shifted convolutions, two resolutions (Salimans et al. 2017)"),
+        ModelEntry(
+            "classifier", Classifier.Options(), flags: ClassifierFlags.self, legacyKey: "classifier",
+            summary: "the MNIST classifier whose features define the FID (not generative)")
     ]
 
     /// The model names, in the specification's order.

@@ -4,9 +4,9 @@ import TensorEngine
 
 /// Images found in the generator's space: one w per layer (W+) and the noise maps, per image.
 public struct Projection {
-    public let styles: Tensor     // [N, styleCount, D]
-    public let noise: [Tensor]    // one [N, 1, r, r] per convolution
-    public let image: Tensor      // [N, C, H, W] in [0, 1]
+    public let styles: Tensor // [N, styleCount, D]
+    public let noise: [Tensor] // one [N, 1, r, r] per convolution
+    public let image: Tensor // [N, C, H, W] in [0, 1]
 
     /// Image `i`'s projection, repeated `count` times (to take `count` other styles).
     public func repeating(_ i: Int, count: Int) -> Projection {
@@ -24,15 +24,24 @@ extension StyleGAN {
     /// the first 5% and down, as a cosine, over the last 25%. The maps are renormalised after
     /// every step so they cannot carry the image. Each image's loss is its own and Adam's steps are
     /// per parameter, so a batch holds N independent projections sharing only the schedule.
-    public func project(_ target: Tensor, steps: Int = 300, learningRate: Float = 0.1, features: ((Tensor) -> Tensor)? = nil,
-                        featureWeight: Float = 1, noiseWeight: Float = 1e3, generator rng: inout RandomGenerator,
-                        progress: ((Int, Float) -> Void)? = nil) -> Projection {
+    public func project(
+        _ target: Tensor, steps: Int = 300, learningRate: Float = 0.1, features: ((Tensor) -> Tensor)? = nil,
+        featureWeight: Float = 1, noiseWeight: Float = 1e3, generator rng: inout RandomGenerator,
+        progress: ((Int, Float) -> Void)? = nil
+    ) -> Projection {
         let g = averaged
-        let samples = withoutGradients { g.map(Tensor.normal([1000, options.generator.latentDimension], generator: &rng)) }
-        let spread = withoutGradients { ((samples - g.averageStyle.value.unsqueezed(0)).squared().sum(alongAxis: 1).mean()).sqrt().scalar }
+        let samples = withoutGradients {
+            g.map(Tensor.normal([1000, options.generator.latentDimension], generator: &rng))
+        }
+        let spread = withoutGradients {
+            ((samples - g.averageStyle.value.unsqueezed(0)).squared().sum(alongAxis: 1).mean()).sqrt().scalar
+        }
         let n = target.shape[0]
-        let styles = Parameter(g.broadcast(g.averageStyle.value.unsqueezed(0).expanded(to: [n, g.options.styleDimension])))
-        let maps = g.convolutions.map { c in Parameter(Tensor.normal([n] + c.fixedNoise.value.shape.dropFirst(), generator: &rng)) }
+        let styles = Parameter(
+            g.broadcast(g.averageStyle.value.unsqueezed(0).expanded(to: [n, g.options.styleDimension])))
+        let maps = g.convolutions.map { c in
+            Parameter(Tensor.normal([n] + c.fixedNoise.value.shape.dropFirst(), generator: &rng))
+        }
         func perImage(_ x: Tensor) -> Tensor { x.flattened().mean(alongAxis: 1).sum() }
         let optimizer = Adam([styles] + maps, learningRate: learningRate, beta1: 0.9, beta2: 0.999)
         let wanted = features.map { f in withoutGradients { f(target) } }
@@ -56,17 +65,22 @@ extension StyleGAN {
             }
             progress?(step + 1, loss.scalar)
         }
-        let image = withoutGradients { ((g.synthesize(styles.value, noise: &none, maps: maps.map(\.value)) + 1) * 0.5).clamped(min: 0, max: 1) }
+        let image = withoutGradients {
+            ((g.synthesize(styles.value, noise: &none, maps: maps.map(\.value)) + 1) * 0.5).clamped(min: 0, max: 1)
+        }
         return Projection(styles: styles.value, noise: maps.map(\.value), image: image)
     }
 
     /// The projections' styles at `layers` replaced by `style`'s ([N, styleCount, D] each, or [1, ...] for all N).
     public func stylize(_ content: Projection, with style: Tensor, layers: Range<Int>) -> Tensor {
         let style = style.expanded(to: content.styles.shape)
-        let perLayer = (0..<averaged.styleCount).map { layer in (layers.contains(layer) ? style : content.styles).sliced(axis: 1, layer..<layer + 1) }
+        let perLayer = (0..<averaged.styleCount).map { layer in
+            (layers.contains(layer) ? style : content.styles).sliced(axis: 1, layer..<layer + 1)
+        }
         var none: RandomGenerator? = nil
         return withoutGradients {
-            ((averaged.synthesize(Tensor.concatenate(perLayer, axis: 1), noise: &none, maps: content.noise) + 1) * 0.5).clamped(min: 0, max: 1)
+            ((averaged.synthesize(Tensor.concatenate(perLayer, axis: 1), noise: &none, maps: content.noise) + 1) * 0.5)
+                .clamped(min: 0, max: 1)
         }
     }
 
@@ -81,7 +95,9 @@ extension StyleGAN {
                 let (h, w) = (v.shape[2], v.shape[3])
                 let across = Tensor.concatenate([v.sliced(axis: 3, 1..<w), v.sliced(axis: 3, 0..<1)], axis: 3)
                 let down = Tensor.concatenate([v.sliced(axis: 2, 1..<h), v.sliced(axis: 2, 0..<1)], axis: 2)
-                total = total + (v * across).flattened().mean(alongAxis: 1).squared().sum() + (v * down).flattened().mean(alongAxis: 1).squared().sum()
+                total =
+                    total + (v * across).flattened().mean(alongAxis: 1).squared().sum()
+                    + (v * down).flattened().mean(alongAxis: 1).squared().sum()
                 guard h > 8 else { break }
                 v = downsampled(v)
             }

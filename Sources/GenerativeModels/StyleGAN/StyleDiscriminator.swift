@@ -40,11 +40,13 @@ public final class StyleDiscriminator: Module {
         let (n, h, w) = (x.shape[0], x.shape[2], x.shape[3])
         var group = min(Self.groupSize, n)
         while n % group != 0 { group -= 1 }
-        let columns = n / group                                                     // image i sits in column i % columns
+        let columns = n / group // image i sits in column i % columns
         let grouped = x.reshaped([group, columns] + Array(x.shape.dropFirst()))
         let deviation = relu(grouped.squared().mean(alongAxis: 0) - grouped.mean(alongAxis: 0).squared()) + 1e-8
-        let perColumn = deviation.sqrt().flattened().mean(alongAxis: 1)            // [columns]
-        return perColumn.gather((0..<n).map { $0 % columns }, alongAxis: 0).reshaped([n, 1, 1, 1]).expanded(to: [n, 1, h, w])
+        let perColumn = deviation.sqrt().flattened().mean(alongAxis: 1) // [columns]
+        return perColumn.gather((0..<n).map { $0 % columns }, alongAxis: 0).reshaped([n, 1, 1, 1]).expanded(to: [
+            n, 1, h, w
+        ])
     }
 }
 

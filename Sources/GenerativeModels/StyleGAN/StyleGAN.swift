@@ -33,7 +33,9 @@ public final class StyleGAN: Module, TrainableModel {
     var discriminatorOptimizer: Adam!
 
     public var module: Module { self }
-    public var optimizers: [String: Optimizer] { ["generator": generatorOptimizer, "discriminator": discriminatorOptimizer] }
+    public var optimizers: [String: Optimizer] {
+        ["generator": generatorOptimizer, "discriminator": discriminatorOptimizer]
+    }
 
     public init(_ options: Options, imageShape: [Int], generator rng: inout RandomGenerator) {
         self.options = options
@@ -41,12 +43,14 @@ public final class StyleGAN: Module, TrainableModel {
         generator = StyleGenerator(options.generator, imageShape: imageShape, generator: &rng)
         var copy = rng
         averaged = StyleGenerator(options.generator, imageShape: imageShape, generator: &copy)
-        discriminator = StyleDiscriminator(imageShape: imageShape, features: options.generator.features,
-                                           minimumFeatures: options.generator.minimumFeatures, generator: &rng)
+        discriminator = StyleDiscriminator(
+            imageShape: imageShape, features: options.generator.features,
+            minimumFeatures: options.generator.minimumFeatures, generator: &rng)
         super.init()
         withoutGradients { for (a, g) in zip(averaged.parameters(), generator.parameters()) { a.assign(g.value) } }
         generatorOptimizer = Adam(generator.parameters(), learningRate: options.learningRate, beta1: 0, beta2: 0.99)
-        discriminatorOptimizer = Adam(discriminator.parameters(), learningRate: options.learningRate, beta1: 0, beta2: 0.99)
+        discriminatorOptimizer = Adam(
+            discriminator.parameters(), learningRate: options.learningRate, beta1: 0, beta2: 0.99)
     }
 
     /// Styles for `n` images: one w per image, or (with the mixing probability) two with a random
@@ -88,7 +92,8 @@ public final class StyleGAN: Module, TrainableModel {
         let real = batch.images * 2 - 1, n = real.shape[0]
         var noise: RandomGenerator? = rng.split()
         let fake = generator.synthesize(styles(n, generator: &rng).styles, noise: &noise).detached()
-        let (lossD, discriminatorFigures) = discriminatorObjective(real: real, fake: fake, step: discriminatorOptimizer.step)
+        let (lossD, discriminatorFigures) = discriminatorObjective(
+            real: real, fake: fake, step: discriminatorOptimizer.step)
         var figures = discriminatorFigures
         discriminatorOptimizer.minimize(lossD)
 
@@ -110,13 +115,16 @@ public final class StyleGAN: Module, TrainableModel {
             generator.averageStyle.value = wAverage
             averaged.averageStyle.value = wAverage
             let beta = Float(Foundation.pow(0.5, Double(batchSize) / Double(options.averageHalfLife)))
-            for (a, g) in zip(averaged.parameters(), generator.parameters()) { a.assign(a.value * beta + g.value.detached() * (1 - beta)) }
+            for (a, g) in zip(averaged.parameters(), generator.parameters()) {
+                a.assign(a.value * beta + g.value.detached() * (1 - beta))
+            }
         }
     }
 
     /// Images in [0, 1] from the averaged generator, truncated by `psi`, with drawn noise.
     public func sample(count: Int, psi: Float, generator rng: inout RandomGenerator) -> Tensor {
-        let w = averaged.truncated(averaged.map(Tensor.normal([count, options.generator.latentDimension], generator: &rng)), psi: psi)
+        let w = averaged.truncated(
+            averaged.map(Tensor.normal([count, options.generator.latentDimension], generator: &rng)), psi: psi)
         var noise: RandomGenerator? = rng.split()
         return ((averaged.synthesize(averaged.broadcast(w), noise: &noise) + 1) * 0.5).clamped(min: 0, max: 1)
     }
@@ -131,7 +139,8 @@ public final class StyleGAN: Module, TrainableModel {
         let w = averaged.map(Tensor.normal([rows, options.generator.latentDimension], generator: &rng))
         let styles = (0..<rows).flatMap { r in psis.map { averaged.truncated(w.sliced(axis: 0, r..<r + 1), psi: $0) } }
         var fixed: RandomGenerator? = nil
-        return ((averaged.synthesize(averaged.broadcast(Tensor.concatenate(styles, axis: 0)), noise: &fixed) + 1) * 0.5).clamped(min: 0, max: 1)
+        return ((averaged.synthesize(averaged.broadcast(Tensor.concatenate(styles, axis: 0)), noise: &fixed) + 1) * 0.5)
+            .clamped(min: 0, max: 1)
     }
 
     /// The layers whose styles set coarse (4-8 px), middle (16 px) or fine (32 px and up) features.
@@ -148,13 +157,15 @@ public final class StyleGAN: Module, TrainableModel {
     /// The StyleGAN paper's mixing figure: sources along the top, destinations down the side, and
     /// in each cell the destination with the source's styles at `layers`. [(1 + D) * (1 + S), C, H, W]
     /// in [0, 1], row by row, the corner blank.
-    public func mixingGrid(sources: Int, destinations: Int, layers: Range<Int>, psi: Float, generator rng: inout RandomGenerator) -> Tensor {
+    public func mixingGrid(
+        sources: Int, destinations: Int, layers: Range<Int>, psi: Float, generator rng: inout RandomGenerator
+    ) -> Tensor {
         let latent = options.generator.latentDimension
         let a = averaged.truncated(averaged.map(Tensor.normal([sources, latent], generator: &rng)), psi: psi)
         let b = averaged.truncated(averaged.map(Tensor.normal([destinations, latent], generator: &rng)), psi: psi)
         let noiseSeed = rng.split()
         func draw(_ styles: Tensor) -> Tensor {
-            var noise: RandomGenerator? = noiseSeed   // the same noise in every cell: only the styles differ
+            var noise: RandomGenerator? = noiseSeed // the same noise in every cell: only the styles differ
             return ((averaged.synthesize(styles, noise: &noise) + 1) * 0.5).clamped(min: 0, max: 1)
         }
         var rows = [Tensor.concatenate([Tensor.ones([1] + imageShape), draw(averaged.broadcast(a))], axis: 0)]
@@ -162,7 +173,9 @@ public final class StyleGAN: Module, TrainableModel {
             let destination = averaged.broadcast(b.sliced(axis: 0, d..<d + 1))
             let cells = (0..<sources).map { s -> Tensor in
                 let source = averaged.broadcast(a.sliced(axis: 0, s..<s + 1))
-                let perLayer = (0..<averaged.styleCount).map { layer in (layers.contains(layer) ? source : destination).sliced(axis: 1, layer..<layer + 1) }
+                let perLayer = (0..<averaged.styleCount).map { layer in
+                    (layers.contains(layer) ? source : destination).sliced(axis: 1, layer..<layer + 1)
+                }
                 return Tensor.concatenate(perLayer, axis: 1)
             }
             rows.append(Tensor.concatenate([draw(destination), draw(Tensor.concatenate(cells, axis: 0))], axis: 0))

@@ -35,23 +35,31 @@ public final class StyleGenerator: Module {
 
     public init(_ options: Options, imageShape: [Int], generator rng: inout RandomGenerator) {
         let (c, size) = (imageShape[0], imageShape[1])
-        precondition(size >= 4 && size & (size - 1) == 0 && imageShape[2] == size, "StyleGAN draws square images of a power-of-two size, not \(imageShape)")
+        precondition(
+            size >= 4 && size & (size - 1) == 0 && imageShape[2] == size,
+            "StyleGAN draws square images of a power-of-two size, not \(imageShape)")
         self.options = options
         self.imageShape = imageShape
         let d = options.styleDimension
         mapping = (0..<options.mappingLayers).map { i in
             EqualizedLinear(i == 0 ? options.latentDimension : d, d, lrMultiplier: 0.01, generator: &rng)
         }
-        let resolutions = Array(sequence(first: 4) { $0 * 2 < size * 2 ? $0 * 2 : nil })    // 4, 8, ..., size
+        let resolutions = Array(sequence(first: 4) { $0 * 2 < size * 2 ? $0 * 2 : nil }) // 4, 8, ..., size
         let width = { (r: Int) in max(options.minimumFeatures, options.features >> (r.trailingZeroBitCount - 2)) }
         constant = Parameter(Tensor.normal([1, width(4), 4, 4], generator: &rng))
-        var convolutions = [StyleConvolution(width(4), width(4), styleDimension: d, upsample: false, size: 4, generator: &rng)]
+        var convolutions = [
+            StyleConvolution(width(4), width(4), styleDimension: d, upsample: false, size: 4, generator: &rng)
+        ]
         for r in resolutions.dropFirst() {
-            convolutions.append(StyleConvolution(width(r / 2), width(r), styleDimension: d, upsample: true, size: r, generator: &rng))
-            convolutions.append(StyleConvolution(width(r), width(r), styleDimension: d, upsample: false, size: r, generator: &rng))
+            convolutions.append(
+                StyleConvolution(width(r / 2), width(r), styleDimension: d, upsample: true, size: r, generator: &rng))
+            convolutions.append(
+                StyleConvolution(width(r), width(r), styleDimension: d, upsample: false, size: r, generator: &rng))
         }
         self.convolutions = convolutions
-        toRGB = resolutions.map { ModulatedConv2d(width($0), c, kernel: 1, styleDimension: d, demodulate: false, generator: &rng) }
+        toRGB = resolutions.map {
+            ModulatedConv2d(width($0), c, kernel: 1, styleDimension: d, demodulate: false, generator: &rng)
+        }
         rgbBiases = resolutions.map { _ in Parameter(Tensor.zeros([1, c, 1, 1])) }
         averageStyle = Buffer(Tensor.zeros([d]))
     }
@@ -79,7 +87,8 @@ public final class StyleGenerator: Module {
         let a = broadcast(first), b = broadcast(second)
         if crossover == 0 { return b }
         if crossover == styleCount { return a }
-        return Tensor.concatenate([a.sliced(axis: 1, 0..<crossover), b.sliced(axis: 1, crossover..<styleCount)], axis: 1)
+        return Tensor.concatenate(
+            [a.sliced(axis: 1, 0..<crossover), b.sliced(axis: 1, crossover..<styleCount)], axis: 1)
     }
 
     /// Images [N, C, H, W] (unbounded; the data's range is [-1, 1]) for styles [N, styleCount, D].
@@ -87,9 +96,13 @@ public final class StyleGenerator: Module {
     /// `maps` (one per convolution, as a projection optimises them) override both.
     public func synthesize(_ styles: Tensor, noise: inout RandomGenerator?, maps: [Tensor]? = nil) -> Tensor {
         let n = styles.shape[0]
-        precondition(styles.rank == 3 && styles.shape[1] == styleCount, "StyleGAN: styles \(styles.shape) for \(styleCount) layers")
+        precondition(
+            styles.rank == 3 && styles.shape[1] == styleCount,
+            "StyleGAN: styles \(styles.shape) for \(styleCount) layers")
         let w = { (i: Int) in styles.sliced(axis: 1, i..<i + 1).squeezed(1) }
-        var x = convolutions[0](constant.value.expanded(to: [n] + Array(constant.value.shape.dropFirst())), w(0), noise: &noise, map: maps?[0])
+        var x = convolutions[0](
+            constant.value.expanded(to: [n] + Array(constant.value.shape.dropFirst())), w(0), noise: &noise,
+            map: maps?[0])
         var image = toRGB[0](x, w(1)) + rgbBiases[0].value
         for level in 1..<toRGB.count {
             x = convolutions[2 * level - 1](x, w(2 * level - 1), noise: &noise, map: maps?[2 * level - 1])
@@ -110,7 +123,10 @@ final class StyleConvolution: Module {
     let fixedNoise: Buffer
     let upsample: Bool
 
-    init(_ inputs: Int, _ outputs: Int, styleDimension: Int, upsample: Bool, size: Int, generator rng: inout RandomGenerator) {
+    init(
+        _ inputs: Int, _ outputs: Int, styleDimension: Int, upsample: Bool, size: Int,
+        generator rng: inout RandomGenerator
+    ) {
         convolution = ModulatedConv2d(inputs, outputs, kernel: 3, styleDimension: styleDimension, generator: &rng)
         noiseStrength = Parameter(Tensor.zeros([1, outputs, 1, 1]))
         bias = Parameter(Tensor.zeros([1, outputs, 1, 1]))

@@ -12,7 +12,10 @@ public final class EqualizedLinear: Module, Layer {
     let scale: Float
     let lrMultiplier: Float
 
-    public init(_ inputs: Int, _ outputs: Int, biasInit: Float = 0, lrMultiplier: Float = 1, generator rng: inout RandomGenerator) {
+    public init(
+        _ inputs: Int, _ outputs: Int, biasInit: Float = 0, lrMultiplier: Float = 1,
+        generator rng: inout RandomGenerator
+    ) {
         weight = Parameter(Tensor.normal([outputs, inputs], generator: &rng) / lrMultiplier)
         bias = Parameter(Tensor.full([outputs], biasInit / lrMultiplier))
         scale = lrMultiplier / Float(inputs).squareRoot()
@@ -54,7 +57,10 @@ public final class ModulatedConv2d: Module {
     let demodulate: Bool
     let scale: Float
 
-    public init(_ inputs: Int, _ outputs: Int, kernel: Int, styleDimension: Int, demodulate: Bool = true, generator rng: inout RandomGenerator) {
+    public init(
+        _ inputs: Int, _ outputs: Int, kernel: Int, styleDimension: Int, demodulate: Bool = true,
+        generator rng: inout RandomGenerator
+    ) {
         weight = Parameter(Tensor.normal([outputs, inputs, kernel, kernel], generator: &rng))
         affine = EqualizedLinear(styleDimension, inputs, biasInit: 1, generator: &rng)
         self.demodulate = demodulate
@@ -71,7 +77,7 @@ public final class ModulatedConv2d: Module {
 
     /// x [N, in, H, W] under the styles of w [N, styleDimension].
     public func callAsFunction(_ x: Tensor, _ w: Tensor) -> Tensor {
-        let s = affine(w)                                                       // [N, in]
+        let s = affine(w) // [N, in]
         let kernel = weight.value * scale
         let y = conv2d(x * s.reshaped([s.shape[0], -1, 1, 1]), kernel, padding: kernel.shape[2] / 2)
         guard demodulate else { return y }

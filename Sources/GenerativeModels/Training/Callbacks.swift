@@ -18,7 +18,9 @@ public final class LoopContext {
     /// Whether this session's time is already in `state`.
     var closed = false
     /// Wall time of the whole run so far, past sessions included.
-    public var elapsed: Double { closed ? state.elapsedSeconds : state.elapsedSeconds + Date().timeIntervalSince(started) }
+    public var elapsed: Double {
+        closed ? state.elapsedSeconds : state.elapsedSeconds + Date().timeIntervalSince(started)
+    }
     /// Adds this session's time to `state`: the loop has ended.
     func close() { state.elapsedSeconds = elapsed; closed = true }
     /// The state with this session's time added, as a checkpoint saves it.
@@ -55,7 +57,9 @@ final class Snapshots: TrainingCallback {
     let minutes: Double
     var next: Double
     var lastStep: Int?
-    init(minutes: Double, elapsed: Double) { self.minutes = minutes; next = (floor(elapsed / (60 * minutes)) + 1) * 60 * minutes }
+    init(minutes: Double, elapsed: Double) {
+        self.minutes = minutes; next = (floor(elapsed / (60 * minutes)) + 1) * 60 * minutes
+    }
     func wish(_ context: LoopContext) -> Bool { context.elapsed >= next }
     func beforeStep(_ context: LoopContext, granted: Bool) throws -> LoopDecision {
         if granted {
@@ -66,7 +70,9 @@ final class Snapshots: TrainingCallback {
         return .proceed
     }
     func afterTraining(_ context: LoopContext) throws {
-        if lastStep != context.state.step { try context.trainer.snapshot(minutes: context.state.elapsedSeconds / 60, state: context.state) }
+        if lastStep != context.state.step {
+            try context.trainer.snapshot(minutes: context.state.elapsedSeconds / 60, state: context.state)
+        }
     }
 }
 
@@ -98,7 +104,8 @@ final class LearningRateScheduling: TrainingCallback {
         for (name, optimizer) in context.trainer.model.optimizers {
             guard run != nil || own[name] != nil else { continue }
             let step = context.state.step
-            optimizer.learningRate = baseRates[name]! * (run?.factor(atStep: step) ?? 1) * (own[name]?.factor(atStep: step) ?? 1)
+            optimizer.learningRate =
+                baseRates[name]! * (run?.factor(atStep: step) ?? 1) * (own[name]?.factor(atStep: step) ?? 1)
         }
         return .proceed
     }
@@ -122,7 +129,10 @@ final class InterruptHandler: TrainingCallback {
         context.trainer.endProgress()
         context.close()
         try context.trainer.checkpoint(context.state)
-        context.trainer.say("interrupted at step \(context.state.step); checkpoint saved in \(context.trainer.run.url.path) (continue with --resume)")
+        context.trainer.say(
+            "interrupted at step \(context.state.step); checkpoint saved in \(context.trainer.run.url.path) "
+                + "(continue with --resume)"
+        )
         return .stop(.interrupted(atStep: context.state.step))
     }
 }
@@ -132,7 +142,10 @@ final class NonFiniteStop: TrainingCallback {
     func afterStep(_ context: LoopContext, losses: [String: Float], epoch: Int) throws {
         guard let bad = losses.first(where: { !$0.value.isFinite }) else { return }
         context.trainer.endProgress()
-        throw TrainingError("training stopped at step \(context.state.step): the \(bad.key) became \(bad.value); \(context.trainer.onDisk)")
+        throw TrainingError(
+            "training stopped at step \(context.state.step): the \(bad.key) became \(bad.value); "
+                + "\(context.trainer.onDisk)"
+        )
     }
 }
 
@@ -154,8 +167,11 @@ final class JSONLLog: TrainingCallback {
 final class ProgressReport: TrainingCallback {
     var running: [String: Double] = [:]
     func afterStep(_ context: LoopContext, losses: [String: Float], epoch: Int) throws {
-        for (name, value) in losses { running[name] = running[name].map { 0.95 * $0 + 0.05 * Double(value) } ?? Double(value) }
-        context.trainer.progressBar?.update(context.state.step, figures: Trainer.lossFirst(running.keys).map { ($0, running[$0]!) })
+        for (name, value) in losses {
+            running[name] = running[name].map { 0.95 * $0 + 0.05 * Double(value) } ?? Double(value)
+        }
+        context.trainer.progressBar?.update(
+            context.state.step, figures: Trainer.lossFirst(running.keys).map { ($0, running[$0]!) })
     }
     func afterTraining(_ context: LoopContext) throws { context.trainer.endProgress() }
 }

@@ -51,13 +51,14 @@ struct Canvas {
             guard let glyph = font[ch] else { continue }
             for row in 0..<5 {
                 for col in 0..<3 where glyph >> UInt16(14 - (row * 3 + col)) & 1 == 1 {
-                    for a in 0..<scale { for b in 0..<scale { set(x + (i * 4 + col) * scale + a, y + row * scale + b, colour) } }
+                    for a in 0..<scale {
+                        for b in 0..<scale { set(x + (i * 4 + col) * scale + a, y + row * scale + b, colour) }
+                    }
                 }
             }
         }
     }
 }
-
 
 /// 3x5 glyphs, rows top to bottom, 3 bits per row (bit 14 is the top-left pixel).
 let font: [Character: UInt16] = [
@@ -73,5 +74,5 @@ let font: [Character: UInt16] = [
     "u": 0b101_101_101_101_111, "v": 0b101_101_101_101_010, "w": 0b101_101_111_111_101, "x": 0b101_101_010_101_101,
     "y": 0b101_101_010_010_010, "z": 0b111_001_010_100_111,
     ":": 0b000_010_000_010_000, "(": 0b001_010_010_010_001, ")": 0b100_010_010_010_100, "/": 0b001_001_010_100_100,
-    ",": 0b000_000_000_010_100, "=": 0b000_111_000_111_000, "%": 0b101_001_010_100_101, "|": 0b010_010_010_010_010,
+    ",": 0b000_000_000_010_100, "=": 0b000_111_000_111_000, "%": 0b101_001_010_100_101, "|": 0b010_010_010_010_010
 ]

@@ -5,23 +5,32 @@ import TensorEngine
 /// Plots of training curves as PNG: one panel per series, each with its own axis (linear, or
 /// logarithmic when the values span more than two decades), round tick values and a title.
 public enum LinePlot {
-    static let colours: [(UInt8, UInt8, UInt8)] = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14), (148, 103, 189), (140, 86, 75)]
+    static let colours: [(UInt8, UInt8, UInt8)] = [
+        (31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14), (148, 103, 189), (140, 86, 75)
+    ]
     static let panelHeight = 170, titleHeight = 30
 
-    public static func render(series: [(name: String, points: [(x: Double, y: Double)])], title: String = "", width: Int = 640,
-                              xLabel: String = "step") -> Image {
+    public static func render(
+        series: [(name: String, points: [(x: Double, y: Double)])], title: String = "", width: Int = 640,
+        xLabel: String = "step"
+    ) -> Image {
         let shown = series.filter { !$0.points.filter { $0.y.isFinite }.isEmpty }
         var canvas = Canvas(width: width, height: titleHeight + max(1, shown.count) * panelHeight + 24)
         canvas.text(title, x: (width - Canvas.textWidth(title, scale: 2)) / 2, y: 8, scale: 2)
         for (k, s) in shown.enumerated() {
-            panel(&canvas, s.name, s.points.filter { $0.y.isFinite }, top: titleHeight + k * panelHeight, colour: colours[k % colours.count])
+            panel(
+                &canvas, s.name, s.points.filter { $0.y.isFinite }, top: titleHeight + k * panelHeight,
+                colour: colours[k % colours.count])
         }
         canvas.text(xLabel, x: (width - Canvas.textWidth(xLabel, scale: 2)) / 2, y: canvas.height - 18, scale: 2)
         return canvas.image
     }
 
     /// One series in the band `top ..< top + panelHeight`: its name, axes, ticks and line.
-    static func panel(_ canvas: inout Canvas, _ name: String, _ points: [(x: Double, y: Double)], top: Int, colour: (UInt8, UInt8, UInt8)) {
+    static func panel(
+        _ canvas: inout Canvas, _ name: String, _ points: [(x: Double, y: Double)], top: Int,
+        colour: (UInt8, UInt8, UInt8)
+    ) {
         let left = 80, right = canvas.width - 20, upper = top + 18, bottom = top + panelHeight - 30
         let ys = points.map(\.y)
         let logarithmic = ys.min()! > 0 && ys.max()! / ys.min()! > 100
@@ -44,7 +53,9 @@ public enum LinePlot {
         }
         let drawn = points.map { (px($0.x), py(value($0.y))) }
         for (a, b) in zip(drawn, drawn.dropFirst()) { canvas.line(a.0, a.1, b.0, b.1, colour) }
-        if drawn.count == 1 { for d in -2...2 { canvas.line(drawn[0].0 + d, drawn[0].1 - 2, drawn[0].0 + d, drawn[0].1 + 2, colour) } }
+        if drawn.count == 1 {
+            for d in -2...2 { canvas.line(drawn[0].0 + d, drawn[0].1 - 2, drawn[0].0 + d, drawn[0].1 + 2, colour) }
+        }
     }
 
     /// An axis over [low, high] widened to round bounds, with ticks at 1, 2 or 5 times a power of
@@ -74,7 +85,10 @@ public enum LinePlot {
         /// As few digits as the step needs; powers of ten beyond 1e5 or below 1e-3 in e-notation.
         static func plain(_ v: Double, step: Double) -> String {
             if v == 0 { return "0" }
-            if abs(v) >= 1e5 || abs(v) < 1e-3 { return String(format: "%.0e", v).replacingOccurrences(of: "e+0", with: "e").replacingOccurrences(of: "e-0", with: "e-") }
+            if abs(v) >= 1e5 || abs(v) < 1e-3 {
+                return String(format: "%.0e", v).replacingOccurrences(of: "e+0", with: "e").replacingOccurrences(
+                    of: "e-0", with: "e-")
+            }
             let decimals = max(0, Int(-floor(log10(step) + 1e-9)))
             return String(format: "%.\(decimals)f", v)
         }
@@ -98,7 +112,8 @@ public struct GridHeadings: Sendable {
     /// small cells are magnified (to 28 pixels at least) so the labels fit and read.
     public func apply(to grid: Image, cell: (width: Int, height: Int), border: Int = 2) -> Image {
         let widest = (columns + (rows ?? [])).map { Canvas.textWidth($0, scale: 1) }.max() ?? 0
-        let fitsText = Int((Double(2 * widest) / Double(cell.width + border)).rounded(.up)), atLeast28 = (28 + cell.width - 1) / cell.width
+        let fitsText = Int((Double(2 * widest) / Double(cell.width + border)).rounded(.up)),
+            atLeast28 = (28 + cell.width - 1) / cell.width
         let magnify = max(1, min(4, max(fitsText, atLeast28)))
         let labelWidth = rows.map { $0.map { Canvas.textWidth($0, scale: 2) }.max() ?? 0 }.map { $0 + 8 } ?? 0
         let bandHeight = columns.isEmpty ? 0 : 16
@@ -110,7 +125,8 @@ public struct GridHeadings: Sendable {
             canvas.text(title, x: centre - Canvas.textWidth(title, scale: 2) / 2, y: 2, scale: 2)
         }
         for (j, label) in (rows ?? []).enumerated() {
-            canvas.text(label, x: 4, y: bandHeight + border * magnify + j * pitchY + cell.height * magnify / 2 - 5, scale: 2)
+            canvas.text(
+                label, x: 4, y: bandHeight + border * magnify + j * pitchY + cell.height * magnify / 2 - 5, scale: 2)
         }
         return canvas.image
     }
@@ -119,12 +135,17 @@ public struct GridHeadings: Sendable {
 /// Points coloured by class on a square canvas: the 2-D latent space of a model.
 public enum ScatterPlot {
     public static func render(x: [Float], y: [Float], labels: [Int], size: Int = 480) -> Image {
-        precondition(x.count == y.count && y.count == labels.count, "ScatterPlot: \(x.count), \(y.count), \(labels.count) values")
+        precondition(
+            x.count == y.count && y.count == labels.count, "ScatterPlot: \(x.count), \(y.count), \(labels.count) values"
+        )
         var canvas = Canvas(width: size, height: size)
-        guard let minX = x.min(), let maxX = x.max(), let minY = y.min(), let maxY = y.max() else { return canvas.image }
+        guard let minX = x.min(), let maxX = x.max(), let minY = y.min(), let maxY = y.max() else {
+            return canvas.image
+        }
         let margin = 12
         let spanX = Swift.max(maxX - minX, 1e-6), spanY = Swift.max(maxY - minY, 1e-6)
-        let palette: [(UInt8, UInt8, UInt8)] = LinePlot.colours + [(227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
+        let palette: [(UInt8, UInt8, UInt8)] =
+            LinePlot.colours + [(227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
         for i in x.indices {
             let px = margin + Int((x[i] - minX) / spanX * Float(size - 2 * margin))
             let py = size - margin - Int((y[i] - minY) / spanY * Float(size - 2 * margin))

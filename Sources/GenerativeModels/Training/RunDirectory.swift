@@ -34,27 +34,36 @@ public struct RunDirectory {
         for (name, optimizer) in model.optimizers.sorted(by: { $0.key < $1.key }) {
             optimizerTensors += optimizer.state.sorted { $0.key < $1.key }.map { ("\(name).\($0.key)", $0.value) }
         }
-        if let bad = (modelTensors + optimizerTensors.map { ("optimizer state \($0.name)", $0.tensor) }).first(where: { !$0.tensor.allFinite }) {
+        if let bad = (modelTensors + optimizerTensors.map { ("optimizer state \($0.name)", $0.tensor) }).first(where: {
+            !$0.tensor.allFinite
+        }) {
             throw NonFiniteError(step: state.step, tensor: bad.name)
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        try CheckpointUnit.publish([
-            (weights.lastPathComponent, SafeTensors.encode(modelTensors, metadata: ["format": "pt", "step": "\(state.step)"])),
-            (optimizerState.lastPathComponent, SafeTensors.encode(optimizerTensors)),
-            (trainerState.lastPathComponent, try encoder.encode(state)),
-        ], as: String(format: "step-%08d", state.step), in: url)
+        try CheckpointUnit.publish(
+            [
+                (
+                    weights.lastPathComponent,
+                    SafeTensors.encode(modelTensors, metadata: ["format": "pt", "step": "\(state.step)"])
+                ),
+                (optimizerState.lastPathComponent, SafeTensors.encode(optimizerTensors)),
+                (trainerState.lastPathComponent, try encoder.encode(state))
+            ], as: String(format: "step-%08d", state.step), in: url)
     }
 
     /// Restores what `saveCheckpoint` saved; the files are checked against the unit's manifest,
     /// every name and shape against the model.
     func loadCheckpoint(into model: TrainableModel) throws -> TrainerState {
-        let unit = try CheckpointUnit.verified(in: url) ?? url   // checked once, then read
+        let unit = try CheckpointUnit.verified(in: url) ?? url // checked once, then read
         try Checkpoint.load(model.module, fromFile: unit.appendingPathComponent(weights.lastPathComponent))
         let (tensors, _) = try SafeTensors.read(from: unit.appendingPathComponent(optimizerState.lastPathComponent))
         for (name, optimizer) in model.optimizers {
             let prefix = name + "."
-            let own = Dictionary(uniqueKeysWithValues: tensors.filter { $0.name.hasPrefix(prefix) }.map { (String($0.name.dropFirst(prefix.count)), $0.tensor) })
+            let own = Dictionary(
+                uniqueKeysWithValues: tensors.filter { $0.name.hasPrefix(prefix) }.map {
+                    (String($0.name.dropFirst(prefix.count)), $0.tensor)
+                })
             try optimizer.load(state: own)
         }
         let stateURL = unit.appendingPathComponent(trainerState.lastPathComponent)
@@ -66,7 +75,8 @@ public struct RunDirectory {
     /// The step of the published checkpoint, if there is one.
     func checkpointStep() -> Int? {
         guard let unit = try? CheckpointUnit.file(trainerState.lastPathComponent, in: url),
-              let data = try? Data(contentsOf: unit) else { return nil }
+            let data = try? Data(contentsOf: unit)
+        else { return nil }
         return (try? JSONDecoder().decode(TrainerState.self, from: data))?.step
     }
 
@@ -92,7 +102,9 @@ public struct RunDirectory {
         let fields = keys.map { key -> String in
             let v = record[key]!
             // Losses are Floats: their shortest exact form, so a log can be compared to the bit.
-            let value = ["step", "epoch"].contains(key) ? String(Int(v))
+            let value =
+                ["step", "epoch"].contains(key)
+                ? String(Int(v))
                 : !v.isFinite ? "null" : key == "seconds" ? String(format: "%.6g", v) : Float(v).description
             return "\"\(key)\": \(value)"
         }

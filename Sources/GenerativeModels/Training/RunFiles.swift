@@ -16,9 +16,14 @@ final class RunLock {
             throw TrainingError("cannot create \(run.lock.path): \(String(cString: strerror(errno)))")
         }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-            let owner = (try? String(contentsOf: run.lock, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            let owner = (try? String(contentsOf: run.lock, encoding: .utf8))?.trimmingCharacters(
+                in: .whitespacesAndNewlines)
             close(descriptor)
-            throw TrainingError("\(run.url.path) is in use by another training (\(owner.map { "pid \($0)" } ?? "its owner is unknown")); wait for it to end, or train into another --out")
+            throw TrainingError(
+                "\(run.url.path) is in use by another training "
+                    + "(\(owner.map { "pid \($0)" } ?? "its owner is unknown")); wait for it to end, or train into "
+                        + "another --out"
+            )
         }
         let owner = "\(getpid()) on \(ProcessInfo.processInfo.hostName)\n"
         ftruncate(descriptor, 0)
@@ -44,7 +49,9 @@ final class AppendOnlyFile {
     init(_ url: URL) throws {
         self.url = url
         descriptor = open(url.path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        guard descriptor >= 0 else { throw FileWriteError(description: "cannot open \(url.path): \(String(cString: strerror(errno)))") }
+        guard descriptor >= 0 else {
+            throw FileWriteError(description: "cannot open \(url.path): \(String(cString: strerror(errno)))")
+        }
     }
 
     func append(_ text: String) throws {
@@ -59,13 +66,20 @@ extension RunDirectory {
     /// run starts here; the checkpoint goes first, so a kill midway leaves no model at all
     /// rather than one that does not match the new config.
     func removeTrainedFiles() throws {
-        let names = [CheckpointUnit.link, CheckpointUnit.folder, weights.lastPathComponent, optimizerState.lastPathComponent,
-                     trainerState.lastPathComponent, log.lastPathComponent, samples.lastPathComponent, lossPlot.lastPathComponent, "snapshots", metrics.lastPathComponent]
+        let names = [
+            CheckpointUnit.link, CheckpointUnit.folder, weights.lastPathComponent, optimizerState.lastPathComponent,
+            trainerState.lastPathComponent, log.lastPathComponent, samples.lastPathComponent,
+            lossPlot.lastPathComponent, "snapshots", metrics.lastPathComponent
+        ]
         for name in names {
             let file = url.appendingPathComponent(name)
-            guard FileManager.default.fileExists(atPath: file.path) || (try? FileManager.default.destinationOfSymbolicLink(atPath: file.path)) != nil else { continue }
+            guard
+                FileManager.default.fileExists(atPath: file.path)
+                    || (try? FileManager.default.destinationOfSymbolicLink(atPath: file.path)) != nil
+            else { continue }
             do { try FileManager.default.removeItem(at: file) } catch {
-                throw FileWriteError(description: "cannot remove \(file.path) of the earlier run: \(readableDescription(of: error))")
+                throw FileWriteError(
+                    description: "cannot remove \(file.path) of the earlier run: \(readableDescription(of: error))")
             }
         }
     }

@@ -27,7 +27,8 @@ public struct RunSummary: Encodable, Sendable {
         metrics = [:]
         for line in (try? String(contentsOf: run.metrics, encoding: .utf8))?.split(separator: "\n") ?? [] {
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let metric = object["metric"] as? String, let value = object["value"] as? Double else { continue }
+                let metric = object["metric"] as? String, let value = object["value"] as? Double
+            else { continue }
             metrics[metric] = value
         }
     }
@@ -38,9 +39,12 @@ public struct RunSummary: Encodable, Sendable {
         let fileManager = FileManager.default
         var found: [RunSummary] = []
         func visit(_ url: URL, _ name: String, depth: Int) {
-            if let summary = RunSummary(RunDirectory(url), name: name.isEmpty ? url.lastPathComponent : name) { found.append(summary); return }
+            if let summary = RunSummary(RunDirectory(url), name: name.isEmpty ? url.lastPathComponent : name) {
+                found.append(summary); return
+            }
             guard depth < 4, let children = try? fileManager.contentsOfDirectory(atPath: url.path) else { return }
-            for child in children.sorted() where !child.hasPrefix(".") && !["snapshots", "checkpoints"].contains(child) {
+            for child in children.sorted() where !child.hasPrefix(".") && !["snapshots", "checkpoints"].contains(child)
+            {
                 var isFolder: ObjCBool = false
                 let next = url.appendingPathComponent(child)
                 if fileManager.fileExists(atPath: next.path, isDirectory: &isFolder), isFolder.boolValue {

@@ -30,8 +30,10 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         case linearDecay = "linear-decay"
     }
 
-    public init(epochs: Int? = nil, steps: Int? = nil, batchSize: Int = 128, seed: UInt64 = 0,
-                logEvery: Int = 50, sampleEvery: Int = 1000, checkpointEvery: Int = 1000) {
+    public init(
+        epochs: Int? = nil, steps: Int? = nil, batchSize: Int = 128, seed: UInt64 = 0,
+        logEvery: Int = 50, sampleEvery: Int = 1000, checkpointEvery: Int = 1000
+    ) {
         self.epochs = epochs; self.steps = steps; self.batchSize = batchSize; self.seed = seed
         self.logEvery = logEvery; self.sampleEvery = sampleEvery; self.checkpointEvery = checkpointEvery
     }
@@ -72,9 +74,12 @@ public final class Trainer {
     /// The key of the stream whose children are the steps' generators.
     static let stepStreams: UInt64 = 0x57E9_57E9
 
-    public init(model: TrainableModel, dataset: Dataset, options: TrainingOptions, run: RunDirectory,
-                writeConfig: @escaping () throws -> Void) {
-        self.model = model; self.dataset = dataset; self.options = options; self.run = run; self.writeConfig = writeConfig
+    public init(
+        model: TrainableModel, dataset: Dataset, options: TrainingOptions, run: RunDirectory,
+        writeConfig: @escaping () throws -> Void
+    ) {
+        self.model = model; self.dataset = dataset; self.options = options; self.run = run;
+        self.writeConfig = writeConfig
     }
 
     public var stepsPerEpoch: Int { max(1, dataset.count / options.batchSize) }
@@ -92,7 +97,8 @@ public final class Trainer {
     @discardableResult
     public func train(resume: Bool = false) throws -> Outcome {
         guard options.batchSize >= 1, options.batchSize <= dataset.count else {
-            throw TrainingError("batch size \(options.batchSize) must be between 1 and the data set's \(dataset.count) examples")
+            throw TrainingError(
+                "batch size \(options.batchSize) must be between 1 and the data set's \(dataset.count) examples")
         }
         guard options.batchSize % parallel.size == 0 else {
             throw TrainingError("the global batch of \(options.batchSize) does not divide among \(parallel.size) ranks")
@@ -100,8 +106,10 @@ public final class Trainer {
         if !isRoot { quiet = true }
         if parallel.size > 1 {
             let shapes = model.module.namedParameters().map { "\($0.name)\($0.parameter.shape)" }.joined(separator: ";")
-            try parallel.requireAgreement([("the configuration", configurationText + "\(options)"), ("the parameters", shapes),
-                                           ("the data set", "\(dataset.name) \(dataset.count) \(dataset.imageShape)"), ("resume", "\(resume)")])
+            try parallel.requireAgreement([
+                ("the configuration", configurationText + "\(options)"), ("the parameters", shapes),
+                ("the data set", "\(dataset.name) \(dataset.count) \(dataset.imageShape)"), ("resume", "\(resume)")
+            ])
         }
         var lock: RunLock?
         if isRoot {
@@ -121,35 +129,50 @@ public final class Trainer {
             try writeConfig()
             savedStep = nil
         }
-        if parallel.size > 1 {   // every rank starts from rank 0's weights and step
+        if parallel.size > 1 { // every rank starts from rank 0's weights and step
             parallel.broadcastState(of: model.module)
             var step = [Float(state.step)]
             parallel.communicator.broadcast(&step, root: 0)
-            guard Int(step[0]) == state.step else { throw TrainingError("rank \(parallel.rank) resumed at step \(state.step), rank 0 at \(Int(step[0]))") }
+            guard Int(step[0]) == state.step else {
+                throw TrainingError("rank \(parallel.rank) resumed at step \(state.step), rank 0 at \(Int(step[0]))")
+            }
         }
         let context = LoopContext(trainer: self, state: state)
         let logFile = isRoot ? try AppendOnlyFile(run.log) : nil
-        progressBar = quiet ? nil : Progress(total: totalSteps, label: "train", startingAt: state.step,
-                                             budget: options.minutes.map { 60 * $0 - state.elapsedSeconds })
+        progressBar =
+            quiet
+            ? nil
+            : Progress(
+                total: totalSteps, label: "train", startingAt: state.step,
+                budget: options.minutes.map { 60 * $0 - state.elapsedSeconds })
         defer { progressBar = nil }
-        let schedule: LearningRateSchedule? = switch options.learningRateSchedule ?? .constant {
-        case .cosine: CosineDecay(totalSteps: totalSteps, minimumFactor: 0.1)
-        case .linearDecay: LinearDecay(constantSteps: totalSteps / 2, decaySteps: totalSteps - totalSteps / 2)
-        case .constant: nil
-        }
+        let schedule: LearningRateSchedule? =
+            switch options.learningRateSchedule ?? .constant {
+            case .cosine: CosineDecay(totalSteps: totalSteps, minimumFactor: 0.1)
+            case .linearDecay: LinearDecay(constantSteps: totalSteps / 2, decaySteps: totalSteps - totalSteps / 2)
+            case .constant: nil
+            }
         // In the order they act: before a step, a snapshot, the budget, the rates, Ctrl-C; after
         // it, the NaN stop, the log, the progress bar, the samples, the checkpoint.
-        let callbacks: [TrainingCallback] = (options.snapshotMinutes.map { [Snapshots(minutes: $0, elapsed: state.elapsedSeconds)] } ?? [])
+        let callbacks: [TrainingCallback] =
+            (options.snapshotMinutes.map { [Snapshots(minutes: $0, elapsed: state.elapsedSeconds)] } ?? [])
             + (options.minutes.map { [WallClockBudget(minutes: $0)] } ?? [])
-            + [LearningRateScheduling(run: schedule, model: model, stepsPerEpoch: stepsPerEpoch), InterruptHandler(), NonFiniteStop(),
-               JSONLLog(logFile, every: options.logEvery, total: totalSteps), ProgressReport(), SampleGrids(every: options.sampleEvery),
-               Checkpoints(every: options.checkpointEvery)] + extraCallbacks
+            + [
+                LearningRateScheduling(run: schedule, model: model, stepsPerEpoch: stepsPerEpoch), InterruptHandler(),
+                NonFiniteStop(),
+                JSONLLog(logFile, every: options.logEvery, total: totalSteps), ProgressReport(),
+                SampleGrids(every: options.sampleEvery),
+                Checkpoints(every: options.checkpointEvery)
+            ] + extraCallbacks
         model.module.train()
         if let outcome = try loop(context, callbacks) { return outcome }
         context.close()
         for callback in callbacks { try callback.afterTraining(context) }
         try writeSamples(showingProgress: true)
-        say("done: \(context.state.step) steps in \(Progress.clock(context.state.elapsedSeconds)); \(run.url.path) holds the model, samples.png and loss.png")
+        say(
+            "done: \(context.state.step) steps in \(Progress.clock(context.state.elapsedSeconds)); \(run.url.path) "
+                + "holds the model, samples.png and loss.png"
+        )
         return .finished(steps: context.state.step)
     }
 
@@ -158,12 +181,15 @@ public final class Trainer {
     /// the outcome when a callback stopped the run.
     func loop(_ context: LoopContext, _ callbacks: [TrainingCallback]) throws -> Outcome? {
         let rows = parallel.rows(batchSize: options.batchSize)
-        let reduce: GradientReduction.Reduce? = parallel.size > 1 ? { [parallel] in parallel.averageGradients($0) } : nil
-        let statistics: StatisticsReduction.Sum? = parallel.size > 1 && synchronizeBatchNorm ? { [parallel] in parallel.sum(&$0) } : nil
+        let reduce: GradientReduction.Reduce? =
+            parallel.size > 1 ? { [parallel] in parallel.averageGradients($0) } : nil
+        let statistics: StatisticsReduction.Sum? =
+            parallel.size > 1 && synchronizeBatchNorm ? { [parallel] in parallel.sum(&$0) } : nil
         var order: (epoch: Int, indices: [Int]) = (-1, [])
         while context.state.step < totalSteps {
             var wishes = callbacks.map { $0.wish(context) ? Float(1) : 0 }
-            if parallel.size > 1 { parallel.communicator.broadcast(&wishes, root: 0) }   // rank 0's clock and Ctrl-C decide
+            // rank 0's clock and Ctrl-C decide
+            if parallel.size > 1 { parallel.communicator.broadcast(&wishes, root: 0) }
             for (callback, wish) in zip(callbacks, wishes) {
                 switch try callback.beforeStep(context, granted: wish == 1) {
                 case .proceed: continue
@@ -178,7 +204,8 @@ public final class Trainer {
             }
             // Step s draws from its own child of a stream kept for steps, so that no step's noise
             // is the stream of the initialisation or of an epoch's order (keyed from the same seed).
-            var generator = RandomGenerator(seed: options.seed).derived(Self.stepStreams).derived(UInt64(context.state.step))
+            var generator = RandomGenerator(seed: options.seed).derived(Self.stepStreams).derived(
+                UInt64(context.state.step))
             let first = position * options.batchSize + rows.offset
             let indices = Array(order.indices[first..<(first + rows.local)])
             var losses = ExampleRows.with(rows) {
@@ -209,9 +236,12 @@ public final class Trainer {
         var record = figures.mapValues(Double.init)
         record["step"] = 1; record["epoch"] = 0; record["seconds"] = Date().timeIntervalSince(started)
         try writeAtomically(Data(RunDirectory.jsonLine(record).utf8), to: run.log)
-        try run.saveCheckpoint(model: model, state: RunDirectory.TrainerState(step: 1, elapsedSeconds: record["seconds"]!))
+        try run.saveCheckpoint(
+            model: model, state: RunDirectory.TrainerState(step: 1, elapsedSeconds: record["seconds"]!))
         let curve = model.fitCurve
-        try writeAtomically(PNG.encode(LinePlot.render(series: [(curve.name, curve.series)], title: title, xLabel: curve.xLabel)), to: run.lossPlot)
+        try writeAtomically(
+            PNG.encode(LinePlot.render(series: [(curve.name, curve.series)], title: title, xLabel: curve.xLabel)),
+            to: run.lossPlot)
         try writeSamples(showingProgress: true)
         say(model.fitSummary(figures))
     }
@@ -220,7 +250,8 @@ public final class Trainer {
     func snapshot(minutes: Double, state: RunDirectory.TrainerState) throws {
         parallel.averageRunningStatistics(of: model.module)
         guard isRoot else { return }
-        let copy = RunDirectory(run.url.appendingPathComponent("snapshots").appendingPathComponent(String(format: "%06.2fmin", minutes)))
+        let copy = RunDirectory(
+            run.url.appendingPathComponent("snapshots").appendingPathComponent(String(format: "%06.2fmin", minutes)))
         try FileManager.default.createDirectory(at: copy.url, withIntermediateDirectories: true)
         try writeAtomically(Data(contentsOf: run.config), to: copy.config)
         try copy.saveCheckpoint(model: model, state: state)
@@ -257,7 +288,8 @@ public final class Trainer {
         sequential?.showsSamplingProgress = showingProgress && !quiet
         defer { sequential?.showsSamplingProgress = false }
         let images = withoutGradients { model.sample(count: model.sampleCount, generator: &generator) }
-        try writeAtomically(PNG.encode(GridHeadings.grid(images, columns: model.sampleColumns, model.sampleHeadings)), to: run.samples)
+        try writeAtomically(
+            PNG.encode(GridHeadings.grid(images, columns: model.sampleColumns, model.sampleHeadings)), to: run.samples)
     }
 
     func writeLossPlot() throws {

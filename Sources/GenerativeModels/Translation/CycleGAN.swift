@@ -22,7 +22,7 @@ public final class CycleGAN: Module, TrainableModel {
         public var adversarialLoss = AdversarialLoss.leastSquares
         public init() {}
 
-        public init(from decoder: Decoder) throws {   // runs saved before `adversarialLoss` existed: least squares
+        public init(from decoder: Decoder) throws { // runs saved before `adversarialLoss` existed: least squares
             let c = try decoder.container(keyedBy: CodingKeys.self)
             features = try c.decode(Int.self, forKey: .features)
             residualBlocks = try c.decode(Int.self, forKey: .residualBlocks)
@@ -47,26 +47,34 @@ public final class CycleGAN: Module, TrainableModel {
     var preview: Tensor?
 
     public var module: Module { self }
-    public var optimizers: [String: Optimizer] { ["generator": generatorOptimizer, "discriminator": discriminatorOptimizer] }
+    public var optimizers: [String: Optimizer] {
+        ["generator": generatorOptimizer, "discriminator": discriminatorOptimizer]
+    }
     public var sampleColumns: Int { 6 }
     /// A, its translation G(A) and the translation back F(G(A)), twice per row.
-    public var sampleHeadings: GridHeadings? { GridHeadings(columns: Array(repeating: ["a", "g(a)", "f(g(a))"], count: 2).flatMap { $0 }) }
+    public var sampleHeadings: GridHeadings? {
+        GridHeadings(columns: Array(repeating: ["a", "g(a)", "f(g(a))"], count: 2).flatMap { $0 })
+    }
 
     public init(_ options: Options, imageShape: [Int], generator rng: inout RandomGenerator) {
         self.options = options
         self.imageShape = imageShape
         let c = imageShape[0]
-        forward = ResNetGenerator(channels: c, features: options.features, blocks: options.residualBlocks, generator: &rng)
-        backward = ResNetGenerator(channels: c, features: options.features, blocks: options.residualBlocks, generator: &rng)
+        forward = ResNetGenerator(
+            channels: c, features: options.features, blocks: options.residualBlocks, generator: &rng)
+        backward = ResNetGenerator(
+            channels: c, features: options.features, blocks: options.residualBlocks, generator: &rng)
         criticA = PatchGAN(channels: c, features: options.features, normalization: .instance, generator: &rng)
         criticB = PatchGAN(channels: c, features: options.features, normalization: .instance, generator: &rng)
         historyA = ImageHistory(capacity: options.historySize, imageShape: imageShape)
         historyB = ImageHistory(capacity: options.historySize, imageShape: imageShape)
         super.init()
-        generatorOptimizer = Adam(forward.trainableParameters() + backward.trainableParameters(), learningRate: options.learningRate,
-                                  beta1: 0.5, beta2: 0.999)
-        discriminatorOptimizer = Adam(criticA.trainableParameters() + criticB.trainableParameters(), learningRate: options.learningRate,
-                                      beta1: 0.5, beta2: 0.999)
+        generatorOptimizer = Adam(
+            forward.trainableParameters() + backward.trainableParameters(), learningRate: options.learningRate,
+            beta1: 0.5, beta2: 0.999)
+        discriminatorOptimizer = Adam(
+            criticA.trainableParameters() + criticB.trainableParameters(), learningRate: options.learningRate,
+            beta1: 0.5, beta2: 0.999)
     }
 
     /// A -> B (or B -> A with `reverse`), images in [0, 1].
@@ -79,8 +87,10 @@ public final class CycleGAN: Module, TrainableModel {
 
     /// The cycle and identity terms for real a and b (in [-1, 1]), their round trips and their
     /// images under the generator into their own domain.
-    public func reconstructionLosses(a: Tensor, b: Tensor, cycledA: Tensor, cycledB: Tensor,
-                                     identityA: Tensor, identityB: Tensor) -> (cycle: Tensor, identity: Tensor) {
+    public func reconstructionLosses(
+        a: Tensor, b: Tensor, cycledA: Tensor, cycledB: Tensor,
+        identityA: Tensor, identityB: Tensor
+    ) -> (cycle: Tensor, identity: Tensor) {
         (l1Loss(cycledA, a) + l1Loss(cycledB, b), l1Loss(identityB, b) + l1Loss(identityA, a))
     }
 
@@ -92,19 +102,29 @@ public final class CycleGAN: Module, TrainableModel {
     }
 
     public func trainStep(_ batch: Batch, generator rng: inout RandomGenerator) -> [String: Float] {
-        guard let targets = batch.targets else { preconditionFailure("cyclegan trains on two domains; the batch has no B images") }
+        guard let targets = batch.targets else {
+            preconditionFailure("cyclegan trains on two domains; the batch has no B images")
+        }
         let a = batch.images * 2 - 1, b = targets * 2 - 1
         let aToB = forward(a), bToA = backward(b)
-        let (cycle, identity) = reconstructionLosses(a: a, b: b, cycledA: backward(aToB), cycledB: forward(bToA),
-                                                     identityA: backward(a), identityB: forward(b))
+        let (cycle, identity) = reconstructionLosses(
+            a: a, b: b, cycledA: backward(aToB), cycledB: forward(bToA),
+            identityA: backward(a), identityB: forward(b))
         let loss = options.adversarialLoss
         let adversarial = loss.generator(fake: criticB(aToB)) + loss.generator(fake: criticA(bToA))
-        let lossG = adversarial + options.cycleWeight * cycle + options.cycleWeight * options.identityFraction * identity
+        let lossG =
+            adversarial + options.cycleWeight * cycle + options.cycleWeight * options.identityFraction * identity
         generatorOptimizer.minimize(lossG)
-        let pastB = historyB.exchange(aToB.detached(), generator: &rng), pastA = historyA.exchange(bToA.detached(), generator: &rng)
-        let lossD = loss.discriminator(real: criticB(b), fake: criticB(pastB)) + loss.discriminator(real: criticA(a), fake: criticA(pastA))
+        let pastB = historyB.exchange(aToB.detached(), generator: &rng),
+            pastA = historyA.exchange(bToA.detached(), generator: &rng)
+        let lossD =
+            loss.discriminator(real: criticB(b), fake: criticB(pastB))
+            + loss.discriminator(real: criticA(a), fake: criticA(pastA))
         discriminatorOptimizer.minimize(lossD)
-        return ["loss": cycle.scalar / 4, "cycle": cycle.scalar / 4, "identity": identity.scalar / 4, "loss_g": lossG.scalar, "loss_d": lossD.scalar]
+        return [
+            "loss": cycle.scalar / 4, "cycle": cycle.scalar / 4, "identity": identity.scalar / 4,
+            "loss_g": lossG.scalar, "loss_d": lossD.scalar
+        ]
     }
 
     /// Rows of a | G(a) | F(G(a)) for the first training images.

@@ -24,7 +24,7 @@ public final class Pix2Pix: Module, TrainableModel {
         public var adversarialLoss = AdversarialLoss.nonSaturating
         public init() {}
 
-        public init(from decoder: Decoder) throws {   // runs saved before `adversarialLoss` existed: non-saturating
+        public init(from decoder: Decoder) throws { // runs saved before `adversarialLoss` existed: non-saturating
             let c = try decoder.container(keyedBy: CodingKeys.self)
             features = try c.decode(Int.self, forKey: .features)
             discriminatorFeatures = try c.decodeIfPresent(Int.self, forKey: .discriminatorFeatures)
@@ -57,19 +57,31 @@ public final class Pix2Pix: Module, TrainableModel {
         self.options = options
         self.imageShape = imageShape
         let c = imageShape[0]
-        generator = UNet(channels: c, outputs: c, features: options.features, depth: Self.depth(options, imageShape: imageShape), normalization: options.normalization,
-                         generator: &rng)
-        discriminator = options.l1Only ? nil : PatchGAN(channels: 2 * c, features: options.discriminatorFeatures ?? options.features, normalization: options.normalization,
-                                                        generator: &rng)
+        generator = UNet(
+            channels: c, outputs: c, features: options.features, depth: Self.depth(options, imageShape: imageShape),
+            normalization: options.normalization,
+            generator: &rng)
+        discriminator =
+            options.l1Only
+            ? nil
+            : PatchGAN(
+                channels: 2 * c, features: options.discriminatorFeatures ?? options.features,
+                normalization: options.normalization,
+                generator: &rng)
         super.init()
-        generatorOptimizer = Adam(generator.trainableParameters(), learningRate: options.learningRate, beta1: 0.5, beta2: 0.999)
-        discriminatorOptimizer = discriminator.map { Adam($0.trainableParameters(), learningRate: options.learningRate, beta1: 0.5, beta2: 0.999) }
+        generatorOptimizer = Adam(
+            generator.trainableParameters(), learningRate: options.learningRate, beta1: 0.5, beta2: 0.999)
+        discriminatorOptimizer = discriminator.map {
+            Adam($0.trainableParameters(), learningRate: options.learningRate, beta1: 0.5, beta2: 0.999)
+        }
     }
 
     /// The U-Net's halvings for an image size: `options.depth`, or as many as the size allows.
     public static func depth(_ options: Options, imageShape: [Int]) -> Int {
         var depth = 0
-        while depth < options.depth && imageShape[1] % (2 << depth) == 0 && imageShape[2] % (2 << depth) == 0 { depth += 1 }
+        while depth < options.depth && imageShape[1] % (2 << depth) == 0 && imageShape[2] % (2 << depth) == 0 {
+            depth += 1
+        }
         return depth
     }
 
@@ -109,7 +121,9 @@ public final class Pix2Pix: Module, TrainableModel {
     /// One step of D, then of G against the stepped D. The U-Net's dropout layers draw their own
     /// masks (from their seeds, not `trainStep`'s generator) unless `dropoutMasks` gives them.
     func trainStep(_ batch: Batch, dropoutMasks: [Tensor]?) -> [String: Float] {
-        guard let targets = batch.targets else { preconditionFailure("pix2pix trains on pairs; the batch has no targets") }
+        guard let targets = batch.targets else {
+            preconditionFailure("pix2pix trains on pairs; the batch has no targets")
+        }
         let x = batch.images * 2 - 1, y = targets * 2 - 1
         let output = generator(x, dropoutMasks: dropoutMasks)
         var figures: [String: Float] = [:]
@@ -119,7 +133,8 @@ public final class Pix2Pix: Module, TrainableModel {
             figures["loss_d"] = lossD.scalar
         }
         // Scaled back to [0, 1] so the logged L1 reads as a fraction of the intensity range.
-        let (lossG, l1) = generatorLoss(fakeLogits: discriminator == nil ? nil : judge(x, output), output: output, target: y)
+        let (lossG, l1) = generatorLoss(
+            fakeLogits: discriminator == nil ? nil : judge(x, output), output: output, target: y)
         generatorOptimizer.minimize(lossG)
         figures["loss_g"] = lossG.scalar
         figures["l1"] = l1.scalar / 2
@@ -131,10 +146,13 @@ public final class Pix2Pix: Module, TrainableModel {
     public func sample(count: Int, generator: inout RandomGenerator) -> Tensor {
         guard let preview, let targets = preview.targets else { return Tensor.zeros([0] + imageShape) }
         let n = max(1, min(count / 3, preview.images.shape[0]))
-        let inputs = preview.images.sliced(axis: 0, 0..<n), outputs = translate(inputs), truth = targets.sliced(axis: 0, 0..<n)
+        let inputs = preview.images.sliced(axis: 0, 0..<n), outputs = translate(inputs),
+            truth = targets.sliced(axis: 0, 0..<n)
         return Tensor.stack([inputs, outputs, truth], axis: 1).reshaped([3 * n] + imageShape)
     }
 
     public var sampleColumns: Int { 6 }
-    public var sampleHeadings: GridHeadings? { GridHeadings(columns: Array(repeating: ["input", "output", "target"], count: 2).flatMap { $0 }) }
+    public var sampleHeadings: GridHeadings? {
+        GridHeadings(columns: Array(repeating: ["input", "output", "target"], count: 2).flatMap { $0 })
+    }
 }

@@ -16,20 +16,29 @@ extension Evaluation {
         let size = c * h * w
         while done < total {
             let batch = data.batch(Array(done..<min(done + settings.batchSize, total)), generator: &generator)
-            let outputs = withoutGradients { model.translate(batch.images, reverse: false) }.scalars, targets = batch.targets!.scalars
+            let outputs = withoutGradients { model.translate(batch.images, reverse: false) }.scalars,
+                targets = batch.targets!.scalars
             for i in 0..<batch.indices.count {
                 let (a, b) = (Array(outputs[i * size..<(i + 1) * size]), Array(targets[i * size..<(i + 1) * size]))
-                sum += metric == .l1 ? ImageQuality.l1(a, b) : metric == .psnr ? ImageQuality.psnr(a, b)
-                    : ImageQuality.ssim(a, b, channels: c, height: h, width: w)
+                sum +=
+                    metric == .l1
+                    ? ImageQuality.l1(a, b)
+                    : metric == .psnr
+                        ? ImageQuality.psnr(a, b)
+                        : ImageQuality.ssim(a, b, channels: c, height: h, width: w)
             }
             done += batch.indices.count
             progress.update(done, figures: [(metric.rawValue, sum / Double(done))])
         }
         progress.finish()
         let value = sum / Double(total)
-        return Measurement(model: config.model, metric: metric, value: value, dataset: config.dataset, split: settings.split.rawValue, count: total,
-                           k: 1, text: "\(config.model) \(metric.rawValue) on \(config.dataset) \(settings.split.rawValue) (\(total) pairs): "
-                            + "\(String(format: "%.4f", value)) \(metric.unit)")
+        return Measurement(
+            model: config.model, metric: metric, value: value, dataset: config.dataset, split: settings.split.rawValue,
+            count: total,
+            k: 1,
+            text:
+                "\(config.model) \(metric.rawValue) on \(config.dataset) \(settings.split.rawValue) (\(total) pairs): "
+                + "\(String(format: "%.4f", value)) \(metric.unit)")
     }
 
     /// The FID of a translation model's outputs against the classifier's test images (the
@@ -39,54 +48,72 @@ extension Evaluation {
         let model = model as! Translating
         let (classifierConfig, network) = try classifier(settings.classifier)
         var values: [Double] = [], extra: [Figure] = [], counts: [Int] = []
-        let directions: [(name: String, reverse: Bool)] = model.pairing == .paired ? [("", false)] : [("_a_to_b", false), ("_b_to_a", true)]
+        let directions: [(name: String, reverse: Bool)] =
+            model.pairing == .paired ? [("", false)] : [("_a_to_b", false), ("_b_to_a", true)]
         let (source, reference): ((Bool) throws -> Dataset, (Bool, MNIST.Split) throws -> Dataset)
         if model.pairing == .paired {
             let pairs = try data(settings.split, pairing: .paired)
             source = { _ in pairs }
             reference = { _, split in
-                try Catalog.dataset(classifierConfig.dataset, split: split, dataDirectory: settings.dataDirectory,
-                                    imageSize: classifierConfig.imageShape[1], channels: classifierConfig.imageShape[0])
+                try Catalog.dataset(
+                    classifierConfig.dataset, split: split, dataDirectory: settings.dataDirectory,
+                    imageSize: classifierConfig.imageShape[1], channels: classifierConfig.imageShape[0])
             }
         } else {
             let domains = try unpaired(settings.split), real = try unpaired(.train)
             source = { $0 ? domains.b : domains.a }
-            reference = { reverse, split in split == .train ? (reverse ? real.a : real.b) : (reverse ? domains.a : domains.b) }
+            reference = { reverse, split in
+                split == .train ? (reverse ? real.a : real.b) : (reverse ? domains.a : domains.b)
+            }
         }
         for (name, reverse) in directions {
             let inputs = try source(reverse)
             let total = min(settings.limit ?? inputs.count, inputs.count)
-            let progress = Progress(total: total, label: "fid\(name.replacingOccurrences(of: "_", with: " "))", unit: "images")
+            let progress = Progress(
+                total: total, label: "fid\(name.replacingOccurrences(of: "_", with: " "))", unit: "images")
             var generator = RandomGenerator(seed: settings.seed)
             let evaluator = try FIDEvaluator(classifier: network, test: try reference(reverse, .test))
             var (labels, done) = ([Int](), 0)
-            let (fid, _, predictions) = try evaluator.evaluate(count: total, batchSize: settings.batchSize, progress: progress) { n in
+            let (fid, _, predictions) = try evaluator.evaluate(
+                count: total, batchSize: settings.batchSize, progress: progress
+            ) { n in
                 defer { done += n }
                 let batch = inputs.batch(Array(done..<(done + n)), generator: &generator)
                 labels += batch.labels ?? []
-                return centreCrop(withoutGradients { model.translate(batch.images, reverse: reverse) }, to: network.imageShape)
+                return centreCrop(
+                    withoutGradients { model.translate(batch.images, reverse: reverse) }, to: network.imageShape)
             }
             progress.finish()
             values.append(fid)
             if !name.isEmpty { extra.append(Figure(String(name.dropFirst()), fid)) }
             let real = try reference(reverse, .train)
             extra.append(Figure("real_floor\(name)", try evaluator.floor(count: min(total, real.count), real: real)))
-            if model.pairing == .paired { extra.append(Figure("classifier_accuracy", 100 * evaluator.classifierAccuracy)) }
+            if model.pairing == .paired {
+                extra.append(Figure("classifier_accuracy", 100 * evaluator.classifierAccuracy))
+            }
             if labels.count == predictions.count && !labels.isEmpty {
-                extra.append(Figure("label_accuracy\(name)", 100 * Double(zip(labels, predictions).filter { $0.0 == $0.1 }.count) / Double(labels.count)))
+                extra.append(
+                    Figure(
+                        "label_accuracy\(name)",
+                        100 * Double(zip(labels, predictions).filter { $0.0 == $0.1 }.count) / Double(labels.count)))
             }
             counts.append(total)
         }
         let value = values.reduce(0, +) / Double(values.count)
-        return Measurement(model: config.model, metric: .fid, value: value, dataset: config.dataset, split: settings.split.rawValue,
-                           count: counts.reduce(0, +), k: 1, extra: extra,
-                           text: "\(config.model) fid on \(config.dataset) \(settings.split.rawValue): \(String(format: "%.4f", value)); "
-                            + extra.map(\.text).joined(separator: ", "))
+        return Measurement(
+            model: config.model, metric: .fid, value: value, dataset: config.dataset, split: settings.split.rawValue,
+            count: counts.reduce(0, +), k: 1, extra: extra,
+            text:
+                "\(config.model) fid on \(config.dataset) \(settings.split.rawValue): "
+                    + "\(String(format: "%.4f", value)); "
+                + extra.map(\.text).joined(separator: ", "))
     }
 
     /// CycleGAN's two domains, split `split`.
     func unpaired(_ split: MNIST.Split) throws -> UnpairedDataset {
-        guard let domains = try data(split, pairing: .unpaired) as? UnpairedDataset else { throw TrainingError("\(config.dataset) does not hold two domains") }
+        guard let domains = try data(split, pairing: .unpaired) as? UnpairedDataset else {
+            throw TrainingError("\(config.dataset) does not hold two domains")
+        }
         return domains
     }
 
@@ -102,8 +129,11 @@ extension Evaluation {
             var generator = RandomGenerator(seed: settings.seed)
             var (sum, done) = (0.0, 0)
             while done < total {
-                let images = source.batch(Array(done..<min(done + settings.batchSize, total)), generator: &generator).images
-                let cycled = withoutGradients { model.translate(model.translate(images, reverse: reverse), reverse: !reverse) }
+                let images = source.batch(Array(done..<min(done + settings.batchSize, total)), generator: &generator)
+                    .images
+                let cycled = withoutGradients {
+                    model.translate(model.translate(images, reverse: reverse), reverse: !reverse)
+                }
                 sum += Double((cycled - images).abs().sum().scalar) / Double(images.count / images.shape[0])
                 done += images.shape[0]
                 progress.update(done, figures: [("cycle", sum / Double(done))])
@@ -113,9 +143,12 @@ extension Evaluation {
             counts.append(total)
         }
         let value = values.reduce(0, +) / 2
-        return Measurement(model: config.model, metric: .cycle, value: value, dataset: config.dataset, split: settings.split.rawValue,
-                           count: counts.reduce(0, +), k: 1, extra: [Figure("a_to_b", values[0]), Figure("b_to_a", values[1])],
-                           text: "\(config.model) cycle on \(config.dataset) \(settings.split.rawValue): A -> B \(String(format: "%.4f", values[0])), "
-                            + "B -> A \(String(format: "%.4f", values[1]))")
+        return Measurement(
+            model: config.model, metric: .cycle, value: value, dataset: config.dataset, split: settings.split.rawValue,
+            count: counts.reduce(0, +), k: 1, extra: [Figure("a_to_b", values[0]), Figure("b_to_a", values[1])],
+            text:
+                "\(config.model) cycle on \(config.dataset) \(settings.split.rawValue): A -> B "
+                    + "\(String(format: "%.4f", values[0])), "
+                + "B -> A \(String(format: "%.4f", values[1]))")
     }
 }

@@ -19,14 +19,19 @@ public final class UNet: Module, Layer {
     let down: [Sequential]
     let up: [Sequential]
 
-    public init(channels c: Int, outputs: Int, features f: Int, depth: Int, normalization: Normalization,
-                dropout: Float = 0.5, generator rng: inout RandomGenerator) {
+    public init(
+        channels c: Int, outputs: Int, features f: Int, depth: Int, normalization: Normalization,
+        dropout: Float = 0.5, generator rng: inout RandomGenerator
+    ) {
         precondition(depth >= 2, "U-Net: depth \(depth) < 2")
         let widths = (0..<depth).map { f * (1 << min($0, 3)) }
         down = (0..<depth).map { i in
-            let conv = Conv2d(i == 0 ? c : widths[i - 1], widths[i], kernel: 4, stride: 2, padding: 1, initializer: .dcgan, generator: &rng)
+            let conv = Conv2d(
+                i == 0 ? c : widths[i - 1], widths[i], kernel: 4, stride: 2, padding: 1, initializer: .dcgan,
+                generator: &rng)
             let normalised = i > 0 && i < depth - 1
-            return Sequential((normalised ? [conv, normalization.layer(widths[i])] : [conv]) + [Function.leakyReLU(0.2)])
+            return Sequential(
+                (normalised ? [conv, normalization.layer(widths[i])] : [conv]) + [Function.leakyReLU(0.2)])
         }
         // up[j] undoes down[depth - 1 - j]; its input is the previous level concatenated with the
         // encoder's maps of that size (except the innermost, which has no partner yet).
@@ -34,12 +39,17 @@ public final class UNet: Module, Layer {
             let level = depth - 1 - j
             let inputs = j == 0 ? widths[level] : 2 * widths[level]
             if level == 0 {
-                return Sequential(ConvTranspose2d(inputs, outputs, kernel: 4, stride: 2, padding: 1, initializer: .dcgan, generator: &rng),
-                                  Function.tanh())
+                return Sequential(
+                    ConvTranspose2d(
+                        inputs, outputs, kernel: 4, stride: 2, padding: 1, initializer: .dcgan, generator: &rng),
+                    Function.tanh())
             }
-            var layers: [any Layer] = [ConvTranspose2d(inputs, widths[level - 1], kernel: 4, stride: 2, padding: 1, bias: false,
-                                                       initializer: .dcgan, generator: &rng),
-                                       normalization.layer(widths[level - 1])]
+            var layers: [any Layer] = [
+                ConvTranspose2d(
+                    inputs, widths[level - 1], kernel: 4, stride: 2, padding: 1, bias: false,
+                    initializer: .dcgan, generator: &rng),
+                normalization.layer(widths[level - 1])
+            ]
             if j < 3 && dropout > 0 { layers.append(Dropout(dropout, generator: &rng)) }
             layers.append(Function.relu())
             return Sequential(layers)
@@ -64,7 +74,9 @@ public final class UNet: Module, Layer {
             guard masks != nil else { h = block(input); continue }
             h = block.layers.reduce(input) { h, layer in
                 guard let dropout = layer as? Dropout else { return layer(h) }
-                guard let keep = masks!.popFirst() else { preconditionFailure("U-Net: fewer dropout masks than dropout layers") }
+                guard let keep = masks!.popFirst() else {
+                    preconditionFailure("U-Net: fewer dropout masks than dropout layers")
+                }
                 return dropout.isTraining ? h * (keep * (1 / (1 - dropout.probability))) : h
             }
         }
@@ -94,7 +106,7 @@ public enum AdversarialLoss: String, Codable, CaseIterable, Sendable {
     /// G's loss on D's output for its images.
     public func generator(fake: Tensor) -> Tensor {
         switch self {
-        case .minimax: -fake.softplus().mean()   // log(1 - sigmoid(l)) = -softplus(l)
+        case .minimax: -fake.softplus().mean() // log(1 - sigmoid(l)) = -softplus(l)
         case .nonSaturating: (-fake).softplus().mean()
         case .leastSquares: (fake - 1).squared().mean()
         }
@@ -109,7 +121,8 @@ public final class PatchGAN: Module, Layer {
 
     public init(channels c: Int, features f: Int, normalization: Normalization, generator rng: inout RandomGenerator) {
         body = Sequential(
-            Conv2d(c, f, kernel: 4, stride: 2, padding: 1, initializer: .dcgan, generator: &rng), Function.leakyReLU(0.2),
+            Conv2d(c, f, kernel: 4, stride: 2, padding: 1, initializer: .dcgan, generator: &rng),
+            Function.leakyReLU(0.2),
             Conv2d(f, 2 * f, kernel: 4, stride: 2, padding: 1, bias: false, initializer: .dcgan, generator: &rng),
             normalization.layer(2 * f), Function.leakyReLU(0.2),
             Conv2d(2 * f, 4 * f, kernel: 4, stride: 1, padding: 1, bias: false, initializer: .dcgan, generator: &rng),
@@ -152,18 +165,27 @@ public final class ResNetGenerator: Module, Layer {
     public init(channels c: Int, features f: Int, blocks count: Int, generator rng: inout RandomGenerator) {
         func norm(_ n: Int) -> any Layer { InstanceNorm2d(n, affine: true) }
         stem = Conv2d(c, f, kernel: 7, initializer: .dcgan, generator: &rng)
-        body = Sequential(norm(f), Function.relu(),
-                          Conv2d(f, 2 * f, kernel: 3, stride: 2, padding: 1, initializer: .dcgan, generator: &rng), norm(2 * f), Function.relu(),
-                          Conv2d(2 * f, 4 * f, kernel: 3, stride: 2, padding: 1, initializer: .dcgan, generator: &rng), norm(4 * f), Function.relu())
+        body = Sequential(
+            norm(f), Function.relu(),
+            Conv2d(f, 2 * f, kernel: 3, stride: 2, padding: 1, initializer: .dcgan, generator: &rng), norm(2 * f),
+            Function.relu(),
+            Conv2d(2 * f, 4 * f, kernel: 3, stride: 2, padding: 1, initializer: .dcgan, generator: &rng), norm(4 * f),
+            Function.relu())
         blocks = (0..<count).map { _ in
-            Sequential(Function { reflectionPadded($0, 1) }, Conv2d(4 * f, 4 * f, kernel: 3, initializer: .dcgan, generator: &rng), norm(4 * f),
-                       Function.relu(),
-                       Function { reflectionPadded($0, 1) }, Conv2d(4 * f, 4 * f, kernel: 3, initializer: .dcgan, generator: &rng), norm(4 * f))
+            Sequential(
+                Function { reflectionPadded($0, 1) },
+                Conv2d(4 * f, 4 * f, kernel: 3, initializer: .dcgan, generator: &rng), norm(4 * f),
+                Function.relu(),
+                Function { reflectionPadded($0, 1) },
+                Conv2d(4 * f, 4 * f, kernel: 3, initializer: .dcgan, generator: &rng), norm(4 * f))
         }
-        head = Sequential(ConvTranspose2d(4 * f, 2 * f, kernel: 3, stride: 2, padding: 1, outputPadding: 1, initializer: .dcgan, generator: &rng),
-                          norm(2 * f), Function.relu(),
-                          ConvTranspose2d(2 * f, f, kernel: 3, stride: 2, padding: 1, outputPadding: 1, initializer: .dcgan, generator: &rng),
-                          norm(f), Function.relu())
+        head = Sequential(
+            ConvTranspose2d(
+                4 * f, 2 * f, kernel: 3, stride: 2, padding: 1, outputPadding: 1, initializer: .dcgan, generator: &rng),
+            norm(2 * f), Function.relu(),
+            ConvTranspose2d(
+                2 * f, f, kernel: 3, stride: 2, padding: 1, outputPadding: 1, initializer: .dcgan, generator: &rng),
+            norm(f), Function.relu())
         last = Conv2d(f, c, kernel: 7, initializer: .dcgan, generator: &rng)
     }
 

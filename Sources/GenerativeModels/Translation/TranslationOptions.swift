@@ -10,8 +10,9 @@ extension AdversarialLoss: ExpressibleByArgument {}
 /// Both translation models judge patches with a PatchGAN.
 func requirePatches(_ imageShape: [Int], _ model: String) throws {
     guard min(imageShape[1], imageShape[2]) >= PatchGAN.minimumSide else {
-        throw TrainingError("\(model)'s PatchGAN needs images of at least \(PatchGAN.minimumSide)x\(PatchGAN.minimumSide), "
-            + "not \(imageShape[1])x\(imageShape[2]) (--image-size)")
+        throw TrainingError(
+            "\(model)'s PatchGAN needs images of at least \(PatchGAN.minimumSide)x\(PatchGAN.minimumSide), "
+                + "not \(imageShape[1])x\(imageShape[2]) (--image-size)")
     }
 }
 
@@ -22,7 +23,8 @@ extension Pix2Pix.Options: ModelOptions {
     public func check(imageShape: [Int]) throws {
         try requirePatches(imageShape, "pix2pix")
         guard Pix2Pix.depth(self, imageShape: imageShape) >= 2 else {
-            throw TrainingError("pix2pix halves its images at least twice; \(imageShape[1])x\(imageShape[2]) is not divisible by 4")
+            throw TrainingError(
+                "pix2pix halves its images at least twice; \(imageShape[1])x\(imageShape[2]) is not divisible by 4")
         }
     }
     public var defaultDataset: String { "edges2mnist" }
@@ -36,12 +38,15 @@ public struct Pix2PixFlags: OptionFlags {
     @Option(help: "Weight lambda of the L1 loss (default 100).") var l1Weight: Float?
     @Flag(help: "Train the generator on the L1 loss alone, no discriminator: the baseline.") var l1Only = false
     @Option(help: "Adam's learning rate (default 2e-4).") var learningRate: Float?
-    @Option(help: "The adversarial loss: minimax, non-saturating (the default) or least-squares.") var adversarialLoss: AdversarialLoss?
+    @Option(help: "The adversarial loss: minimax, non-saturating (the default) or least-squares.") var adversarialLoss:
+        AdversarialLoss?
     public init() {}
     public func validate() throws {
-        try ValidationError.require((1...4096).contains(features ?? 1) && (1...4096).contains(discriminatorFeatures ?? 1),
-                                    "--features and --discriminator-features must be between 1 and 4096")
-        try ValidationError.require(l1Weight.map { $0.isFinite && $0 >= 0 } ?? true, "--l1-weight must be a number, 0 or more")
+        try ValidationError.require(
+            (1...4096).contains(features ?? 1) && (1...4096).contains(discriminatorFeatures ?? 1),
+            "--features and --discriminator-features must be between 1 and 4096")
+        try ValidationError.require(
+            l1Weight.map { $0.isFinite && $0 >= 0 } ?? true, "--l1-weight must be a number, 0 or more")
         try checkLearningRate(learningRate)
     }
     public func apply(to o: inout Pix2Pix.Options) {
@@ -71,19 +76,28 @@ public struct CycleGANFlags: OptionFlags {
     @Option(help: "The generators' first-layer feature maps (default 32).") var features: Int?
     @Option(help: "Residual blocks of each generator (default 6).") var residualBlocks: Int?
     @Option(help: "Weight lambda of the cycle loss (default 10).") var cycleWeight: Float?
-    @Option(help: "The identity loss's weight as a fraction of the cycle weight (default 0.5; 0 turns it off: the chapter's objective).")
+    @Option(
+        help:
+            "The identity loss's weight as a fraction of the cycle weight (default 0.5; 0 turns it off: the chapter's objective)."
+    )
     var identityFraction: Float?
-    @Option(help: "Generated images kept to show the discriminators (Shrivastava et al.'s history; default 50, 0: none).")
+    @Option(
+        help: "Generated images kept to show the discriminators (Shrivastava et al.'s history; default 50, 0: none).")
     var historySize: Int?
     @Option(help: "Adam's learning rate (default 2e-4).") var learningRate: Float?
-    @Option(help: "The adversarial loss: minimax, non-saturating or least-squares (the default).") var adversarialLoss: AdversarialLoss?
+    @Option(help: "The adversarial loss: minimax, non-saturating or least-squares (the default).") var adversarialLoss:
+        AdversarialLoss?
     public init() {}
     public func validate() throws {
         try ValidationError.require((1...4096).contains(features ?? 1), "--features must be between 1 and 4096")
-        try ValidationError.require((0...64).contains(residualBlocks ?? 0), "--residual-blocks must be between 0 and 64")
-        try ValidationError.require(cycleWeight.map { $0.isFinite && $0 >= 0 } ?? true, "--cycle-weight must be a number, 0 or more")
-        try ValidationError.require(identityFraction.map { $0.isFinite && $0 >= 0 } ?? true, "--identity-fraction must be a number, 0 or more")
-        try ValidationError.require((0...10_000).contains(historySize ?? 0), "--history-size must be between 0 and 10000")
+        try ValidationError.require(
+            (0...64).contains(residualBlocks ?? 0), "--residual-blocks must be between 0 and 64")
+        try ValidationError.require(
+            cycleWeight.map { $0.isFinite && $0 >= 0 } ?? true, "--cycle-weight must be a number, 0 or more")
+        try ValidationError.require(
+            identityFraction.map { $0.isFinite && $0 >= 0 } ?? true, "--identity-fraction must be a number, 0 or more")
+        try ValidationError.require(
+            (0...10_000).contains(historySize ?? 0), "--history-size must be between 0 and 10000")
         try checkLearningRate(learningRate)
     }
     public func apply(to o: inout CycleGAN.Options) {

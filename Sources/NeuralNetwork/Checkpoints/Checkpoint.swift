@@ -9,8 +9,11 @@ public enum Checkpoint {
 
     /// Publishes the weights as a checkpoint unit, then writes the config atomically, so a
     /// directory whose config.json names a model always has that model's weights.
-    public static func save<Config: Encodable>(_ module: Module, config: Config, metadata: [String: String] = [:], to directory: URL) throws {
-        try CheckpointUnit.publish([(weightsFile, SafeTensors.encode(module.stateDict(), metadata: metadata))], as: "weights", in: directory)
+    public static func save<Config: Encodable>(
+        _ module: Module, config: Config, metadata: [String: String] = [:], to directory: URL
+    ) throws {
+        try CheckpointUnit.publish(
+            [(weightsFile, SafeTensors.encode(module.stateDict(), metadata: metadata))], as: "weights", in: directory)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try writeAtomically(encoder.encode(config), to: directory.appendingPathComponent(configFile))

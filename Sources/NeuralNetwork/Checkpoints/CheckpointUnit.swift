@@ -82,21 +82,26 @@ public enum CheckpointUnit {
         let unit = directory.appendingPathComponent(name)
         let manifestURL = unit.appendingPathComponent(manifestName)
         guard let manifestData = try? Data(contentsOf: manifestURL) else {
-            throw DamagedError(description: "the checkpoint in \(directory.path) is damaged: \(manifestURL.path) is missing")
+            throw DamagedError(
+                description: "the checkpoint in \(directory.path) is damaged: \(manifestURL.path) is missing")
         }
         guard let manifest = try? JSONDecoder().decode(Manifest.self, from: manifestData) else {
-            throw DamagedError(description: "the checkpoint in \(directory.path) is damaged: \(manifestURL.path) is not a manifest")
+            throw DamagedError(
+                description: "the checkpoint in \(directory.path) is damaged: \(manifestURL.path) is not a manifest")
         }
         for entry in manifest.files {
             let url = unit.appendingPathComponent(entry.name)
             guard let data = try? Data(contentsOf: url) else {
-                throw DamagedError(description: "the checkpoint in \(directory.path) is incomplete: \(url.path) is missing")
+                throw DamagedError(
+                    description: "the checkpoint in \(directory.path) is incomplete: \(url.path) is missing")
             }
             guard data.count == entry.bytes else {
-                throw DamagedError(description: "\(url.path) is damaged: \(data.count) bytes where its manifest says \(entry.bytes)")
+                throw DamagedError(
+                    description: "\(url.path) is damaged: \(data.count) bytes where its manifest says \(entry.bytes)")
             }
             guard SHA256.hex(data) == entry.sha256 else {
-                throw DamagedError(description: "\(url.path) is damaged: its SHA-256 differs from the one in its manifest")
+                throw DamagedError(
+                    description: "\(url.path) is damaged: its SHA-256 differs from the one in its manifest")
             }
         }
         return unit
@@ -132,9 +137,12 @@ public enum CheckpointUnit {
 
     /// A new symbolic link, renamed over `url`: readers see the old target or the new, never none.
     static func replaceLink(_ url: URL, pointingTo target: String) throws {
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(
+            ".\(url.lastPathComponent).tmp-\(getpid())")
         unlink(temporary.path)
-        guard symlink(target, temporary.path) == 0 else { throw fileError("cannot create a link in \(url.deletingLastPathComponent().path)") }
+        guard symlink(target, temporary.path) == 0 else {
+            throw fileError("cannot create a link in \(url.deletingLastPathComponent().path)")
+        }
         try renameOrThrow(temporary, url)
     }
 
@@ -202,7 +210,9 @@ func writeDurably(_ data: Data, to url: URL) throws {
     let descriptor = open(url.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     guard descriptor >= 0 else { throw fileError("cannot write \(url.path)") }
     var failure: FileWriteError?
-    do { try data.withUnsafeBytes { try writeAll($0, to: descriptor, url: url) } } catch { failure = error as? FileWriteError }
+    do { try data.withUnsafeBytes { try writeAll($0, to: descriptor, url: url) } } catch {
+        failure = error as? FileWriteError
+    }
     if failure == nil, fsync(descriptor) != 0 { failure = fileError("cannot write \(url.path)") }
     close(descriptor)
     if let failure {

@@ -20,7 +20,9 @@ public enum FaultInjection {
 
     /// `DEEPGEN_DISK_FULL_AFTER=BYTES`: the process's file writes fail with ENOSPC once they
     /// have written BYTES in all, as on a disk that fills up.
-    nonisolated(unsafe) public static var diskLeft: Int? = ProcessInfo.processInfo.environment["DEEPGEN_DISK_FULL_AFTER"].flatMap { Int($0) }
+    nonisolated(unsafe) public static var diskLeft: Int? = ProcessInfo.processInfo.environment[
+        "DEEPGEN_DISK_FULL_AFTER"
+    ].flatMap { Int($0) }
 
     /// `write(2)`, or a full disk's answer once the simulated disk is full.
     public static func write(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {

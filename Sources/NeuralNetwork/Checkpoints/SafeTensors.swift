@@ -22,7 +22,8 @@ public enum SafeTensors {
         var offset = 0
         for (name, tensor) in tensors {
             let bytes = tensor.count * 4
-            entries.append("\(jsonQuoted(name)):{\"dtype\":\"F32\",\"shape\":[\(tensor.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}")
+            let shape = tensor.shape.map(String.init).joined(separator: ",")
+            entries.append("\(jsonQuoted(name)):{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + bytes)]}")
             offset += bytes
         }
         var header = Array("{\(entries.joined(separator: ","))}".utf8)
@@ -34,18 +35,28 @@ public enum SafeTensors {
         for (_, tensor) in tensors {
             tensor.withUnsafeBufferPointer { buffer in
                 // Float is little-endian on every platform Swift runs on that we support.
-                data.append(UnsafeBufferPointer(start: UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: UInt8.self), count: buffer.count * 4))
+                data.append(
+                    UnsafeBufferPointer(
+                        start: UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: UInt8.self),
+                        count: buffer.count * 4))
             }
         }
         return data
     }
 
     /// Tensors (in file order) and metadata from a file's bytes; every range and size is checked.
-    public static func decode(_ data: Data) throws -> (tensors: [(name: String, tensor: Tensor)], metadata: [String: String]) {
-        guard data.count >= 8 else { throw FormatError("file of \(data.count) bytes is too short for a safetensors header") }
-        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+    public static func decode(
+        _ data: Data
+    ) throws -> (tensors: [(name: String, tensor: Tensor)], metadata: [String: String]) {
+        guard data.count >= 8 else {
+            throw FormatError("file of \(data.count) bytes is too short for a safetensors header")
+        }
+        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) {
+            $0 | UInt64($1.element) << (8 * UInt64($1.offset))
+        }
         guard headerLength <= UInt64(data.count - 8), headerLength <= 100_000_000 else {
-            throw FormatError("header length \(headerLength) exceeds the file (\(data.count) bytes): truncated or not safetensors")
+            throw FormatError(
+                "header length \(headerLength) exceeds the file (\(data.count) bytes): truncated or not safetensors")
         }
         let headerData = data.subdata(in: 8..<(8 + Int(headerLength)))
         guard let json = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any] else {
@@ -56,12 +67,15 @@ public enum SafeTensors {
         var entries: [(name: String, dtype: String, shape: [Int], begin: Int, end: Int)] = []
         for (name, value) in json {
             if name == "__metadata__" {
-                guard let m = value as? [String: String] else { throw FormatError("__metadata__ must map strings to strings") }
+                guard let m = value as? [String: String] else {
+                    throw FormatError("__metadata__ must map strings to strings")
+                }
                 metadata = m
                 continue
             }
             guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
-                  let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2 else {
+                let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2
+            else {
                 throw FormatError("entry \(name) lacks dtype, shape or data_offsets")
             }
             entries.append((name, dtype, shape, offsets[0], offsets[1]))
@@ -70,14 +84,23 @@ public enum SafeTensors {
         var expectedBegin = 0
         var tensors: [(String, Tensor)] = []
         for e in entries {
-            guard let size = elementSize[e.dtype] else { throw FormatError("\(e.name): dtype \(e.dtype) is not supported (F32, F64, F16, BF16)") }
-            guard e.shape.allSatisfy({ $0 >= 0 }) else { throw FormatError("\(e.name): negative size in shape \(e.shape)") }
+            guard let size = elementSize[e.dtype] else {
+                throw FormatError("\(e.name): dtype \(e.dtype) is not supported (F32, F64, F16, BF16)")
+            }
+            guard e.shape.allSatisfy({ $0 >= 0 }) else {
+                throw FormatError("\(e.name): negative size in shape \(e.shape)")
+            }
             let (count, overflow) = e.shape.reduce((1, false)) { r, n in
-            let (p, o) = r.0.multipliedReportingOverflow(by: n); return (p, r.1 || o)
-        }
-        guard !overflow, count <= Int.max / 8 else { throw FormatError("\(e.name): shape \(e.shape) holds more values than any file can") }
+                let (p, o) = r.0.multipliedReportingOverflow(by: n); return (p, r.1 || o)
+            }
+            guard !overflow, count <= Int.max / 8 else {
+                throw FormatError("\(e.name): shape \(e.shape) holds more values than any file can")
+            }
             guard e.begin == expectedBegin, e.end - e.begin == count * size else {
-                throw FormatError("\(e.name): data_offsets [\(e.begin), \(e.end)] do not fit shape \(e.shape) of \(e.dtype) after byte \(expectedBegin)")
+                throw FormatError(
+                    "\(e.name): data_offsets [\(e.begin), \(e.end)] do not fit shape \(e.shape) of \(e.dtype) after "
+                        + "byte \(expectedBegin)"
+                )
             }
             guard e.end <= body.count else {
                 throw FormatError("\(e.name): data ends at byte \(e.end) but the file holds \(body.count): truncated")
@@ -85,19 +108,29 @@ public enum SafeTensors {
             tensors.append((e.name, convert(body, from: e.begin, count: count, dtype: e.dtype, shape: e.shape)))
             expectedBegin = e.end
         }
-        guard expectedBegin == body.count else { throw FormatError("\(body.count - expectedBegin) bytes after the last tensor") }
+        guard expectedBegin == body.count else {
+            throw FormatError("\(body.count - expectedBegin) bytes after the last tensor")
+        }
         return (tensors, metadata)
     }
 
-    public static func read(from url: URL) throws -> (tensors: [(name: String, tensor: Tensor)], metadata: [String: String]) {
+    public static func read(
+        from url: URL
+    ) throws -> (tensors: [(name: String, tensor: Tensor)], metadata: [String: String]) {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw FormatError("cannot read \(url.path): \(error.localizedDescription)") }
-        do { return try decode(data) } catch let error as FormatError { throw FormatError("\(url.path): \(error.description)") }
+        do { data = try Data(contentsOf: url) } catch {
+            throw FormatError("cannot read \(url.path): \(error.localizedDescription)")
+        }
+        do { return try decode(data) } catch let error as FormatError {
+            throw FormatError("\(url.path): \(error.description)")
+        }
     }
 
     /// Writes atomically: a temporary file beside the target, then a rename, so a crash never
     /// leaves a half-written checkpoint.
-    public static func write(_ tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:], to url: URL) throws {
+    public static func write(
+        _ tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:], to url: URL
+    ) throws {
         try writeAtomically(encode(tensors, metadata: metadata), to: url)
     }
 
@@ -109,10 +142,22 @@ public enum SafeTensors {
             return Tensor(shape: shape) { out in
                 for i in 0..<count {
                     switch dtype {
-                    case "F32": out[i] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
-                    case "F64": out[i] = Float(Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
-                    case "BF16": out[i] = Float(bitPattern: UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16)
-                    default: out[i] = halfToFloat(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+                    case "F32":
+                        out[i] = Float(
+                            bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
+                        )
+                    case "F64":
+                        out[i] = Float(
+                            Double(
+                                bitPattern: UInt64(
+                                    littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
+                    case "BF16":
+                        out[i] = Float(
+                            bitPattern: UInt32(
+                                UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16)
+                    default:
+                        out[i] = halfToFloat(
+                            UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
                     }
                 }
             }

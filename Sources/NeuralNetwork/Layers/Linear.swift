@@ -5,8 +5,10 @@ public final class Linear: Module, Layer {
     public let weight: Parameter
     public let bias: Parameter?
 
-    public init(_ inputs: Int, _ outputs: Int, bias: Bool = true, initializer: Initializer = .pytorchDefault,
-                generator: inout RandomGenerator) {
+    public init(
+        _ inputs: Int, _ outputs: Int, bias: Bool = true, initializer: Initializer = .pytorchDefault,
+        generator: inout RandomGenerator
+    ) {
         weight = Parameter(initializer.make([outputs, inputs], fanIn: inputs, fanOut: outputs, generator: &generator))
         self.bias = bias ? Parameter(initializer.bias(outputs, fanIn: inputs, generator: &generator)) : nil
     }
@@ -21,7 +23,7 @@ public final class Embedding: Module {
     public let weight: Parameter
 
     public init(_ count: Int, _ dimension: Int, generator: inout RandomGenerator) {
-        weight = Parameter(Tensor.normal([count, dimension], generator: &generator))  // PyTorch: N(0, 1)
+        weight = Parameter(Tensor.normal([count, dimension], generator: &generator)) // PyTorch: N(0, 1)
     }
 
     public func callAsFunction(_ indices: [Int]) -> Tensor {

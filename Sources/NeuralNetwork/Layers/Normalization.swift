@@ -25,7 +25,9 @@ public final class BatchNorm: Module, Layer {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let channels = runningMean.value.count
-        precondition(x.rank >= 2 && x.shape[1] == channels, "BatchNorm: input \(x.shape) does not have \(channels) channels on axis 1")
+        precondition(
+            x.rank >= 2 && x.shape[1] == channels,
+            "BatchNorm: input \(x.shape) does not have \(channels) channels on axis 1")
         let axes = [0] + Array(2..<x.rank)
         let statShape = [1, channels] + [Int](repeating: 1, count: x.rank - 2)
         let mean: Tensor, variance: Tensor
@@ -33,11 +35,18 @@ public final class BatchNorm: Module, Layer {
             var n = Float(axes.reduce(1) { $0 * x.shape[$1] })
             if let sum = StatisticsReduction.current {
                 // Synchronised: the sums, sums of squares and counts of every process's batch.
-                let totals = Tensor.concatenate([x.sum(alongAxes: axes).reshaped([channels]), x.squared().sum(alongAxes: axes).reshaped([channels]), Tensor([n])],
-                                                axis: 0).reduced(by: sum)
+                let totals = Tensor.concatenate(
+                    [
+                        x.sum(alongAxes: axes).reshaped([channels]),
+                        x.squared().sum(alongAxes: axes).reshaped([channels]), Tensor([n])
+                    ],
+                    axis: 0
+                ).reduced(by: sum)
                 n = totals.sliced(axis: 0, 2 * channels..<2 * channels + 1).scalar
                 mean = (totals.sliced(axis: 0, 0..<channels) / n).reshaped(statShape)
-                variance = relu(totals.sliced(axis: 0, channels..<2 * channels) / n - mean.reshaped([channels]).squared()).reshaped(statShape)
+                variance = relu(
+                    totals.sliced(axis: 0, channels..<2 * channels) / n - mean.reshaped([channels]).squared()
+                ).reshaped(statShape)
             } else {
                 // The batch's own statistics: one fused op.
                 let fused = batchNormalization(x, weight: weight?.value, bias: bias?.value, epsilon: epsilon)
@@ -58,7 +67,8 @@ public final class BatchNorm: Module, Layer {
     private func updateRunningStatistics(mean: Tensor, variance: Tensor, count n: Float) {
         withoutGradients {
             runningMean.value = runningMean.value * (1 - momentum) + mean.detached() * momentum
-            runningVar.value = runningVar.value * (1 - momentum) + variance.detached() * (n / Swift.max(n - 1, 1)) * momentum
+            runningVar.value =
+                runningVar.value * (1 - momentum) + variance.detached() * (n / Swift.max(n - 1, 1)) * momentum
         }
     }
 }
@@ -102,8 +112,9 @@ public final class LayerNorm: Module, Layer {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        precondition(Array(x.shape.suffix(normalizedShape.count)) == normalizedShape,
-                     "LayerNorm: input \(x.shape) does not end in \(normalizedShape)")
+        precondition(
+            Array(x.shape.suffix(normalizedShape.count)) == normalizedShape,
+            "LayerNorm: input \(x.shape) does not end in \(normalizedShape)")
         let axes = Array((x.rank - normalizedShape.count)..<x.rank)
         let centred = x - x.mean(alongAxes: axes, keepDims: true)
         var y = centred * (centred.squared().mean(alongAxes: axes, keepDims: true) + epsilon).rsqrt()

@@ -12,7 +12,9 @@ public final class LSTMCell: Module {
 
     public init(_ inputs: Int, _ hidden: Int, generator: inout RandomGenerator) {
         let bound = 1 / Float(hidden).squareRoot()
-        func uniform(_ shape: [Int]) -> Parameter { Parameter(Tensor.uniform(shape, low: -bound, high: bound, generator: &generator)) }
+        func uniform(_ shape: [Int]) -> Parameter {
+            Parameter(Tensor.uniform(shape, low: -bound, high: bound, generator: &generator))
+        }
         weightIH = uniform([4 * hidden, inputs])
         weightHH = uniform([4 * hidden, hidden])
         biasIH = uniform([4 * hidden])
@@ -27,7 +29,9 @@ public final class LSTMCell: Module {
 
     /// (h', c') from input [N, in] and state (h, c) [N, hidden].
     public func callAsFunction(_ x: Tensor, state: (hidden: Tensor, cell: Tensor)) -> (hidden: Tensor, cell: Tensor) {
-        let gates = linear(x, weight: weightIH.value, bias: biasIH.value) + linear(state.hidden, weight: weightHH.value, bias: biasHH.value)
+        let gates =
+            linear(x, weight: weightIH.value, bias: biasIH.value)
+            + linear(state.hidden, weight: weightHH.value, bias: biasHH.value)
         return LSTMCell.update(gates: gates, cell: state.cell)
     }
 

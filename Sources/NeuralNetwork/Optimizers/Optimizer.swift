@@ -90,7 +90,9 @@ final class OptimizerSlots {
 
     /// Replaces every slot from `state`; returns the step. Nothing changes if anything is off.
     func restore(_ state: [String: Tensor]) throws -> Int {
-        guard let step = state["step"], step.count == 1 else { throw StateDictError(problems: ["optimizer state has no step"]) }
+        guard let step = state["step"], step.count == 1 else {
+            throw StateDictError(problems: ["optimizer state has no step"])
+        }
         var problems: [String] = []
         var restored: [String: [Tensor?]] = [:]
         for (key, tensor) in state.sorted(by: { $0.key < $1.key }) where key != "step" {
@@ -99,7 +101,9 @@ final class OptimizerSlots {
                 problems.append("unexpected optimizer state \(key)"); continue
             }
             guard tensor.shape == shapes[index] else {
-                problems.append("optimizer state \(key) has shape \(tensor.shape), parameter \(index) has \(shapes[index])"); continue
+                problems.append(
+                    "optimizer state \(key) has shape \(tensor.shape), parameter \(index) has \(shapes[index])");
+                continue
             }
             restored[String(parts[1]), default: [Tensor?](repeating: nil, count: shapes.count)][index] = tensor
         }

@@ -10,14 +10,18 @@ public final class SGD: Optimizer {
     public private(set) var step = 0
     let slots: OptimizerSlots
 
-    public init(_ parameters: [Parameter], learningRate: Float, momentum: Float = 0, weightDecay: Float = 0, nesterov: Bool = false) {
+    public init(
+        _ parameters: [Parameter], learningRate: Float, momentum: Float = 0, weightDecay: Float = 0,
+        nesterov: Bool = false
+    ) {
         self.parameters = parameters; self.learningRate = learningRate
         self.momentum = momentum; self.weightDecay = weightDecay; self.nesterov = nesterov
         slots = OptimizerSlots(parameters)
     }
 
     public func update(_ gradients: [Tensor]) {
-        precondition(gradients.count == parameters.count, "SGD: \(gradients.count) gradients for \(parameters.count) parameters")
+        precondition(
+            gradients.count == parameters.count, "SGD: \(gradients.count) gradients for \(parameters.count) parameters")
         step += 1
         withoutGradients {
             for (i, p) in parameters.enumerated() where !p.isFrozen {
@@ -47,8 +51,10 @@ public final class Adam: Optimizer {
     public private(set) var step = 0
     let slots: OptimizerSlots
 
-    public init(_ parameters: [Parameter], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
-                epsilon: Float = 1e-8, weightDecay: Float = 0, decoupledWeightDecay: Bool = false) {
+    public init(
+        _ parameters: [Parameter], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+        epsilon: Float = 1e-8, weightDecay: Float = 0, decoupledWeightDecay: Bool = false
+    ) {
         self.parameters = parameters; self.learningRate = learningRate
         self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
         self.weightDecay = weightDecay; self.decoupledWeightDecay = decoupledWeightDecay
@@ -56,22 +62,28 @@ public final class Adam: Optimizer {
     }
 
     /// AdamW with PyTorch's default decay of 0.01.
-    public static func adamW(_ parameters: [Parameter], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
-                             epsilon: Float = 1e-8, weightDecay: Float = 0.01) -> Adam {
-        Adam(parameters, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
-             weightDecay: weightDecay, decoupledWeightDecay: true)
+    public static func adamW(
+        _ parameters: [Parameter], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+        epsilon: Float = 1e-8, weightDecay: Float = 0.01
+    ) -> Adam {
+        Adam(
+            parameters, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+            weightDecay: weightDecay, decoupledWeightDecay: true)
     }
 
     public func update(_ gradients: [Tensor]) {
-        precondition(gradients.count == parameters.count, "Adam: \(gradients.count) gradients for \(parameters.count) parameters")
+        precondition(
+            gradients.count == parameters.count, "Adam: \(gradients.count) gradients for \(parameters.count) parameters"
+        )
         step += 1
         for (i, p) in parameters.enumerated() where !p.isFrozen {
             // Taken out of the slots so that the update can overwrite them in place.
             var m = slots.take("exp_avg", i), v = slots.take("exp_avg_sq", i)
             p.update { value in
-                Tensor.adamUpdate(parameter: &value, gradient: gradients[i].detached(), firstMoment: &m, secondMoment: &v,
-                                  learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
-                                  weightDecay: weightDecay, decoupledWeightDecay: decoupledWeightDecay, step: step)
+                Tensor.adamUpdate(
+                    parameter: &value, gradient: gradients[i].detached(), firstMoment: &m, secondMoment: &v,
+                    learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                    weightDecay: weightDecay, decoupledWeightDecay: decoupledWeightDecay, step: step)
             }
             slots["exp_avg", i] = m
             slots["exp_avg_sq", i] = v
@@ -91,15 +103,19 @@ public final class RMSProp: Optimizer {
     public private(set) var step = 0
     let slots: OptimizerSlots
 
-    public init(_ parameters: [Parameter], learningRate: Float = 1e-2, alpha: Float = 0.99, epsilon: Float = 1e-8,
-                momentum: Float = 0, weightDecay: Float = 0) {
+    public init(
+        _ parameters: [Parameter], learningRate: Float = 1e-2, alpha: Float = 0.99, epsilon: Float = 1e-8,
+        momentum: Float = 0, weightDecay: Float = 0
+    ) {
         self.parameters = parameters; self.learningRate = learningRate
         self.alpha = alpha; self.epsilon = epsilon; self.momentum = momentum; self.weightDecay = weightDecay
         slots = OptimizerSlots(parameters)
     }
 
     public func update(_ gradients: [Tensor]) {
-        precondition(gradients.count == parameters.count, "RMSProp: \(gradients.count) gradients for \(parameters.count) parameters")
+        precondition(
+            gradients.count == parameters.count,
+            "RMSProp: \(gradients.count) gradients for \(parameters.count) parameters")
         step += 1
         withoutGradients {
             for (i, p) in parameters.enumerated() where !p.isFrozen {

@@ -25,7 +25,8 @@ public struct StepDecay: LearningRateSchedule {
 public struct DelayedStepDecay: LearningRateSchedule {
     public let delaySteps: Int, stepSize: Int, gamma: Float, minimumFactor: Float
     public init(delaySteps: Int, stepSize: Int, gamma: Float, minimumFactor: Float = 0) {
-        self.delaySteps = delaySteps; self.stepSize = Swift.max(stepSize, 1); self.gamma = gamma; self.minimumFactor = minimumFactor
+        self.delaySteps = delaySteps; self.stepSize = Swift.max(stepSize, 1); self.gamma = gamma;
+        self.minimumFactor = minimumFactor
     }
     public func factor(atStep step: Int) -> Float {
         Swift.max(Foundation.pow(gamma, Float(Swift.max(step - delaySteps, 0) / stepSize)), minimumFactor)
@@ -35,7 +36,9 @@ public struct DelayedStepDecay: LearningRateSchedule {
 /// Half a cosine from 1 down to `minimumFactor` over `totalSteps` (Loshchilov & Hutter 2017).
 public struct CosineDecay: LearningRateSchedule {
     public let totalSteps: Int, minimumFactor: Float
-    public init(totalSteps: Int, minimumFactor: Float = 0) { self.totalSteps = totalSteps; self.minimumFactor = minimumFactor }
+    public init(totalSteps: Int, minimumFactor: Float = 0) {
+        self.totalSteps = totalSteps; self.minimumFactor = minimumFactor
+    }
     public func factor(atStep step: Int) -> Float {
         let t = Float(Swift.min(step, totalSteps)) / Float(Swift.max(totalSteps, 1))
         return minimumFactor + (1 - minimumFactor) * 0.5 * (1 + Foundation.cos(Float.pi * t))
@@ -45,7 +48,9 @@ public struct CosineDecay: LearningRateSchedule {
 /// Constant, then linearly down to zero over the last `decaySteps` (CycleGAN's schedule).
 public struct LinearDecay: LearningRateSchedule {
     public let constantSteps: Int, decaySteps: Int
-    public init(constantSteps: Int, decaySteps: Int) { self.constantSteps = constantSteps; self.decaySteps = decaySteps }
+    public init(constantSteps: Int, decaySteps: Int) {
+        self.constantSteps = constantSteps; self.decaySteps = decaySteps
+    }
     public func factor(atStep step: Int) -> Float {
         step < constantSteps ? 1 : Swift.max(0, 1 - Float(step - constantSteps + 1) / Float(decaySteps + 1))
     }
@@ -92,7 +97,9 @@ public final class ExponentialMovingAverage {
     /// shadow = decay * shadow + (1 - decay) * current, for parameters; buffers are copied.
     public func update(from module: Module) {
         withoutGradients {
-            for (name, p) in module.namedParameters() { shadow[name] = shadow[name]! * decay + p.value.detached() * (1 - decay) }
+            for (name, p) in module.namedParameters() {
+                shadow[name] = shadow[name]! * decay + p.value.detached() * (1 - decay)
+            }
             for (name, b) in module.namedBuffers() { shadow[name] = b.value }
         }
     }

@@ -35,7 +35,9 @@ public enum BLAS {
     /// What the user's own `OPENBLAS_CORETYPE` costs, when it holds OpenBLAS to kernels narrower
     /// than the CPU's: we never override their choice, but a run at half speed should say why.
     public static var kernelNote: String? {
-        kernelNote(requested: getenv("OPENBLAS_CORETYPE").map { String(cString: $0) }, hasAVX512: CPU.hasAVX512, inUse: coreName)
+        kernelNote(
+            requested: getenv("OPENBLAS_CORETYPE").map { String(cString: $0) }, hasAVX512: CPU.hasAVX512,
+            inUse: coreName)
     }
 
     static func kernelNote(requested: String?, hasAVX512: Bool, inUse: String) -> String? {
@@ -56,8 +58,9 @@ public enum BLAS {
         guard !avx512KernelSets.contains(current) else { return }
         typealias Hook = @convention(c) () -> Void
         guard let handle = dlopen(nil, RTLD_NOW),
-              let quit = dlsym(handle, "gotoblas_dynamic_quit"),
-              let initialise = dlsym(handle, "gotoblas_dynamic_init") else { return }
+            let quit = dlsym(handle, "gotoblas_dynamic_quit"),
+            let initialise = dlsym(handle, "gotoblas_dynamic_init")
+        else { return }
         setenv("OPENBLAS_CORETYPE", "SkylakeX", 0)
         unsafeBitCast(quit, to: Hook.self)()
         unsafeBitCast(initialise, to: Hook.self)()
@@ -66,24 +69,30 @@ public enum BLAS {
 
     /// C = alpha * op(A) @ op(B) + beta * C for row-major matrices, on the calling thread.
     @inline(__always)
-    static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
-                     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                     beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    static func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         _ = configured
-        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        cblas_sgemm(
+            CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
     /// The same product split over the cores by blocks of rows or columns of C. Each block is an
     /// independent single-threaded product, so the result is identical to the unsplit one.
-    static func parallelGemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
-                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    static func parallelGemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         let parts = Parallel.threadCount
         // Below a few MFLOP a second thread costs more than it brings.
         guard parts > 1, m * n * k >= 1 << 20 else {
-            gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                 a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            gemm(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
         }
         if n >= m {
@@ -93,8 +102,9 @@ public enum BLAS {
                 let lo = min(n, blocks * p / parts * 16), hi = min(n, blocks * (p + 1) / parts * 16)
                 guard hi > lo else { return }
                 let bOffset = transposeB ? lo * ldb : lo
-                gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: hi - lo, k: k, alpha: alpha,
-                     a: a, lda: lda, b: b + bOffset, ldb: ldb, beta: beta, c: c + lo, ldc: ldc)
+                gemm(
+                    transposeA: transposeA, transposeB: transposeB, m: m, n: hi - lo, k: k, alpha: alpha,
+                    a: a, lda: lda, b: b + bOffset, ldb: ldb, beta: beta, c: c + lo, ldc: ldc)
             }
         } else {
             let blocks = (m + 15) / 16
@@ -102,8 +112,9 @@ public enum BLAS {
                 let lo = min(m, blocks * p / parts * 16), hi = min(m, blocks * (p + 1) / parts * 16)
                 guard hi > lo else { return }
                 let aOffset = transposeA ? lo : lo * lda
-                gemm(transposeA: transposeA, transposeB: transposeB, m: hi - lo, n: n, k: k, alpha: alpha,
-                     a: a + aOffset, lda: lda, b: b, ldb: ldb, beta: beta, c: c + lo * ldc, ldc: ldc)
+                gemm(
+                    transposeA: transposeA, transposeB: transposeB, m: hi - lo, n: n, k: k, alpha: alpha,
+                    a: a + aOffset, lda: lda, b: b, ldb: ldb, beta: beta, c: c + lo * ldc, ldc: ldc)
             }
         }
     }
@@ -116,7 +127,8 @@ public enum CPU {
     public static let hasAVX512: Bool = {
         #if os(Linux)
         guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
+            let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+        else { return false }
         return flags.split(separator: " ").contains("avx512f")
         #else
         return false
@@ -126,8 +138,9 @@ public enum CPU {
     public static var modelName: String {
         #if os(Linux)
         if let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-           let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
-           let name = line.split(separator: ":", maxSplits: 1).last {
+            let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+            let name = line.split(separator: ":", maxSplits: 1).last
+        {
             return name.trimmingCharacters(in: .whitespaces)
         }
         #endif

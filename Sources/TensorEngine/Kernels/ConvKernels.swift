@@ -15,7 +15,9 @@ enum ConvKernels {
     /// Images per product, and output rows per block when that is one image.
     static func plan(_ s: ConvSizes) -> (images: Int, rows: Int) {
         let perImage = s.patch * s.outPlane
-        if perImage >= chunkFloats || s.outPlane >= wideOutput { return (1, max(1, min(s.outH, blockFloats / max(1, s.patch * s.outW)))) }
+        if perImage >= chunkFloats || s.outPlane >= wideOutput {
+            return (1, max(1, min(s.outH, blockFloats / max(1, s.patch * s.outW))))
+        }
         return (max(1, min(s.batch, chunkFloats / max(1, perImage))), s.outH)
     }
 
@@ -36,14 +38,18 @@ enum ConvKernels {
     }
 
     /// y[n, group] = W[group] @ columns(x[n, group]) (+ bias per output channel).
-    static func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                        _ y: UnsafeMutablePointer<Float>, _ s: ConvSizes) {
+    static func forward(
+        _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+        _ y: UnsafeMutablePointer<Float>, _ s: ConvSizes
+    ) {
         if let (compact, weights) = usedTaps(w, s) { return forwardOverTaps(x, weights.pointer, bias, y, compact) }
         forwardOverTaps(x, w, bias, y, s)
     }
 
-    private static func forwardOverTaps(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
-                                        _ y: UnsafeMutablePointer<Float>, _ s: ConvSizes) {
+    private static func forwardOverTaps(
+        _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+        _ y: UnsafeMutablePointer<Float>, _ s: ConvSizes
+    ) {
         let pointwise = s.g.isPointwise(kernel: (s.kernelH, s.kernelW))
         let (images, step) = plan(s), P = s.outPlane
         let scratch = Workspace(s, images: images, rows: step, outputs: images > 1)
@@ -57,7 +63,9 @@ enum ConvKernels {
                     // The images' columns side by side, one product, then each image's rows
                     // (plus the bias) copied out.
                     let ld = count * P
-                    im2col(xg(n0), s, rows: 0..<s.outH, columns, rowStride: ld, images: count, imageStride: s.inChannels * s.inPlane)
+                    im2col(
+                        xg(n0), s, rows: 0..<s.outH, columns, rowStride: ld, images: count,
+                        imageStride: s.inChannels * s.inPlane)
                     gemm(perImage, false, false, s.groupOut, ld, s.patch, wg, s.patch, columns, ld, 0, product, ld)
                     for i in 0..<count {
                         for o in 0..<s.groupOut {
@@ -80,20 +88,26 @@ enum ConvKernels {
                 for start in stride(from: 0, to: s.outH, by: step) {
                     let rows = start..<min(s.outH, start + step), width = rows.count * s.outW
                     im2col(xg(n0), s, rows: rows, columns)
-                    gemm(perImage, false, false, s.groupOut, width, s.patch, wg, s.patch, columns, width, beta, yg(n0) + start * s.outW, P)
+                    gemm(
+                        perImage, false, false, s.groupOut, width, s.patch, wg, s.patch, columns, width, beta,
+                        yg(n0) + start * s.outW, P)
                 }
             }
         }
     }
 
     /// dx[n, group] = col2im(W[group]ᵀ @ dy[n, group]): the adjoint of `forward` in x.
-    static func inputGradient(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ s: ConvSizes) {
+    static func inputGradient(
+        _ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ s: ConvSizes
+    ) {
         if let (compact, weights) = usedTaps(w, s) { return inputGradientOverTaps(dy, weights.pointer, dx, compact) }
         inputGradientOverTaps(dy, w, dx, s)
     }
 
-    private static func inputGradientOverTaps(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
-                                              _ s: ConvSizes) {
+    private static func inputGradientOverTaps(
+        _ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+        _ s: ConvSizes
+    ) {
         let pointwise = s.g.isPointwise(kernel: (s.kernelH, s.kernelW))
         let (images, step) = plan(s), P = s.outPlane
         let scratch = Workspace(s, images: images, rows: step, outputs: images > 1)
@@ -108,7 +122,9 @@ enum ConvKernels {
                     gather(count, P, s.groupOut, from: dyg(n0), imageStride: s.outChannels * P, into: gathered, ld)
                     gemm(perImage, true, false, s.patch, ld, s.groupOut, wg, s.patch, gathered, ld, 0, columns, ld)
                     for i in 0..<count { dxg(n0 + i).update(repeating: 0, count: s.groupIn * s.inPlane) }
-                    col2im(columns, s, rows: 0..<s.outH, dxg(n0), rowStride: ld, images: count, imageStride: s.inChannels * s.inPlane)
+                    col2im(
+                        columns, s, rows: 0..<s.outH, dxg(n0), rowStride: ld, images: count,
+                        imageStride: s.inChannels * s.inPlane)
                     continue
                 }
                 if pointwise {
@@ -118,7 +134,9 @@ enum ConvKernels {
                 dxg(n0).update(repeating: 0, count: s.groupIn * s.inPlane)
                 for start in stride(from: 0, to: s.outH, by: step) {
                     let rows = start..<min(s.outH, start + step), width = rows.count * s.outW
-                    gemm(perImage, true, false, s.patch, width, s.groupOut, wg, s.patch, dyg(n0) + start * s.outW, P, 0, columns, width)
+                    gemm(
+                        perImage, true, false, s.patch, width, s.groupOut, wg, s.patch, dyg(n0) + start * s.outW, P, 0,
+                        columns, width)
                     col2im(columns, s, rows: rows, dxg(n0))
                 }
             }
@@ -127,7 +145,9 @@ enum ConvKernels {
 
     /// dW[group] = sum over n of dy[n, group] @ columns(x[n, group])ᵀ: the adjoint of `forward` in W.
     /// Each thread sums its own images; the partial sums are then added in thread order.
-    static func weightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>, _ s: ConvSizes) {
+    static func weightGradient(
+        _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>, _ s: ConvSizes
+    ) {
         let pointwise = s.g.isPointwise(kernel: (s.kernelH, s.kernelW))
         let (images, step) = plan(s), P = s.outPlane
         let threads = s.batch >= Parallel.threadCount ? Parallel.threadCount : 1
@@ -146,7 +166,9 @@ enum ConvKernels {
                 if count > 1 {
                     let ld = count * P
                     gather(count, P, s.groupOut, from: dyg(n0), imageStride: s.outChannels * P, into: gathered, ld)
-                    im2col(xg(n0), s, rows: 0..<s.outH, columns, rowStride: ld, images: count, imageStride: s.inChannels * s.inPlane)
+                    im2col(
+                        xg(n0), s, rows: 0..<s.outH, columns, rowStride: ld, images: count,
+                        imageStride: s.inChannels * s.inPlane)
                     gemm(perImage, false, true, s.groupOut, s.patch, ld, gathered, ld, columns, ld, 1, dwg, s.patch)
                     continue
                 }
@@ -157,7 +179,9 @@ enum ConvKernels {
                 for start in stride(from: 0, to: s.outH, by: step) {
                     let rows = start..<min(s.outH, start + step), width = rows.count * s.outW
                     im2col(xg(n0), s, rows: rows, columns)
-                    gemm(perImage, false, true, s.groupOut, s.patch, width, dyg(n0) + start * s.outW, P, columns, width, 1, dwg, s.patch)
+                    gemm(
+                        perImage, false, true, s.groupOut, s.patch, width, dyg(n0) + start * s.outW, P, columns, width,
+                        1, dwg, s.patch)
                 }
             }
         }
@@ -185,16 +209,22 @@ enum ConvKernels {
 
     /// dst[o, i * plane ..< (i + 1) * plane] = src[i][o, ...] for `count` images `imageStride`
     /// apart: each image's channel planes laid side by side, one row per channel.
-    private static func gather(_ count: Int, _ plane: Int, _ channels: Int, from src: UnsafePointer<Float>, imageStride: Int,
-                               into dst: UnsafeMutablePointer<Float>, _ ld: Int) {
+    private static func gather(
+        _ count: Int, _ plane: Int, _ channels: Int, from src: UnsafePointer<Float>, imageStride: Int,
+        into dst: UnsafeMutablePointer<Float>, _ ld: Int
+    ) {
         for i in 0..<count {
-            for o in 0..<channels { (dst + o * ld + i * plane).update(from: src + i * imageStride + o * plane, count: plane) }
+            for o in 0..<channels {
+                (dst + o * ld + i * plane).update(from: src + i * imageStride + o * plane, count: plane)
+            }
         }
     }
 
     /// dst[j] = src[j] + add.
     @inline(__always)
-    private static func copy(_ src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int, adding add: Float) {
+    private static func copy(
+        _ src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int, adding add: Float
+    ) {
         if add == 0 { dst.update(from: src, count: count); return }
         let a = Vec(repeating: add)
         var j = 0
@@ -204,13 +234,19 @@ enum ConvKernels {
 
     /// A single-threaded product when images are already spread over the threads, else a split one.
     @inline(__always)
-    private static func gemm(_ perImage: Bool, _ tA: Bool, _ tB: Bool, _ m: Int, _ n: Int, _ k: Int,
-                             _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
-                             _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    private static func gemm(
+        _ perImage: Bool, _ tA: Bool, _ tB: Bool, _ m: Int, _ n: Int, _ k: Int,
+        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+    ) {
         if perImage {
-            BLAS.gemm(transposeA: tA, transposeB: tB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            BLAS.gemm(
+                transposeA: tA, transposeB: tB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c,
+                ldc: ldc)
         } else {
-            BLAS.parallelGemm(transposeA: tA, transposeB: tB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            BLAS.parallelGemm(
+                transposeA: tA, transposeB: tB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c,
+                ldc: ldc)
         }
     }
 
@@ -228,6 +264,6 @@ enum ConvKernels {
             }
         }
         guard batch >= parts else { return share(0..<batch, 0, false) }
-        Parallel.forEach(parts) { t in share(batch * t / parts ..< batch * (t + 1) / parts, t, true) }
+        Parallel.forEach(parts) { t in share(batch * t / parts..<batch * (t + 1) / parts, t, true) }
     }
 }

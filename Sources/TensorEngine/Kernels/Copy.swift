@@ -1,14 +1,17 @@
 /// One strided copy serves permute, slice, pad and concatenate: copy a box of `shape` from
 /// `src` (laid out with `srcStrides` from `srcOffset`) to `dst` (likewise), or with `adding`
 /// add it to what `dst` holds (a slice's gradient into its input's).
-func stridedCopy(shape: [Int],
-                 from src: UnsafePointer<Float>, offset srcOffset: Int, strides srcStrides: [Int],
-                 to dst: UnsafeMutablePointer<Float>, offset dstOffset: Int, strides dstStrides: [Int], adding: Bool = false) {
+func stridedCopy(
+    shape: [Int],
+    from src: UnsafePointer<Float>, offset srcOffset: Int, strides srcStrides: [Int],
+    to dst: UnsafeMutablePointer<Float>, offset dstOffset: Int, strides dstStrides: [Int], adding: Bool = false
+) {
     guard !shape.contains(0) else { return }
     // Merge axes that are contiguous in both layouts, so the inner run is long.
     var dims: [Int] = [], ss: [Int] = [], ds: [Int] = []
     for axis in shape.indices where shape[axis] != 1 {
-        if let last = dims.last, ss.last! == srcStrides[axis] * shape[axis], ds.last! == dstStrides[axis] * shape[axis] {
+        if let last = dims.last, ss.last! == srcStrides[axis] * shape[axis], ds.last! == dstStrides[axis] * shape[axis]
+        {
             dims[dims.count - 1] = last * shape[axis]
             ss[ss.count - 1] = srcStrides[axis]; ds[ds.count - 1] = dstStrides[axis]
         } else {

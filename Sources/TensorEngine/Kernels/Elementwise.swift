@@ -32,20 +32,26 @@ func mapRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: In
 }
 
 @inline(__always)
-func zipRow(_ a: UnsafePointer<Float>, _ sa: Int, _ b: UnsafePointer<Float>, _ sb: Int,
-            _ y: UnsafeMutablePointer<Float>, _ n: Int, _ f: (Vec, Vec) -> Vec) {
+func zipRow(
+    _ a: UnsafePointer<Float>, _ sa: Int, _ b: UnsafePointer<Float>, _ sb: Int,
+    _ y: UnsafeMutablePointer<Float>, _ n: Int, _ f: (Vec, Vec) -> Vec
+) {
     var i = 0
     while i + 16 <= n { store(f(load(a, stride: sa, at: i), load(b, stride: sb, at: i)), y + i); i += 16 }
     if i < n {
         let m = n - i
-        storePartial(f(loadPartial(a, stride: sa, at: i, count: m), loadPartial(b, stride: sb, at: i, count: m)), y + i, count: m)
+        storePartial(
+            f(loadPartial(a, stride: sa, at: i, count: m), loadPartial(b, stride: sb, at: i, count: m)), y + i, count: m
+        )
     }
 }
 
 @inline(__always)
-func zip3Row(_ a: UnsafePointer<Float>, _ sa: Int, _ b: UnsafePointer<Float>, _ sb: Int,
-             _ c: UnsafePointer<Float>, _ sc: Int,
-             _ y: UnsafeMutablePointer<Float>, _ n: Int, _ f: (Vec, Vec, Vec) -> Vec) {
+func zip3Row(
+    _ a: UnsafePointer<Float>, _ sa: Int, _ b: UnsafePointer<Float>, _ sb: Int,
+    _ c: UnsafePointer<Float>, _ sc: Int,
+    _ y: UnsafeMutablePointer<Float>, _ n: Int, _ f: (Vec, Vec, Vec) -> Vec
+) {
     var i = 0
     while i + 16 <= n {
         store(f(load(a, stride: sa, at: i), load(b, stride: sb, at: i), load(c, stride: sc, at: i)), y + i)
@@ -53,8 +59,10 @@ func zip3Row(_ a: UnsafePointer<Float>, _ sa: Int, _ b: UnsafePointer<Float>, _ 
     }
     if i < n {
         let m = n - i
-        storePartial(f(loadPartial(a, stride: sa, at: i, count: m), loadPartial(b, stride: sb, at: i, count: m),
-                       loadPartial(c, stride: sc, at: i, count: m)), y + i, count: m)
+        storePartial(
+            f(
+                loadPartial(a, stride: sa, at: i, count: m), loadPartial(b, stride: sb, at: i, count: m),
+                loadPartial(c, stride: sc, at: i, count: m)), y + i, count: m)
     }
 }
 
@@ -77,7 +85,8 @@ struct BroadcastLayout {
         }
         for axis in 0..<rank where output[axis] != 1 {
             if let last = dims.last,
-               operands.indices.allSatisfy({ strides[$0].last! == aligned[$0][axis] * output[axis] }) {
+                operands.indices.allSatisfy({ strides[$0].last! == aligned[$0][axis] * output[axis] })
+            {
                 dims[dims.count - 1] = last * output[axis]
                 for k in operands.indices { strides[k][strides[k].count - 1] = aligned[k][axis] }
             } else {

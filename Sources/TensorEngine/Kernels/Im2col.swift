@@ -12,8 +12,10 @@ public struct ConvGeometry: Equatable, Sendable {
     public var dilation: (Int, Int)
     public var groups: Int
 
-    public init(stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0), paddingAfter: (Int, Int)? = nil,
-                dilation: (Int, Int) = (1, 1), groups: Int = 1) {
+    public init(
+        stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0), paddingAfter: (Int, Int)? = nil,
+        dilation: (Int, Int) = (1, 1), groups: Int = 1
+    ) {
         self.stride = stride; self.padding = padding; self.paddingAfter = paddingAfter ?? padding
         self.dilation = dilation; self.groups = groups
     }
@@ -26,7 +28,9 @@ public struct ConvGeometry: Equatable, Sendable {
     /// Output size along one axis for input size `n` and kernel size `k`. Only this size sees
     /// the padding after: the unfolding reads zeros wherever a tap falls outside the input.
     func outputSize(_ n: Int, kernel k: Int, axis: Int) -> Int {
-        let (s, p, q, d) = axis == 0 ? (stride.0, padding.0, paddingAfter.0, dilation.0) : (stride.1, padding.1, paddingAfter.1, dilation.1)
+        let (s, p, q, d) =
+            axis == 0
+            ? (stride.0, padding.0, paddingAfter.0, dilation.0) : (stride.1, padding.1, paddingAfter.1, dilation.1)
         return (n + p + q - d * (k - 1) - 1) / s + 1
     }
 
@@ -44,10 +48,13 @@ struct ConvSizes {
     /// The kernel taps (ki * kernelW + kj) in use: all of them, unless some are zero in every
     /// weight (a masked convolution), which the products then skip.
     var taps: [Int]
-    init(batch: Int, inChannels: Int, height: Int, width: Int, outChannels: Int, kernelH: Int, kernelW: Int,
-         outH: Int, outW: Int, g: ConvGeometry) {
+    init(
+        batch: Int, inChannels: Int, height: Int, width: Int, outChannels: Int, kernelH: Int, kernelW: Int,
+        outH: Int, outW: Int, g: ConvGeometry
+    ) {
         self.batch = batch; self.inChannels = inChannels; self.height = height; self.width = width
-        self.outChannels = outChannels; self.kernelH = kernelH; self.kernelW = kernelW; self.outH = outH; self.outW = outW
+        self.outChannels = outChannels; self.kernelH = kernelH; self.kernelW = kernelW; self.outH = outH;
+        self.outW = outW
         self.g = g
         taps = Array(0..<(kernelH * kernelW))
     }
@@ -66,9 +73,11 @@ struct ConvSizes {
 /// Rows of the columns matrix lie `rowStride` floats apart (more than one image's columns when
 /// several images share one matrix).
 @inline(__always)
-private func forEachPatchRow(_ s: ConvSizes, rows: Range<Int>, rowStride: Int?,
-                             outside: (_ columnRow: Int) -> Void,
-                             _ body: (_ columnRow: Int, _ inputRow: Int, _ inside: Range<Int>) -> Void) {
+private func forEachPatchRow(
+    _ s: ConvSizes, rows: Range<Int>, rowStride: Int?,
+    outside: (_ columnRow: Int) -> Void,
+    _ body: (_ columnRow: Int, _ inputRow: Int, _ inside: Range<Int>) -> Void
+) {
     let (sh, sw) = s.g.stride, (ph, pw) = s.g.padding, (dh, dw) = s.g.dilation
     let (H, W, Wo) = (s.height, s.width, s.outW)
     let columns = rowStride ?? rows.count * Wo
@@ -81,7 +90,11 @@ private func forEachPatchRow(_ s: ConvSizes, rows: Range<Int>, rowStride: Int?,
             for oh in rows {
                 let columnRow = (c * s.taps.count + t) * columns + (oh - rows.lowerBound) * Wo
                 let ih = oh * sh - ph + ki * dh
-                if ih >= 0 && ih < H { body(columnRow, (c * H + ih) * W + offsetW, owLo..<owHi) } else { outside(columnRow) }
+                if ih >= 0 && ih < H {
+                    body(columnRow, (c * H + ih) * W + offsetW, owLo..<owHi)
+                } else {
+                    outside(columnRow)
+                }
             }
         }
     }
@@ -130,7 +143,8 @@ private func withTapOffsets<R>(_ s: ConvSizes, rows: Range<Int>, _ body: (Unsafe
 @inline(__always)
 private func withTapSources<R>(_ s: ConvSizes, rows: Range<Int>, _ body: (UnsafePointer<Int32>, Int, Int) -> R) -> R {
     let (sh, ph, dh) = (s.g.stride.0, s.g.padding.0, s.g.dilation.0)
-    let firstRow = max(0, rows.lowerBound * sh - ph), lastRow = min(s.height, (rows.upperBound - 1) * sh - ph + (s.kernelH - 1) * dh + 1)
+    let firstRow = max(0, rows.lowerBound * sh - ph),
+        lastRow = min(s.height, (rows.upperBound - 1) * sh - ph + (s.kernelH - 1) * dh + 1)
     let first = firstRow * s.width, count = max(0, lastRow - firstRow) * s.width
     return withTapOffsets(s, rows: rows) { offsets, positions in
         withUnsafeTemporaryAllocation(of: Int32.self, capacity: max(1, s.taps.count * count)) { sources in
@@ -152,34 +166,42 @@ private func withTapSources<R>(_ s: ConvSizes, rows: Range<Int>, _ body: (Unsafe
 private func withTapShifts<R>(_ s: ConvSizes, _ body: (UnsafePointer<Int32>, UnsafePointer<Int32>) -> R) -> R {
     let rowShifts = s.taps.map { Int32($0 / s.kernelW * s.g.dilation.0 - s.g.padding.0) }
     let columnShifts = s.taps.map { Int32($0 % s.kernelW * s.g.dilation.1 - s.g.padding.1) }
-    return rowShifts.withUnsafeBufferPointer { r in columnShifts.withUnsafeBufferPointer { c in body(r.baseAddress!, c.baseAddress!) } }
+    return rowShifts.withUnsafeBufferPointer { r in
+        columnShifts.withUnsafeBufferPointer { c in body(r.baseAddress!, c.baseAddress!) }
+    }
 }
 
 /// Unfolds one group of `images` images (whole images `imageStride` floats apart), for the
 /// output rows `rows`, into columns: row (c, tap), column (oh, ow) of image i's block holds the
 /// input value that tap (ki, kj) of channel c meets at output (oh, ow), or 0 in the padding.
 /// The images' blocks lie side by side in each row (rows `rowStride` apart).
-func im2col(_ x: UnsafePointer<Float>, _ s: ConvSizes, rows: Range<Int>, _ col: UnsafeMutablePointer<Float>,
-            rowStride: Int? = nil, images: Int = 1, imageStride: Int = 0) {
+func im2col(
+    _ x: UnsafePointer<Float>, _ s: ConvSizes, rows: Range<Int>, _ col: UnsafeMutablePointer<Float>,
+    rowStride: Int? = nil, images: Int = 1, imageStride: Int = 0
+) {
     let Wo = s.outW, block = rows.count * Wo
     if gathersThroughTable(s) {
         return withTapOffsets(s, rows: rows) { table, count in
             for i in 0..<images {
-                dg_im2col(x + i * imageStride, s.groupIn, s.inPlane, table, s.taps.count, count, col + i * block, rowStride ?? count)
+                dg_im2col(
+                    x + i * imageStride, s.groupIn, s.inPlane, table, s.taps.count, count, col + i * block,
+                    rowStride ?? count)
             }
         }
     }
     if s.g.stride == (1, 1) {
         return withTapShifts(s) { rowShifts, columnShifts in
             for i in 0..<images {
-                dg_im2col_unit(x + i * imageStride, s.groupIn, s.height, s.width, Wo, rowShifts, columnShifts, s.taps.count,
-                               rows.lowerBound, rows.count, col + i * block, rowStride ?? block)
+                dg_im2col_unit(
+                    x + i * imageStride, s.groupIn, s.height, s.width, Wo, rowShifts, columnShifts, s.taps.count,
+                    rows.lowerBound, rows.count, col + i * block, rowStride ?? block)
             }
         }
     }
     for i in 0..<images {
         let x = x + i * imageStride, col = col + i * block
-        forEachPatchRow(s, rows: rows, rowStride: rowStride, outside: { (col + $0).update(repeating: 0, count: Wo) }) { columnRow, inputRow, inside in
+        forEachPatchRow(s, rows: rows, rowStride: rowStride, outside: { (col + $0).update(repeating: 0, count: Wo) }) {
+            columnRow, inputRow, inside in
             let dst = col + columnRow, src = x + inputRow
             if inside.lowerBound > 0 { dst.update(repeating: 0, count: inside.lowerBound) }
             (dst + inside.lowerBound).update(from: src + inside.lowerBound, count: inside.count)
@@ -190,21 +212,26 @@ func im2col(_ x: UnsafePointer<Float>, _ s: ConvSizes, rows: Range<Int>, _ col: 
 
 /// The adjoint of `im2col`: adds every column entry back onto the input position it came from.
 /// `col` is scratch: entries that came from the padding may be zeroed on the way.
-func col2im(_ col: UnsafeMutablePointer<Float>, _ s: ConvSizes, rows: Range<Int>, _ x: UnsafeMutablePointer<Float>,
-            rowStride: Int? = nil, images: Int = 1, imageStride: Int = 0) {
+func col2im(
+    _ col: UnsafeMutablePointer<Float>, _ s: ConvSizes, rows: Range<Int>, _ x: UnsafeMutablePointer<Float>,
+    rowStride: Int? = nil, images: Int = 1, imageStride: Int = 0
+) {
     let block = rows.count * s.outW
     if gathersThroughTable(s) {
         return withTapSources(s, rows: rows) { table, first, count in
             for i in 0..<images {
-                dg_col2im(col + i * block, s.groupIn, s.inPlane, table, s.taps.count, count, x + i * imageStride + first, rowStride ?? block)
+                dg_col2im(
+                    col + i * block, s.groupIn, s.inPlane, table, s.taps.count, count, x + i * imageStride + first,
+                    rowStride ?? block)
             }
         }
     }
     if s.g.stride == (1, 1) {
         return withTapShifts(s) { rowShifts, columnShifts in
             for i in 0..<images {
-                dg_col2im_unit(col + i * block, s.groupIn, s.height, s.width, s.outW, rowShifts, columnShifts, s.taps.count,
-                               rows.lowerBound, rows.count, x + i * imageStride, rowStride ?? block)
+                dg_col2im_unit(
+                    col + i * block, s.groupIn, s.height, s.width, s.outW, rowShifts, columnShifts, s.taps.count,
+                    rows.lowerBound, rows.count, x + i * imageStride, rowStride ?? block)
             }
         }
     }

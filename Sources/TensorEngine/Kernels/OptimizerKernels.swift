@@ -12,10 +12,13 @@ extension Tensor {
     /// Replaces the parameter and moments by their new values (`nil` moments count as zeros).
     /// Values no other tensor shares are overwritten in place: at a small model's step time,
     /// the update's memory traffic is what it costs, and fresh outputs would double it.
-    public static func adamUpdate(parameter: inout Tensor, gradient: Tensor, firstMoment: inout Tensor?, secondMoment: inout Tensor?,
-                                  learningRate: Float, beta1: Float, beta2: Float, epsilon: Float,
-                                  weightDecay: Float, decoupledWeightDecay: Bool, step: Int) {
-        precondition(gradient.shape == parameter.shape, "adam: gradient \(gradient.shape) for parameter \(parameter.shape)")
+    public static func adamUpdate(
+        parameter: inout Tensor, gradient: Tensor, firstMoment: inout Tensor?, secondMoment: inout Tensor?,
+        learningRate: Float, beta1: Float, beta2: Float, epsilon: Float,
+        weightDecay: Float, decoupledWeightDecay: Bool, step: Int
+    ) {
+        precondition(
+            gradient.shape == parameter.shape, "adam: gradient \(gradient.shape) for parameter \(parameter.shape)")
         let n = parameter.count, shape = parameter.shape
         func output(_ tensor: inout Tensor?) -> (input: Storage, output: Storage) {
             guard var t = tensor else { return (Storage(zeroedCount: n), Storage(uninitializedCount: n)) }
@@ -34,9 +37,10 @@ extension Tensor {
         let l2: Float = decoupledWeightDecay ? 0 : weightDecay
         Parallel.forRanges(n, grain: elementwiseGrain) { r in
             let i = r.lowerBound
-            dg_adam_update(r.count, pIn.pointer + i, g + i, mIn.pointer + i, vIn.pointer + i,
-                           pOut.pointer + i, mOut.pointer + i, vOut.pointer + i,
-                           stepSize, beta1, beta2, inverseRootCorrection2, epsilon, decay, l2)
+            dg_adam_update(
+                r.count, pIn.pointer + i, g + i, mIn.pointer + i, vIn.pointer + i,
+                pOut.pointer + i, mOut.pointer + i, vOut.pointer + i,
+                stepSize, beta1, beta2, inverseRootCorrection2, epsilon, decay, l2)
         }
         parameter = Tensor(shape: shape, storage: pOut)
         firstMoment = Tensor(shape: shape, storage: mOut)
@@ -68,7 +72,8 @@ public final class PackedTensors {
     public var count: Int { storage.count }
 
     /// The packed values, to be changed in place (e.g. summed across processes).
-    public func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+    public func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R
+    {
         try body(UnsafeMutableBufferPointer(start: storage.pointer, count: storage.count))
     }
 

@@ -31,7 +31,7 @@ public enum Parallel {
             return
         }
         WorkerPool.shared.run(parts) { part in
-            body(count * part / parts ..< count * (part + 1) / parts)
+            body(count * part / parts..<count * (part + 1) / parts)
         }
     }
 
@@ -44,7 +44,7 @@ public enum Parallel {
             return
         }
         WorkerPool.shared.run(parts) { part in
-            for i in count * part / parts ..< count * (part + 1) / parts { body(i) }
+            for i in count * part / parts..<count * (part + 1) / parts { body(i) }
         }
     }
 }
@@ -84,7 +84,9 @@ final class WorkerPool: @unchecked Sendable {
     /// Runs `body(0..<parts)` with part 0 on the calling thread. Nested calls (a job that itself
     /// asks for parallel work) run their parts in order on the calling thread.
     func run(_ parts: Int, _ body: (Int) -> Void) {
-        guard parts > 1, threads > 1, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+        guard parts > 1, threads > 1,
+            busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+        else {
             for p in 0..<parts { body(p) }
             return
         }

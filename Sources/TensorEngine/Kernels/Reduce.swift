@@ -3,7 +3,7 @@
 
 @inline(__always)
 func sumContiguous(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
-    if n < 16 {   // short rows (pooling windows): the same additions as below, without the vector set-up
+    if n < 16 { // short rows (pooling windows): the same additions as below, without the vector set-up
         var s: Float = 0
         for i in 0..<n { s += p[i] }
         return s
@@ -71,8 +71,10 @@ func sumMiddle(_ x: UnsafePointer<Float>, outer: Int, length: Int, inner: Int, i
 }
 
 /// The index (first on ties) of the largest or smallest value along the middle axis.
-func argExtremeMiddle(_ x: UnsafePointer<Float>, outer: Int, length: Int, inner: Int, largest: Bool,
-                      into indices: UnsafeMutablePointer<Int32>) {
+func argExtremeMiddle(
+    _ x: UnsafePointer<Float>, outer: Int, length: Int, inner: Int, largest: Bool,
+    into indices: UnsafeMutablePointer<Int32>
+) {
     Parallel.forRanges(outer * inner, grain: max(1, elementwiseGrain / max(length, 1))) { range in
         for flat in range {
             let o = flat / inner, i = flat % inner

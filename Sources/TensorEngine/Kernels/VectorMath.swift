@@ -12,7 +12,9 @@ typealias IVec = SIMD16<Int32>
 // The standard library's conversions between float and integer vectors go element by element;
 // these use the 1.5 * 2^23 trick instead, exact for whole numbers below 2^22 in magnitude.
 private let magic: Float = 12_582_912
-@inline(__always) func integers(_ wholeNumbers: Vec) -> IVec { bits(wholeNumbers + magic) &- bits(Vec(repeating: magic)) }
+@inline(__always) func integers(_ wholeNumbers: Vec) -> IVec {
+    bits(wholeNumbers + magic) &- bits(Vec(repeating: magic))
+}
 @inline(__always) func floats(_ v: IVec) -> Vec { float(bits: v &+ bits(Vec(repeating: magic))) - magic }
 /// Round to nearest (ties to even), for |v| < 2^22: the addition rounds away the fraction.
 @inline(__always) func roundedToNearest(_ v: Vec) -> Vec { (v + magic) - magic }
@@ -42,7 +44,7 @@ func vexp(_ x: Vec) -> Vec {
     var y = er * scale
     y.replace(with: 0, where: x .< -87.33654)
     y.replace(with: .infinity, where: x .> 88.72283)
-    y.replace(with: x, where: x .!= x)  // NaN stays NaN
+    y.replace(with: x, where: x .!= x) // NaN stays NaN
     return y
 }
 
@@ -51,7 +53,7 @@ func vlog(_ x: Vec) -> Vec {
     // x = m * 2^e with m in [sqrt(1/2), sqrt(2)); log x = e ln 2 + log1p(m - 1) by a polynomial.
     let xb = bits(x)
     var e = ((xb &>> 23) & 0xff) &- 126
-    var m = float(bits: (xb & 0x007f_ffff) | 0x3f00_0000)  // in [0.5, 1)
+    var m = float(bits: (xb & 0x007f_ffff) | 0x3f00_0000) // in [0.5, 1)
     let small = m .< 0.707106781186547524
     e.replace(with: e &- 1, where: small)
     m = m - 1
@@ -154,7 +156,7 @@ func vsincos(_ x: Vec) -> (sin: Vec, cos: Vec) {
     let a = vabs(x)
     let scaled = a * 1.27323954473516
     var whole = roundedToNearest(scaled)
-    whole.replace(with: whole - 1, where: whole .> scaled)  // floor, as a is not negative
+    whole.replace(with: whole - 1, where: whole .> scaled) // floor, as a is not negative
     var j = integers(whole)
     j = (j &+ 1) & ~1
     let y = floats(j)

@@ -23,7 +23,9 @@ public func elu(_ x: Tensor, alpha: Float = 1) -> Tensor {
 }
 
 @inline(__always)
-private func eluLanes(_ v: Vec, alpha: Float) -> Vec { v.replacing(with: alpha * (vexp(vmin(v, Vec(repeating: 0))) - 1), where: v .<= 0) }
+private func eluLanes(_ v: Vec, alpha: Float) -> Vec {
+    v.replacing(with: alpha * (vexp(vmin(v, Vec(repeating: 0))) - 1), where: v .<= 0)
+}
 
 /// elu(x) and elu(-x) side by side along axis 1, [N, C, ...] -> [N, 2C, ...]: PixelCNN++'s
 /// concat_elu, which lets both signs through. Composed, it costs a negation, a concatenation
@@ -48,22 +50,30 @@ public func concatELU(_ x: Tensor) -> Tensor {
             }
         }
     }
-    return Tensor.result("concatELU", shape: [n, 2 * x.shape[1]] + x.shape.dropFirst(2), storage: output, inputs: [x]) { g, _ in
+    return Tensor.result("concatELU", shape: [n, 2 * x.shape[1]] + x.shape.dropFirst(2), storage: output, inputs: [x]) {
+        g, _ in
         if GradMode.isEnabled {
             let halves = g.split(into: 2, axis: 1)
-            return [halves[0] * Tensor.where(x .> 0, Tensor(1), elu(x) + 1) - halves[1] * Tensor.where(x .< 0, Tensor(1), elu(-x) + 1)]
+            return [
+                halves[0] * Tensor.where(x .> 0, Tensor(1), elu(x) + 1) - halves[1]
+                    * Tensor.where(x .< 0, Tensor(1), elu(-x) + 1)
+            ]
         }
         // d/dx elu(x) is 1 above zero and e^x = elu(x) + 1 below; d/dx elu(-x) = -elu'(-x).
         let gradient = Storage(uninitializedCount: x.count), (dy, dx) = (g.storage.pointer, gradient.pointer)
         let one = Vec(repeating: 1)
         Parallel.forRanges(n, grain: max(1, elementwiseGrain / max(1, 4 * block))) { images in
             for image in images {
-                let (y, d, v) = (output.pointer + image * 2 * block, dy + image * 2 * block, x.storage.pointer + image * block)
+                let (y, d, v) = (
+                    output.pointer + image * 2 * block, dy + image * 2 * block, x.storage.pointer + image * block
+                )
                 forEachVector(block) { at, lanes in
                     let positive = loadAt(v, at, lanes) .> 0
                     let slopeOfX = (loadAt(y, at, lanes) + 1).replacing(with: one, where: positive)
                     let slopeOfMinusX = one.replacing(with: loadAt(y + block, at, lanes) + 1, where: positive)
-                    storeAt(loadAt(d, at, lanes) * slopeOfX - loadAt(d + block, at, lanes) * slopeOfMinusX, dx + image * block, at, lanes)
+                    storeAt(
+                        loadAt(d, at, lanes) * slopeOfX - loadAt(d + block, at, lanes) * slopeOfMinusX,
+                        dx + image * block, at, lanes)
                 }
             }
         }
@@ -83,14 +93,17 @@ public func gatedTanh(_ x: Tensor) -> Tensor { gatedUnit(x, tanhOfFirstHalf: tru
 /// as many passes back with a concatenation of the halves' gradients. Here it is one pass each
 /// way, reading the halves in place. The recorded backward (second derivatives) is composed.
 private func gatedUnit(_ x: Tensor, tanhOfFirstHalf: Bool) -> Tensor {
-    precondition(x.rank >= 2 && x.shape[1] % 2 == 0, "gate: input \(x.shape) needs an even number of channels on axis 1")
+    precondition(
+        x.rank >= 2 && x.shape[1] % 2 == 0, "gate: input \(x.shape) needs an even number of channels on axis 1")
     let n = x.shape[0], block = x.count / max(n, 1) / 2
     @inline(__always) func first(_ a: Vec) -> Vec { tanhOfFirstHalf ? vtanh(a) : a }
     let output = Storage(uninitializedCount: n * block)
     let source = x.storage.pointer
     Parallel.forRanges(n, grain: max(1, elementwiseGrain / max(1, 3 * block))) { images in
         for image in images {
-            let (a, b, y) = (source + image * 2 * block, source + image * 2 * block + block, output.pointer + image * block)
+            let (a, b, y) = (
+                source + image * 2 * block, source + image * 2 * block + block, output.pointer + image * block
+            )
             forEachVector(block) { at, lanes in
                 storeAt(first(loadAt(a, at, lanes)) * vsigmoid(loadAt(b, at, lanes)), y, at, lanes)
             }
@@ -109,7 +122,10 @@ private func gatedUnit(_ x: Tensor, tanhOfFirstHalf: Bool) -> Tensor {
         Parallel.forRanges(n, grain: max(1, elementwiseGrain / max(1, 6 * block))) { images in
             for image in images {
                 let (a, b) = (source + image * 2 * block, source + image * 2 * block + block)
-                let (da, db, d) = (gradient.pointer + image * 2 * block, gradient.pointer + image * 2 * block + block, dy + image * block)
+                let (da, db, d) = (
+                    gradient.pointer + image * 2 * block, gradient.pointer + image * 2 * block + block,
+                    dy + image * block
+                )
                 forEachVector(block) { at, lanes in
                     let s = vsigmoid(loadAt(b, at, lanes)), gy = loadAt(d, at, lanes)
                     let fa = first(loadAt(a, at, lanes))
@@ -142,7 +158,9 @@ public func logSoftmax(_ x: Tensor, axis: Int = -1) -> Tensor {
 
 /// Zeroes each value with probability `p` and scales the rest by 1 / (1 - p), so the expected
 /// value is unchanged; the identity when not `training`.
-public func dropout(_ x: Tensor, probability p: Float, training: Bool = true, generator: inout RandomGenerator) -> Tensor {
+public func dropout(
+    _ x: Tensor, probability p: Float, training: Bool = true, generator: inout RandomGenerator
+) -> Tensor {
     precondition(p >= 0 && p < 1, "dropout: probability \(p) must be in [0, 1)")
     guard training, p > 0 else { return x }
     let keep = Tensor.bernoulli(x.shape, probability: 1 - p, generator: &generator)

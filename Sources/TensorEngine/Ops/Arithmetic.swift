@@ -15,21 +15,24 @@ extension Tensor {
     public static func - (a: Tensor, b: Tensor) -> Tensor {
         let shape = broadcastShape(a, b, "subtract")
         let (sa, sb) = (a.shape, b.shape)
-        return result("subtract", shape: shape, storage: zipKernel(a, b, shape: shape) { $0 - $1 }, inputs: [a, b]) { g, c in
+        return result("subtract", shape: shape, storage: zipKernel(a, b, shape: shape) { $0 - $1 }, inputs: [a, b]) {
+            g, c in
             [c.needs[0] ? g.sum(toShape: sa) : nil, c.needs[1] ? (-g).sum(toShape: sb) : nil]
         }
     }
 
     public static func * (a: Tensor, b: Tensor) -> Tensor {
         let shape = broadcastShape(a, b, "multiply")
-        return result("multiply", shape: shape, storage: zipKernel(a, b, shape: shape) { $0 * $1 }, inputs: [a, b]) { g, c in
+        return result("multiply", shape: shape, storage: zipKernel(a, b, shape: shape) { $0 * $1 }, inputs: [a, b]) {
+            g, c in
             [c.needs[0] ? (g * b).sum(toShape: a.shape) : nil, c.needs[1] ? (g * a).sum(toShape: b.shape) : nil]
         }
     }
 
     public static func / (a: Tensor, b: Tensor) -> Tensor {
         let shape = broadcastShape(a, b, "divide")
-        return result("divide", shape: shape, storage: zipKernel(a, b, shape: shape) { $0 / $1 }, inputs: [a, b]) { g, c in
+        return result("divide", shape: shape, storage: zipKernel(a, b, shape: shape) { $0 / $1 }, inputs: [a, b]) {
+            g, c in
             let ga = g / b
             return [c.needs[0] ? ga.sum(toShape: a.shape) : nil, c.needs[1] ? (-ga * a / b).sum(toShape: b.shape) : nil]
         }
@@ -61,10 +64,13 @@ extension Tensor {
         let storage = Storage(uninitializedCount: Shape.count(target))
         let padded = [Int](repeating: 1, count: target.count - rank) + shape
         let strides = Shape.strides(padded).enumerated().map { padded[$0.offset] == 1 ? 0 : $0.element }
-        stridedCopy(shape: target, from: self.storage.pointer, offset: 0, strides: strides,
-                    to: storage.pointer, offset: 0, strides: Shape.strides(target))
+        stridedCopy(
+            shape: target, from: self.storage.pointer, offset: 0, strides: strides,
+            to: storage.pointer, offset: 0, strides: Shape.strides(target))
         let original = shape
-        return Tensor.result("expand", shape: target, storage: storage, inputs: [self]) { g, _ in [g.sum(toShape: original)] }
+        return Tensor.result("expand", shape: target, storage: storage, inputs: [self]) { g, _ in
+            [g.sum(toShape: original)]
+        }
     }
 
     /// Sums over the axes along which `target` was broadcast to this tensor's shape: the adjoint of `expanded(to:)`.

@@ -6,10 +6,16 @@
 /// batch's mean and biased variance per channel (plain tensors, for the running estimates).
 /// Gradients of gradients (a gradient penalty through a normalised critic) go through the
 /// composed, differentiable form of the backward pass.
-public func batchNormalization(_ x: Tensor, weight: Tensor?, bias: Tensor?, epsilon: Float) -> (output: Tensor, mean: Tensor, variance: Tensor) {
+public func batchNormalization(
+    _ x: Tensor, weight: Tensor?, bias: Tensor?, epsilon: Float
+) -> (output: Tensor, mean: Tensor, variance: Tensor) {
     precondition(x.rank >= 2, "batchNormalization: input \(x.shape) has no channel axis")
     let layout = ChannelLayout(x.shape)
-    for p in [weight, bias] { if let p { precondition(p.shape == [layout.channels], "batchNormalization: \(p.shape) for \(layout.channels) channels") } }
+    for p in [weight, bias] {
+        if let p {
+            precondition(p.shape == [layout.channels], "batchNormalization: \(p.shape) for \(layout.channels) channels")
+        }
+    }
     let (mean, variance) = layout.statistics(x.storage.pointer)
     let invstd = variance.map { 1 / ($0 + epsilon).squareRoot() }
     let gamma = weight?.scalars, beta = bias?.scalars
@@ -19,7 +25,9 @@ public func batchNormalization(_ x: Tensor, weight: Tensor?, bias: Tensor?, epsi
     layout.affine(x.storage.pointer, scale: scale, shift: shift, storage.pointer)
     let inputs = [x] + [weight, bias].compactMap { $0 }
     let output = Tensor.result("batchNormalization", shape: x.shape, storage: storage, inputs: inputs) { g, c in
-        if GradMode.isEnabled { return composedBatchNormBackward(g, x, weight, bias != nil, epsilon, layout, needs: c.needs) }
+        if GradMode.isEnabled {
+            return composedBatchNormBackward(g, x, weight, bias != nil, epsilon, layout, needs: c.needs)
+        }
         let (sumG, sumGX) = layout.gradientSums(g.storage.pointer, x.storage.pointer, mean: mean)
         let m = Float(layout.count)
         var p = [Float](repeating: 0, count: layout.channels), q = p
@@ -42,8 +50,10 @@ public func batchNormalization(_ x: Tensor, weight: Tensor?, bias: Tensor?, epsi
 
 /// The backward pass written with differentiable ops (statistics recomputed from x), for
 /// gradients of gradients.
-private func composedBatchNormBackward(_ g: Tensor, _ x: Tensor, _ weight: Tensor?, _ hasBias: Bool, _ epsilon: Float,
-                                       _ layout: ChannelLayout, needs: [Bool]) -> [Tensor?] {
+private func composedBatchNormBackward(
+    _ g: Tensor, _ x: Tensor, _ weight: Tensor?, _ hasBias: Bool, _ epsilon: Float,
+    _ layout: ChannelLayout, needs: [Bool]
+) -> [Tensor?] {
     let axes = [0] + Array(2..<x.rank)
     let statShape = [1, layout.channels] + [Int](repeating: 1, count: x.rank - 2)
     let centred = x - x.mean(alongAxes: axes, keepDims: true)
@@ -52,8 +62,10 @@ private func composedBatchNormBackward(_ g: Tensor, _ x: Tensor, _ weight: Tenso
     let scaled = weight.map { g * $0.reshaped(statShape) } ?? g
     var grads: [Tensor?] = [nil]
     if needs[0] {
-        grads[0] = invstd * (scaled - scaled.mean(alongAxes: axes, keepDims: true)
-            - normalised * (scaled * normalised).mean(alongAxes: axes, keepDims: true))
+        grads[0] =
+            invstd
+            * (scaled - scaled.mean(alongAxes: axes, keepDims: true)
+                - normalised * (scaled * normalised).mean(alongAxes: axes, keepDims: true))
     }
     if weight != nil { grads.append((g * normalised).sum(alongAxes: axes).reshaped([layout.channels])) }
     if hasBias { grads.append(g.sum(alongAxes: axes).reshaped([layout.channels])) }
@@ -76,7 +88,9 @@ private struct ChannelLayout {
 
     /// Sum over one channel's elements of f(value) for each (n): `inner` contiguous floats.
     @inline(__always)
-    func sumRows(_ base: UnsafePointer<Float>, _ channel: Int, _ f: (Vec, Int) -> Vec, _ scalar: (Float, Int) -> Float) -> Float {
+    func sumRows(
+        _ base: UnsafePointer<Float>, _ channel: Int, _ f: (Vec, Int) -> Vec, _ scalar: (Float, Int) -> Float
+    ) -> Float {
         var acc = Vec(repeating: 0), tail: Float = 0
         for n in 0..<batch {
             let offset = (n * channels + channel) * inner
@@ -109,7 +123,9 @@ private struct ChannelLayout {
     }
 
     /// Two per-channel arrays, zeroed, then filled by `body` for ranges of channels (split over the threads).
-    private func twoPerChannel(_ body: (Range<Int>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> ([Float], [Float]) {
+    private func twoPerChannel(
+        _ body: (Range<Int>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+    ) -> ([Float], [Float]) {
         var first = [Float](repeating: 0, count: channels), second = first
         first.withUnsafeMutableBufferPointer { a in
             second.withUnsafeMutableBufferPointer { b in
@@ -126,14 +142,18 @@ private struct ChannelLayout {
     }
 
     /// dx = scale[c] * g + p[c] * x + q[c].
-    func inputGradient(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, scale: [Float], p: [Float], q: [Float],
-                       _ dx: UnsafeMutablePointer<Float>) {
+    func inputGradient(
+        _ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, scale: [Float], p: [Float], q: [Float],
+        _ dx: UnsafeMutablePointer<Float>
+    ) {
         combine(x, g, dx) { c in (p[c], scale[c], q[c]) }
     }
 
     /// out = a[c] * x + b[c] * g + k[c] (g absent: b ignored), in one pass.
-    private func combine(_ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>?, _ out: UnsafeMutablePointer<Float>,
-                         _ coefficients: (Int) -> (Float, Float, Float)) {
+    private func combine(
+        _ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>?, _ out: UnsafeMutablePointer<Float>,
+        _ coefficients: (Int) -> (Float, Float, Float)
+    ) {
         let table = (0..<channels).map(coefficients)
         forChannels { range in
             for n in 0..<batch {
@@ -143,7 +163,9 @@ private struct ChannelLayout {
                     let va = Vec(repeating: a), vb = Vec(repeating: b), vk = Vec(repeating: k)
                     var i = 0
                     if let g {
-                        while i + 16 <= inner { store(load(x + offset + i) * va + load(g + offset + i) * vb + vk, out + offset + i); i += 16 }
+                        while i + 16 <= inner {
+                            store(load(x + offset + i) * va + load(g + offset + i) * vb + vk, out + offset + i); i += 16
+                        }
                         while i < inner { out[offset + i] = x[offset + i] * a + g[offset + i] * b + k; i += 1 }
                     } else {
                         while i + 16 <= inner { store(load(x + offset + i) * va + vk, out + offset + i); i += 16 }

@@ -13,11 +13,13 @@
 /// layout makes that possible: per channel, the images lie side by side along L, each with its
 /// zero padding, so tap j is the same matrix shifted by j columns.
 public func convLSTMScan(gates: Tensor, weight: Tensor, axis: Int, paddingBefore before: Int) -> Tensor {
-    precondition(gates.rank == 4 && gates.shape[1] % 4 == 0, "conv_lstm_scan: gates \(gates.shape) must be [N, 4u, H, W]")
+    precondition(
+        gates.rank == 4 && gates.shape[1] % 4 == 0, "conv_lstm_scan: gates \(gates.shape) must be [N, 4u, H, W]")
     precondition(axis == 2 || axis == 3, "conv_lstm_scan: the scan runs along axis 2 or 3, not \(axis)")
     let u = gates.shape[1] / 4
-    precondition(weight.rank == 3 && weight.shape[0] == 4 * u && weight.shape[1] == u,
-                 "conv_lstm_scan: weight \(weight.shape) must be [\(4 * u), \(u), k] for gates \(gates.shape)")
+    precondition(
+        weight.rank == 3 && weight.shape[0] == 4 * u && weight.shape[1] == u,
+        "conv_lstm_scan: weight \(weight.shape) must be [\(4 * u), \(u), k] for gates \(gates.shape)")
     let taps = weight.shape[2]
     precondition(before >= 0 && before < taps, "conv_lstm_scan: padding \(before) before a \(taps)-tap kernel")
     let scan = ScanLayout(shape: gates.shape, axis: axis, taps: taps)
@@ -33,18 +35,24 @@ public func convLSTMScan(gates: Tensor, weight: Tensor, axis: Int, paddingBefore
         let a = activations.pointer + t * 4 * u * cols
         if t > 0 {
             for j in 0..<taps {
-                BLAS.parallelGemm(transposeA: false, transposeB: false, m: 4 * u, n: used, k: u, a: kernels.pointer + j * 4 * u * u, lda: u,
-                                  b: states.pointer + t * u * cols + j, ldb: cols, beta: 1, c: a, ldc: cols)
+                BLAS.parallelGemm(
+                    transposeA: false, transposeB: false, m: 4 * u, n: used, k: u, a: kernels.pointer + j * 4 * u * u,
+                    lda: u,
+                    b: states.pointer + t * u * cols + j, ldb: cols, beta: 1, c: a, ldc: cols)
             }
         }
-        let (cell, newCell, newState) = (cells.pointer + t * u * cols, cells.pointer + (t + 1) * u * cols, states.pointer + (t + 1) * u * cols)
+        let (cell, newCell, newState) = (
+            cells.pointer + t * u * cols, cells.pointer + (t + 1) * u * cols, states.pointer + (t + 1) * u * cols
+        )
         // Over whole rows, the junk columns included (full vectors); their hidden states land
         // in the padding, which is then cleared.
         scan.forEachUnitRow(units: u) { at in
             let block = u * cols
             forEachVector(used) { x, lanes in
                 let (i, f) = (vsigmoid(loadAt(a + at, x, lanes)), vsigmoid(loadAt(a + block + at, x, lanes)))
-                let (g, o) = (vtanh(loadAt(a + 2 * block + at, x, lanes)), vsigmoid(loadAt(a + 3 * block + at, x, lanes)))
+                let (g, o) = (
+                    vtanh(loadAt(a + 2 * block + at, x, lanes)), vsigmoid(loadAt(a + 3 * block + at, x, lanes))
+                )
                 let c = f * loadAt(cell + at, x, lanes) + i * g
                 storeAt(i, a + at, x, lanes); storeAt(f, a + block + at, x, lanes)
                 storeAt(g, a + 2 * block + at, x, lanes); storeAt(o, a + 3 * block + at, x, lanes)
@@ -56,7 +64,9 @@ public func convLSTMScan(gates: Tensor, weight: Tensor, axis: Int, paddingBefore
     }
     let hidden = Storage(uninitializedCount: gates.count / 4)
     scan.fromSteps(states.pointer + u * cols, channels: u, hidden.pointer, offset: before)
-    return Tensor.result("convLSTMScan", shape: [scan.n, u, scan.height, scan.width], storage: hidden, inputs: [gates, weight]) { grad, context in
+    return Tensor.result(
+        "convLSTMScan", shape: [scan.n, u, scan.height, scan.width], storage: hidden, inputs: [gates, weight]
+    ) { grad, context in
         precondition(!GradMode.isEnabled, "conv_lstm_scan has no second derivatives: its backward pass is not recorded")
         let block = u * cols
         let dHidden = Storage(zeroedCount: s * block)
@@ -64,17 +74,21 @@ public func convLSTMScan(gates: Tensor, weight: Tensor, axis: Int, paddingBefore
         // Junk columns (between images) must stay zero here: a tap would carry them into the
         // next image's state gradient.
         let dGates = Storage(zeroedCount: s * 4 * block)
-        let dState = Storage(zeroedCount: block)    // of the state step t wrote, from step t + 1
-        let dCell = Storage(zeroedCount: block)     // carried from step t + 1 back to step t
+        let dState = Storage(zeroedCount: block) // of the state step t wrote, from step t + 1
+        let dCell = Storage(zeroedCount: block) // carried from step t + 1 back to step t
         let dKernels = Storage(zeroedCount: taps * 4 * u * u)
         for t in (0..<s).reversed() {
             let a = activations.pointer + t * 4 * block, d = dGates.pointer + t * 4 * block
-            let (cell, newCell, dh) = (cells.pointer + t * block, cells.pointer + (t + 1) * block, dHidden.pointer + t * block)
+            let (cell, newCell, dh) = (
+                cells.pointer + t * block, cells.pointer + (t + 1) * block, dHidden.pointer + t * block
+            )
             let (ds, dc) = (dState.pointer, dCell.pointer)
             scan.forEachUnitRow(units: u) { at in
                 forEachVector(used) { x, lanes in
-                    let (i, f, g, o) = (loadAt(a + at, x, lanes), loadAt(a + block + at, x, lanes),
-                                        loadAt(a + 2 * block + at, x, lanes), loadAt(a + 3 * block + at, x, lanes))
+                    let (i, f, g, o) = (
+                        loadAt(a + at, x, lanes), loadAt(a + block + at, x, lanes),
+                        loadAt(a + 2 * block + at, x, lanes), loadAt(a + 3 * block + at, x, lanes)
+                    )
                     let squashed = vtanh(loadAt(newCell + at, x, lanes))
                     let dOut = loadAt(dh + at, x, lanes) + loadAt(ds + at + before, x, lanes)
                     let dNewCell = loadAt(dc + at, x, lanes) + dOut * o * (1 - squashed * squashed)
@@ -90,11 +104,14 @@ public func convLSTMScan(gates: Tensor, weight: Tensor, axis: Int, paddingBefore
             ds.update(repeating: 0, count: block)
             for j in 0..<taps {
                 let kernel = kernels.pointer + j * 4 * u * u
-                BLAS.parallelGemm(transposeA: true, transposeB: false, m: u, n: used, k: 4 * u, a: kernel, lda: u,
-                                  b: d, ldb: cols, beta: 1, c: ds + j, ldc: cols)
+                BLAS.parallelGemm(
+                    transposeA: true, transposeB: false, m: u, n: used, k: 4 * u, a: kernel, lda: u,
+                    b: d, ldb: cols, beta: 1, c: ds + j, ldc: cols)
                 if context.needs[1] {
-                    BLAS.parallelGemm(transposeA: false, transposeB: true, m: 4 * u, n: u, k: used, a: d, lda: cols,
-                                      b: states.pointer + t * block + j, ldb: cols, beta: 1, c: dKernels.pointer + j * 4 * u * u, ldc: u)
+                    BLAS.parallelGemm(
+                        transposeA: false, transposeB: true, m: 4 * u, n: u, k: used, a: d, lda: cols,
+                        b: states.pointer + t * block + j, ldb: cols, beta: 1, c: dKernels.pointer + j * 4 * u * u,
+                        ldc: u)
                 }
             }
         }
@@ -104,7 +121,10 @@ public func convLSTMScan(gates: Tensor, weight: Tensor, axis: Int, paddingBefore
             scan.fromSteps(dGates.pointer, channels: 4 * u, storage.pointer, offset: 0)
             gatesGradient = Tensor(shape: gates.shape, storage: storage)
         }
-        return [gatesGradient, context.needs[1] ? Tensor(shape: weight.shape, storage: untapMajor(dKernels, shape: weight.shape)) : nil]
+        return [
+            gatesGradient,
+            context.needs[1] ? Tensor(shape: weight.shape, storage: untapMajor(dKernels, shape: weight.shape)) : nil
+        ]
     }
 }
 
@@ -144,16 +164,22 @@ struct ScanLayout {
     func toSteps(_ map: UnsafePointer<Float>, channels: Int, _ layout: UnsafeMutablePointer<Float>, offset: Int) {
         let length = self.length
         transfer(channels: channels, offset: offset) { from, to, stride in
-            if stride == 1 { (layout + to).update(from: map + from, count: length) }
-            else { for l in 0..<length { layout[to + l] = map[from + l * stride] } }
+            if stride == 1 {
+                (layout + to).update(from: map + from, count: length)
+            } else {
+                for l in 0..<length { layout[to + l] = map[from + l * stride] }
+            }
         }
     }
 
     func fromSteps(_ layout: UnsafePointer<Float>, channels: Int, _ map: UnsafeMutablePointer<Float>, offset: Int) {
         let length = self.length
         transfer(channels: channels, offset: offset) { from, to, stride in
-            if stride == 1 { (map + from).update(from: layout + to, count: length) }
-            else { for l in 0..<length { map[from + l * stride] = layout[to + l] } }
+            if stride == 1 {
+                (map + from).update(from: layout + to, count: length)
+            } else {
+                for l in 0..<length { map[from + l * stride] = layout[to + l] }
+            }
         }
     }
 
@@ -163,8 +189,8 @@ struct ScanLayout {
     @inline(__always)
     private func transfer(channels: Int, offset: Int, _ move: (Int, Int, Int) -> Void) {
         let (n, height, width, steps, stride) = (self.n, self.height, self.width, self.steps, self.stride)
-        let (stepStride, positionStride) = axis == 2 ? (width, 1) : (1, width)   // in the map
-        let rowOfSteps = n * stride * channels                                  // in the steps layout
+        let (stepStride, positionStride) = axis == 2 ? (width, 1) : (1, width) // in the map
+        let rowOfSteps = n * stride * channels // in the steps layout
         Parallel.forRanges(n * channels, grain: max(1, elementwiseGrain / (height * width))) { planes in
             for plane in planes {
                 let (image, channel) = (plane / channels, plane % channels)

@@ -37,7 +37,10 @@ extension Tensor {
     public func gather(_ indices: [Int], alongAxis axis: Int) -> Tensor {
         let a = checked { try Shape.axis(axis, rank: rank, op: "gather") }
         let (outer, length, inner) = view(around: a...a)
-        for i in indices { precondition(i >= 0 && i < length, "gather: index \(i) is out of range 0..<\(length) (axis \(axis) of \(shape))") }
+        for i in indices {
+            precondition(
+                i >= 0 && i < length, "gather: index \(i) is out of range 0..<\(length) (axis \(axis) of \(shape))")
+        }
         var flat = [Int32](); flat.reserveCapacity(outer * indices.count * inner)
         for o in 0..<outer {
             for i in indices {
@@ -66,7 +69,9 @@ extension Tensor {
                 }
             }
         }
-        return Tensor.result("reversed", shape: shape, storage: storage, inputs: [self]) { g, _ in [g.reversed(alongAxis: a)] }
+        return Tensor.result("reversed", shape: shape, storage: storage, inputs: [self]) { g, _ in
+            [g.reversed(alongAxis: a)]
+        }
     }
 
     /// Every entry moved `offset` places along `axis` (towards higher indices when positive),
@@ -91,7 +96,9 @@ extension Tensor {
                 }
             }
         }
-        return Tensor.result("shifted", shape: shape, storage: storage, inputs: [self]) { g, _ in [g.shifted(alongAxis: a, by: -offset)] }
+        return Tensor.result("shifted", shape: shape, storage: storage, inputs: [self]) { g, _ in
+            [g.shifted(alongAxis: a, by: -offset)]
+        }
     }
 
     /// One entry per position along the other axes: `out[..., j, ...] = self[..., indices[j], ...]`
@@ -99,11 +106,14 @@ extension Tensor {
     public func take(_ indices: [Int], alongAxis axis: Int) -> Tensor {
         let a = checked { try Shape.axis(axis, rank: rank, op: "take") }
         let (outer, length, inner) = view(around: a...a)
-        precondition(indices.count == outer * inner, "take: \(indices.count) indices for \(outer * inner) positions of \(shape) off axis \(axis)")
+        precondition(
+            indices.count == outer * inner,
+            "take: \(indices.count) indices for \(outer * inner) positions of \(shape) off axis \(axis)")
         var flat = [Int32](repeating: 0, count: indices.count)
         for p in 0..<indices.count {
             let i = indices[p]
-            precondition(i >= 0 && i < length, "take: index \(i) is out of range 0..<\(length) (axis \(axis) of \(shape))")
+            precondition(
+                i >= 0 && i < length, "take: index \(i) is out of range 0..<\(length) (axis \(axis) of \(shape))")
             flat[p] = Int32((p / inner * length + i) * inner + p % inner)
         }
         var outShape = shape; outShape[a] = 1

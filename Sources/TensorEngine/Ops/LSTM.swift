@@ -4,9 +4,11 @@
 /// are the new cell c' = f c + i g (i, f, o sigmoids, g a tanh). Composed from separate ops the
 /// update makes about a dozen passes over memory; a recurrence runs it at every step.
 public func lstmUpdate(gates: Tensor, cell: Tensor) -> Tensor {
-    precondition(gates.rank >= 2 && gates.shape[1] % 4 == 0, "lstm_update: gates \(gates.shape) need 4u channels on axis 1")
+    precondition(
+        gates.rank >= 2 && gates.shape[1] % 4 == 0, "lstm_update: gates \(gates.shape) need 4u channels on axis 1")
     let (n, u) = (gates.shape[0], gates.shape[1] / 4), positions = Array(gates.shape.dropFirst(2))
-    precondition(cell.shape == [n, u] + positions, "lstm_update: cell \(cell.shape) does not match gates \(gates.shape)")
+    precondition(
+        cell.shape == [n, u] + positions, "lstm_update: cell \(cell.shape) does not match gates \(gates.shape)")
     let block = u * Shape.count(positions)
     let storage = Storage(uninitializedCount: n * 2 * block)
     let pg = gates.storage.pointer, pc = cell.storage.pointer, out = storage.pointer
@@ -15,14 +17,17 @@ public func lstmUpdate(gates: Tensor, cell: Tensor) -> Tensor {
             let g = pg + image * 4 * block, c = pc + image * block, y = out + image * 2 * block
             forEachVector(block) { at, count in
                 let (i, f) = (vsigmoid(loadAt(g, at, count)), vsigmoid(loadAt(g + block, at, count)))
-                let (candidate, o) = (vtanh(loadAt(g + 2 * block, at, count)), vsigmoid(loadAt(g + 3 * block, at, count)))
+                let (candidate, o) = (
+                    vtanh(loadAt(g + 2 * block, at, count)), vsigmoid(loadAt(g + 3 * block, at, count))
+                )
                 let newCell = f * loadAt(c, at, count) + i * candidate
                 storeAt(o * vtanh(newCell), y, at, count)
                 storeAt(newCell, y + block, at, count)
             }
         }
     }
-    return Tensor.result("lstmUpdate", shape: [n, 2 * u] + positions, storage: storage, inputs: [gates, cell]) { grad, context in
+    return Tensor.result("lstmUpdate", shape: [n, 2 * u] + positions, storage: storage, inputs: [gates, cell]) {
+        grad, context in
         // Recorded (gradients of gradients): the same formulas as differentiable ops.
         if GradMode.isEnabled { return lstmUpdateGradientsComposed(grad, gates: gates, cell: cell) }
         return lstmUpdateGradients(grad, gates: gates, cell: cell, needsCell: context.needs[1])
@@ -40,10 +45,13 @@ func lstmUpdateGradients(_ grad: Tensor, gates: Tensor, cell: Tensor, needsCell:
     let dg = gatesGradient.pointer, dc = cellGradient?.pointer
     Parallel.forRanges(n, grain: max(1, elementwiseGrain / max(1, 12 * block))) { images in
         for image in images {
-            let g = pg + image * 4 * block, c = pc + image * block, d = pd + image * 2 * block, out = dg + image * 4 * block
+            let g = pg + image * 4 * block, c = pc + image * block, d = pd + image * 2 * block,
+                out = dg + image * 4 * block
             forEachVector(block) { at, count in
                 let (i, f) = (vsigmoid(loadAt(g, at, count)), vsigmoid(loadAt(g + block, at, count)))
-                let (candidate, o) = (vtanh(loadAt(g + 2 * block, at, count)), vsigmoid(loadAt(g + 3 * block, at, count)))
+                let (candidate, o) = (
+                    vtanh(loadAt(g + 2 * block, at, count)), vsigmoid(loadAt(g + 3 * block, at, count))
+                )
                 let previous = loadAt(c, at, count)
                 let squashed = vtanh(f * previous + i * candidate)
                 let dh = loadAt(d, at, count)
@@ -56,7 +64,9 @@ func lstmUpdateGradients(_ grad: Tensor, gates: Tensor, cell: Tensor, needsCell:
             }
         }
     }
-    return [Tensor(shape: gates.shape, storage: gatesGradient), cellGradient.map { Tensor(shape: cell.shape, storage: $0) }]
+    return [
+        Tensor(shape: gates.shape, storage: gatesGradient), cellGradient.map { Tensor(shape: cell.shape, storage: $0) }
+    ]
 }
 
 func lstmUpdateGradientsComposed(_ grad: Tensor, gates: Tensor, cell: Tensor) -> [Tensor?] {
@@ -65,7 +75,10 @@ func lstmUpdateGradientsComposed(_ grad: Tensor, gates: Tensor, cell: Tensor) ->
     let squashed = (f * cell + i * candidate).tanh()
     let dh = grad.sliced(axis: 1, 0..<u)
     let dCell = grad.sliced(axis: 1, u..<2 * u) + dh * o * (1 - squashed * squashed)
-    let gatesGradient = Tensor.concatenate([dCell * candidate * i * (1 - i), dCell * cell * f * (1 - f),
-                                            dCell * i * (1 - candidate * candidate), dh * squashed * o * (1 - o)], axis: 1)
+    let gatesGradient = Tensor.concatenate(
+        [
+            dCell * candidate * i * (1 - i), dCell * cell * f * (1 - f),
+            dCell * i * (1 - candidate * candidate), dh * squashed * o * (1 - o)
+        ], axis: 1)
     return [gatesGradient, dCell * f]
 }

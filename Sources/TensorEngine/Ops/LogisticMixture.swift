@@ -12,8 +12,9 @@ import Foundation
 /// First derivatives only: a second derivative stops with a message.
 public func discretizedLogisticMixtureLogLikelihood(_ parameters: Tensor, images: Tensor, components k: Int) -> Tensor {
     let (n, h, w) = (images.shape[0], images.shape[2], images.shape[3])
-    precondition(images.rank == 4 && images.shape[1] == 1 && parameters.shape == [n, 3 * k, h, w],
-                 "logistic mixture: parameters \(parameters.shape) for \(k) components of grey images \(images.shape)")
+    precondition(
+        images.rank == 4 && images.shape[1] == 1 && parameters.shape == [n, 3 * k, h, w],
+        "logistic mixture: parameters \(parameters.shape) for \(k) components of grey images \(images.shape)")
     precondition(k >= 1, "logistic mixture: \(k) components")
     precondition(!images.requiresGradient, "logistic mixture: the images are data, not something to differentiate")
     let plane = h * w, block = 3 * k * plane
@@ -25,8 +26,9 @@ public func discretizedLogisticMixtureLogLikelihood(_ parameters: Tensor, images
             for image in batch {
                 var total = Vec(repeating: 0)
                 forEachVector(plane) { at, count in
-                    let mixture = MixturePixel(p + image * block, x + image * plane, at: at, count: count, components: k, plane: plane,
-                                               scratch: scratch.baseAddress!, derivatives: nil)
+                    let mixture = MixturePixel(
+                        p + image * block, x + image * plane, at: at, count: count, components: k, plane: plane,
+                        scratch: scratch.baseAddress!, derivatives: nil)
                     total += mixture.logProbability.replacing(with: 0, where: lanes .>= Float(count))
                 }
                 output.pointer[image] = total.sum()
@@ -36,24 +38,28 @@ public func discretizedLogisticMixtureLogLikelihood(_ parameters: Tensor, images
     return Tensor.result("discretizedLogisticMixture", shape: [n], storage: output, inputs: [parameters]) { g, _ in
         precondition(!GradMode.isEnabled, "logistic mixture: second derivatives are not implemented")
         let gradient = Storage(uninitializedCount: parameters.count), (dy, dp) = (g.storage.pointer, gradient.pointer)
-        let (p, x) = (parameters.storage.pointer, images.storage.pointer)   // holds both alive until the backward pass
+        let (p, x) = (parameters.storage.pointer, images.storage.pointer) // holds both alive until the backward pass
         Parallel.forRanges(n, grain: 1) { batch in
             withUnsafeTemporaryAllocation(of: Vec.self, capacity: 4 * k) { buffer in
                 let scratch = buffer.baseAddress!
                 for image in batch {
                     let scale = Vec(repeating: dy[image]), (source, target) = (p + image * block, dp + image * block)
                     forEachVector(plane) { at, count in
-                        let mixture = MixturePixel(source, x + image * plane, at: at, count: count, components: k, plane: plane,
-                                                   scratch: scratch, derivatives: scratch + 2 * k)
+                        let mixture = MixturePixel(
+                            source, x + image * plane, at: at, count: count, components: k, plane: plane,
+                            scratch: scratch, derivatives: scratch + 2 * k)
                         let logSumExp = mixture.logProbability + mixture.logSumExpOfLogits
                         for c in 0..<k {
                             // d/d logit_c = responsibility - prior weight; d/d log P_c(value) = responsibility.
-                            let responsibility = vexp(scratch[c] - logSumExp), prior = vexp(scratch[k + c] - mixture.logSumExpOfLogits)
+                            let responsibility = vexp(scratch[c] - logSumExp),
+                                prior = vexp(scratch[k + c] - mixture.logSumExpOfLogits)
                             let weight = scale * responsibility
                             storeAt(scale * (responsibility - prior), target + c * plane, at, count)
                             storeAt(weight * scratch[2 * k + c], target + (k + c) * plane, at, count)
                             let clamped = loadAt(source + (2 * k + c) * plane, at, count) .< -7
-                            storeAt((weight * scratch[3 * k + c]).replacing(with: 0, where: clamped), target + (2 * k + c) * plane, at, count)
+                            storeAt(
+                                (weight * scratch[3 * k + c]).replacing(with: 0, where: clamped),
+                                target + (2 * k + c) * plane, at, count)
                         }
                     }
                 }
@@ -74,8 +80,10 @@ private struct MixturePixel {
     let logSumExpOfLogits: Vec
 
     @inline(__always)
-    init(_ p: UnsafePointer<Float>, _ x: UnsafePointer<Float>, at: Int, count: Int, components k: Int, plane: Int,
-         scratch: UnsafeMutablePointer<Vec>, derivatives: UnsafeMutablePointer<Vec>?) {
+    init(
+        _ p: UnsafePointer<Float>, _ x: UnsafePointer<Float>, at: Int, count: Int, components k: Int, plane: Int,
+        scratch: UnsafeMutablePointer<Vec>, derivatives: UnsafeMutablePointer<Vec>?
+    ) {
         value = loadAt(x, at, count) * 2 - 1
         var (largest, largestLogit) = (Vec(repeating: -.infinity), Vec(repeating: -.infinity))
         for c in 0..<k {
@@ -111,7 +119,8 @@ private struct LogisticBin {
     @inline(__always)
     init(_ x: Vec, mean: Vec, logScale: Vec) {
         let inverseScale = vexp(-logScale), centred = x - mean
-        let plus = inverseScale * (centred + 1 / 255), minus = inverseScale * (centred - 1 / 255), middle = inverseScale * centred
+        let plus = inverseScale * (centred + 1 / 255), minus = inverseScale * (centred - 1 / 255),
+            middle = inverseScale * centred
         let (sigmoidPlus, sigmoidMinus, sigmoidMiddle) = (vsigmoid(plus), vsigmoid(minus), vsigmoid(middle))
         let one = Vec(repeating: 1)
         // Inner bins: log(sigmoid(plus) - sigmoid(minus)), or where that is below 1e-5 the log

@@ -21,14 +21,17 @@ private func checkSameShape(_ a: Tensor, _ b: Tensor, _ op: String) {
 /// The targets may broadcast against the logits (one image against k samples' logits).
 public func binaryCrossEntropyWithLogits(_ logits: Tensor, _ targets: Tensor, reduction: Reduction = .mean) -> Tensor {
     let shape = checked { try Shape.broadcast(logits.shape, targets.shape, op: "binary_cross_entropy_with_logits") }
-    precondition(shape == logits.shape, "binary_cross_entropy_with_logits: targets \(targets.shape) do not broadcast to the logits' \(logits.shape)")
+    precondition(
+        shape == logits.shape,
+        "binary_cross_entropy_with_logits: targets \(targets.shape) do not broadcast to the logits' \(logits.shape)")
     return reduction.apply(logits.softplus() - logits * targets)
 }
 
 /// -log softmax(logits)[label] for `logits` [N, classes] and one label per row.
 public func crossEntropy(_ logits: Tensor, labels: [Int], reduction: Reduction = .mean) -> Tensor {
-    precondition(logits.rank == 2 && logits.shape[0] == labels.count,
-                 "cross_entropy: logits \(logits.shape) need one label per row, got \(labels.count)")
+    precondition(
+        logits.rank == 2 && logits.shape[0] == labels.count,
+        "cross_entropy: logits \(logits.shape) need one label per row, got \(labels.count)")
     return reduction.apply(-logSoftmax(logits, axis: 1).take(labels, alongAxis: 1))
 }
 
@@ -46,8 +49,10 @@ public func l1Loss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .me
 /// 0.5 * (log var + (input - target)^2 / var), with var clamped to `epsilon` (PyTorch's
 /// `gaussian_nll_loss`); `full` adds the constant 0.5 * log(2 pi) that makes it a true
 /// negative log-density. `variance` broadcasts against `input`.
-public func gaussianNLLLoss(_ input: Tensor, _ target: Tensor, variance: Tensor, full: Bool = false,
-                            epsilon: Float = 1e-6, reduction: Reduction = .mean) -> Tensor {
+public func gaussianNLLLoss(
+    _ input: Tensor, _ target: Tensor, variance: Tensor, full: Bool = false,
+    epsilon: Float = 1e-6, reduction: Reduction = .mean
+) -> Tensor {
     checkSameShape(input, target, "gaussian_nll_loss")
     let v = variance.clamped(min: epsilon)
     let d = input - target
@@ -65,7 +70,8 @@ public func bernoulliLogLikelihood(logits: Tensor, targets: Tensor) -> Tensor {
     let d = logits.shape.last ?? 1
     var targetShape = targets.shape
     while targetShape.first == 1 && targetShape.count > 1 { targetShape.removeFirst() }
-    let fusable = logits.rank >= 1 && targetShape.count <= logits.rank && targetShape.last == d
+    let fusable =
+        logits.rank >= 1 && targetShape.count <= logits.rank && targetShape.last == d
         && Array(logits.shape.suffix(targetShape.count)) == targetShape
     guard fusable else {
         return -binaryCrossEntropyWithLogits(logits, targets, reduction: .none).sum(alongAxis: logits.rank - 1)
@@ -76,8 +82,13 @@ public func bernoulliLogLikelihood(logits: Tensor, targets: Tensor) -> Tensor {
     Parallel.forRanges(rows, grain: max(1, elementwiseGrain / max(d, 1))) { range in
         for r in range { out[r] = -softplusMinusProductSum(l + r * d, t + (r % targetRows) * d, d) }
     }
-    return Tensor.result("bernoulli_log_likelihood", shape: Array(logits.shape.dropLast()), storage: storage, inputs: [logits, targets]) { g, c in
+    return Tensor.result(
+        "bernoulli_log_likelihood", shape: Array(logits.shape.dropLast()), storage: storage, inputs: [logits, targets]
+    ) { g, c in
         let gx = g.unsqueezed(-1)
-        return [c.needs[0] ? gx * (targets - logits.sigmoid()) : nil, c.needs[1] ? (gx * logits).sum(toShape: targets.shape) : nil]
+        return [
+            c.needs[0] ? gx * (targets - logits.sigmoid()) : nil,
+            c.needs[1] ? (gx * logits).sum(toShape: targets.shape) : nil
+        ]
     }
 }

@@ -17,7 +17,9 @@ public func maxPool2d(_ x: Tensor, kernel: Int, stride: Int? = nil, padding: Int
     let s = stride ?? kernel
     let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let oh = (h + 2 * padding - kernel) / s + 1, ow = (w + 2 * padding - kernel) / s + 1
-    precondition(oh >= 1 && ow >= 1 && padding <= kernel / 2, "max_pool2d: kernel \(kernel), padding \(padding) do not fit input \(x.shape)")
+    precondition(
+        oh >= 1 && ow >= 1 && padding <= kernel / 2,
+        "max_pool2d: kernel \(kernel), padding \(padding) do not fit input \(x.shape)")
     var indices = [Int32](repeating: 0, count: n * c * oh * ow)
     x.withUnsafeBufferPointer { src in
         indices.withUnsafeMutableBufferPointer { idx in
@@ -72,8 +74,9 @@ public func upsampleNearest(_ x: Tensor, scale: Int) -> Tensor {
 /// Sums over scale x scale blocks: [N, C, H, W] to [N, C, H / scale, W / scale]. Divided by
 /// scale², the average pooling of StyleGAN's discriminator.
 public func blockSum(_ x: Tensor, scale: Int) -> Tensor {
-    precondition(x.rank == 4 && scale >= 1 && x.shape[2] % scale == 0 && x.shape[3] % scale == 0,
-                 "block_sum: input \(x.shape) must be 4-D with H and W multiples of \(scale)")
+    precondition(
+        x.rank == 4 && scale >= 1 && x.shape[2] % scale == 0 && x.shape[3] % scale == 0,
+        "block_sum: input \(x.shape) must be 4-D with H and W multiples of \(scale)")
     let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2] / scale, x.shape[3] / scale)
     let (wide, planeIn, planeOut) = (w * scale, h * w * scale * scale, h * w)
     let storage = Storage(uninitializedCount: n * c * planeOut)
@@ -103,8 +106,8 @@ public func blockSum(_ x: Tensor, scale: Int) -> Tensor {
 public func upsampleBilinear(_ x: Tensor, size: (Int, Int), alignCorners: Bool = false) -> Tensor {
     precondition(x.rank == 4, "upsample_bilinear: input \(x.shape) must be 4-D [N, C, H, W]")
     let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-    let rows = interpolationMatrix(from: h, to: size.0, alignCorners: alignCorners)   // [H', H]
-    let cols = interpolationMatrix(from: w, to: size.1, alignCorners: alignCorners)   // [W', W]
+    let rows = interpolationMatrix(from: h, to: size.0, alignCorners: alignCorners) // [H', H]
+    let cols = interpolationMatrix(from: w, to: size.1, alignCorners: alignCorners) // [W', W]
     // Along W: [N*C*H, W] @ colsᵀ; then along H on the transposed planes.
     let alongW = x.reshaped([n * c * h, w]).matmul(cols, transposeOther: true).reshaped([n * c, h, size.1])
     let alongH = alongW.transposed().reshaped([n * c * size.1, h]).matmul(rows, transposeOther: true)
@@ -151,20 +154,29 @@ public func skewed(_ x: Tensor, width: Int? = nil) -> Tensor {
         }
     }
     // skewed and unskewed are each other's adjoints: derivatives of any order.
-    return Tensor.result("skew", shape: [n, c, h, wide], storage: storage, inputs: [x]) { g, _ in [unskewed(g, width: w)] }
+    return Tensor.result("skew", shape: [n, c, h, wide], storage: storage, inputs: [x]) { g, _ in
+        [unskewed(g, width: w)]
+    }
 }
 
 /// The inverse of `skewed`: row i's columns i ..< i + width, [N, C, H, W'] to [N, C, H, width].
 public func unskewed(_ x: Tensor, width: Int) -> Tensor {
-    precondition(x.rank == 4 && x.shape[3] >= width + x.shape[2] - 1,
-                 "unskew: input \(x.shape) has too few columns for \(x.shape[2]) rows of \(width) moved right by up to \(x.shape[2] - 1)")
+    precondition(
+        x.rank == 4 && x.shape[3] >= width + x.shape[2] - 1,
+        "unskew: input \(x.shape) has too few columns for \(x.shape[2]) rows of \(width) moved right by up to "
+            + "\(x.shape[2] - 1)"
+    )
     let (n, c, h, wide) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let storage = Storage(uninitializedCount: n * c * h * width)
     let src = x.storage.pointer, dst = storage.pointer
     Parallel.forRanges(n * c, grain: max(1, elementwiseGrain / (h * wide))) { planes in
         for plane in planes {
-            for i in 0..<h { (dst + (plane * h + i) * width).update(from: src + (plane * h + i) * wide + i, count: width) }
+            for i in 0..<h {
+                (dst + (plane * h + i) * width).update(from: src + (plane * h + i) * wide + i, count: width)
+            }
         }
     }
-    return Tensor.result("unskew", shape: [n, c, h, width], storage: storage, inputs: [x]) { g, _ in [skewed(g, width: wide)] }
+    return Tensor.result("unskew", shape: [n, c, h, width], storage: storage, inputs: [x]) { g, _ in
+        [skewed(g, width: wide)]
+    }
 }

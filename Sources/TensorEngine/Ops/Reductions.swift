@@ -6,16 +6,20 @@ extension Tensor {
     }
 
     func reducedShape(_ axes: [Int], keepDims: Bool) -> [Int] {
-        keepDims ? shape.enumerated().map { axes.contains($0.offset) ? 1 : $0.element }
-                 : shape.enumerated().filter { !axes.contains($0.offset) }.map(\.element)
+        keepDims
+            ? shape.enumerated().map { axes.contains($0.offset) ? 1 : $0.element }
+            : shape.enumerated().filter { !axes.contains($0.offset) }.map(\.element)
     }
 
     /// Runs of adjacent axes, so `[0, 2, 3]` reduces as two groups: `[2, 3]` then `[0]`.
     static func groups(_ axes: [Int]) -> [ClosedRange<Int>] {
         var groups: [ClosedRange<Int>] = []
         for a in axes {
-            if let last = groups.last, last.upperBound == a - 1 { groups[groups.count - 1] = last.lowerBound...a }
-            else { groups.append(a...a) }
+            if let last = groups.last, last.upperBound == a - 1 {
+                groups[groups.count - 1] = last.lowerBound...a
+            } else {
+                groups.append(a...a)
+            }
         }
         return groups
     }
@@ -41,7 +45,9 @@ extension Tensor {
         }
     }
 
-    public func sum(alongAxis axis: Int, keepDims: Bool = false) -> Tensor { sum(alongAxes: [axis], keepDims: keepDims) }
+    public func sum(alongAxis axis: Int, keepDims: Bool = false) -> Tensor {
+        sum(alongAxes: [axis], keepDims: keepDims)
+    }
 
     /// The sum of every element, as a scalar tensor.
     public func sum() -> Tensor { sum(alongAxes: Array(0..<rank)) }
@@ -51,7 +57,9 @@ extension Tensor {
         let n = axes.reduce(1) { $0 * shape[$1] }
         return sum(alongAxes: axes, keepDims: keepDims) * (1 / Float(n))
     }
-    public func mean(alongAxis axis: Int, keepDims: Bool = false) -> Tensor { mean(alongAxes: [axis], keepDims: keepDims) }
+    public func mean(alongAxis axis: Int, keepDims: Bool = false) -> Tensor {
+        mean(alongAxes: [axis], keepDims: keepDims)
+    }
     public func mean() -> Tensor { mean(alongAxes: Array(0..<rank)) }
 
     /// The variance along axes; `unbiased` divides by n - 1 instead of n (the population variance,
@@ -71,11 +79,14 @@ extension Tensor {
     public func logSumExp(alongAxes axes: [Int], keepDims: Bool = false) -> Tensor {
         let axes = normalizedAxes(axes, "logsumexp")
         var shift = self.max(alongAxes: axes, keepDims: true).detached()
-        shift = Tensor(shape: shift.shape, storage: mapKernel(shift) { v in v.replacing(with: 0, where: vabs(v) .>= .infinity) })
+        shift = Tensor(
+            shape: shift.shape, storage: mapKernel(shift) { v in v.replacing(with: 0, where: vabs(v) .>= .infinity) })
         let value = (self - shift).exp().sum(alongAxes: axes, keepDims: true).log() + shift
         return keepDims ? value : value.reshaped(reducedShape(axes, keepDims: false))
     }
-    public func logSumExp(alongAxis axis: Int, keepDims: Bool = false) -> Tensor { logSumExp(alongAxes: [axis], keepDims: keepDims) }
+    public func logSumExp(alongAxis axis: Int, keepDims: Bool = false) -> Tensor {
+        logSumExp(alongAxes: [axis], keepDims: keepDims)
+    }
 
     public func max(alongAxes axes: [Int], keepDims: Bool = false) -> Tensor { extreme(axes, keepDims, largest: true) }
     public func min(alongAxes axes: [Int], keepDims: Bool = false) -> Tensor { extreme(axes, keepDims, largest: false) }
@@ -90,15 +101,18 @@ extension Tensor {
         let (outer, length, inner) = view(around: a...a)
         var indices = [Int32](repeating: 0, count: outer * inner)
         indices.withUnsafeMutableBufferPointer {
-            argExtremeMiddle(storage.pointer, outer: outer, length: length, inner: inner, largest: true, into: $0.baseAddress!)
+            argExtremeMiddle(
+                storage.pointer, outer: outer, length: length, inner: inner, largest: true, into: $0.baseAddress!)
         }
         return Tensor(shape: reducedShape([a], keepDims: keepDims), scalars: indices.map(Float.init))
     }
 
     /// Sizes of the tensor seen as [outer, length, inner] around a run of axes.
     func view(around group: ClosedRange<Int>) -> (Int, Int, Int) {
-        (Shape.count(Array(shape[..<group.lowerBound])), Shape.count(Array(shape[group])),
-         Shape.count(Array(shape[(group.upperBound + 1)...])))
+        (
+            Shape.count(Array(shape[..<group.lowerBound])), Shape.count(Array(shape[group])),
+            Shape.count(Array(shape[(group.upperBound + 1)...]))
+        )
     }
 
     private func extreme(_ axes: [Int], _ keepDims: Bool, largest: Bool) -> Tensor {
@@ -107,13 +121,18 @@ extension Tensor {
         let outShape = reducedShape(axes, keepDims: keepDims)
         let groups = Self.groups(axes)
         // Non-adjacent axes are moved to the end first, so one pass finds each extreme.
-        let source = groups.count == 1 ? self
-            : permuted((0..<rank).filter { !axes.contains($0) } + axes).reshaped([-1, axes.reduce(1) { $0 * shape[$1] }])
+        let source =
+            groups.count == 1
+            ? self
+            : permuted((0..<rank).filter { !axes.contains($0) } + axes).reshaped([-1, axes.reduce(1) { $0 * shape[$1] }]
+            )
         let group = groups.count == 1 ? groups[0] : 1...1
         let (outer, length, inner) = source.view(around: group)
         var indices = [Int32](repeating: 0, count: outer * inner)
         indices.withUnsafeMutableBufferPointer {
-            argExtremeMiddle(source.storage.pointer, outer: outer, length: length, inner: inner, largest: largest, into: $0.baseAddress!)
+            argExtremeMiddle(
+                source.storage.pointer, outer: outer, length: length, inner: inner, largest: largest,
+                into: $0.baseAddress!)
         }
         for flat in indices.indices {
             let o = flat / inner, i = flat % inner

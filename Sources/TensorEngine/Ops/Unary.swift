@@ -4,9 +4,12 @@ import Foundation
 /// differentiated again.
 extension Tensor {
     @inline(__always)
-    func unary(_ op: String, savesOutput: Bool = false, _ f: (Vec) -> Vec,
-               rule: @escaping BackwardRule) -> Tensor {
-        Tensor.result(op, shape: shape, storage: mapKernel(self, f), inputs: [self], savesOutput: savesOutput, rule: rule)
+    func unary(
+        _ op: String, savesOutput: Bool = false, _ f: (Vec) -> Vec,
+        rule: @escaping BackwardRule
+    ) -> Tensor {
+        Tensor.result(
+            op, shape: shape, storage: mapKernel(self, f), inputs: [self], savesOutput: savesOutput, rule: rule)
     }
 
     /// A tensor computed from this one that never takes part in differentiation (masks, signs).
@@ -88,12 +91,12 @@ extension Tensor {
 
 // MARK: - Comparisons and selection
 
-infix operator .>: ComparisonPrecedence
-infix operator .<: ComparisonPrecedence
-infix operator .>=: ComparisonPrecedence
-infix operator .<=: ComparisonPrecedence
-infix operator .==: ComparisonPrecedence
-infix operator .!=: ComparisonPrecedence
+infix operator .> : ComparisonPrecedence
+infix operator .< : ComparisonPrecedence
+infix operator .>= : ComparisonPrecedence
+infix operator .<= : ComparisonPrecedence
+infix operator .== : ComparisonPrecedence
+infix operator .!= : ComparisonPrecedence
 
 extension Tensor {
     /// Comparisons give 1 where true and 0 where false, broadcasting like arithmetic; they are
@@ -101,9 +104,11 @@ extension Tensor {
     @inline(__always)
     static func compare(_ a: Tensor, _ b: Tensor, _ op: String, _ f: (Vec, Vec) -> SIMDMask<SIMD16<Int32>>) -> Tensor {
         let shape = broadcastShape(a, b, op)
-        return Tensor(shape: shape, storage: zipKernel(a, b, shape: shape) { x, y in
-            Vec(repeating: 0).replacing(with: 1, where: f(x, y))
-        })
+        return Tensor(
+            shape: shape,
+            storage: zipKernel(a, b, shape: shape) { x, y in
+                Vec(repeating: 0).replacing(with: 1, where: f(x, y))
+            })
     }
     public static func .> (a: Tensor, b: Tensor) -> Tensor { compare(a, b, ">") { $0 .> $1 } }
     public static func .< (a: Tensor, b: Tensor) -> Tensor { compare(a, b, "<") { $0 .< $1 } }
@@ -126,9 +131,11 @@ extension Tensor {
         let storage = zip3Kernel(condition, a, b, shape: shape) { c, x, y in y.replacing(with: x, where: c .!= 0) }
         let zero = Tensor(0)
         return result("where", shape: shape, storage: storage, inputs: [condition, a, b]) { g, c in
-            [nil,
-             c.needs[1] ? Tensor.where(condition, g, zero).sum(toShape: a.shape) : nil,
-             c.needs[2] ? Tensor.where(condition, zero, g).sum(toShape: b.shape) : nil]
+            [
+                nil,
+                c.needs[1] ? Tensor.where(condition, g, zero).sum(toShape: a.shape) : nil,
+                c.needs[2] ? Tensor.where(condition, zero, g).sum(toShape: b.shape) : nil
+            ]
         }
     }
 }
