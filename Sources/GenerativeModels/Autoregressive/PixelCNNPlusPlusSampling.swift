@@ -53,7 +53,7 @@ extension PixelCNNPlusPlusNetwork: CachedSampling {
                 ul = graph.convolution(upsampleDownRight[level], ul)
             }
         }
-        let activated = graph.node(channels: ul.channels, inputs: [SamplingInput(ul)]) { elu($0[0]) }
+        let activated = graph.node(channels: ul.channels, inputs: [SamplingInput(ul)], post: { elu($0[0]) })
         graph.convolution(output, activated)
         return graph
     }

@@ -36,13 +36,10 @@ extension GatedPixelCNNNetwork: CachedSampling {
             let vPre = graph.node(
                 channels: 2 * features,
                 sources: [graph.source(vertical, kernel: layer.vertical.weight.value, top: half, left: half)],
-                bias: layer.vertical.bias?.value
-            ) { $0[0] }
+                bias: layer.vertical.bias?.value, post: { $0[0] })
             let vLabel = labels.flatMap { labels in layer.verticalLabel.map { $0(labels) } }
             let hLabel = labels.flatMap { labels in layer.horizontalLabel.map { $0(labels) } }
-            let vOut = graph.node(channels: features, inputs: [SamplingInput(vPre)], perImage: vLabel) {
-                gatedTanh($0[0])
-            }
+            let vOut = graph.node(channels: features, inputs: [SamplingInput(vPre)], perImage: vLabel, post: { gatedTanh($0[0]) })
             // The vertical pre-activation (without its label) one row down, through a 1x1.
             let gated = graph.node(
                 channels: features,
@@ -50,8 +47,8 @@ extension GatedPixelCNNNetwork: CachedSampling {
                     graph.source(horizontal, kernel: layer.horizontal.weight.value, top: 0, left: half + shift),
                     graph.source(vPre, kernel: layer.verticalToHorizontal.weight.value, top: 1, left: 0)
                 ],
-                bias: biasSum(layer.horizontal.bias?.value, layer.verticalToHorizontal.bias?.value), perImage: hLabel
-            ) { gatedTanh($0[0]) }
+                bias: biasSum(layer.horizontal.bias?.value, layer.verticalToHorizontal.bias?.value), perImage: hLabel,
+                post: { gatedTanh($0[0]) })
             let hOut =
                 layer.residual.map { residual in
                     graph.node(
@@ -92,7 +89,7 @@ extension SamplingGraph {
         var current = start, index = 0
         while index < layers.count {
             if isReLU(layers[index]) {
-                current = node(channels: current.channels, inputs: [SamplingInput(current)]) { relu($0[0]) }
+                current = node(channels: current.channels, inputs: [SamplingInput(current)], post: { relu($0[0]) })
                 index += 1
                 continue
             }
