@@ -45,7 +45,7 @@ public final class AutoregressiveModel: Module, TrainableModel, SequentialSampli
 
     public var module: Module { self }
     public var optimizers: [String: Optimizer] { ["model": optimizer] }
-    /// Sixteen: each image costs a pass of the network per pixel.
+    /// Sixteen, as a grid drawn every `--sample-every` steps should cost little of the training.
     /// A conditional model draws a row of 2 per class, headed by the class.
     public var sampleCount: Int { classes > 0 ? 2 * classes : 16 }
     public var sampleColumns: Int { classes > 0 ? 2 : 8 }
