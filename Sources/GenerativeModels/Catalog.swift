@@ -91,9 +91,6 @@ public struct RunConfig: Codable, Equatable, @unchecked Sendable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try writeAtomically(encoder.encode(self), to: run.config)
     }
-
-    /// The entry of the run's model.
-    public var entry: ModelEntry { get throws { try ModelRegistry.entry(model) } }
 }
 
 /// The data sets the command line knows by name, and the models of run directories.

@@ -30,7 +30,7 @@ public struct AdversarialFlags: ParsableArguments {
     public func validate() throws {
         try ValidationError.require((1...4096).contains(latentDim ?? 1), "--latent-dim must be between 1 and 4096")
         try ValidationError.require((1...1000).contains(criticSteps ?? 1), "--critic-steps must be between 1 and 1000")
-        try checkLearningRate(learningRate)
+        try ValidationError.requirePositive(learningRate, "--learning-rate")
     }
     func apply(to o: inout GAN.Options) {
         o.latentDimension = latentDim ?? o.latentDimension
@@ -98,7 +98,7 @@ public struct WGANFlags: OptionFlags {
     @Option(help: "The critic's weights are clipped to [-c, c] after every update (default 0.01).") var clip: Float?
     public init() {}
     public func validate() throws {
-        try ValidationError.require(clip.map { $0.isFinite && $0 > 0 } ?? true, "--clip must be a positive number")
+        try ValidationError.requirePositive(clip, "--clip")
     }
     public func apply(to o: inout GAN.Options) { network.apply(to: &o); o.clip = clip ?? o.clip }
 }
@@ -108,8 +108,7 @@ public struct WGANGPFlags: OptionFlags {
     @Option(help: "Weight lambda of the gradient penalty (default 10).") var penalty: Float?
     public init() {}
     public func validate() throws {
-        try ValidationError.require(
-            penalty.map { $0.isFinite && $0 >= 0 } ?? true, "--penalty must be a number, 0 or more")
+        try ValidationError.requireWeight(penalty, "--penalty")
     }
     public func apply(to o: inout GAN.Options) { network.apply(to: &o); o.penaltyWeight = penalty ?? o.penaltyWeight }
 }

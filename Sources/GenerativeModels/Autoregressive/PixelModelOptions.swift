@@ -141,7 +141,7 @@ public struct PixelNetworkFlags: ParsableArguments {
             (features ?? 2) >= 2 && (features ?? 2) % 2 == 0 && (features ?? 2) <= 4096,
             "--features must be even, between 2 and 4096")
         try ValidationError.require((0...256).contains(layers ?? 0), "--layers must be between 0 and 256")
-        try checkLearningRate(learningRate)
+        try ValidationError.requirePositive(learningRate, "--learning-rate")
     }
     func apply(to o: inout PixelCNNOptions) {
         o.features = features ?? o.features
@@ -150,75 +150,42 @@ public struct PixelNetworkFlags: ParsableArguments {
     }
 }
 
-/// The first, mask-A convolution's side (PixelCNN, Gated PixelCNN and PixelRNN's input layer).
-public struct FirstKernelFlag: ParsableArguments {
-    @Option(help: "Side of the first, mask-A convolution: odd, 1 to 15 (default 7).") var firstKernel: Int?
-    public init() {}
-    public func validate() throws {
-        try ValidationError.require(
-            firstKernel.map { (1...15).contains($0) && $0 % 2 == 1 } ?? true,
-            "--first-kernel must be odd, between 1 and 15")
-    }
-    func apply(to o: inout PixelCNNOptions) { o.firstKernel = firstKernel ?? o.firstKernel }
-}
-
-/// The softmax models' pixel likelihood.
-public struct PixelLevelsFlag: ParsableArguments {
+/// The flags of the softmax models (pixelcnn, row-lstm, diagonal-bilstm; gated-pixelcnn adds
+/// its classes): the network's shape and rate, the pixel likelihood and the first, mask-A
+/// convolution's side.
+public struct SoftmaxPixelFlags<Architecture: PixelArchitecture>: OptionFlags {
+    @OptionGroup var network: PixelNetworkFlags
     @Option(
         help:
             "Pixel likelihood: bernoulli (binary pixels, the default) or categorical (a 256-way softmax on 8-bit images)."
     )
     var likelihood: PixelLikelihood?
+    @Option(help: "Side of the first, mask-A convolution: odd, 1 to 15 (default 7).") var firstKernel: Int?
     public init() {}
     public func validate() throws {
         try ValidationError.require(
             likelihood != .logisticMixture, "--likelihood is bernoulli or categorical (the mixture is pixelcnn++'s)")
+        try ValidationError.require(
+            firstKernel.map { (1...15).contains($0) && $0 % 2 == 1 } ?? true,
+            "--first-kernel must be odd, between 1 and 15")
     }
-    func apply(to o: inout PixelCNNOptions) { o.likelihood = likelihood ?? o.likelihood }
-}
-
-public struct PixelCNNFlags: OptionFlags {
-    @OptionGroup var network: PixelNetworkFlags
-    @OptionGroup var levels: PixelLevelsFlag
-    @OptionGroup var kernel: FirstKernelFlag
-    public init() {}
-    public func apply(to o: inout PixelModelOptions<PixelCNN>) {
-        network.apply(to: &o.network); levels.apply(to: &o.network); kernel.apply(to: &o.network)
+    public func apply(to o: inout PixelModelOptions<Architecture>) {
+        network.apply(to: &o.network)
+        o.likelihood = likelihood ?? o.likelihood
+        o.firstKernel = firstKernel ?? o.firstKernel
     }
 }
 
 public struct GatedPixelCNNFlags: OptionFlags {
-    @OptionGroup var network: PixelNetworkFlags
-    @OptionGroup var levels: PixelLevelsFlag
-    @OptionGroup var kernel: FirstKernelFlag
+    @OptionGroup var softmax: SoftmaxPixelFlags<GatedPixelCNN>
     @Option(help: "Label classes of a class-conditional model (default 0: unconditional).") var classes: Int?
     public init() {}
     public func validate() throws {
         try ValidationError.require((0...1000).contains(classes ?? 0), "--classes must be between 0 and 1000")
     }
     public func apply(to o: inout PixelModelOptions<GatedPixelCNN>) {
-        network.apply(to: &o.network); levels.apply(to: &o.network); kernel.apply(to: &o.network)
+        softmax.apply(to: &o)
         o.classes = classes ?? o.classes
-    }
-}
-
-public struct RowLSTMFlags: OptionFlags {
-    @OptionGroup var network: PixelNetworkFlags
-    @OptionGroup var levels: PixelLevelsFlag
-    @OptionGroup var kernel: FirstKernelFlag
-    public init() {}
-    public func apply(to o: inout PixelModelOptions<RowLSTM>) {
-        network.apply(to: &o.network); levels.apply(to: &o.network); kernel.apply(to: &o.network)
-    }
-}
-
-public struct DiagonalBiLSTMFlags: OptionFlags {
-    @OptionGroup var network: PixelNetworkFlags
-    @OptionGroup var levels: PixelLevelsFlag
-    @OptionGroup var kernel: FirstKernelFlag
-    public init() {}
-    public func apply(to o: inout PixelModelOptions<DiagonalBiLSTM>) {
-        network.apply(to: &o.network); levels.apply(to: &o.network); kernel.apply(to: &o.network)
     }
 }
 

@@ -109,7 +109,7 @@ public struct ClassifierFlags: OptionFlags {
         try ValidationError.require(
             hidden.map { $0.values.count == 2 } ?? true,
             "--hidden of the classifier gives the maps of its two convolution blocks, e.g. 16,32")
-        try checkLearningRate(learningRate)
+        try ValidationError.requirePositive(learningRate, "--learning-rate")
     }
     public func apply(to o: inout Classifier.Options) {
         o.widths = hidden?.values ?? o.widths

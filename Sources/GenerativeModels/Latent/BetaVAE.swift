@@ -39,7 +39,7 @@ public struct BetaVAEFlags: OptionFlags {
     @Option(help: "The weight beta of the KL term (default 4; 1 is the VAE).") var beta: Float?
     public init() {}
     public func validate() throws {
-        try ValidationError.require(beta.map { $0.isFinite && $0 >= 0 } ?? true, "--beta must be a number, 0 or more")
+        try ValidationError.requireWeight(beta, "--beta")
     }
     public func apply(to o: inout BetaVAE.Options) {
         vae.apply(to: &o.vae)

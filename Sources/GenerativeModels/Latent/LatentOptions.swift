@@ -56,7 +56,7 @@ public struct EncoderFlags: ParsableArguments {
     public init() {}
     public func validate() throws {
         try ValidationError.require((1...4096).contains(latentDim ?? 1), "--latent-dim must be between 1 and 4096")
-        try checkLearningRate(learningRate)
+        try ValidationError.requirePositive(learningRate, "--learning-rate")
     }
     func apply(latent: inout Int, hidden widths: inout [Int], rate: inout Float) {
         latent = latentDim ?? latent; widths = hidden?.values ?? widths; rate = learningRate ?? rate
@@ -162,11 +162,6 @@ public struct VaDEFlags: OptionFlags {
         o.pretraining = pretraining ?? o.pretraining
         o.learningRateDecay = lrDecay ?? o.learningRateDecay
     }
-}
-
-/// A learning rate from a flag: positive and finite.
-func checkLearningRate(_ rate: Float?) throws {
-    try ValidationError.require(rate.map { $0.isFinite && $0 > 0 } ?? true, "--learning-rate must be a positive number")
 }
 
 // What the latent models can do, for eval, sample and interpolate.

@@ -67,9 +67,16 @@ extension ValidationError {
     }
 }
 
-extension Float {
-    /// A finite number at least `minimum` (a weight, a rate): for flags' checks.
-    func isFinite(atLeast minimum: Float) -> Bool { isFinite && self >= minimum }
+extension ValidationError {
+    /// A weight from a flag, if given: a finite number, 0 or more.
+    static func requireWeight(_ value: Float?, _ flag: String) throws {
+        try require(value.map { $0.isFinite && $0 >= 0 } ?? true, "\(flag) must be a number, 0 or more")
+    }
+
+    /// A rate or a bound from a flag, if given: a finite positive number.
+    static func requirePositive(_ value: Float?, _ flag: String) throws {
+        try require(value.map { $0.isFinite && $0 > 0 } ?? true, "\(flag) must be a positive number")
+    }
 }
 
 /// The image shape's sides must be multiples of 4 of at least 8 for a model that halves its

@@ -15,7 +15,6 @@ public struct ModelEntry: @unchecked Sendable {
     let apply: ([String], any ModelOptions) throws -> any ModelOptions
     let decode: (Decoder) throws -> any ModelOptions
     let help: () -> String
-    let pairing: Pairing
 
     /// `name` with `defaults`, set from the command line by `flags`.
     public init<Options: ModelOptions, Flags: OptionFlags>(
@@ -23,7 +22,6 @@ public struct ModelEntry: @unchecked Sendable {
         summary: String
     ) where Flags.Options == Options {
         self.name = name; self.defaults = defaults; self.summary = summary; self.legacyKey = legacyKey
-        pairing = Options.pairing
         apply = { arguments, base in
             var options = base as? Options ?? defaults
             let flags: Flags
@@ -91,16 +89,16 @@ public enum ModelRegistry {
             "stylegan", StyleGAN.Options(), flags: StyleGANFlags.self, legacyKey: "stylegan",
             summary: "a style-based generator (Karras et al. 2019, 2020)"),
         ModelEntry(
-            "pixelcnn", PixelModelOptions<PixelCNN>(), flags: PixelCNNFlags.self, legacyKey: "pixelcnn",
+            "pixelcnn", PixelModelOptions<PixelCNN>(), flags: SoftmaxPixelFlags<PixelCNN>.self, legacyKey: "pixelcnn",
             summary: "masked convolutions (van den Oord et al. 2016)"),
         ModelEntry(
             "gated-pixelcnn", PixelModelOptions<GatedPixelCNN>(), flags: GatedPixelCNNFlags.self, legacyKey: "pixelcnn",
             summary: "gated vertical and horizontal stacks, class-conditional (van den Oord et al. 2016)"),
         ModelEntry(
-            "row-lstm", PixelModelOptions<RowLSTM>(), flags: RowLSTMFlags.self, legacyKey: "pixelcnn",
+            "row-lstm", PixelModelOptions<RowLSTM>(), flags: SoftmaxPixelFlags<RowLSTM>.self, legacyKey: "pixelcnn",
             summary: "PixelRNN's row-by-row LSTM (van den Oord et al. 2016)"),
         ModelEntry(
-            "diagonal-bilstm", PixelModelOptions<DiagonalBiLSTM>(), flags: DiagonalBiLSTMFlags.self,
+            "diagonal-bilstm", PixelModelOptions<DiagonalBiLSTM>(), flags: SoftmaxPixelFlags<DiagonalBiLSTM>.self,
             legacyKey: "pixelcnn",
             summary: "PixelRNN's diagonal bidirectional LSTM (van den Oord et al. 2016)"),
         ModelEntry(

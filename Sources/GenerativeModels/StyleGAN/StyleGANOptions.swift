@@ -38,12 +38,11 @@ public struct StyleGANFlags: OptionFlags {
             (1...4096).contains(latentDim ?? 1) && (1...4096).contains(styleDim ?? 1),
             "--latent-dim and --style-dim must be between 1 and 4096")
         try ValidationError.require((1...32).contains(mappingLayers ?? 1), "--mapping-layers must be between 1 and 32")
-        try ValidationError.require(
-            r1Gamma.map { $0.isFinite && $0 >= 0 } ?? true, "--r1-gamma must be a number, 0 or more")
+        try ValidationError.requireWeight(r1Gamma, "--r1-gamma")
         try ValidationError.require((1...10_000).contains(r1Interval ?? 1), "--r1-interval must be between 1 and 10000")
         try ValidationError.require(
             mixingProbability.map { (0...1).contains($0) } ?? true, "--mixing-probability must be between 0 and 1")
-        try checkLearningRate(learningRate)
+        try ValidationError.requirePositive(learningRate, "--learning-rate")
     }
     public func apply(to o: inout StyleGAN.Options) {
         o.generator.features = features ?? o.generator.features

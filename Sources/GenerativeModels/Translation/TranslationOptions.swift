@@ -45,9 +45,8 @@ public struct Pix2PixFlags: OptionFlags {
         try ValidationError.require(
             (1...4096).contains(features ?? 1) && (1...4096).contains(discriminatorFeatures ?? 1),
             "--features and --discriminator-features must be between 1 and 4096")
-        try ValidationError.require(
-            l1Weight.map { $0.isFinite && $0 >= 0 } ?? true, "--l1-weight must be a number, 0 or more")
-        try checkLearningRate(learningRate)
+        try ValidationError.requireWeight(l1Weight, "--l1-weight")
+        try ValidationError.requirePositive(learningRate, "--learning-rate")
     }
     public func apply(to o: inout Pix2Pix.Options) {
         o.features = features ?? o.features
@@ -92,13 +91,11 @@ public struct CycleGANFlags: OptionFlags {
         try ValidationError.require((1...4096).contains(features ?? 1), "--features must be between 1 and 4096")
         try ValidationError.require(
             (0...64).contains(residualBlocks ?? 0), "--residual-blocks must be between 0 and 64")
-        try ValidationError.require(
-            cycleWeight.map { $0.isFinite && $0 >= 0 } ?? true, "--cycle-weight must be a number, 0 or more")
-        try ValidationError.require(
-            identityFraction.map { $0.isFinite && $0 >= 0 } ?? true, "--identity-fraction must be a number, 0 or more")
+        try ValidationError.requireWeight(cycleWeight, "--cycle-weight")
+        try ValidationError.requireWeight(identityFraction, "--identity-fraction")
         try ValidationError.require(
             (0...10_000).contains(historySize ?? 0), "--history-size must be between 0 and 10000")
-        try checkLearningRate(learningRate)
+        try ValidationError.requirePositive(learningRate, "--learning-rate")
     }
     public func apply(to o: inout CycleGAN.Options) {
         o.features = features ?? o.features
