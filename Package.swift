@@ -63,7 +63,7 @@ let package = Package(
             swiftSettings: [.define("DEEPGEN_MPI", .when(traits: ["MPI"]))]
         ),
         // Test helpers (gradient checks, temporary directories); linked by the tests only.
-        .target(name: "TestSupport", dependencies: ["TensorEngine"], path: "Tests/Support"),
+        .target(name: "TestSupport", dependencies: ["NeuralNetwork", "TensorEngine"], path: "Tests/Support"),
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "TestSupport"]),
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "TensorEngine", "TestSupport"]),
         .testTarget(name: "GenerativeModelsTests", dependencies: ["GenerativeModels", "Datasets", "Metrics", "NeuralNetwork", "TensorEngine", "TestSupport"], resources: [.copy("Fixtures")]),

@@ -103,7 +103,7 @@ public final class MNISTDataset: ByteImageDataset {
     ) -> Tensor {
         switch mode {
         case .none: return x
-        case .dynamic: return Tensor.bernoulli(probabilities: x, generator: &generator)
+        case .dynamic: return Tensor.bernoulli(probabilities: x, exampleAxis: 0, generator: &generator)
         case .fixed:
             // Each example's draw is keyed by its index alone: any subset, order or batch size
             // sees the same binary image.

@@ -13,21 +13,29 @@ public struct RandomGenerator: Sendable, Equatable, Codable {
     public let seed: UInt64
     /// How many 64-bit values have been drawn: saved with a checkpoint so training resumes exactly.
     public var counter: UInt64
+    /// The rows of a global batch that a training step's draws of one value per example stand
+    /// for (`exampleAxis`), set by the loop; nil outside a step. Generators split or derived from
+    /// this one keep it.
+    public var examples: ExampleRows?
 
-    public init(seed: UInt64, counter: UInt64 = 0) {
+    private enum CodingKeys: String, CodingKey { case seed, counter }
+
+    public init(seed: UInt64, counter: UInt64 = 0, examples: ExampleRows? = nil) {
         self.seed = seed
         self.counter = counter
+        self.examples = examples
     }
 
     /// A new independent generator seeded from this one's next value (this one moves on), for
     /// a component that draws its own numbers, such as a dropout layer.
     public mutating func split() -> RandomGenerator {
-        RandomGenerator(seed: RandomGenerator.value(seed: seed, index: reserve(1)))
+        RandomGenerator(seed: RandomGenerator.value(seed: seed, index: reserve(1)), examples: examples)
     }
 
     /// An independent generator for a named purpose (e.g. one per example or per layer).
     public func derived(_ key: UInt64) -> RandomGenerator {
-        RandomGenerator(seed: RandomGenerator.mix(seed ^ RandomGenerator.mix(key &+ 0x632B_E59B_D9B4_E019)))
+        RandomGenerator(
+            seed: RandomGenerator.mix(seed ^ RandomGenerator.mix(key &+ 0x632B_E59B_D9B4_E019)), examples: examples)
     }
 
     /// SplitMix64's finaliser: a bijection with good avalanche, the core of the counter hash.
@@ -70,11 +78,12 @@ public struct RandomGenerator: Sendable, Equatable, Codable {
     }
 }
 
-/// The rows of a global batch that this thread's draws stand for, while a data-parallel step
-/// runs: a draw whose first dimension is `local` takes rows `offset ..< offset + local` of the
-/// draw the whole `global` batch would make, so every example's noise (latents, dropout masks,
-/// binarisation) depends on its place in the global batch and not on how many processes share
-/// it. Rows start at a fresh pair of the stream (odd rows waste half a pair).
+/// The rows of a global batch that one process's step holds in data-parallel training: a draw
+/// of one value per example (`exampleAxis`) whose example axis is `local` long takes rows
+/// `offset ..< offset + local` of the draw the whole `global` batch would make, so every
+/// example's noise (latents, dropout masks, binarisation) depends on its place in the global
+/// batch and not on how many processes share it. Rows start at a fresh pair of the stream (odd
+/// rows waste half a pair).
 public struct ExampleRows: Equatable, Sendable {
     public let offset: Int
     public let local: Int
@@ -85,51 +94,46 @@ public struct ExampleRows: Equatable, Sendable {
             "rows \(offset)..<\(offset + local) outside a batch of \(global)")
         self.offset = offset; self.local = local; self.global = global
     }
-
-    private static let key = "DeepGenerative.ExampleRows"
-
-    /// The rows set on this thread, if any.
-    public static var current: ExampleRows? { Thread.current.threadDictionary[key] as? ExampleRows }
-
-    /// Runs `body` with draws on this thread standing for `rows`.
-    public static func with<T>(_ rows: ExampleRows?, _ body: () throws -> T) rethrows -> T {
-        let dictionary = Thread.current.threadDictionary
-        let saved = dictionary[key]
-        dictionary[key] = rows
-        defer { dictionary[key] = saved }
-        return try body()
-    }
 }
 
 extension Tensor {
     /// Fills a tensor from pairs of uniforms: pair i (from the 64 bits of stream index i) gives
     /// elements 2i and 2i+1 through `transform`, 16 pairs at a time so it runs 16 lanes wide.
-    /// Values depend on the seed and counter only, never on how the work was split. Under
-    /// `ExampleRows`, a draw of one row per local example reserves the global batch's rows and
-    /// fills its own.
+    /// Values depend on the seed and counter only, never on how the work was split. A draw of
+    /// one value per example (`exampleAxis`, under a generator's `examples`) reserves, for each
+    /// index of the axes before the example axis, the rows of the global batch, and fills its own.
     @inline(__always)
     static func random(
-        _ shape: [Int], generator: inout RandomGenerator,
+        _ shape: [Int], exampleAxis: Int?, generator: inout RandomGenerator,
         _ transform: (_ u1: Vec, _ u2: Vec) -> (Vec, Vec)
     ) -> Tensor {
         let count = Shape.count(shape)
         let seed = generator.seed
-        guard let rows = ExampleRows.current, shape.first == rows.local, count > 0 else {
+        guard let rows = generator.examples, let axis = exampleAxis, count > 0 else {
             let start = generator.reserve((count + 1) / 2)
             return Tensor(shape: shape) { out in
                 fillRandom(out.baseAddress!, count: count, seed: seed, start: start, transform)
             }
         }
-        let rowCount = count / rows.local, rowPairs = (rowCount + 1) / 2
-        let start = generator.reserve(rows.global * rowPairs) &+ UInt64(rows.offset * rowPairs)
+        precondition(
+            shape.indices.contains(axis) && shape[axis] == rows.local,
+            "a draw of \(shape) per example on axis \(axis), in a step of \(rows.local) examples")
+        let blocks = shape[..<axis].reduce(1, *), rowCount = shape[(axis + 1)...].reduce(1, *)
+        let rowPairs = (rowCount + 1) / 2, blockCount = rows.local * rowCount
+        var starts: [UInt64] = []
+        for _ in 0..<blocks { starts.append(generator.reserve(rows.global * rowPairs) &+ UInt64(rows.offset * rowPairs)) }
         return Tensor(shape: shape) { out in
-            if rowCount % 2 == 0 {
-                return fillRandom(out.baseAddress!, count: count, seed: seed, start: start, transform)
-            }
-            for r in 0..<rows.local {
-                fillRandom(
-                    out.baseAddress! + r * rowCount, count: rowCount, seed: seed, start: start &+ UInt64(r * rowPairs),
-                    transform)
+            for (block, start) in starts.enumerated() {
+                let base = out.baseAddress! + block * blockCount
+                if rowCount % 2 == 0 {
+                    fillRandom(base, count: blockCount, seed: seed, start: start, transform)
+                    continue
+                }
+                for r in 0..<rows.local {
+                    fillRandom(
+                        base + r * rowCount, count: rowCount, seed: seed, start: start &+ UInt64(r * rowPairs),
+                        transform)
+                }
             }
         }
     }
@@ -170,11 +174,15 @@ extension Tensor {
         }
     }
 
+    // `exampleAxis`, in the draws below: the axis that runs over a training step's examples,
+    // for a draw of one value per example (latents, masks, noise maps); under data parallelism,
+    // the draw is this process's rows of the global batch's draw (`ExampleRows`).
+
     /// Uniform values in [low, high).
     public static func uniform(
-        _ shape: [Int], low: Float = 0, high: Float = 1, generator: inout RandomGenerator
+        _ shape: [Int], low: Float = 0, high: Float = 1, exampleAxis: Int? = nil, generator: inout RandomGenerator
     ) -> Tensor {
-        random(shape, generator: &generator) { u1, u2 in
+        random(shape, exampleAxis: exampleAxis, generator: &generator) { u1, u2 in
             // u1 is in (0, 1]; 1 - u1 is in [0, 1) like u2.
             ((1 - u1) * (high - low) + low, u2 * (high - low) + low)
         }
@@ -182,10 +190,10 @@ extension Tensor {
 
     /// Normal values by the Box-Muller transform.
     public static func normal(
-        _ shape: [Int], mean: Float = 0, standardDeviation: Float = 1,
+        _ shape: [Int], mean: Float = 0, standardDeviation: Float = 1, exampleAxis: Int? = nil,
         generator: inout RandomGenerator
     ) -> Tensor {
-        random(shape, generator: &generator) { u1, u2 in
+        random(shape, exampleAxis: exampleAxis, generator: &generator) { u1, u2 in
             let radius = (-2 * vlog(u1)).squareRoot() * standardDeviation
             let (s, c) = vsincos(2 * Float.pi * u2)
             return (radius * c + mean, radius * s + mean)
@@ -193,8 +201,10 @@ extension Tensor {
     }
 
     /// 1 with probability `probability`, else 0.
-    public static func bernoulli(_ shape: [Int], probability: Float, generator: inout RandomGenerator) -> Tensor {
-        random(shape, generator: &generator) { u1, u2 in
+    public static func bernoulli(
+        _ shape: [Int], probability: Float, exampleAxis: Int? = nil, generator: inout RandomGenerator
+    ) -> Tensor {
+        random(shape, exampleAxis: exampleAxis, generator: &generator) { u1, u2 in
             let one = Vec(repeating: 1), zero = Vec(repeating: 0)
             return (
                 zero.replacing(with: one, where: (1 - u1) .< probability),
@@ -204,7 +214,9 @@ extension Tensor {
     }
 
     /// 1 with the probability given at each position, else 0 (dynamic binarisation of images).
-    public static func bernoulli(probabilities: Tensor, generator: inout RandomGenerator) -> Tensor {
-        uniform(probabilities.shape, generator: &generator) .< probabilities.detached()
+    public static func bernoulli(
+        probabilities: Tensor, exampleAxis: Int? = nil, generator: inout RandomGenerator
+    ) -> Tensor {
+        uniform(probabilities.shape, exampleAxis: exampleAxis, generator: &generator) .< probabilities.detached()
     }
 }

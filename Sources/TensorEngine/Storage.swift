@@ -16,7 +16,7 @@ public final class Storage: @unchecked Sendable {
     private let owner: Storage?
 
     /// Uninitialised memory, 64-byte aligned so SIMD loads never straddle a cache line.
-    init(uninitializedCount count: Int) {
+    public init(uninitializedCount count: Int) {
         _ = Storage.allocatorTuned
         self.count = count
         var raw: UnsafeMutableRawPointer?
@@ -38,7 +38,7 @@ public final class Storage: @unchecked Sendable {
         pointer = owner.pointer + offset
     }
 
-    convenience init(zeroedCount count: Int) {
+    public convenience init(zeroedCount count: Int) {
         self.init(uninitializedCount: count)
         pointer.initialize(repeating: 0, count: count)
     }

@@ -10,18 +10,25 @@
 /// differentiate any scalar computed from it.
 public struct Tensor: @unchecked Sendable {
     public let shape: [Int]
-    /// `var` only so that `isKnownUniquelyReferenced` can ask whether an update may be done in
-    /// place (see `adamUpdate`); it is never reassigned.
-    var storage: Storage
+    /// The values, contiguous, for kernels (a custom op's, see `Tensor.custom`): read them, never
+    /// write them, since other tensors may share the storage. `var` only so that
+    /// `isKnownUniquelyReferenced` can ask whether an update may be done in place (see
+    /// `adamUpdate`); it is never reassigned.
+    public internal(set) var storage: Storage
     /// Present when the tensor takes part in differentiation (a leaf that asked for it, or the
     /// result of an op on such tensors while gradients are recorded).
     let node: GradNode?
 
-    init(shape: [Int], storage: Storage, node: GradNode? = nil) {
+    init(shape: [Int], storage: Storage, node: GradNode?) {
         precondition(Shape.count(shape) == storage.count, "storage of \(storage.count) for shape \(shape)")
         self.shape = shape
         self.storage = storage
         self.node = node
+    }
+
+    /// A tensor of `shape` over `storage` (which no one writes again), outside differentiation.
+    public init(shape: [Int], storage: Storage) {
+        self.init(shape: shape, storage: storage, node: nil)
     }
 
     public var rank: Int { shape.count }

@@ -106,12 +106,11 @@ final class DistributedTests: TemporaryDirectoryTestCase {
         try ThreadGroup(size: 2).run { c in
             let parallel = DataParallel(c)
             let norm = BatchNorm(3)
+            norm.statisticsGroup = parallel
             let slice = x.sliced(axis: 0, 4 * c.rank..<4 * c.rank + 4).requiringGradient()
-            try StatisticsReduction.with({ parallel.sum(&$0) }) {
-                let y = norm(slice)
-                outputs[c.rank] = y.scalars
-                grads[c.rank] = gradients(of: (y * w.sliced(axis: 0, 4 * c.rank..<4 * c.rank + 4)).sum(), wrt: [slice])[0].scalars
-            }
+            let y = norm(slice)
+            outputs[c.rank] = y.scalars
+            grads[c.rank] = gradients(of: (y * w.sliced(axis: 0, 4 * c.rank..<4 * c.rank + 4)).sum(), wrt: [slice])[0].scalars
             running[c.rank] = norm.runningMean.value.scalars + norm.runningVar.value.scalars
         }
         assertClose(output, outputs[0] + outputs[1], tolerance: 1e-4)

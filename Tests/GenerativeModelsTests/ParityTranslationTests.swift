@@ -4,6 +4,7 @@ import XCTest
 import Datasets
 import NeuralNetwork
 import TensorEngine
+import TestSupport
 
 /// One full training step of Pix2Pix and of CycleGAN against PyTorch: scripts/torch/translation_reference.py
 /// builds both from the papers in PyTorch (16 px RGB, 2 features, batch 2), and stores the weights under
@@ -72,10 +73,11 @@ final class ParityTranslationTests: XCTestCase {
         load(m.generator, "generator", from: reference)
         load(discriminator, "discriminator", from: reference)
         let masks = (0..<3).map { reference["dropout.\($0)"]! }
-        var recorded: [[Tensor]] = []
-        let figures = GradientReduction.with({ recorded.append($0); return $0 }) {
-            m.trainStep(Batch(images: inputs, labels: nil, targets: targets, indices: Array(0..<inputs.shape[0])), dropoutMasks: masks)
-        }
+        let group = GradientRecorder()
+        let figures = m.trainStep(
+            Batch(images: inputs, labels: nil, targets: targets, indices: Array(0..<inputs.shape[0])), dropoutMasks: masks,
+            group: group)
+        let recorded = group.recorded
         XCTAssertEqual(recorded.count, 2, "D's update, then G's")
         guard recorded.count == 2 else { return }
         assertLoss(figures["loss_d"]!, reference["loss_d"]!.scalar, "pix2pix loss_d")
@@ -110,13 +112,12 @@ final class ParityTranslationTests: XCTestCase {
         for (module, prefix) in [(m.forward as Module, "forward"), (m.backward, "backward"), (m.criticA, "critic_a"), (m.criticB, "critic_b")] {
             load(module, prefix, from: reference)
         }
-        var recorded: [[Tensor]] = []
-        var drawn = RandomGenerator(seed: 1)
-        let before = drawn
-        let figures = GradientReduction.with({ recorded.append($0); return $0 }) {
-            m.trainStep(Batch(images: a, labels: nil, targets: b, indices: Array(0..<a.shape[0])), generator: &drawn)
-        }
-        XCTAssertEqual(drawn, before, "the empty histories pass the fakes on without drawing")
+        let group = GradientRecorder()
+        var step = StepContext(generator: RandomGenerator(seed: 1), group: group)
+        let before = step.generator
+        let figures = m.trainStep(Batch(images: a, labels: nil, targets: b, indices: Array(0..<a.shape[0])), context: &step)
+        let recorded = group.recorded
+        XCTAssertEqual(step.generator, before, "the empty histories pass the fakes on without drawing")
         XCTAssertEqual([m.historyA.count, m.historyB.count], [a.shape[0], b.shape[0]])
         XCTAssertEqual(recorded.count, 2, "G's update, then D's")
         guard recorded.count == 2 else { return }

@@ -80,7 +80,7 @@ final class TrainerTests: TemporaryDirectoryTestCase {
         var calls = 0
         let interruptAt: Int?
         init(interruptAt: Int? = nil) { self.interruptAt = interruptAt }
-        func trainStep(_ batch: Batch, generator: inout RandomGenerator) -> [String: Float] {
+        func trainStep(_ batch: Batch, context: inout StepContext) -> [String: Float] {
             calls += 1
             if calls == interruptAt { raise(SIGINT) }
             return ["loss": interruptAt == nil && calls == 3 ? .nan : 1]
@@ -107,7 +107,7 @@ final class TrainerTests: TemporaryDirectoryTestCase {
         var calls = 0
         let divergeAt: Int
         init(divergeAt: Int) { self.divergeAt = divergeAt }
-        func trainStep(_ batch: Batch, generator: inout RandomGenerator) -> [String: Float] {
+        func trainStep(_ batch: Batch, context: inout StepContext) -> [String: Float] {
             calls += 1
             if calls == divergeAt { layer.weight.assign(Tensor(shape: [1, 1], scalars: [.infinity])) }
             return ["loss": 1]

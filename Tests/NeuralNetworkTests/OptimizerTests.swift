@@ -173,15 +173,16 @@ final class OptimizerTests: XCTestCase {
         for (a, b) in zip(copy.weight.value.scalars, w0) { XCTAssertEqual(a, b + 0.1, accuracy: 1e-6) }
     }
 
-    /// `minimize` steps down the reduced gradient while a reduction is set on this thread, and
-    /// down its own gradient otherwise.
-    func testMinimizeAppliesTheGradientReduction() {
+    /// `minimize` steps down the gradient the group averaged when given one, and down its own
+    /// otherwise.
+    func testMinimizeStepsDownTheGroupsAverage() {
         let p = Parameter(Tensor([1, 2]))
         let sgd = SGD([p], learningRate: 0.5)
-        GradientReduction.with({ grads in grads.map { $0 * 3 } }) { sgd.minimize((p.value * p.value).sum()) }
+        let group = GradientRecorder(scale: 3)
+        sgd.minimize((p.value * p.value).sum(), across: group)
         XCTAssertEqual(p.value.scalars, [1 - 0.5 * 3 * 2, 2 - 0.5 * 3 * 4])
+        XCTAssertEqual(group.recorded.map { $0.map(\.scalars) }, [[[2, 4]]])
         sgd.minimize(p.value.sum())
         XCTAssertEqual(p.value.scalars, [-2 - 0.5, -4 - 0.5])
-        XCTAssertNil(GradientReduction.current)
     }
 }

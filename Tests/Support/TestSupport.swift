@@ -1,4 +1,5 @@
 import Foundation
+import NeuralNetwork
 import TensorEngine
 import XCTest
 
@@ -40,4 +41,17 @@ open class TemporaryDirectoryTestCase: XCTestCase {
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
     }
     open override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
+}
+
+/// A process group of one that records every list of gradients handed to it and returns it
+/// scaled by `scale` (1: unchanged), so a test sees what each `minimize` averaged.
+public final class GradientRecorder: ProcessGroup {
+    public private(set) var recorded: [[Tensor]] = []
+    let scale: Float
+    public init(scale: Float = 1) { self.scale = scale }
+    public func averageGradients(_ gradients: [Tensor]) -> [Tensor] {
+        recorded.append(gradients)
+        return scale == 1 ? gradients : gradients.map { $0 * scale }
+    }
+    public func sum(_ values: inout [Float]) {}
 }

@@ -134,42 +134,6 @@ final class GradientTests: XCTestCase {
         assertGradientsMatchFiniteDifferences([x]) { upsampleBilinear($0[0], size: (12, 7), alignCorners: true) }
     }
 
-    /// The fused LSTM update equals its equations (with full 16-lane vectors and a partial one:
-    /// 18 values per image), and its gradients for both the gates and the cell match finite
-    /// differences through both outputs, h' and c'.
-    func testLSTMUpdate() {
-        let gates = randomTensor([2, 8, 3, 3], seed: 43), cell = randomTensor([2, 2, 3, 3], seed: 44)
-        let parts = gates.split(into: 4, axis: 1)
-        let newCell = parts[1].sigmoid() * cell + parts[0].sigmoid() * parts[2].tanh()
-        let expected = Tensor.concatenate([parts[3].sigmoid() * newCell.tanh(), newCell], axis: 1)
-        assertClose(lstmUpdate(gates: gates, cell: cell), expected.scalars, tolerance: 1e-5)
-        assertGradientsMatchFiniteDifferences([gates, cell]) { lstmUpdate(gates: $0[0], cell: $0[1]) }
-        assertGradientsMatchFiniteDifferences([gates]) { lstmUpdate(gates: $0[0], cell: cell).sliced(axis: 1, 0..<2) }
-    }
-
-    /// The fused convolutional LSTM scan equals the same recurrence written step by step with
-    /// engine ops (a slice of the gates, a zero-padded 1-D convolution of the previous hidden
-    /// state, `lstmUpdate`), down rows and along columns, for taps before and after the position
-    /// and with 2 images, whose padding must keep them apart. Its gradients with respect to the
-    /// gates and the weight match finite differences.
-    func testConvLSTMScan() {
-        for (axis, taps, before) in [(2, 3, 1), (3, 2, 1), (3, 3, 0), (2, 2, 1)] {
-            let gates = randomTensor([2, 8, 3, 5], seed: 45), weight = randomTensor([8, 2, taps], seed: 46)
-            let (steps, u) = (gates.shape[axis], 2)
-            var hidden = Tensor.zeros([2, u, gates.shape[5 - axis]]), cell = hidden, outputs: [Tensor] = []
-            for step in 0..<steps {
-                let recurrent = conv1d(hidden.padded([(0, 0), (0, 0), (before, taps - 1 - before)]), weight)
-                let state = lstmUpdate(gates: gates.sliced(axis: axis, step..<step + 1).squeezed(axis) + recurrent, cell: cell)
-                (hidden, cell) = (state.sliced(axis: 1, 0..<u), state.sliced(axis: 1, u..<2 * u))
-                outputs.append(hidden)
-            }
-            let scan = convLSTMScan(gates: gates, weight: weight, axis: axis, paddingBefore: before)
-            XCTAssertEqual(scan.shape, [2, u, 3, 5])
-            assertClose(scan, Tensor.stack(outputs, axis: axis).scalars, tolerance: 1e-5, "axis \(axis), \(taps) taps, \(before) before")
-            assertGradientsMatchFiniteDifferences([gates, weight]) { convLSTMScan(gates: $0[0], weight: $0[1], axis: axis, paddingBefore: before) }
-        }
-    }
-
     /// Slices' gradients are added into their input's in place: overlapping slices, a slice
     /// taken again from a slice, and the input also used whole must all still sum.
     func testSlicesOfOneTensorSumTheirGradients() {

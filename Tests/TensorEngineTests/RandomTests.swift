@@ -38,30 +38,57 @@ final class RandomTests: XCTestCase {
         }
     }
 
-    /// A rank's draw under `ExampleRows` is its rows of the global batch's draw, for even and odd
-    /// rows and every distribution; draws of another first dimension are left alone.
+    /// A rank's draw of one value per example is its rows of the global batch's draw, for even
+    /// and odd rows, every distribution and an example axis after others; draws not made per
+    /// example, or made outside a step, are the plain stream.
     func testExampleRowsTakeTheirRowsOfTheGlobalDraw() {
-        for rowShape in [[4], [3], [1, 2, 3]] {
-            let global = 6, rowCount = rowShape.reduce(1, *)
-            var whole = RandomGenerator(seed: 9)
-            let all = ExampleRows.with(ExampleRows(offset: 0, local: global, global: global)) {
-                (Tensor.normal([global] + rowShape, generator: &whole).scalars, Tensor.uniform([global] + rowShape, generator: &whole).scalars)
-            }
+        func draws(_ shape: [Int], axis: Int, _ generator: inout RandomGenerator) -> [[Float]] {
+            [
+                Tensor.normal(shape, exampleAxis: axis, generator: &generator).scalars,
+                Tensor.uniform(shape, exampleAxis: axis, generator: &generator).scalars,
+                Tensor.bernoulli(shape, probability: 0.3, exampleAxis: axis, generator: &generator).scalars,
+            ]
+        }
+        let global = 6
+        for (leading, rowShape) in [([], [4]), ([], [3]), ([], [1, 2, 3]), ([2], [3]), ([3], [2])] {
+            let rowCount = rowShape.reduce(1, *), axis = leading.count
+            var whole = RandomGenerator(seed: 9, examples: ExampleRows(offset: 0, local: global, global: global))
+            let all = draws(leading + [global] + rowShape, axis: axis, &whole)
             for (offset, local) in [(0, 2), (2, 2), (4, 2), (1, 5)] {
-                var part = RandomGenerator(seed: 9)
-                let mine = ExampleRows.with(ExampleRows(offset: offset, local: local, global: global)) {
-                    (Tensor.normal([local] + rowShape, generator: &part).scalars, Tensor.uniform([local] + rowShape, generator: &part).scalars)
+                var part = RandomGenerator(seed: 9, examples: ExampleRows(offset: offset, local: local, global: global))
+                let mine = draws(leading + [local] + rowShape, axis: axis, &part)
+                // The rows offset..<offset+local of every block of the leading axes.
+                let blocks = leading.reduce(1, *)
+                let expected: [[Float]] = all.map { (values: [Float]) -> [Float] in
+                    var rows: [Float] = []
+                    for block in 0..<blocks {
+                        let first = (block * global + offset) * rowCount
+                        rows += values[first..<(first + local * rowCount)]
+                    }
+                    return rows
                 }
-                let rows = (offset * rowCount)..<((offset + local) * rowCount)
-                XCTAssertEqual(mine.0, Array(all.0[rows]), "normal, rows \(rowShape), offset \(offset)")
-                XCTAssertEqual(mine.1, Array(all.1[rows]), "uniform, rows \(rowShape), offset \(offset)")
+                XCTAssertEqual(mine, expected, "rows \(rowShape) after \(leading), offset \(offset)")
                 XCTAssertEqual(part.counter, whole.counter, "every rank's stream moves on by the global draw")
             }
         }
-        var a = RandomGenerator(seed: 3), b = RandomGenerator(seed: 3)
-        let other = ExampleRows.with(ExampleRows(offset: 2, local: 2, global: 4)) { Tensor.normal([5, 3], generator: &a).scalars }
-        XCTAssertEqual(other, Tensor.normal([5, 3], generator: &b).scalars)
-        XCTAssertNil(ExampleRows.current)
+        var a = RandomGenerator(seed: 3, examples: ExampleRows(offset: 2, local: 2, global: 4))
+        var b = RandomGenerator(seed: 3)
+        XCTAssertEqual(Tensor.normal([2, 3], generator: &a).scalars, Tensor.normal([2, 3], generator: &b).scalars,
+                       "a draw not made per example is the plain stream")
+        var c = RandomGenerator(seed: 3), d = RandomGenerator(seed: 3)
+        XCTAssertEqual(Tensor.normal([2, 3], exampleAxis: 0, generator: &c).scalars,
+                       Tensor.normal([2, 3], generator: &d).scalars, "outside a step a draw per example is the plain stream")
+        var split = a.split(), derived = a.derived(5)
+        XCTAssertEqual(split.examples, a.examples)
+        XCTAssertEqual(derived.examples, a.examples)
+        _ = (split.nextUniform(), derived.nextUniform())
+    }
+
+    /// A generator saved with a checkpoint keeps its seed and counter, never a step's rows.
+    func testAGeneratorEncodesItsStreamOnly() throws {
+        let g = RandomGenerator(seed: 7, counter: 11, examples: ExampleRows(offset: 1, local: 1, global: 2))
+        let decoded = try JSONDecoder().decode(RandomGenerator.self, from: JSONEncoder().encode(g))
+        XCTAssertEqual(decoded, RandomGenerator(seed: 7, counter: 11))
     }
 
     func testDistributions() {

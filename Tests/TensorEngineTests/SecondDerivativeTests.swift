@@ -52,10 +52,6 @@ final class SecondDerivativeTests: XCTestCase {
         assertSecondDerivativesMatchFiniteDifferences([randomTensor([1, 2, 2, 4], seed: 12)]) {
             blockSum(upsampleNearest($0[0], scale: 2).tanh(), scale: 2).tanh()
         }
-        // The fused LSTM update, whose recorded backward is composed of differentiable ops.
-        assertSecondDerivativesMatchFiniteDifferences([randomTensor([1, 8, 3], seed: 14), randomTensor([1, 2, 3], seed: 15)]) {
-            lstmUpdate(gates: $0[0], cell: $0[1])
-        }
         // PixelRNN's skew and unskew, each differentiated through the other.
         assertSecondDerivativesMatchFiniteDifferences([randomTensor([1, 2, 3, 4], seed: 13)]) {
             unskewed(skewed($0[0], width: 7).tanh(), width: 4).tanh()

@@ -218,7 +218,7 @@ public final class GAN: Module, TrainableModel {
     public func discriminate(_ x: Tensor) -> Tensor { discriminator(x).reshaped([-1]) }
 
     public func noise(_ count: Int, generator rng: inout RandomGenerator) -> Tensor {
-        Tensor.normal([count, options.latentDimension], generator: &rng)
+        Tensor.normal([count, options.latentDimension], exampleAxis: 0, generator: &rng)
     }
 
     // MARK: The losses, each a function of the discriminator's outputs so tests can check them.
@@ -265,7 +265,7 @@ public final class GAN: Module, TrainableModel {
 
     /// The interpolation coefficients e [N, 1, 1, 1] of the gradient penalty, U[0, 1].
     public func penaltyMix(_ count: Int, generator rng: inout RandomGenerator) -> Tensor {
-        Tensor.uniform([count] + [Int](repeating: 1, count: imageShape.count), generator: &rng)
+        Tensor.uniform([count] + [Int](repeating: 1, count: imageShape.count), exampleAxis: 0, generator: &rng)
     }
 
     /// The gradient penalty at the interpolates x̂ = e x + (1 - e) x~ of the given coefficients e.
@@ -310,9 +310,11 @@ public final class GAN: Module, TrainableModel {
 
     /// One update of the critic: its loss minimised, then (WGAN) its weights clipped to [-c, c].
     @discardableResult
-    public func updateCritic(images: Tensor, latents: Tensor, mix: Tensor?) -> CriticLoss {
+    public func updateCritic(
+        images: Tensor, latents: Tensor, mix: Tensor?, group: (any ProcessGroup)? = nil
+    ) -> CriticLoss {
         let terms = criticLoss(images: images, latents: latents, mix: mix)
-        discriminatorOptimizer.minimize(terms.loss)
+        discriminatorOptimizer.minimize(terms.loss, across: group)
         if options.loss == .wasserstein { clampParameters(discriminator.trainableParameters(), limit: options.clip) }
         return terms
     }
@@ -322,11 +324,11 @@ public final class GAN: Module, TrainableModel {
         generatorLoss(fake: discriminate(generate(latents)))
     }
 
-    public func trainStep(_ batch: Batch, generator rng: inout RandomGenerator) -> [String: Float] {
+    public func trainStep(_ batch: Batch, context: inout StepContext) -> [String: Float] {
         let n = batch.images.shape[0]
-        let latents = noise(n, generator: &rng)
-        let mix = options.loss == .wassersteinGP ? penaltyMix(n, generator: &rng) : nil
-        let terms = updateCritic(images: batch.images, latents: latents, mix: mix)
+        let latents = noise(n, generator: &context.generator)
+        let mix = options.loss == .wassersteinGP ? penaltyMix(n, generator: &context.generator) : nil
+        let terms = updateCritic(images: batch.images, latents: latents, mix: mix, group: context.group)
         var figures: [String: Float] = [:]
         if let penalty = terms.penalty { figures["penalty"] = penalty.scalar }
         figures["loss_d"] = terms.loss.scalar
@@ -338,8 +340,8 @@ public final class GAN: Module, TrainableModel {
             figures["d_fake"] = terms.fakeScores.sigmoid().mean().scalar
         }
         if discriminatorOptimizer.step % options.criticSteps == 0 {
-            let lossG = generatorLoss(latents: noise(n, generator: &rng))
-            generatorOptimizer.minimize(lossG)
+            let lossG = generatorLoss(latents: noise(n, generator: &context.generator))
+            context.minimize(generatorOptimizer, lossG)
             figures["loss_g"] = lossG.scalar
         }
         figures["loss"] = figures["loss_d"]

@@ -111,10 +111,10 @@ public final class AutoregressiveModel: Module, TrainableModel, SequentialSampli
         return network.withDropoutMasks(dropoutKeep) { -logLikelihood(images, labels: labels).mean() }
     }
 
-    public func trainStep(_ batch: Batch, generator: inout RandomGenerator) -> [String: Float] {
+    public func trainStep(_ batch: Batch, context: inout StepContext) -> [String: Float] {
         if classes > 0 && batch.labels == nil { preconditionFailure("a class-conditional model needs labelled data") }
         let nll = loss(batch.images, labels: batch.labels)
-        optimizer.minimize(nll)
+        context.minimize(optimizer, nll)
         return ["loss": nll.scalar]
     }
 

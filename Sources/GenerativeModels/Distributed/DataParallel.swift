@@ -6,7 +6,7 @@ import TensorEngine
 /// takes its contiguous slice of each global batch and averages its gradients with the others'
 /// before every optimizer step (one all-reduce of all the optimizer's gradients, flattened in
 /// the parameters' canonical order), so all ranks take the same steps.
-public struct DataParallel {
+public struct DataParallel: ProcessGroup {
     public let communicator: Communicator
     /// Sum in rank order from gathered parts instead of the library's reduction.
     public let exact: Bool
@@ -47,6 +47,16 @@ public struct DataParallel {
         let packed = PackedTensors(gradients, scaledBy: lost ? 1 : 1 / Float(size))
         packed.withUnsafeMutableBufferPointer { sum($0) }
         return packed.unpacked()
+    }
+
+    /// The layers of `module` that a step on `rows` of each global batch must know of: dropout
+    /// draws the masks of those rows, and BatchNorm (when `synchronizingBatchNorm` over several
+    /// ranks) takes the statistics of the global batch.
+    public func stepLayers(of module: Module, rows: ExampleRows, synchronizingBatchNorm: Bool) -> StepLayers {
+        let layers = module.namedModules().map(\.module)
+        return StepLayers(
+            rows: rows, dropouts: layers.compactMap { $0 as? Dropout },
+            norms: size > 1 && synchronizingBatchNorm ? layers.compactMap { $0 as? BatchNorm } : [], group: self)
     }
 
     /// The mean over ranks of the logged figures (in name order, the same on every rank).
@@ -121,5 +131,25 @@ public struct DataParallel {
                     + "same command, data and build"
             )
         }
+    }
+}
+
+/// A module's dropout and BatchNorm layers set for the steps of a run while one runs (`during`),
+/// and back to their own behaviour for everything else: a data-dependent initialisation,
+/// samples, evaluation.
+public struct StepLayers {
+    let rows: ExampleRows
+    let dropouts: [Dropout]
+    let norms: [BatchNorm]
+    let group: any ProcessGroup
+
+    public func during<T>(_ step: () throws -> T) rethrows -> T {
+        for dropout in dropouts { dropout.exampleRows = rows }
+        for norm in norms { norm.statisticsGroup = group }
+        defer {
+            for dropout in dropouts { dropout.exampleRows = nil }
+            for norm in norms { norm.statisticsGroup = nil }
+        }
+        return try step()
     }
 }

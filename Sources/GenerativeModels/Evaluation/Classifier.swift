@@ -72,11 +72,11 @@ public final class Classifier: Module, TrainableModel {
         logits(images).argmax(alongAxis: 1).scalars.map { Int($0) }
     }
 
-    public func trainStep(_ batch: Batch, generator: inout RandomGenerator) -> [String: Float] {
+    public func trainStep(_ batch: Batch, context: inout StepContext) -> [String: Float] {
         guard let labels = batch.labels else { preconditionFailure("the classifier trains on labelled data") }
         let logits = self.logits(batch.images)
         let loss = crossEntropy(logits, labels: labels)
-        optimizer.minimize(loss)
+        context.minimize(optimizer, loss)
         let correct = zip(logits.argmax(alongAxis: 1).scalars, labels).filter { Int($0.0) == $0.1 }.count
         return ["loss": loss.scalar, "accuracy": Float(correct) / Float(labels.count)]
     }

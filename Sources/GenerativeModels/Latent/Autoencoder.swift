@@ -78,14 +78,14 @@ public final class Autoencoder: Module, TrainableModel {
         return perPixel.flattened().sum(alongAxis: 1)
     }
 
-    public func trainStep(_ batch: Batch, generator: inout RandomGenerator) -> [String: Float] {
+    public func trainStep(_ batch: Batch, context: inout StepContext) -> [String: Float] {
         let codes = encoder(batch.images)
         let raw = decoder(codes)
         let perPixel =
             options.loss == .bce
             ? binaryCrossEntropyWithLogits(raw, batch.images, reduction: .none) : (raw - batch.images).squared()
         let loss = perPixel.flattened().sum(alongAxis: 1).mean()
-        optimizer.minimize(loss)
+        context.minimize(optimizer, loss)
         withoutGradients {
             // Slow running statistics of the codes, for sampling.
             let c = codes.detached()

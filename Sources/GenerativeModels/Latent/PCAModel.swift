@@ -66,7 +66,7 @@ public final class PCAModel: Module, ClosedFormFitting {
             + "reconstruction MSE \(String(format: "%.5f", figures["mse"]!))"
     }
 
-    public func trainStep(_ batch: Batch, generator: inout RandomGenerator) -> [String: Float] {
+    public func trainStep(_ batch: Batch, context: inout StepContext) -> [String: Float] {
         preconditionFailure("PCA is fitted in closed form (Trainer.fitClosedForm), not by steps")
     }
 

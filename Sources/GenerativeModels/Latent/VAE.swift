@@ -154,7 +154,7 @@ public class VAE: Module, TrainableModel {
     /// [k, n, d] for the IWAE bound.
     public func noise(batchSize n: Int, generator: inout RandomGenerator) -> Tensor {
         let k = options.importanceSamples, d = options.latentDimension
-        return Tensor.normal(k == 1 ? [n, d] : [k, n, d], generator: &generator)
+        return Tensor.normal(k == 1 ? [n, d] : [k, n, d], exampleAxis: k == 1 ? 0 : 1, generator: &generator)
     }
 
     /// What a training step minimises for flattened images x and its noise (see `noise`): the
@@ -167,10 +167,10 @@ public class VAE: Module, TrainableModel {
         return ["loss": -elbo.mean(), "reconstruction": -reconstruction.mean(), "kl": kl.mean()]
     }
 
-    public func trainStep(_ batch: Batch, generator: inout RandomGenerator) -> [String: Float] {
+    public func trainStep(_ batch: Batch, context: inout StepContext) -> [String: Float] {
         let x = batch.images.flattened()
-        let terms = loss(x, noise: noise(batchSize: x.shape[0], generator: &generator))
-        optimizer.minimize(terms["loss"]!)
+        let terms = loss(x, noise: noise(batchSize: x.shape[0], generator: &context.generator))
+        context.minimize(optimizer, terms["loss"]!)
         return terms.mapValues(\.scalar)
     }
 

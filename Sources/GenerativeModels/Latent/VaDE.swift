@@ -211,18 +211,20 @@ public final class VaDE: Module, TrainableModel {
         }
     }
 
-    public func trainStep(_ batch: Batch, generator: inout RandomGenerator) -> [String: Float] {
+    public func trainStep(_ batch: Batch, context: inout StepContext) -> [String: Float] {
         let x = batch.images.flattened()
         if isPretraining {
             let output = decoder(encode(x).mean)
             let loss =
                 options.pretraining == .sgdMSE
                 ? (output - x).squared().mean() : -bernoulliLogLikelihood(logits: output, targets: x).mean()
-            pretrainer.minimize(loss)
+            context.minimize(pretrainer, loss)
             return ["loss": loss.scalar]
         }
-        let terms = loss(x, noise: Tensor.normal([x.shape[0], options.latentDimension], generator: &generator))
-        optimizer.minimize(terms["loss"]!)
+        let noise = Tensor.normal(
+            [x.shape[0], options.latentDimension], exampleAxis: 0, generator: &context.generator)
+        let terms = loss(x, noise: noise)
+        context.minimize(optimizer, terms["loss"]!)
         return terms.mapValues(\.scalar)
     }
 

@@ -56,10 +56,11 @@ public final class StyleGAN: Module, TrainableModel {
     /// Styles for `n` images: one w per image, or (with the mixing probability) two with a random
     /// crossover layer. Returns the styles and the first w's (for the average of w).
     func styles(_ n: Int, generator rng: inout RandomGenerator) -> (styles: Tensor, w: Tensor) {
-        let z = Tensor.normal([n, options.generator.latentDimension], generator: &rng)
+        let z = Tensor.normal([n, options.generator.latentDimension], exampleAxis: 0, generator: &rng)
         let w = generator.map(z)
         guard rng.nextUniform() < options.mixingProbability else { return (generator.broadcast(w), w) }
-        let other = generator.map(Tensor.normal([n, options.generator.latentDimension], generator: &rng))
+        let other = generator.map(
+            Tensor.normal([n, options.generator.latentDimension], exampleAxis: 0, generator: &rng))
         return (generator.mixed(w, other, crossover: 1 + rng.nextInt(below: generator.styleCount - 1)), w)
     }
 
@@ -88,19 +89,19 @@ public final class StyleGAN: Module, TrainableModel {
         return (loss + Float(options.r1Interval) * penalty, ["loss_d": loss.scalar, "r1": penalty.scalar])
     }
 
-    public func trainStep(_ batch: Batch, generator rng: inout RandomGenerator) -> [String: Float] {
+    public func trainStep(_ batch: Batch, context: inout StepContext) -> [String: Float] {
         let real = batch.images * 2 - 1, n = real.shape[0]
-        var noise: RandomGenerator? = rng.split()
-        let fake = generator.synthesize(styles(n, generator: &rng).styles, noise: &noise).detached()
+        var noise: RandomGenerator? = context.generator.split()
+        let fake = generator.synthesize(styles(n, generator: &context.generator).styles, noise: &noise).detached()
         let (lossD, discriminatorFigures) = discriminatorObjective(
             real: real, fake: fake, step: discriminatorOptimizer.step)
         var figures = discriminatorFigures
-        discriminatorOptimizer.minimize(lossD)
+        context.minimize(discriminatorOptimizer, lossD)
 
-        let (s, w) = styles(n, generator: &rng)
-        noise = rng.split()
+        let (s, w) = styles(n, generator: &context.generator)
+        noise = context.generator.split()
         let lossG = generatorLoss(fake: generator.synthesize(s, noise: &noise))
-        generatorOptimizer.minimize(lossG)
+        context.minimize(generatorOptimizer, lossG)
         figures["loss_g"] = lossG.scalar
         figures["loss"] = figures["loss_d"]
         updateAverages(w: w, batchSize: n)

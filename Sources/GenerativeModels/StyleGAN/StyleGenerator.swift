@@ -137,7 +137,7 @@ final class StyleConvolution: Module {
     func callAsFunction(_ x: Tensor, _ w: Tensor, noise: inout RandomGenerator?, map: Tensor? = nil) -> Tensor {
         let y = convolution(upsample ? upsampled(x) : x, w)
         let (n, h, width) = (y.shape[0], y.shape[2], y.shape[3])
-        let maps = map ?? (noise != nil ? Tensor.normal([n, 1, h, width], generator: &noise!) : fixedNoise.value)
+        let maps = map ?? (noise != nil ? Tensor.normal([n, 1, h, width], exampleAxis: 0, generator: &noise!) : fixedNoise.value)
         return scaledLeakyReLU(y + noiseStrength.value * maps + bias.value)
     }
 }

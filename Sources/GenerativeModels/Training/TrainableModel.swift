@@ -10,9 +10,10 @@ public protocol TrainableModel: AnyObject {
     var module: Module { get }
     /// The optimizers by name; their state is saved so `--resume` continues exactly.
     var optimizers: [String: Optimizer] { get }
-    /// One optimisation step on `batch`. Returns the losses to log, by name; "loss" is the one
-    /// the progress bar shows first.
-    func trainStep(_ batch: Batch, generator: inout RandomGenerator) -> [String: Float]
+    /// One optimisation step on `batch`, drawing from `context.generator` and minimising through
+    /// `context.minimize`. Returns the losses to log, by name; "loss" is the one the progress
+    /// bar shows first.
+    func trainStep(_ batch: Batch, context: inout StepContext) -> [String: Float]
     /// `count` new images [N, C, H, W] with values in [0, 1].
     func sample(count: Int, generator: inout RandomGenerator) -> Tensor
     /// Called at the start of every epoch (and of a resumed one) with the training set, for a
@@ -32,7 +33,33 @@ public protocol TrainableModel: AnyObject {
     func learningRateSchedules(stepsPerEpoch: Int) -> [String: any LearningRateSchedule]
 }
 
+/// What the loop hands one training step: its random stream (whose `examples` say which rows of
+/// the global batch this process holds) and, in data-parallel training, the processes its
+/// gradients are averaged over. Nothing about the step travels any other way.
+public struct StepContext {
+    public var generator: RandomGenerator
+    public let group: (any ProcessGroup)?
+
+    public init(generator: RandomGenerator, group: (any ProcessGroup)? = nil) {
+        self.generator = generator
+        self.group = group
+    }
+
+    /// One step of `optimizer` down the gradient of `loss` (averaged over the group).
+    public func minimize(_ optimizer: Optimizer, _ loss: Tensor) {
+        optimizer.minimize(loss, across: group)
+    }
+}
+
 extension TrainableModel {
+    /// One step on one process, drawing from `generator`.
+    @discardableResult
+    public func trainStep(_ batch: Batch, generator: inout RandomGenerator) -> [String: Float] {
+        var context = StepContext(generator: generator)
+        defer { generator = context.generator }
+        return trainStep(batch, context: &context)
+    }
+
     public func prepare(epoch: Int, dataset: Dataset) throws {}
     public var drawsSamples: Bool { true }
     public var sampleColumns: Int { 8 }

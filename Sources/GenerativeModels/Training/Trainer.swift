@@ -44,9 +44,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
 /// step, takes exactly the steps the uninterrupted run would have.
 ///
 /// Data-parallel (`parallel` over N ranks): the batch size is the global batch; each rank takes
-/// its contiguous slice of it, draws its examples' rows of the global batch's noise
-/// (`ExampleRows`) and averages its gradients with the other ranks' in every `minimize`
-/// (`GradientReduction`). Rank 0 alone prints, logs and writes; its decisions to stop (budget,
+/// its contiguous slice of it, draws its examples' rows of the global batch's noise (the step
+/// generator's `ExampleRows`) and averages its gradients with the other ranks' in every
+/// `StepContext.minimize`. Rank 0 alone prints, logs and writes; its decisions to stop (budget,
 /// Ctrl-C) and to snapshot reach the others by broadcast, so all ranks take the same steps.
 public final class Trainer {
     public let model: TrainableModel
@@ -181,10 +181,8 @@ public final class Trainer {
     /// the outcome when a callback stopped the run.
     func loop(_ context: LoopContext, _ callbacks: [TrainingCallback]) throws -> Outcome? {
         let rows = parallel.rows(batchSize: options.batchSize)
-        let reduce: GradientReduction.Reduce? =
-            parallel.size > 1 ? { [parallel] in parallel.averageGradients($0) } : nil
-        let statistics: StatisticsReduction.Sum? =
-            parallel.size > 1 && synchronizeBatchNorm ? { [parallel] in parallel.sum(&$0) } : nil
+        let group: (any ProcessGroup)? = parallel.size > 1 ? parallel : nil
+        let layers = parallel.stepLayers(of: model.module, rows: rows, synchronizingBatchNorm: synchronizeBatchNorm)
         var order: (epoch: Int, indices: [Int]) = (-1, [])
         while context.state.step < totalSteps {
             var wishes = callbacks.map { $0.wish(context) ? Float(1) : 0 }
@@ -204,17 +202,14 @@ public final class Trainer {
             }
             // Step s draws from its own child of a stream kept for steps, so that no step's noise
             // is the stream of the initialisation or of an epoch's order (keyed from the same seed).
-            var generator = RandomGenerator(seed: options.seed).derived(Self.stepStreams).derived(
-                UInt64(context.state.step))
+            var step = StepContext(
+                generator: RandomGenerator(seed: options.seed, examples: rows).derived(Self.stepStreams).derived(
+                    UInt64(context.state.step)),
+                group: group)
             let first = position * options.batchSize + rows.offset
             let indices = Array(order.indices[first..<(first + rows.local)])
-            var losses = ExampleRows.with(rows) {
-                GradientReduction.with(reduce) {
-                    StatisticsReduction.with(statistics) {
-                        model.trainStep(dataset.batch(indices, generator: &generator), generator: &generator)
-                    }
-                }
-            }
+            let batch = dataset.batch(indices, generator: &step.generator)
+            var losses = layers.during { model.trainStep(batch, context: &step) }
             if parallel.size > 1 { losses = parallel.average(losses) }
             context.state.step += 1
             for callback in callbacks { try callback.afterStep(context, losses: losses, epoch: epoch) }

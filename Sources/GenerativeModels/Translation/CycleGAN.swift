@@ -101,7 +101,7 @@ public final class CycleGAN: Module, TrainableModel {
         }
     }
 
-    public func trainStep(_ batch: Batch, generator rng: inout RandomGenerator) -> [String: Float] {
+    public func trainStep(_ batch: Batch, context: inout StepContext) -> [String: Float] {
         guard let targets = batch.targets else {
             preconditionFailure("cyclegan trains on two domains; the batch has no B images")
         }
@@ -114,13 +114,13 @@ public final class CycleGAN: Module, TrainableModel {
         let adversarial = loss.generator(fake: criticB(aToB)) + loss.generator(fake: criticA(bToA))
         let lossG =
             adversarial + options.cycleWeight * cycle + options.cycleWeight * options.identityFraction * identity
-        generatorOptimizer.minimize(lossG)
-        let pastB = historyB.exchange(aToB.detached(), generator: &rng),
-            pastA = historyA.exchange(bToA.detached(), generator: &rng)
+        context.minimize(generatorOptimizer, lossG)
+        let pastB = historyB.exchange(aToB.detached(), generator: &context.generator),
+            pastA = historyA.exchange(bToA.detached(), generator: &context.generator)
         let lossD =
             loss.discriminator(real: criticB(b), fake: criticB(pastB))
             + loss.discriminator(real: criticA(a), fake: criticA(pastA))
-        discriminatorOptimizer.minimize(lossD)
+        context.minimize(discriminatorOptimizer, lossD)
         return [
             "loss": cycle.scalar / 4, "cycle": cycle.scalar / 4, "identity": identity.scalar / 4,
             "loss_g": lossG.scalar, "loss_d": lossD.scalar

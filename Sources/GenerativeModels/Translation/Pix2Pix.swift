@@ -114,13 +114,13 @@ public final class Pix2Pix: Module, TrainableModel {
         preview = dataset.batch(Array(0..<min(16, dataset.count)), generator: &rng)
     }
 
-    public func trainStep(_ batch: Batch, generator rng: inout RandomGenerator) -> [String: Float] {
-        trainStep(batch, dropoutMasks: nil)
+    public func trainStep(_ batch: Batch, context: inout StepContext) -> [String: Float] {
+        trainStep(batch, dropoutMasks: nil, group: context.group)
     }
 
     /// One step of D, then of G against the stepped D. The U-Net's dropout layers draw their own
     /// masks (from their seeds, not `trainStep`'s generator) unless `dropoutMasks` gives them.
-    func trainStep(_ batch: Batch, dropoutMasks: [Tensor]?) -> [String: Float] {
+    func trainStep(_ batch: Batch, dropoutMasks: [Tensor]?, group: (any ProcessGroup)? = nil) -> [String: Float] {
         guard let targets = batch.targets else {
             preconditionFailure("pix2pix trains on pairs; the batch has no targets")
         }
@@ -129,13 +129,13 @@ public final class Pix2Pix: Module, TrainableModel {
         var figures: [String: Float] = [:]
         if let discriminatorOptimizer {
             let lossD = options.adversarialLoss.discriminator(real: judge(x, y), fake: judge(x, output.detached()))
-            discriminatorOptimizer.minimize(lossD)
+            discriminatorOptimizer.minimize(lossD, across: group)
             figures["loss_d"] = lossD.scalar
         }
         // Scaled back to [0, 1] so the logged L1 reads as a fraction of the intensity range.
         let (lossG, l1) = generatorLoss(
             fakeLogits: discriminator == nil ? nil : judge(x, output), output: output, target: y)
-        generatorOptimizer.minimize(lossG)
+        generatorOptimizer.minimize(lossG, across: group)
         figures["loss_g"] = lossG.scalar
         figures["l1"] = l1.scalar / 2
         figures["loss"] = l1.scalar / 2

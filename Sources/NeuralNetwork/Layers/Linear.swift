@@ -39,6 +39,9 @@ public final class Dropout: Module, Layer {
     let seed: UInt64
     /// Masks drawn so far (a Float holds counts exactly up to 2^24).
     let calls = Buffer(Tensor(0))
+    /// The rows of the global batch a training step's inputs hold (data parallelism): each
+    /// example's mask is then that of its place in the global batch.
+    public var exampleRows: ExampleRows?
 
     public init(_ probability: Float, generator: inout RandomGenerator) {
         self.probability = probability
@@ -49,7 +52,7 @@ public final class Dropout: Module, Layer {
         guard isTraining, probability > 0 else { return x }
         let n = calls.value.scalar
         calls.value = Tensor(n + 1)
-        var stream = RandomGenerator(seed: seed).derived(UInt64(n))
+        var stream = RandomGenerator(seed: seed, examples: exampleRows).derived(UInt64(n))
         return dropout(x, probability: probability, generator: &stream)
     }
 }

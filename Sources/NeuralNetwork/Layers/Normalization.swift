@@ -4,8 +4,8 @@ import TensorEngine
 /// Batch normalisation (Ioffe & Szegedy 2015) over every axis but the channels (axis 1): 1-D for
 /// [N, C] inputs, 2-D for [N, C, H, W]. Training normalises with the batch's statistics and
 /// updates running estimates (the variance unbiased, as PyTorch does); evaluation uses the
-/// running estimates. Under a `StatisticsReduction` (data-parallel `--sync-bn`) the statistics
-/// are those of the whole global batch.
+/// running estimates. With a `statisticsGroup` (data-parallel `--sync-bn`) the statistics are
+/// those of the whole global batch.
 public final class BatchNorm: Module, Layer {
     public let weight: Parameter?
     public let bias: Parameter?
@@ -13,6 +13,8 @@ public final class BatchNorm: Module, Layer {
     public let runningVar: Buffer
     public let momentum: Float
     public let epsilon: Float
+    /// The processes whose batches this layer normalises together in training, if any.
+    public var statisticsGroup: (any ProcessGroup)?
 
     public init(_ channels: Int, momentum: Float = 0.1, epsilon: Float = 1e-5, affine: Bool = true) {
         weight = affine ? Parameter(Tensor.ones([channels])) : nil
@@ -33,7 +35,7 @@ public final class BatchNorm: Module, Layer {
         let mean: Tensor, variance: Tensor
         if isTraining {
             var n = Float(axes.reduce(1) { $0 * x.shape[$1] })
-            if let sum = StatisticsReduction.current {
+            if let group = statisticsGroup {
                 // Synchronised: the sums, sums of squares and counts of every process's batch.
                 let totals = Tensor.concatenate(
                     [
@@ -41,7 +43,7 @@ public final class BatchNorm: Module, Layer {
                         x.squared().sum(alongAxes: axes).reshaped([channels]), Tensor([n])
                     ],
                     axis: 0
-                ).reduced(by: sum)
+                ).reduced { group.sum(&$0) }
                 n = totals.sliced(axis: 0, 2 * channels..<2 * channels + 1).scalar
                 mean = (totals.sliced(axis: 0, 0..<channels) / n).reshaped(statShape)
                 variance = relu(
@@ -120,24 +122,5 @@ public final class LayerNorm: Module, Layer {
         var y = centred * (centred.squared().mean(alongAxes: axes, keepDims: true) + epsilon).rsqrt()
         if let weight, let bias { y = y * weight.value + bias.value }
         return y
-    }
-}
-
-/// How BatchNorm combines its batch statistics across data-parallel processes (sums them, in
-/// place), set per thread by the training loop; absent, each process uses its own batch.
-public enum StatisticsReduction {
-    public typealias Sum = (inout [Float]) -> Void
-    private static let key = "DeepGenerative.StatisticsReduction"
-
-    final class Box { let sum: Sum; init(_ sum: @escaping Sum) { self.sum = sum } }
-
-    public static var current: Sum? { (Thread.current.threadDictionary[key] as? Box)?.sum }
-
-    public static func with<T>(_ sum: Sum?, _ body: () throws -> T) rethrows -> T {
-        let dictionary = Thread.current.threadDictionary
-        let saved = dictionary[key]
-        dictionary[key] = sum.map(Box.init)
-        defer { dictionary[key] = saved }
-        return try body()
     }
 }

@@ -28,32 +28,20 @@ extension Optimizer {
     }
 
     /// One step down the gradient of `loss`; in data-parallel training, down the gradient
-    /// averaged over the processes (`GradientReduction`).
-    public func minimize(_ loss: Tensor) {
+    /// averaged over the processes of `group`.
+    public func minimize(_ loss: Tensor, across group: (any ProcessGroup)? = nil) {
         let local = gradients(of: loss)
-        update(GradientReduction.current.map { $0(local) } ?? local)
+        update(group.map { $0.averageGradients(local) } ?? local)
     }
 }
 
-/// What a data-parallel step does to each optimizer's gradients before the update (sum them
-/// across processes and divide by their number), set per thread by the training loop so that
-/// every model's `minimize` takes part without knowing it.
-public enum GradientReduction {
-    public typealias Reduce = ([Tensor]) -> [Tensor]
-    private static let key = "DeepGenerative.GradientReduction"
-
-    final class Box { let reduce: Reduce; init(_ reduce: @escaping Reduce) { self.reduce = reduce } }
-
-    public static var current: Reduce? { (Thread.current.threadDictionary[key] as? Box)?.reduce }
-
-    /// Runs `body` with `reduce` applied in every `minimize` on this thread.
-    public static func with<T>(_ reduce: Reduce?, _ body: () throws -> T) rethrows -> T {
-        let dictionary = Thread.current.threadDictionary
-        let saved = dictionary[key]
-        dictionary[key] = reduce.map(Box.init)
-        defer { dictionary[key] = saved }
-        return try body()
-    }
+/// The processes of a data-parallel run, as an optimizer and a layer see them: the training
+/// loop hands it to every step, and to the layers that share batch statistics.
+public protocol ProcessGroup {
+    /// The mean over the processes of each one's gradients, in the same order.
+    func averageGradients(_ gradients: [Tensor]) -> [Tensor]
+    /// The elementwise sum over the processes, in place.
+    func sum(_ values: inout [Float])
 }
 
 /// Per-parameter state of an optimizer: named slots ("exp_avg", "momentum_buffer") holding one

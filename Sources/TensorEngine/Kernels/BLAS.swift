@@ -82,7 +82,7 @@ public enum BLAS {
 
     /// The same product split over the cores by blocks of rows or columns of C. Each block is an
     /// independent single-threaded product, so the result is identical to the unsplit one.
-    static func parallelGemm(
+    public static func parallelGemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int

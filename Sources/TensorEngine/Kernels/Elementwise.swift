@@ -4,23 +4,23 @@ import Foundation
 /// is passed as an `@inline(__always)` closure, so in an optimised build each call site becomes a
 /// plain vector loop with no call per element.
 
-@inline(__always) func load(_ p: UnsafePointer<Float>) -> Vec {
+@inlinable @inline(__always) func load(_ p: UnsafePointer<Float>) -> Vec {
     UnsafeRawPointer(p).loadUnaligned(as: Vec.self)
 }
-@inline(__always) func store(_ v: Vec, _ p: UnsafeMutablePointer<Float>) {
+@inlinable @inline(__always) func store(_ v: Vec, _ p: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vec.self)
 }
 /// A vector from an operand whose inner stride is 1 (consecutive values) or 0 (one repeated value).
-@inline(__always) func load(_ p: UnsafePointer<Float>, stride: Int, at i: Int) -> Vec {
+@inlinable @inline(__always) func load(_ p: UnsafePointer<Float>, stride: Int, at i: Int) -> Vec {
     stride == 0 ? Vec(repeating: p[0]) : load(p + i)
 }
-@inline(__always) func loadPartial(_ p: UnsafePointer<Float>, stride: Int, at i: Int, count: Int) -> Vec {
+@inlinable @inline(__always) func loadPartial(_ p: UnsafePointer<Float>, stride: Int, at i: Int, count: Int) -> Vec {
     if stride == 0 { return Vec(repeating: p[0]) }
     var v = Vec(repeating: 0)
     for k in 0..<count { v[k] = p[i + k] }
     return v
 }
-@inline(__always) func storePartial(_ v: Vec, _ p: UnsafeMutablePointer<Float>, count: Int) {
+@inlinable @inline(__always) func storePartial(_ v: Vec, _ p: UnsafeMutablePointer<Float>, count: Int) {
     for k in 0..<count { p[k] = v[k] }
 }
 
@@ -183,19 +183,19 @@ func softplusMinusProductSum(_ l: UnsafePointer<Float>, _ t: UnsafePointer<Float
 }
 
 /// Calls `body(offset, lanes)` over 0..<count in vectors of 16 lanes, the last one partial.
-@inline(__always)
-func forEachVector(_ count: Int, _ body: (Int, Int) -> Void) {
+@inlinable @inline(__always)
+public func forEachVector(_ count: Int, _ body: (Int, Int) -> Void) {
     var at = 0
     while at + 16 <= count { body(at, 16); at += 16 }
     if at < count { body(at, count - at) }
 }
 
-@inline(__always)
-func loadAt(_ p: UnsafePointer<Float>, _ at: Int, _ lanes: Int) -> Vec {
+@inlinable @inline(__always)
+public func loadAt(_ p: UnsafePointer<Float>, _ at: Int, _ lanes: Int) -> Vec {
     lanes == 16 ? load(p + at) : loadPartial(p, stride: 1, at: at, count: lanes)
 }
 
-@inline(__always)
-func storeAt(_ v: Vec, _ p: UnsafeMutablePointer<Float>, _ at: Int, _ lanes: Int) {
+@inlinable @inline(__always)
+public func storeAt(_ v: Vec, _ p: UnsafeMutablePointer<Float>, _ at: Int, _ lanes: Int) {
     lanes == 16 ? store(v, p + at) : storePartial(v, p + at, count: lanes)
 }

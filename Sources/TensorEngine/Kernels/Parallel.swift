@@ -24,7 +24,7 @@ public enum Parallel {
     /// Calls `body` on disjoint ranges covering `0..<count`, in parallel when each thread would
     /// get at least `grain` items. The ranges depend only on `count`, `grain` and the thread count.
     @inline(__always)
-    static func forRanges(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
+    public static func forRanges(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
         let parts = min(threadCount, count / max(grain, 1))
         if parts <= 1 {
             if count > 0 { body(0..<count) }
@@ -50,7 +50,7 @@ public enum Parallel {
 }
 
 /// Elements per thread below which splitting costs more than it saves.
-let elementwiseGrain = 1 << 15
+public let elementwiseGrain = 1 << 15
 
 /// Persistent worker threads, one per extra core. A job is published by bumping a generation
 /// counter; workers spin briefly on it (jobs arrive in quick succession during a training step)

@@ -3,32 +3,31 @@ import Foundation
 /// Vectorised transcendentals on 16 lanes. The C library's scalar functions run one value at a
 /// time; these run at memory speed. Polynomials after Cephes (S. Moshier), accurate to a few ulp
 /// over the float range.
-typealias Vec = SIMD16<Float>
-typealias IVec = SIMD16<Int32>
+public typealias Vec = SIMD16<Float>
+@usableFromInline typealias IVec = SIMD16<Int32>
 
-@inline(__always) func bits(_ v: Vec) -> IVec { unsafeBitCast(v, to: IVec.self) }
-@inline(__always) func float(bits v: IVec) -> Vec { unsafeBitCast(v, to: Vec.self) }
+@inlinable @inline(__always) func bits(_ v: Vec) -> IVec { unsafeBitCast(v, to: IVec.self) }
+@inlinable @inline(__always) func float(bits v: IVec) -> Vec { unsafeBitCast(v, to: Vec.self) }
 
 // The standard library's conversions between float and integer vectors go element by element;
 // these use the 1.5 * 2^23 trick instead, exact for whole numbers below 2^22 in magnitude.
-private let magic: Float = 12_582_912
-@inline(__always) func integers(_ wholeNumbers: Vec) -> IVec {
+@usableFromInline let magic: Float = 12_582_912
+@inlinable @inline(__always) func integers(_ wholeNumbers: Vec) -> IVec {
     bits(wholeNumbers + magic) &- bits(Vec(repeating: magic))
 }
-@inline(__always) func floats(_ v: IVec) -> Vec { float(bits: v &+ bits(Vec(repeating: magic))) - magic }
+@inlinable @inline(__always) func floats(_ v: IVec) -> Vec { float(bits: v &+ bits(Vec(repeating: magic))) - magic }
 /// Round to nearest (ties to even), for |v| < 2^22: the addition rounds away the fraction.
-@inline(__always) func roundedToNearest(_ v: Vec) -> Vec { (v + magic) - magic }
+@inlinable @inline(__always) func roundedToNearest(_ v: Vec) -> Vec { (v + magic) - magic }
 /// Lane-wise larger and smaller of two vectors, as selects: the standard library's
 /// pointwiseMax and pointwiseMin compile to a loop over the 16 lanes (perf found concat_elu
 /// spending 42% of a PixelCNN++ step in that loop).
-@inline(__always) func vmax(_ a: Vec, _ b: Vec) -> Vec { a.replacing(with: b, where: b .> a) }
-@inline(__always) func vmin(_ a: Vec, _ b: Vec) -> Vec { a.replacing(with: b, where: b .< a) }
-@inline(__always) func clamp(_ v: Vec, _ lower: Float, _ upper: Float) -> Vec {
+@inlinable @inline(__always) public func vmax(_ a: Vec, _ b: Vec) -> Vec { a.replacing(with: b, where: b .> a) }
+@inlinable @inline(__always) func vmin(_ a: Vec, _ b: Vec) -> Vec { a.replacing(with: b, where: b .< a) }
+@inlinable @inline(__always) func clamp(_ v: Vec, _ lower: Float, _ upper: Float) -> Vec {
     v.replacing(with: lower, where: v .< lower).replacing(with: upper, where: v .> upper)
 }
 
-@inline(__always)
-func vexp(_ x: Vec) -> Vec {
+@inlinable @inline(__always) public func vexp(_ x: Vec) -> Vec {
     // e^x = 2^n * e^r with r = x - n ln 2, |r| <= ln2/2; ln 2 split in two for an exact product.
     let clamped = clamp(x, -87.33654, 88.72283)
     let n = roundedToNearest(clamped * 1.44269504088896341)
@@ -48,8 +47,7 @@ func vexp(_ x: Vec) -> Vec {
     return y
 }
 
-@inline(__always)
-func vlog(_ x: Vec) -> Vec {
+@inlinable @inline(__always) public func vlog(_ x: Vec) -> Vec {
     // x = m * 2^e with m in [sqrt(1/2), sqrt(2)); log x = e ln 2 + log1p(m - 1) by a polynomial.
     let xb = bits(x)
     var e = ((xb &>> 23) & 0xff) &- 126
@@ -81,8 +79,7 @@ func vlog(_ x: Vec) -> Vec {
     return result
 }
 
-@inline(__always)
-func vlog1p(_ x: Vec) -> Vec {
+@inlinable @inline(__always) func vlog1p(_ x: Vec) -> Vec {
     // log(u) * x / (u - 1) with u = 1 + x cancels the rounding of u (Goldberg's trick).
     let u = x + 1
     let d = u - 1
@@ -92,8 +89,7 @@ func vlog1p(_ x: Vec) -> Vec {
     return y
 }
 
-@inline(__always)
-func vtanh(_ x: Vec) -> Vec {
+@inlinable @inline(__always) public func vtanh(_ x: Vec) -> Vec {
     let a = vabs(x)
     // Near zero a polynomial keeps the relative accuracy that 1 - 2/(e^2x + 1) loses.
     let z = x * x
@@ -110,11 +106,9 @@ func vtanh(_ x: Vec) -> Vec {
     return y
 }
 
-@inline(__always)
-func vsigmoid(_ x: Vec) -> Vec { 1 / (1 + vexp(-x)) }
+@inlinable @inline(__always) public func vsigmoid(_ x: Vec) -> Vec { 1 / (1 + vexp(-x)) }
 
-@inline(__always)
-func vsoftplus(_ x: Vec) -> Vec {
+@inlinable @inline(__always) public func vsoftplus(_ x: Vec) -> Vec {
     // log(1 + e^x) = max(x, 0) + log1p(e^-|x|): never overflows.
     x.replacing(with: 0, where: x .< 0) + vlog1p(vexp(-vabs(x)))
 }
@@ -200,5 +194,4 @@ func vpow(_ x: Vec, _ p: Float) -> Vec {
     return y
 }
 
-@inline(__always)
-func vabs(_ v: Vec) -> Vec { float(bits: bits(v) & 0x7fff_ffff) }
+@inlinable @inline(__always) func vabs(_ v: Vec) -> Vec { float(bits: bits(v) & 0x7fff_ffff) }

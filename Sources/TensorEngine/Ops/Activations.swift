@@ -163,6 +163,6 @@ public func dropout(
 ) -> Tensor {
     precondition(p >= 0 && p < 1, "dropout: probability \(p) must be in [0, 1)")
     guard training, p > 0 else { return x }
-    let keep = Tensor.bernoulli(x.shape, probability: 1 - p, generator: &generator)
+    let keep = Tensor.bernoulli(x.shape, probability: 1 - p, exampleAxis: 0, generator: &generator)
     return x * (keep * (1 / (1 - p)))
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TensorEngine
 
 /// PixelCNN++'s likelihood for grey 8-bit images in one pass each way. Composed of engine ops
 /// (GenerativeModels' `DiscretizedLogisticMixture`, which colour images still use) it is about
@@ -35,8 +36,8 @@ public func discretizedLogisticMixtureLogLikelihood(_ parameters: Tensor, images
             }
         }
     }
-    return Tensor.result("discretizedLogisticMixture", shape: [n], storage: output, inputs: [parameters]) { g, _ in
-        precondition(!GradMode.isEnabled, "logistic mixture: second derivatives are not implemented")
+    return Tensor.custom("discretizedLogisticMixture", shape: [n], storage: output, inputs: [parameters]) { g, _ in
+        precondition(!Tensor.isRecordingGradients, "logistic mixture: second derivatives are not implemented")
         let gradient = Storage(uninitializedCount: parameters.count), (dy, dp) = (g.storage.pointer, gradient.pointer)
         let (p, x) = (parameters.storage.pointer, images.storage.pointer) // holds both alive until the backward pass
         Parallel.forRanges(n, grain: 1) { batch in

@@ -1,3 +1,6 @@
+import NeuralNetwork
+import TensorEngine
+
 /// A convolutional LSTM run along one axis of a map, as one op: PixelRNN's Row LSTM (down the
 /// rows) and Diagonal BiLSTM (along the columns of the skewed map).
 ///
@@ -64,10 +67,10 @@ public func convLSTMScan(gates: Tensor, weight: Tensor, axis: Int, paddingBefore
     }
     let hidden = Storage(uninitializedCount: gates.count / 4)
     scan.fromSteps(states.pointer + u * cols, channels: u, hidden.pointer, offset: before)
-    return Tensor.result(
+    return Tensor.custom(
         "convLSTMScan", shape: [scan.n, u, scan.height, scan.width], storage: hidden, inputs: [gates, weight]
-    ) { grad, context in
-        precondition(!GradMode.isEnabled, "conv_lstm_scan has no second derivatives: its backward pass is not recorded")
+    ) { grad, needs in
+        precondition(!Tensor.isRecordingGradients, "conv_lstm_scan has no second derivatives: its backward pass is not recorded")
         let block = u * cols
         let dHidden = Storage(zeroedCount: s * block)
         scan.toSteps(grad.storage.pointer, channels: u, dHidden.pointer, offset: 0)
@@ -107,7 +110,7 @@ public func convLSTMScan(gates: Tensor, weight: Tensor, axis: Int, paddingBefore
                 BLAS.parallelGemm(
                     transposeA: true, transposeB: false, m: u, n: used, k: 4 * u, a: kernel, lda: u,
                     b: d, ldb: cols, beta: 1, c: ds + j, ldc: cols)
-                if context.needs[1] {
+                if needs[1] {
                     BLAS.parallelGemm(
                         transposeA: false, transposeB: true, m: 4 * u, n: u, k: used, a: d, lda: cols,
                         b: states.pointer + t * block + j, ldb: cols, beta: 1, c: dKernels.pointer + j * 4 * u * u,
@@ -116,14 +119,14 @@ public func convLSTMScan(gates: Tensor, weight: Tensor, axis: Int, paddingBefore
             }
         }
         var gatesGradient: Tensor?
-        if context.needs[0] {
+        if needs[0] {
             let storage = Storage(uninitializedCount: gates.count)
             scan.fromSteps(dGates.pointer, channels: 4 * u, storage.pointer, offset: 0)
             gatesGradient = Tensor(shape: gates.shape, storage: storage)
         }
         return [
             gatesGradient,
-            context.needs[1] ? Tensor(shape: weight.shape, storage: untapMajor(dKernels, shape: weight.shape)) : nil
+            needs[1] ? Tensor(shape: weight.shape, storage: untapMajor(dKernels, shape: weight.shape)) : nil
         ]
     }
 }

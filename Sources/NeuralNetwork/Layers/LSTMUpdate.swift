@@ -1,3 +1,5 @@
+import TensorEngine
+
 /// The LSTM state update in one pass: from pre-activation gates [N, 4u, ...] (input, forget,
 /// cell, output, stacked along axis 1, PyTorch's order) and the cell [N, u, ...], the tensor
 /// [N, 2u, ...] whose first u channels are the new hidden state h' = o tanh(c') and whose last u
@@ -26,11 +28,11 @@ public func lstmUpdate(gates: Tensor, cell: Tensor) -> Tensor {
             }
         }
     }
-    return Tensor.result("lstmUpdate", shape: [n, 2 * u] + positions, storage: storage, inputs: [gates, cell]) {
-        grad, context in
+    return Tensor.custom("lstmUpdate", shape: [n, 2 * u] + positions, storage: storage, inputs: [gates, cell]) {
+        grad, needs in
         // Recorded (gradients of gradients): the same formulas as differentiable ops.
-        if GradMode.isEnabled { return lstmUpdateGradientsComposed(grad, gates: gates, cell: cell) }
-        return lstmUpdateGradients(grad, gates: gates, cell: cell, needsCell: context.needs[1])
+        if Tensor.isRecordingGradients { return lstmUpdateGradientsComposed(grad, gates: gates, cell: cell) }
+        return lstmUpdateGradients(grad, gates: gates, cell: cell, needsCell: needs[1])
     }
 }
 
