@@ -104,6 +104,9 @@ final class CachedSamplingTests: XCTestCase {
     func testRowLSTM() {
         assertSameDraws(model("row-lstm", options(.bernoulli), imageShape: [1, 5, 7]))
         assertSameDraws(model("row-lstm", options(.categorical, layers: 1, firstKernel: 3), imageShape: [1, 6, 5]))
+        var wide = options(.bernoulli)
+        wide.rowKernel = 5
+        assertSameDraws(model("row-lstm", wide, imageShape: [1, 5, 7]))
     }
 
     func testDiagonalBiLSTM() {

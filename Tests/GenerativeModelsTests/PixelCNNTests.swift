@@ -88,6 +88,20 @@ final class PixelCNNTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(g[2 * 6 + 5], 0, "outside the triangle")
     }
 
+    /// A wider row kernel (`--row-kernel`) widens the triangle: with one layer after a 3x3 mask A,
+    /// (3, 3) sees row 2 up to column 4 (the mask's reach) either way, and row 1 up to column 5
+    /// with k = 3 but up to 6 with k = 5, the state-to-state kernel reaching one column further
+    /// per row; never anything at or after itself.
+    func testAWiderRowKernelWidensTheTriangle() {
+        for (k, seen, unseen) in [(3, [(3, 2), (2, 4), (1, 5)], [(2, 5), (1, 6)]), (5, [(3, 1), (2, 4), (1, 6)], [(2, 5), (1, 7)])] {
+            let m = model("row-lstm", options { $0.rowKernel = k; $0.layers = 1 }, imageShape: [1, 6, 8])
+            let g = inputGradient(m, output: 0, row: 3, col: 3)
+            for index in (3 * 8 + 3)..<48 { XCTAssertEqual(g[index], 0, "k \(k): pixel \(index / 8),\(index % 8) is not before (3, 3)") }
+            for (r, c) in seen { XCTAssertGreaterThan(g[r * 8 + c], 0, "k \(k): (\(r), \(c))") }
+            for (r, c) in unseen { XCTAssertEqual(g[r * 8 + c], 0, "k \(k): (\(r), \(c)) is outside the triangle") }
+        }
+    }
+
     /// Diagonal BiLSTM: one layer already sees every earlier pixel of a 6 x 6 image and nothing
     /// at or after (3, 2), the right-to-left direction included (it is shifted down a row).
     func testDiagonalBiLSTMIsCausalWithoutABlindSpot() {

@@ -10,6 +10,9 @@ public struct PixelCNNOptions: Codable, Equatable, Sendable {
     public var layers = 7
     /// The first layer's kernel (7 in both papers); the later ones are 3 x 3.
     public var firstKernel = 7
+    /// Row LSTM's k: its input-to-state convolution covers the k/2 + 1 columns up to the current
+    /// one, its state-to-state convolution k columns of the row above (3 in the paper).
+    public var rowKernel = 3
     public var likelihood = PixelLikelihood.bernoulli
     /// Label classes of a class-conditional Gated PixelCNN (0: unconditional).
     public var classes = 0
@@ -19,6 +22,24 @@ public struct PixelCNNOptions: Codable, Equatable, Sendable {
     public var dropout: Float = 0.5
     public var learningRate: Float = 1e-3
     public init() {}
+
+    private enum CodingKeys: String, CodingKey {
+        case features, layers, firstKernel, rowKernel, likelihood, classes, components, dropout, learningRate
+    }
+
+    /// Configurations saved before an option existed take its default.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self), d = PixelCNNOptions()
+        features = try c.decodeIfPresent(Int.self, forKey: .features) ?? d.features
+        layers = try c.decodeIfPresent(Int.self, forKey: .layers) ?? d.layers
+        firstKernel = try c.decodeIfPresent(Int.self, forKey: .firstKernel) ?? d.firstKernel
+        rowKernel = try c.decodeIfPresent(Int.self, forKey: .rowKernel) ?? d.rowKernel
+        likelihood = try c.decodeIfPresent(PixelLikelihood.self, forKey: .likelihood) ?? d.likelihood
+        classes = try c.decodeIfPresent(Int.self, forKey: .classes) ?? d.classes
+        components = try c.decodeIfPresent(Int.self, forKey: .components) ?? d.components
+        dropout = try c.decodeIfPresent(Float.self, forKey: .dropout) ?? d.dropout
+        learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? d.learningRate
+    }
 }
 
 /// PixelCNN (van den Oord et al. 2016, "Pixel Recurrent Neural Networks" §3.5): a 7 x 7 mask-A

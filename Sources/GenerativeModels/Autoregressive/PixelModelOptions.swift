@@ -176,6 +176,24 @@ public struct SoftmaxPixelFlags<Architecture: PixelArchitecture>: OptionFlags {
     }
 }
 
+public struct RowLSTMFlags: OptionFlags {
+    @OptionGroup var softmax: SoftmaxPixelFlags<RowLSTM>
+    @Option(
+        help:
+            "k, the row kernel: the input-to-state convolution sees the k/2 + 1 columns up to the current one, the state-to-state one k columns of the row above; odd, 3 to 15 (default 3)."
+    )
+    var rowKernel: Int?
+    public init() {}
+    public func validate() throws {
+        try ValidationError.require(
+            rowKernel.map { (3...15).contains($0) && $0 % 2 == 1 } ?? true, "--row-kernel must be odd, between 3 and 15")
+    }
+    public func apply(to o: inout PixelModelOptions<RowLSTM>) {
+        softmax.apply(to: &o)
+        o.rowKernel = rowKernel ?? o.rowKernel
+    }
+}
+
 public struct GatedPixelCNNFlags: OptionFlags {
     @OptionGroup var softmax: SoftmaxPixelFlags<GatedPixelCNN>
     @Option(help: "Label classes of a class-conditional model (default 0: unconditional).") var classes: Int?

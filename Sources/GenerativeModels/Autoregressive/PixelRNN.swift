@@ -31,10 +31,15 @@ public final class PixelRNNNetwork: Module, PixelNetwork {
         let maps = o.features, units = o.features / 2
         self.kind = kind
         input = MaskedConv2d(.a, 1, maps, kernel: o.firstKernel, generator: &rng)
-        layers = (0..<o.layers).map { _ in RecurrentLayer(kind, inputs: maps, units: units, generator: &rng) }
+        layers = (0..<o.layers).map { _ in
+            RecurrentLayer(kind, inputs: maps, units: units, rowKernel: o.rowKernel, generator: &rng)
+        }
         mirroredLayers =
             kind == .row
-            ? [] : (0..<o.layers).map { _ in RecurrentLayer(kind, inputs: maps, units: units, generator: &rng) }
+            ? []
+            : (0..<o.layers).map { _ in
+                RecurrentLayer(kind, inputs: maps, units: units, rowKernel: o.rowKernel, generator: &rng)
+            }
         residuals = (0..<o.layers).map { _ in Conv2d(units, maps, kernel: 1, generator: &rng) }
         head = Sequential(
             Function.relu(), Conv2d(maps, maps, kernel: 1, generator: &rng),
@@ -61,21 +66,25 @@ final class RecurrentLayer: Module {
     let kind: PixelRNNNetwork.Kind
     /// Input-to-state: 1 x (k/2 + 1) over columns up to the current one (row), or 1x1 (diagonal).
     let inputToState: Conv2d
-    /// State-to-state over the previous row (1-D, k = 3) or the previous column (1-D, k = 2).
+    /// State-to-state over the previous row (1-D, k taps) or the previous column (1-D, 2 taps).
     /// Only its weight is used: `convLSTMScan` applies it at every step.
     let stateToState: Conv1d
-    static let rowKernel = 3
+    /// k/2: the columns to the left (and, above, to the right) a row LSTM's kernels reach.
+    let reach: Int
 
-    init(_ kind: PixelRNNNetwork.Kind, inputs: Int, units: Int, generator rng: inout RandomGenerator) {
+    init(
+        _ kind: PixelRNNNetwork.Kind, inputs: Int, units: Int, rowKernel: Int, generator rng: inout RandomGenerator
+    ) {
+        precondition(rowKernel >= 3 && rowKernel % 2 == 1, "Row LSTM: its kernel width k must be odd and at least 3")
         self.kind = kind
-        let half = RecurrentLayer.rowKernel / 2
+        reach = kind == .row ? rowKernel / 2 : 1
         inputToState =
             kind == .row
-            ? Conv2d(inputs, 4 * units, kernelSize: (1, half + 1), generator: &rng)
+            ? Conv2d(inputs, 4 * units, kernelSize: (1, reach + 1), generator: &rng)
             : Conv2d(inputs, 4 * units, kernel: 1, generator: &rng)
         stateToState =
             kind == .row
-            ? Conv1d(units, 4 * units, kernel: RecurrentLayer.rowKernel, padding: half, bias: false, generator: &rng)
+            ? Conv1d(units, 4 * units, kernel: rowKernel, padding: reach, bias: false, generator: &rng)
             : Conv1d(units, 4 * units, kernel: 2, bias: false, generator: &rng)
     }
 
@@ -85,9 +94,8 @@ final class RecurrentLayer: Module {
 
     /// Row by row: h_i, c_i from the row's input gates and row i - 1's hidden state.
     func rows(_ x: Tensor) -> Tensor {
-        let gatesIn = inputToState(x, padding: (0, RecurrentLayer.rowKernel / 2), paddingAfter: (0, 0)) // [N, 4u, H, W]
-        return convLSTMScan(
-            gates: gatesIn, weight: stateToState.weight.value, axis: 2, paddingBefore: RecurrentLayer.rowKernel / 2)
+        let gatesIn = inputToState(x, padding: (0, reach), paddingAfter: (0, 0)) // [N, 4u, H, W]
+        return convLSTMScan(gates: gatesIn, weight: stateToState.weight.value, axis: 2, paddingBefore: reach)
     }
 
     /// Column by column of the skewed map: the state-to-state kernel covers rows i - 1 and i.

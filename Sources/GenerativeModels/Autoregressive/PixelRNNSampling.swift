@@ -56,19 +56,20 @@ extension PixelRNNNetwork: CachedSampling {
         return graph
     }
 
-    /// Row LSTM: gates from x at (i, j - 1), (i, j) and the hidden state at (i - 1, j - 1 ... j + 1).
+    /// Row LSTM: gates from x at (i, j - r) ... (i, j) and the hidden state at (i - 1, j - r ... j + r),
+    /// r = k/2.
     private func rowLSTM(_ layer: RecurrentLayer, _ x: SamplingNode, _ graph: SamplingGraph) -> SamplingNode {
         let recurrent = layer.stateToState.weight.value, units = recurrent.shape[1]
         return graph.node(
             channels: 2 * units, width: x.width,
-            sources: [graph.source(x, kernel: layer.inputToState.weight.value, top: 0, left: 1)],
+            sources: [graph.source(x, kernel: layer.inputToState.weight.value, top: 0, left: layer.reach)],
             bias: layer.inputToState.bias?.value,
             recurrent: { node in
                 let taps = (0..<recurrent.shape[2]).map { (row: 0, column: $0) }
                 return (
                     [
                         SamplingSource(
-                            node, channels: 0..<units, top: 1, left: 1, taps: taps,
+                            node, channels: 0..<units, top: 1, left: layer.reach, taps: taps,
                             weights: taps.map { tapWeight(recurrent, $0.column) })
                     ],
                     [SamplingInput(node, channels: units..<2 * units, rowShift: -1)]

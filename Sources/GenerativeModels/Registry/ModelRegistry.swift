@@ -95,7 +95,7 @@ public enum ModelRegistry {
             "gated-pixelcnn", PixelModelOptions<GatedPixelCNN>(), flags: GatedPixelCNNFlags.self, legacyKey: "pixelcnn",
             summary: "gated vertical and horizontal stacks, class-conditional (van den Oord et al. 2016)"),
         ModelEntry(
-            "row-lstm", PixelModelOptions<RowLSTM>(), flags: SoftmaxPixelFlags<RowLSTM>.self, legacyKey: "pixelcnn",
+            "row-lstm", PixelModelOptions<RowLSTM>(), flags: RowLSTMFlags.self, legacyKey: "pixelcnn",
             summary: "PixelRNN's row-by-row LSTM (van den Oord et al. 2016)"),
         ModelEntry(
             "diagonal-bilstm", PixelModelOptions<DiagonalBiLSTM>(), flags: SoftmaxPixelFlags<DiagonalBiLSTM>.self,
