@@ -70,7 +70,8 @@ public func convLSTMScan(gates: Tensor, weight: Tensor, axis: Int, paddingBefore
     return Tensor.custom(
         "convLSTMScan", shape: [scan.n, u, scan.height, scan.width], storage: hidden, inputs: [gates, weight]
     ) { grad, needs in
-        precondition(!Tensor.isRecordingGradients, "conv_lstm_scan has no second derivatives: its backward pass is not recorded")
+        precondition(
+            !Tensor.isRecordingGradients, "conv_lstm_scan has no second derivatives: its backward pass is not recorded")
         let block = u * cols
         let dHidden = Storage(zeroedCount: s * block)
         scan.toSteps(grad.storage.pointer, channels: u, dHidden.pointer, offset: 0)

@@ -39,7 +39,8 @@ extension GatedPixelCNNNetwork: CachedSampling {
                 bias: layer.vertical.bias?.value, post: { $0[0] })
             let vLabel = labels.flatMap { labels in layer.verticalLabel.map { $0(labels) } }
             let hLabel = labels.flatMap { labels in layer.horizontalLabel.map { $0(labels) } }
-            let vOut = graph.node(channels: features, inputs: [SamplingInput(vPre)], perImage: vLabel, post: { gatedTanh($0[0]) })
+            let vOut = graph.node(
+                channels: features, inputs: [SamplingInput(vPre)], perImage: vLabel, post: { gatedTanh($0[0]) })
             // The vertical pre-activation (without its label) one row down, through a 1x1.
             let gated = graph.node(
                 channels: features,

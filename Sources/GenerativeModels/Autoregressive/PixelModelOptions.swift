@@ -186,7 +186,8 @@ public struct RowLSTMFlags: OptionFlags {
     public init() {}
     public func validate() throws {
         try ValidationError.require(
-            rowKernel.map { (3...15).contains($0) && $0 % 2 == 1 } ?? true, "--row-kernel must be odd, between 3 and 15")
+            rowKernel.map { (3...15).contains($0) && $0 % 2 == 1 } ?? true,
+            "--row-kernel must be odd, between 3 and 15")
     }
     public func apply(to o: inout PixelModelOptions<RowLSTM>) {
         softmax.apply(to: &o)
