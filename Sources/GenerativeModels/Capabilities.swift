@@ -100,3 +100,14 @@ public protocol LinearSubspace: TrainableModel {
     /// An orthonormal-able basis of the subspace its decoder spans, [m, D]; nil if it is not linear.
     var subspace: Tensor? { get }
 }
+
+/// A discriminator whose output is the probability that its input is real data (the classic
+/// GAN's; a Wasserstein critic's scores are not probabilities).
+public protocol ProbabilityDiscriminating: TrainableModel {
+    var discriminatesByProbability: Bool { get }
+    /// D(x) in (0, 1) for images (or points) in [0, 1], [N].
+    func probabilityReal(_ images: Tensor) -> Tensor
+    /// `steps` updates of the discriminator alone on batches of `data` against the generator as
+    /// it stands (the inner maximisation of the GAN game, carried out).
+    func fitDiscriminator(to data: Dataset, steps: Int, batchSize: Int, generator: inout RandomGenerator)
+}

@@ -97,14 +97,19 @@ public struct RunConfig: Codable, Equatable, @unchecked Sendable {
 public enum Catalog {
     public static let datasets = [
         "mnist", "binarized-mnist", "mnist32", "shapes", "edges2mnist", "thin2thick", "shapes2fill"
-    ]
+    ] + PointMixture.names
 
     /// A fresh model for `config`, its weights initialised from the config's seed.
     public static func makeModel(_ config: RunConfig) throws -> TrainableModel {
-        guard config.imageShape.count == 3, [1, 3].contains(config.imageShape[0]), config.imageShape[1] >= 1,
-            config.imageShape[2] >= 1
-        else {
-            throw TrainingError("images of shape \(config.imageShape) are not [C, H, W] with 1 or 3 channels")
+        let shape = config.imageShape
+        if shape.count == 3, [1, 2].contains(shape[0]), shape[1] == 1, shape[2] == 1 {
+            guard config.options.modelsPoints else {
+                throw TrainingError(
+                    "\(config.model) does not model points; the toy mixtures (\(PointMixture.names.joined(separator: ", "))) "
+                        + "are for gan, and wgan or wgan-gp with --architecture mlp")
+            }
+        } else if !(shape.count == 3 && [1, 3].contains(shape[0]) && shape[1] >= 1 && shape[2] >= 1) {
+            throw TrainingError("images of shape \(shape) are not [C, H, W] with 1 or 3 channels")
         }
         try config.options.check(imageShape: config.imageShape)
         var generator = RandomGenerator(seed: config.training.seed).derived(0x1417)
@@ -128,6 +133,8 @@ public enum Catalog {
         case "mnist": return try MNISTDataset(split, directory: dataDirectory)
         case "binarized-mnist":
             return try MNISTDataset(split, directory: dataDirectory, binarization: split == .train ? .dynamic : .fixed)
+        case "ring8", "grid25", "mixture1d":
+            return PointMixture(name, count: split == .train ? 50_000 : 10_000, seed: split == .train ? 5 : 6)!
         case "shapes":
             return ShapesDataset(
                 count: split == .train ? 6000 : 1000, size: imageSize ?? 28, seed: split == .train ? 1 : 2)

@@ -24,7 +24,8 @@ struct Eval: ParsableCommand {
             "A second classifier run that grades projections' labels (projection): not the --classifier of the projection's loss, which would grade its own work (deepgen train classifier --hidden 16,32 --seed 1 --out runs/judge)."
     )
     var judge = "runs/judge"
-    @Option(help: "Images generated for the FID and the label agreement.") var count = 10000
+    @Option(help: "Images generated for the FID and the label agreement; points for modes (and 10x for discriminator).")
+    var count = 10000
     @Option(help: "Importance samples for an estimated nll.") var k = 5000
     @Option(help: "The split to evaluate.") var split = MNIST.Split.test
     @Option(help: "Evaluate the first N examples only.") var limit: Int?
@@ -32,17 +33,19 @@ struct Eval: ParsableCommand {
     @Option(help: "Seed of the sampling noise.") var seed: UInt64 = 0
     @Option(help: "Truncation psi of the samples (stylegan's fid; default the run's).") var truncation: Float?
     @Option(help: "Optimisation steps of each projection (stylegan's projection metric).") var projectionSteps = 300
+    @Option(help: "Steps of the discriminator alone against the trained generator (discriminator metric).")
+    var discriminatorSteps = 5000
     @Option(help: "Where MNIST is (default: $DEEPGEN_DATA, else ./data).") var dataDir: String?
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
         guard count >= 2 else { throw ValidationError("--count must be at least 2") }
         guard (1...100_000).contains(k), (1...65_536).contains(batchSize), (limit ?? 1) >= 1,
-            (1...100_000).contains(projectionSteps)
+            (1...100_000).contains(projectionSteps), (0...1_000_000).contains(discriminatorSteps)
         else {
             throw ValidationError(
                 "--k must be between 1 and 100000, --batch-size between 1 and 65536, --projection-steps between 1 "
-                    + "and 100000, --limit positive"
+                    + "and 100000, --discriminator-steps between 0 and 1000000, --limit positive"
             )
         }
         guard count <= 1_000_000 else { throw ValidationError("--count must be between 2 and 1000000") }
@@ -60,6 +63,7 @@ struct Eval: ParsableCommand {
             settings.limit = limit; settings.batchSize = batchSize; settings.seed = seed;
             settings.truncation = truncation
             settings.projectionSteps = projectionSteps; settings.communicator = communicator
+            settings.discriminatorSteps = discriminatorSteps
             settings.dataDirectory = dataDir.map { URL(fileURLWithPath: $0) } ?? MNIST.defaultDirectory
             // not rank 0
             guard let measurement = try Evaluation(run: runDir, settings: settings).measure(metric) else { return }

@@ -438,3 +438,56 @@ enum SafeTensorsProbe {
         return header.keys.filter { $0 != "__metadata__" }
     }
 }
+
+/// The toy mixtures from the command line: which models take them, the scatter every N steps,
+/// `eval --metric modes` and `--metric discriminator`, and the refusals.
+final class ToyMixtureCommandTests: TemporaryDirectoryTestCase {
+    func deepgen(_ arguments: String...) throws -> Invocation { try Invocation.run(arguments, in: root) }
+
+    func testAGANOnRing8DrawsScattersAndIsMeasured() throws {
+        let run = root.appendingPathComponent("ring").path
+        let trained = try deepgen("train", "gan", "--dataset", "ring8", "--steps", "20", "--batch-size", "32",
+                                  "--sample-every", "10", "--out", run)
+        XCTAssertEqual(trained.status, 0, trained.err)
+        for step in [10, 20] {
+            let scatter = try PNG.read(URL(fileURLWithPath: run).appendingPathComponent("scatter/step-\(step).png"))
+            XCTAssertEqual(scatter.width, 480)
+        }
+        let measured = try deepgen("eval", run, "--metric", "modes", "--count", "500", "--json")
+        XCTAssertEqual(measured.status, 0, measured.err)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(measured.out.utf8)) as? [String: Any])
+        XCTAssertEqual(object["modes_total"] as? Double, 8)
+        XCTAssertEqual((object["per_mode"] as? [Any])?.count, 8)
+        XCTAssert(FileManager.default.fileExists(atPath: run + "/modes.png"))
+        let wrong = try deepgen("eval", run, "--metric", "discriminator")
+        XCTAssertEqual(wrong.status, 1)
+        XCTAssert(wrong.err.contains("discriminator is measured on mixture1d"), wrong.err)
+    }
+
+    func testTheDiscriminatorMetricOnMixture1d() throws {
+        let run = root.appendingPathComponent("line").path
+        XCTAssertEqual(try deepgen("train", "gan", "--dataset", "mixture1d", "--steps", "10", "--batch-size", "32", "--out", run).status, 0)
+        let measured = try deepgen("eval", run, "--metric", "discriminator", "--count", "1000", "--discriminator-steps", "20")
+        XCTAssertEqual(measured.status, 0, measured.err)
+        XCTAssert(measured.out.contains("after 20 more steps of D alone"), measured.out)
+        XCTAssert(FileManager.default.fileExists(atPath: run + "/discriminator.png"))
+        let wgan = root.appendingPathComponent("wgan").path
+        XCTAssertEqual(try deepgen("train", "wgan", "--architecture", "mlp", "--dataset", "mixture1d", "--steps", "5", "--batch-size", "16", "--out", wgan).status, 0)
+        let refused = try deepgen("eval", wgan, "--metric", "discriminator")
+        XCTAssertEqual(refused.status, 1)
+        XCTAssert(refused.err.contains("discriminator is not a metric of wgan"), refused.err)
+    }
+
+    func testModelsThatCannotLearnPointsSaySo() throws {
+        for model in ["vae", "dcgan", "pixelcnn", "wgan"] {
+            let result = try deepgen("train", model, "--dataset", "grid25", "--steps", "1", "--out", root.appendingPathComponent(model).path)
+            XCTAssertEqual(result.status, 1, model)
+            XCTAssert(result.err.contains("does not model points"), "\(model): \(result.err)")
+        }
+        let mnistGAN = root.appendingPathComponent("shapes-gan").path
+        XCTAssertEqual(try deepgen("train", "gan", "--dataset", "shapes", "--image-size", "8", "--steps", "2", "--out", mnistGAN).status, 0)
+        let refused = try deepgen("eval", mnistGAN, "--metric", "modes")
+        XCTAssertEqual(refused.status, 1)
+        XCTAssert(refused.err.contains("modes is measured on the toy mixtures"), refused.err)
+    }
+}

@@ -19,7 +19,7 @@ public final class GAN: Module, TrainableModel {
     public enum Loss: String, Codable, Sendable {
         case minimax, nonSaturating = "non-saturating", wasserstein, wassersteinGP = "wasserstein-gp"
     }
-    public enum Architecture: String, Codable, Sendable { case mlp, dcgan }
+    public enum Architecture: String, Codable, CaseIterable, Sendable { case mlp, dcgan }
 
     public struct Options: Codable, Equatable, Sendable {
         public var architecture = Architecture.mlp

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Datasets
+import NeuralNetwork
 import TensorEngine
 
 // The adversarial models' options as the registry takes them. The four entries share
@@ -9,6 +10,8 @@ extension GAN.Options: ModelOptions {
     public func makeModel(imageShape: [Int], generator: inout RandomGenerator) throws -> TrainableModel {
         GAN(self, imageShape: imageShape, generator: &generator)
     }
+    /// The perceptrons take any shape: points too.
+    public var modelsPoints: Bool { architecture == .mlp }
     public func check(imageShape: [Int]) throws {
         let scale = 1 << depth, (h, w) = (imageShape[1], imageShape[2])
         guard architecture == .mlp || (h % scale == 0 && w % scale == 0 && min(h, w) >= 2 * scale) else {
@@ -95,22 +98,57 @@ public struct DCGANFlags: OptionFlags {
 
 public struct WGANFlags: OptionFlags {
     @OptionGroup var network: ConvolutionalGANFlags
+    @OptionGroup var players: ArchitectureFlag
     @Option(help: "The critic's weights are clipped to [-c, c] after every update (default 0.01).") var clip: Float?
     public init() {}
     public func validate() throws {
         try ValidationError.requirePositive(clip, "--clip")
     }
-    public func apply(to o: inout GAN.Options) { network.apply(to: &o); o.clip = clip ?? o.clip }
+    public func apply(to o: inout GAN.Options) {
+        network.apply(to: &o)
+        players.apply(to: &o)
+        o.clip = clip ?? o.clip
+    }
 }
 
 public struct WGANGPFlags: OptionFlags {
     @OptionGroup var network: ConvolutionalGANFlags
+    @OptionGroup var players: ArchitectureFlag
     @Option(help: "Weight lambda of the gradient penalty (default 10).") var penalty: Float?
     public init() {}
     public func validate() throws {
         try ValidationError.requireWeight(penalty, "--penalty")
     }
-    public func apply(to o: inout GAN.Options) { network.apply(to: &o); o.penaltyWeight = penalty ?? o.penaltyWeight }
+    public func apply(to o: inout GAN.Options) {
+        network.apply(to: &o)
+        players.apply(to: &o)
+        o.penaltyWeight = penalty ?? o.penaltyWeight
+    }
+}
+
+/// The players' kind, for the Wasserstein models (convolutional by default; perceptrons for
+/// the toy mixtures).
+public struct ArchitectureFlag: ParsableArguments {
+    @Option(help: "The players: dcgan (convolutional, the default) or mlp (perceptrons, for ring8, grid25, mixture1d).")
+    var architecture: GAN.Architecture?
+    public init() {}
+    func apply(to o: inout GAN.Options) { o.architecture = architecture ?? o.architecture }
+}
+
+extension GAN.Architecture: ExpressibleByArgument {}
+
+extension GAN: ProbabilityDiscriminating {
+    public var discriminatesByProbability: Bool { options.loss == .minimax || options.loss == .nonSaturating }
+    public func probabilityReal(_ images: Tensor) -> Tensor { discriminate(images * 2 - 1).sigmoid() }
+    /// With an optimizer of its own (Adam at 1e-3): the run's is tuned to follow a moving G.
+    public func fitDiscriminator(to data: Dataset, steps: Int, batchSize: Int, generator rng: inout RandomGenerator) {
+        let optimizer = Adam(discriminator.trainableParameters(), learningRate: 1e-3)
+        for _ in 0..<steps {
+            let indices = (0..<batchSize).map { _ in rng.nextInt(below: data.count) }
+            let images = data.batch(indices, generator: &rng).images
+            optimizer.minimize(criticLoss(images: images, latents: noise(batchSize, generator: &rng), mix: nil).loss)
+        }
+    }
 }
 
 extension GAN: LatentInterpolation {

@@ -24,6 +24,10 @@ public enum Metric: String, CaseIterable, Codable, Sendable {
     case projection
     /// Share of a conditional model's samples the classifier reads as the class asked for.
     case labels
+    /// Modes of a toy mixture (ring8, grid25) that a generator's samples cover.
+    case modes
+    /// Mean |D(x) - D*(x)| of a GAN's discriminator against the optimal one on a 1-D mixture.
+    case discriminator
 
     public var unit: String {
         switch self {
@@ -34,6 +38,8 @@ public enum Metric: String, CaseIterable, Codable, Sendable {
         case .fid: "fid"
         case .psnr, .projection: "dB"
         case .ssim: "ssim"
+        case .modes: "modes"
+        case .discriminator: "probability"
         }
     }
 
@@ -49,6 +55,8 @@ public enum Metric: String, CaseIterable, Codable, Sendable {
         case .cycle: "models of two domains (cyclegan)"
         case .projection: "stylegan"
         case .labels: "class-conditional models (gated-pixelcnn --classes N)"
+        case .modes: "generators trained on toy mixtures (gan, wgan, wgan-gp with --architecture mlp on ring8, grid25)"
+        case .discriminator: "classic GANs (gan, dcgan) trained on mixture1d"
         }
     }
 
@@ -65,6 +73,8 @@ public enum Metric: String, CaseIterable, Codable, Sendable {
             case .cycle: (model as? Translating)?.pairing == .unpaired
             case .projection: model is StyleMixing
             case .labels: ((model as? ConditionalSampling)?.classes ?? 0) > 0
+            case .modes: model.drawsSamples
+            case .discriminator: (model as? ProbabilityDiscriminating)?.discriminatesByProbability ?? false
             }
         }
     }
@@ -155,6 +165,8 @@ public struct EvaluationSettings {
     public var truncation: Float?
     /// Optimisation steps of each projection.
     public var projectionSteps = 300
+    /// Steps of the discriminator alone against the trained generator (`--metric discriminator`).
+    public var discriminatorSteps = 5000
     public var dataDirectory = MNIST.defaultDirectory
     /// The ranks that share the sums over examples.
     public var communicator: Communicator = SingleProcess()
@@ -203,6 +215,8 @@ public struct Evaluation {
         case .cycle: return try cycleConsistency()
         case .projection: return try projection()
         case .labels: return try labelAgreement()
+        case .modes: return try modeCoverage()
+        case .discriminator: return try discriminatorGap()
         case .elbo, .nll, .bpd, .mse, .accuracy: return try sumOverExamples(metric)
         }
     }

@@ -18,6 +18,8 @@ public protocol ModelOptions: Codable, Equatable, Sendable {
     static var pairing: Pairing { get }
     /// Labels the model needs from its data (a classifier, a class-conditional model).
     var needsLabels: Bool { get }
+    /// Whether it can learn points as well as images (the toy mixtures, [D, 1, 1]).
+    var modelsPoints: Bool { get }
     /// The options fitted to the training data (a classifier's classes), or an error when they
     /// cannot fit it (more clusters than examples).
     func adapted(to data: Dataset) throws -> Self
@@ -28,6 +30,7 @@ extension ModelOptions {
     public var defaultDataset: String { "mnist" }
     public static var pairing: Pairing { .none }
     public var needsLabels: Bool { false }
+    public var modelsPoints: Bool { false }
     public func adapted(to data: Dataset) throws -> Self { self }
 }
 

@@ -181,7 +181,7 @@ final class SampleGrids: TrainingCallback {
     let every: Int
     init(every: Int) { self.every = every }
     func afterStep(_ context: LoopContext, losses: [String: Float], epoch: Int) throws {
-        if context.state.step % every == 0 { try context.trainer.writeSamples() }
+        if context.state.step % every == 0 { try context.trainer.writeSamples(step: context.state.step) }
     }
 }
 

@@ -95,6 +95,49 @@ public enum LinePlot {
     }
 }
 
+/// Several curves on shared axes, one panel per group, each curve named in its colour: a model's
+/// function beside the one it should be (a discriminator and the optimal one).
+public enum OverlayPlot {
+    public typealias Curve = (name: String, points: [(x: Double, y: Double)])
+
+    public static func render(panels: [[Curve]], title: String, xLabel: String, width: Int = 640) -> Image {
+        let height = LinePlot.panelHeight + 40
+        var canvas = Canvas(width: width, height: LinePlot.titleHeight + panels.count * height + 24)
+        canvas.text(title, x: max(4, (width - Canvas.textWidth(title, scale: 2)) / 2), y: 8, scale: 2)
+        for (k, curves) in panels.enumerated() {
+            let all = curves.flatMap(\.points).filter { $0.y.isFinite }
+            guard !all.isEmpty else { continue }
+            let top = LinePlot.titleHeight + k * height
+            let left = 80, right = width - 20, upper = top + 18, bottom = top + height - 30
+            let x = LinePlot.Axis(all.map(\.x).min()!, all.map(\.x).max()!, logarithmic: false)
+            let y = LinePlot.Axis(all.map(\.y).min()!, all.map(\.y).max()!, logarithmic: false)
+            func px(_ v: Double) -> Int { left + Int((v - x.low) / (x.high - x.low) * Double(right - left)) }
+            func py(_ v: Double) -> Int { bottom - Int((v - y.low) / (y.high - y.low) * Double(bottom - upper)) }
+            canvas.line(left, upper, left, bottom, (0, 0, 0)); canvas.line(left, bottom, right, bottom, (0, 0, 0))
+            for tick in y.ticks {
+                canvas.line(left - 4, py(tick), left, py(tick), (0, 0, 0))
+                let text = y.label(tick)
+                canvas.text(text, x: left - 8 - Canvas.textWidth(text, scale: 2), y: py(tick) - 5, scale: 2)
+            }
+            for tick in x.ticks {
+                canvas.line(px(tick), bottom, px(tick), bottom + 4, (0, 0, 0))
+                let text = x.label(tick)
+                canvas.text(text, x: px(tick) - Canvas.textWidth(text, scale: 2) / 2, y: bottom + 8, scale: 2)
+            }
+            var legend = left + 6
+            for (index, curve) in curves.enumerated() {
+                let colour = LinePlot.colours[index % LinePlot.colours.count]
+                canvas.text(curve.name, x: legend, y: top + 2, scale: 2, colour: colour)
+                legend += Canvas.textWidth(curve.name, scale: 2) + 16
+                let drawn = curve.points.filter { $0.y.isFinite }.map { (px($0.x), py($0.y)) }
+                for (a, b) in zip(drawn, drawn.dropFirst()) { canvas.line(a.0, a.1, b.0, b.1, colour) }
+            }
+        }
+        canvas.text(xLabel, x: (width - Canvas.textWidth(xLabel, scale: 2)) / 2, y: canvas.height - 18, scale: 2)
+        return canvas.image
+    }
+}
+
 /// Headings for a grid of images: a title over each column (input / output / target) and a
 /// label beside each row (the class), drawn in bands around the grid.
 public struct GridHeadings: Sendable {

@@ -168,7 +168,7 @@ public final class Trainer {
         if let outcome = try loop(context, callbacks) { return outcome }
         context.close()
         for callback in callbacks { try callback.afterTraining(context) }
-        try writeSamples(showingProgress: true)
+        try writeSamples(showingProgress: true, step: context.state.step)
         say(
             "done: \(context.state.step) steps in \(Progress.clock(context.state.elapsedSeconds)); \(run.url.path) "
                 + "holds the model, samples.png and loss.png"
@@ -273,7 +273,9 @@ public final class Trainer {
     }
 
     /// Samples from a fixed stream, so successive grids show the same latent points.
-    public func writeSamples(showingProgress: Bool = false) throws {
+    /// samples.png: a grid of samples, or on a toy mixture a scatter of 2,500 points over its
+    /// modes, kept for every step it is drawn at (`scatter/step-N.png`) to show modes found or lost.
+    public func writeSamples(showingProgress: Bool = false, step: Int? = nil) throws {
         parallel.averageRunningStatistics(of: model.module)
         guard model.drawsSamples, isRoot else { return }
         model.module.eval()
@@ -282,6 +284,17 @@ public final class Trainer {
         let sequential = model as? SequentialSampling
         sequential?.showsSamplingProgress = showingProgress && !quiet
         defer { sequential?.showsSamplingProgress = false }
+        if let mixture = dataset as? PointMixture {
+            let points = mixture.points(of: withoutGradients { model.sample(count: 2500, generator: &generator) })
+            let coverage = ModeCoverage(points: points, mixture: mixture)
+            let title = (step.map { "step \($0): " } ?? "") + (mixture.dimension == 2 ? coverage.summary : mixture.name)
+            let png = PNG.encode(PointsPlot.render(points, mixture: mixture, title: title))
+            try writeAtomically(png, to: run.samples)
+            guard let step else { return }
+            let folder = run.url.appendingPathComponent("scatter")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            return try writeAtomically(png, to: folder.appendingPathComponent("step-\(step).png"))
+        }
         let images = withoutGradients { model.sample(count: model.sampleCount, generator: &generator) }
         try writeAtomically(
             PNG.encode(GridHeadings.grid(images, columns: model.sampleColumns, model.sampleHeadings)), to: run.samples)
