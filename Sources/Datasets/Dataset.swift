@@ -151,3 +151,39 @@ public final class ShapesDataset: ByteImageDataset {
         super.init(name: "shapes", pixels: pixels, imageShape: [1, size, size], labels: labels)
     }
 }
+
+/// Images of 8-bit levels made continuous by uniform dequantisation (Theis et al. 2016): level k
+/// becomes (k + u) / 256 with u ~ U[0, 1), drawn afresh for every batch in training and fixed per
+/// example (keyed by its index) for a test set, so that a density's likelihoods are comparable.
+/// A density p on these values bounds the levels' probabilities: -log P(k) <= -log p(x) +
+/// D log 256, which is how bits per dimension are counted on them.
+public final class DequantizedImages: Dataset {
+    public let base: ByteImageDataset
+    public let fixedNoise: Bool
+    public var name: String { "dequantized-" + base.name }
+    public var count: Int { base.count }
+    public var imageShape: [Int] { base.imageShape }
+    /// Levels per value: 256.
+    public let levels = 256
+
+    public init(_ base: ByteImageDataset, fixedNoise: Bool) {
+        self.base = base
+        self.fixedNoise = fixedNoise
+    }
+
+    public func batch(_ indices: [Int], generator: inout RandomGenerator) -> Batch {
+        let shape = [indices.count] + imageShape
+        let noise =
+            fixedNoise
+            ? Tensor.concatenate(
+                indices.map { index in
+                    var rng = RandomGenerator(seed: 0xDE_9A_A7).derived(UInt64(index))
+                    return Tensor.uniform([1] + imageShape, generator: &rng)
+                }, axis: 0)
+            : Tensor.uniform(shape, exampleAxis: 0, generator: &generator)
+        // k / 255 back to the level k, then into its bin of width 1/256.
+        let levels = Tensor(shape: shape, scalars: base.images(indices).scalars.map { ($0 * 255).rounded() })
+        return Batch(
+            images: (levels + noise) / 256, labels: base.labels.map { l in indices.map { l[$0] } }, indices: indices)
+    }
+}

@@ -111,3 +111,11 @@ public protocol ProbabilityDiscriminating: TrainableModel {
     /// it stands (the inner maximisation of the GAN game, carried out).
     func fitDiscriminator(to data: Dataset, steps: Int, batchSize: Int, generator: inout RandomGenerator)
 }
+
+/// A Gaussian decoder p(x | z) = N(mu(z), sigma^2): its means and deviations for codes of the prior.
+public protocol GaussianDecoding: TrainableModel {
+    var decodesGaussians: Bool { get }
+    /// mu(z) and sigma (of z where the decoder gives it, else per pixel), [N, C, H, W] each, for
+    /// `count` codes drawn from the prior.
+    func decodedGaussians(count: Int, generator: inout RandomGenerator) -> (mean: Tensor, deviation: Tensor)
+}

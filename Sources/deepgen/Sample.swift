@@ -9,7 +9,7 @@ struct Sample: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Draw samples from a trained model into a PNG grid.")
 
     @Argument(help: "A run directory written by `deepgen train`.") var runDir: String
-    @Option(help: "How many samples.") var count = 64
+    @Option(help: "How many samples (default 64; 2500 points of a toy mixture).") var count: Int?
     @Option(help: "Seed of the samples.") var seed: UInt64 = 0
     @Option(help: "The PNG to write (default: RUN_DIR/samples-seedS.png, or manifold.png).") var out: String?
     @Flag(help: "For a 2-D latent space (vae): decode a 20x20 grid of codes over [-2, 2]^2 instead.") var manifold =
@@ -38,9 +38,14 @@ struct Sample: ParsableCommand {
             "How an autoregressive model (pixelcnn, gated-pixelcnn, row-lstm, diagonal-bilstm, pixelcnn++) draws: cached (each draw computes only what it changes; the default) or naive (a pass of the network per pixel, the reference). Both draw the same images."
     )
     var sampler: PixelSampler?
+    @Flag(
+        help:
+            "With a gaussian decoder (vae --likelihood gaussian): each sample's mean over the decoder's standard deviation sigma(z) (or its one per pixel), scaled to the largest."
+    )
+    var deviation = false
 
     func validate() throws {
-        guard (1...Self.maximumCount).contains(count) else {
+        guard (1...Self.maximumCount).contains(count ?? 1) else {
             throw ValidationError("--count must be between 1 and \(Self.maximumCount)")
         }
         guard (truncation ?? 0) >= 0, (truncation ?? 0).isFinite else {
@@ -74,9 +79,33 @@ struct Sample: ParsableCommand {
             "stylegan")
         let conditional = (model as? ConditionalSampling).flatMap { $0.classes > 0 ? $0 : nil }
         try refuse("--label", unless: label == nil || conditional != nil, "a class-conditional model")
+        try refuse(
+            "--deviation", unless: !deviation || (model as? GaussianDecoding)?.decodesGaussians == true,
+            "a vae with a gaussian decoder (--likelihood gaussian)")
         var generator = RandomGenerator(seed: seed)
+        let target = URL(
+            fileURLWithPath: out
+                ?? run.url.appendingPathComponent(
+                    manifold ? "manifold.png" : deviation ? "deviation-seed\(seed).png" : "samples-seed\(seed).png"
+                ).path)
+        if let mixture = PointMixture(config.dataset, count: 1, seed: 0) {
+            let points = mixture.points(
+                of: withoutGradients { model.sample(count: self.count ?? 2500, generator: &generator) })
+            let coverage = ModeCoverage(points: points, mixture: mixture)
+            let title = "\(config.model): " + (mixture.dimension == 2 ? coverage.summary : mixture.name)
+            try PNG.write(PointsPlot.render(points, mixture: mixture, title: title), to: target)
+            return print(target.path)
+        }
+        let count = self.count ?? 64
         var grid: Image
-        if manifold, let latent = model as? LatentManifold {
+        if deviation, let decoder = model as? GaussianDecoding {
+            let (mean, sigma) = withoutGradients { decoder.decodedGaussians(count: count, generator: &generator) }
+            let largest = sigma.scalars.max() ?? 1
+            grid = sideBySide([
+                ("mean", Image.grid(mean)),
+                ("sigma / " + String(format: "%.3f", largest), Image.grid(sigma / max(largest, 1e-12)))
+            ])
+        } else if manifold, let latent = model as? LatentManifold {
             grid = Image.grid(withoutGradients { latent.manifold(size: 20) }, columns: 20, border: 0)
         } else if let style = model as? StyleMixing {
             let psi = truncation ?? style.truncation
@@ -143,9 +172,6 @@ struct Sample: ParsableCommand {
                 (otherConfig.model + prior(other, false), others)
             ])
         }
-        let target = URL(
-            fileURLWithPath: out
-                ?? run.url.appendingPathComponent(manifold ? "manifold.png" : "samples-seed\(seed).png").path)
         try PNG.write(grid, to: target)
         print(target.path)
     }

@@ -491,3 +491,36 @@ final class ToyMixtureCommandTests: TemporaryDirectoryTestCase {
         XCTAssert(refused.err.contains("modes is measured on the toy mixtures"), refused.err)
     }
 }
+
+/// The learned decoder variance from the command line: its refusals, its figure, and bits per
+/// dimension of dequantised data that count the bins.
+final class DecoderVarianceCommandTests: TemporaryDirectoryTestCase {
+    func deepgen(_ arguments: String...) throws -> Invocation { try Invocation.run(arguments, in: root) }
+
+    func testLearnedVarianceOnDequantisedShapes() throws {
+        let run = root.appendingPathComponent("dv").path
+        let small = ["--dataset", "dequantized-shapes", "--image-size", "8", "--hidden", "16", "--latent-dim", "2", "--steps", "5", "--batch-size", "16"]
+        let refused = try Invocation.run(["train", "vae", "--decoder-variance", "learned"] + small + ["--out", run], in: root)
+        XCTAssertEqual(refused.status, 1)
+        XCTAssert(refused.err.contains("add --likelihood gaussian"), refused.err)
+        let trained = try Invocation.run(["train", "vae", "--likelihood", "gaussian", "--decoder-variance", "learned"] + small + ["--out", run], in: root)
+        XCTAssertEqual(trained.status, 0, trained.err)
+        let figure = root.appendingPathComponent("deviation.png").path
+        let drawn = try deepgen("sample", run, "--deviation", "--count", "4", "--out", figure)
+        XCTAssertEqual(drawn.status, 0, drawn.err)
+        XCTAssertGreaterThan(try PNG.read(URL(fileURLWithPath: figure)).width, 2 * 4 * 8)
+        // bits per dimension = (nats + D log 256) / (D log 2), D = 64: the bins' widths counted.
+        func value(_ metric: String) throws -> Double {
+            let out = try deepgen("eval", run, "--metric", metric, "--k", "3", "--limit", "20", "--json").out
+            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+            return try XCTUnwrap(object["value"] as? Double)
+        }
+        let nats = try value("nll"), bits = try value("bpd")
+        XCTAssertEqual(bits, (nats + 64 * log(256)) / (64 * log(2)), accuracy: 1e-3)
+        let binary = root.appendingPathComponent("binary").path
+        XCTAssertEqual(try deepgen("train", "vae", "--dataset", "shapes", "--image-size", "8", "--hidden", "16", "--steps", "2", "--out", binary).status, 0)
+        let noDeviation = try deepgen("sample", binary, "--deviation")
+        XCTAssertEqual(noDeviation.status, 1)
+        XCTAssert(noDeviation.err.contains("--deviation is for a vae with a gaussian decoder"), noDeviation.err)
+    }
+}

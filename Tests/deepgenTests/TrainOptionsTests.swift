@@ -48,7 +48,8 @@ final class TrainOptionsTests: TemporaryDirectoryTestCase {
                       "--identity-fraction": "0", "--history-size": "3", "--style-dim": "5", "--mapping-layers": "2", "--r1-gamma": "3",
                       "--r1-interval": "4", "--mixing-probability": "0.5", "--layers": "2", "--classes": "3", "--logistics": "2",
                       "--dropout": "0.25", "--components": "3", "--beta": "0.5",
-                      "--first-kernel": "5", "--adversarial-loss": "minimax", "--depth": "3", "--row-kernel": "5"]
+                      "--first-kernel": "5", "--adversarial-loss": "minimax", "--depth": "3", "--row-kernel": "5",
+                      "--decoder-variance": "learned"]
         for entry in ModelRegistry.entries {
             let flags = Invocation.modelOptions(entry).map { "--" + $0.name }
             XCTAssertFalse(flags.isEmpty, entry.name)

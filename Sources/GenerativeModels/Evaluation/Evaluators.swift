@@ -12,7 +12,7 @@ extension Evaluation {
         let data = try data(settings.split)
         let count = min(settings.limit ?? data.count, data.count)
         let likelihood = model as? LikelihoodModel
-        let samples = metric == .nll && likelihood?.likelihoodIsEstimated == true ? settings.k : 1
+        let samples = [.nll, .bpd].contains(metric) && likelihood?.likelihoodIsEstimated == true ? settings.k : 1
         let (rank, ranks) = (settings.communicator.rank, settings.communicator.size)
         let progress = rank == 0 ? Progress(total: count, label: metric.rawValue, unit: "images") : nil
         let batchSize = settings.batchSize
@@ -41,8 +41,11 @@ extension Evaluation {
                 switch metric {
                 case .nll: return likelihood!.negativeLogLikelihood(batch, k: settings.k, generator: &generator)
                 case .bpd:
-                    return likelihood!.negativeLogLikelihood(batch, k: settings.k, generator: &generator)
-                        / Float(Double(Shape.count(config.imageShape)) * Foundation.log(2))
+                    // A density of dequantised levels: -log P(k) <= -log p(x) + D log 256.
+                    let dimensions = Double(Shape.count(config.imageShape))
+                    let binWidths = (data as? DequantizedImages).map { dimensions * Foundation.log(Double($0.levels)) }
+                    return (likelihood!.negativeLogLikelihood(batch, k: settings.k, generator: &generator)
+                        + Float(binWidths ?? 0)) / Float(dimensions * Foundation.log(2))
                 case .elbo: return (model as! EvidenceBound).negativeELBO(batch.images, generator: &generator)
                 default:
                     return ((model as! Reconstructing).reconstruct(batch.images) - batch.images).squared().flattened()

@@ -77,6 +77,22 @@ public struct AutoencoderFlags: OptionFlags {
     }
 }
 
+extension VAE.DecoderVariance: ExpressibleByArgument {}
+
+extension VAE: GaussianDecoding {
+    public var decodesGaussians: Bool { options.likelihood == .gaussian }
+    public func decodedGaussians(count: Int, generator: inout RandomGenerator) -> (mean: Tensor, deviation: Tensor) {
+        let z = Tensor.normal([count, options.latentDimension], generator: &generator)
+        let decoded = decode(z)
+        guard let (mean, logVariance) = gaussian(decoded) else { preconditionFailure("not a gaussian decoder") }
+        let shape = [count] + imageShape
+        return (
+            mean.clamped(min: 0, max: 1).reshaped(shape),
+            ((logVariance * 0.5).exp() + Tensor.zeros([count, Shape.count(imageShape)])).reshaped(shape)
+        )
+    }
+}
+
 extension VAE.Likelihood: ExpressibleByArgument {}
 extension VAE.Options: ModelOptions {
     /// IWAE's: the bound of k = 5 importance samples.
@@ -87,6 +103,9 @@ extension VAE.Options: ModelOptions {
     }
     public func check(imageShape: [Int]) throws {
         if architecture == .conv { try requireQuartered(imageShape, "the convolutional VAE") }
+        guard decoderVariance == .perPixel || likelihood == .gaussian else {
+            throw TrainingError("--decoder-variance learned is the gaussian decoder's: add --likelihood gaussian")
+        }
     }
     public var defaultDataset: String { "binarized-mnist" }
 }
@@ -96,11 +115,17 @@ public struct VAEFlags: OptionFlags {
     @Option(help: "mlp or conv (default mlp).") var architecture: Autoencoder.Architecture?
     @Option(help: "The decoder's pixel likelihood: bernoulli or gaussian (default bernoulli).") var likelihood:
         VAE.Likelihood?
+    @Option(
+        help:
+            "The gaussian decoder's variance: per-pixel (one learned value per pixel, the default) or learned (sigma^2(z), a head of the decoder, floored at sigma = 0.001)."
+    )
+    var decoderVariance: VAE.DecoderVariance?
     public init() {}
     public func apply(to o: inout VAE.Options) {
         network.apply(latent: &o.latentDimension, hidden: &o.hiddenDimensions, rate: &o.learningRate)
         o.architecture = architecture ?? o.architecture
         o.likelihood = likelihood ?? o.likelihood
+        o.decoderVariance = decoderVariance ?? o.decoderVariance
     }
 }
 

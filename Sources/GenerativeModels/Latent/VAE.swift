@@ -6,13 +6,22 @@ import TensorEngine
 /// The variational autoencoder (Kingma & Welling 2014) and, with `importanceSamples` k > 1, the
 /// importance-weighted autoencoder (Burda et al. 2016): a Gaussian encoder q(z|x) = N(mu(x),
 /// diag sigma^2(x)), a standard normal prior, and a decoder p(x|z): Bernoulli logits for binary
-/// data, or a Gaussian mean with one learned variance for intensities; MLP or convolutional
-/// networks. Training maximises the bound
+/// data, or for intensities a Gaussian N(mu(z), sigma^2) whose variance is learned once per pixel
+/// or, with `decoderVariance` `.learned`, given by the decoder for each code, sigma^2(z) (a head
+/// beside the mean's, floored at `logVarianceFloor`); MLP or convolutional networks. Training maximises the bound
 ///     L_k = E[log (1/k) sum_i p(x, z_i) / q(z_i | x)],   z_i = mu + sigma * eps_i,
 /// which for k = 1 is the ELBO, computed there with the analytic KL divergence
 ///     KL(q || p) = 1/2 sum(mu^2 + sigma^2 - log sigma^2 - 1).
 public class VAE: Module, TrainableModel {
     public enum Likelihood: String, Codable, CaseIterable, Sendable { case bernoulli, gaussian }
+    /// The Gaussian decoder's variance: one learned value per pixel, or a function of z.
+    public enum DecoderVariance: String, Codable, CaseIterable, Sendable {
+        case perPixel = "per-pixel", learned
+    }
+    /// log sigma^2 never goes below this: sigma >= 0.001, about the spread of uniform
+    /// dequantisation within one of 256 levels (1 / (256 sqrt 12)); without a floor, a pixel
+    /// that is always 0 would drive its variance, and the likelihood, to infinity.
+    public static let logVarianceFloor = Float(Foundation.log(1e-6))
 
     public struct Options: Codable, Equatable, Sendable {
         public var latentDimension = 20
@@ -21,6 +30,7 @@ public class VAE: Module, TrainableModel {
         public var learningRate: Float = 1e-3
         public var likelihood = Likelihood.bernoulli
         public var architecture = Autoencoder.Architecture.mlp
+        public var decoderVariance = DecoderVariance.perPixel
         public init() {}
 
         /// Keys missing from an older config.json take their defaults.
@@ -33,6 +43,8 @@ public class VAE: Module, TrainableModel {
             learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? d.learningRate
             likelihood = try c.decodeIfPresent(Likelihood.self, forKey: .likelihood) ?? d.likelihood
             architecture = try c.decodeIfPresent(Autoencoder.Architecture.self, forKey: .architecture) ?? d.architecture
+            decoderVariance =
+                try c.decodeIfPresent(DecoderVariance.self, forKey: .decoderVariance) ?? d.decoderVariance
         }
     }
 
@@ -42,8 +54,11 @@ public class VAE: Module, TrainableModel {
     let mean: Linear
     let logVariance: Linear
     let decoder: Sequential
-    /// log sigma^2 of the Gaussian decoder, one for every pixel (unused by the Bernoulli one).
+    /// log sigma^2 of the Gaussian decoder, one for every pixel (unused by the Bernoulli one and
+    /// by a decoder that gives its own).
     let pixelLogVariance: Parameter?
+    /// The decoder's output holds log sigma^2(z) after the means (raw, before the floor).
+    var decodesVariance: Bool { options.likelihood == .gaussian && options.decoderVariance == .learned }
     var optimizer: Adam!
 
     public var module: Module { self }
@@ -53,6 +68,8 @@ public class VAE: Module, TrainableModel {
         self.options = options
         self.imageShape = imageShape
         let pixels = Shape.count(imageShape), hidden = options.hiddenDimensions
+        // A decoder of the variance too gives twice the outputs: the means, then log sigma^2(z).
+        let outputs = options.likelihood == .gaussian && options.decoderVariance == .learned ? 2 : 1
         let features: Int
         switch options.architecture {
         case .mlp:
@@ -60,7 +77,7 @@ public class VAE: Module, TrainableModel {
             features = hidden.last ?? pixels
             decoder = Sequential(
                 multilayerPerceptron(
-                    [options.latentDimension] + hidden.reversed() + [pixels], activateLast: false,
+                    [options.latentDimension] + hidden.reversed() + [outputs * pixels], activateLast: false,
                     generator: &generator))
         case .conv:
             // The networks see flattened images, as the MLPs do.
@@ -68,12 +85,14 @@ public class VAE: Module, TrainableModel {
             features = flat
             encoder = Sequential([Function.unflatten(imageShape)] + layers)
             decoder = Sequential(
-                convolutionalDecoder(latent: options.latentDimension, imageShape: imageShape, generator: &generator)
-                    + [Function.flatten()])
+                convolutionalDecoder(
+                    latent: options.latentDimension, imageShape: [outputs * imageShape[0]] + imageShape.dropFirst(),
+                    generator: &generator) + [Function.flatten()])
         }
         mean = Linear(features, options.latentDimension, generator: &generator)
         logVariance = Linear(features, options.latentDimension, generator: &generator)
-        pixelLogVariance = options.likelihood == .gaussian ? Parameter(Tensor.full([pixels], -2)) : nil
+        pixelLogVariance =
+            options.likelihood == .gaussian && outputs == 1 ? Parameter(Tensor.full([pixels], -2)) : nil
         super.init()
         optimizer = Adam(trainableParameters(), learningRate: options.learningRate)
     }
@@ -84,23 +103,35 @@ public class VAE: Module, TrainableModel {
         return (mean(h), logVariance(h))
     }
 
-    /// The decoder's output for codes z: Bernoulli logits or Gaussian means, [N, pixels].
+    /// The decoder's output for codes z: Bernoulli logits or Gaussian means, [N, pixels]; for a
+    /// decoder of the variance, [N, 2 pixels]: the means, then log sigma^2(z) before its floor.
     public func decode(_ z: Tensor) -> Tensor { decoder(z) }
+
+    /// The Gaussian decoder's means and log variances for its output.
+    func gaussian(_ decoded: Tensor) -> (mean: Tensor, logVariance: Tensor)? {
+        if let logVar = pixelLogVariance?.value { return (decoded, logVar) }
+        guard decodesVariance else { return nil }
+        let axis = decoded.rank - 1, pixels = decoded.shape[axis] / 2
+        let floor = VAE.logVarianceFloor
+        // A smooth floor: equal to the raw value well above it, never below it.
+        let raw = decoded.sliced(axis: axis, pixels..<2 * pixels)
+        return (decoded.sliced(axis: axis, 0..<pixels), (raw - floor).softplus() + floor)
+    }
 
     /// log p(x | z) summed over pixels, from the decoder's output for z; `x` broadcasts against it.
     public func logLikelihood(_ x: Tensor, decoded: Tensor) -> Tensor {
         let axis = decoded.rank - 1
-        guard let logVar = pixelLogVariance?.value else {
+        guard let (mean, logVar) = gaussian(decoded) else {
             return bernoulliLogLikelihood(logits: decoded, targets: x)
         }
         // -1/2 [log 2 pi + log sigma^2 + (x - mu)^2 / sigma^2] per pixel.
         let halfLog2Pi = Float(0.5 * Foundation.log(2 * Double.pi))
-        return (-0.5 * (logVar + (x - decoded).squared() * (-logVar).exp()) - halfLog2Pi).sum(alongAxis: axis)
+        return (-0.5 * (logVar + (x - mean).squared() * (-logVar).exp()) - halfLog2Pi).sum(alongAxis: axis)
     }
 
     /// Images in [0, 1] from decoder outputs: Bernoulli means, or Gaussian means clipped.
     func images(_ decoded: Tensor) -> Tensor {
-        pixelLogVariance == nil ? decoded.sigmoid() : decoded.clamped(min: 0, max: 1)
+        gaussian(decoded).map { $0.mean.clamped(min: 0, max: 1) } ?? decoded.sigmoid()
     }
 
     /// log p(x, z_i) - log q(z_i | x) for k samples per example: [k, N].
