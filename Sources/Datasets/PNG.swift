@@ -109,7 +109,7 @@ public enum PNG {
             transparency)
     }
 
-    private static func readUInt32(_ b: [UInt8], _ i: Int) -> UInt32 {
+    static func readUInt32(_ b: [UInt8], _ i: Int) -> UInt32 {
         UInt32(b[i]) << 24 | UInt32(b[i + 1]) << 16 | UInt32(b[i + 2]) << 8 | UInt32(b[i + 3])
     }
 
@@ -189,7 +189,24 @@ public enum PNG {
     // MARK: Encoding
 
     public static func encode(_ image: Image) -> Data {
+        var png = Data(signature)
+        appendChunk("IHDR", header(image), to: &png)
+        appendChunk("IDAT", compressedPixels(image), to: &png)
+        appendChunk("IEND", Data(), to: &png)
+        return png
+    }
+
+    /// IHDR's body: size, 8 bits, the colour type of the image's channels, no interlacing.
+    static func header(_ image: Image) -> Data {
         let colourType: UInt8 = [1: 0, 2: 4, 3: 2, 4: 6][image.channels]!
+        var header = Data()
+        for v in [UInt32(image.width), UInt32(image.height)] { header.append(contentsOf: bigEndian(v)) }
+        header.append(contentsOf: [8, colourType, 0, 0, 0])
+        return header
+    }
+
+    /// The image's rows, each with its best filter, as one zlib stream (IDAT's, or fdAT's).
+    static func compressedPixels(_ image: Image) -> Data {
         let stride = image.width * image.channels
         var filtered = [UInt8]()
         filtered.reserveCapacity((stride + 1) * image.height)
@@ -216,21 +233,14 @@ public enum PNG {
             filtered.append(best.filter)
             filtered.append(contentsOf: best.bytes)
         }
-        var png = Data(signature)
-        var header = Data()
-        for v in [UInt32(image.width), UInt32(image.height)] { header.append(contentsOf: bigEndian(v)) }
-        header.append(contentsOf: [8, colourType, 0, 0, 0])
-        appendChunk("IHDR", header, to: &png)
-        appendChunk("IDAT", (try? Zlib.deflate(Data(filtered))) ?? Data(), to: &png)
-        appendChunk("IEND", Data(), to: &png)
-        return png
+        return (try? Zlib.deflate(Data(filtered))) ?? Data()
     }
 
-    private static func bigEndian(_ v: UInt32) -> [UInt8] {
+    static func bigEndian(_ v: UInt32) -> [UInt8] {
         [UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)]
     }
 
-    private static func appendChunk(_ type: String, _ body: Data, to png: inout Data) {
+    static func appendChunk(_ type: String, _ body: Data, to png: inout Data) {
         png.append(contentsOf: bigEndian(UInt32(body.count)))
         let typed = Data(type.utf8) + body
         png.append(typed)

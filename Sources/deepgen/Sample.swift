@@ -2,6 +2,7 @@ import ArgumentParser
 import Datasets
 import Foundation
 import GenerativeModels
+import NeuralNetwork
 import TensorEngine
 
 /// `deepgen sample RUN_DIR`: new images from a trained model, as a PNG grid.
@@ -205,6 +206,11 @@ struct Interpolate: ParsableCommand {
     @Option(help: "Seed of the codes (GANs interpolate between random codes).") var seed: UInt64 = 0
     @Option(help: "Where MNIST is (default: $DEEPGEN_DATA, else ./data).") var dataDir: String?
     @Option(help: "The PNG to write (default: RUN_DIR/interpolation.png).") var out: String?
+    @Flag(
+        help:
+            "An animated PNG instead: frame t shows every pair at step t along its line, there and back (RUN_DIR/interpolation-animated.png by default)."
+    )
+    var animate = false
 
     func validate() throws {
         guard (2...1000).contains(steps), (1...1000).contains(pairs) else {
@@ -228,8 +234,20 @@ struct Interpolate: ParsableCommand {
         let grid = try withoutGradients {
             try latent.interpolationGrid(pairs: pairs, steps: steps, test: test, generator: &generator)
         }
-        let target = URL(fileURLWithPath: out ?? run.url.appendingPathComponent("interpolation.png").path)
-        try PNG.write(Image.grid(grid, columns: steps), to: target)
+        let name = animate ? "interpolation-animated.png" : "interpolation.png"
+        let target = URL(fileURLWithPath: out ?? run.url.appendingPathComponent(name).path)
+        guard animate else {
+            try PNG.write(Image.grid(grid, columns: steps), to: target)
+            return print(target.path)
+        }
+        // Rows of `steps` images, one per pair: frame t holds image t of every row, and the
+        // frames run out along the lines and back.
+        let frames = (Array(0..<steps) + Array((1..<steps - 1).reversed())).map { t in
+            Image.grid(
+                Tensor.stack((0..<pairs).map { grid.sliced(axis: 0, $0 * steps + t..<$0 * steps + t + 1).squeezed(0) }),
+                columns: min(pairs, 8))
+        }
+        try writeAtomically(PNG.encodeAnimation(frames, delay: 0.12), to: target)
         print(target.path)
     }
 }

@@ -450,7 +450,7 @@ final class ToyMixtureCommandTests: TemporaryDirectoryTestCase {
                                   "--sample-every", "10", "--out", run)
         XCTAssertEqual(trained.status, 0, trained.err)
         for step in [10, 20] {
-            let scatter = try PNG.read(URL(fileURLWithPath: run).appendingPathComponent("scatter/step-\(step).png"))
+            let scatter = try PNG.read(URL(fileURLWithPath: run).appendingPathComponent("progress/step-\(step).png"))
             XCTAssertEqual(scatter.width, 480)
         }
         let measured = try deepgen("eval", run, "--metric", "modes", "--count", "500", "--json")
@@ -522,5 +522,36 @@ final class DecoderVarianceCommandTests: TemporaryDirectoryTestCase {
         let noDeviation = try deepgen("sample", binary, "--deviation")
         XCTAssertEqual(noDeviation.status, 1)
         XCTAssert(noDeviation.err.contains("--deviation is for a vae with a gaussian decoder"), noDeviation.err)
+    }
+}
+
+/// Training's animation: progress.png holds the grid of every --sample-every, from the same
+/// codes, in step order, through a resume; interpolate --animate runs along the lines and back.
+final class ProgressAnimationTests: TemporaryDirectoryTestCase {
+    func deepgen(_ arguments: [String]) throws -> Invocation { try Invocation.run(arguments, in: root) }
+
+    func testProgressHoldsEveryGridAndInterpolationAnimates() throws {
+        let run = root.appendingPathComponent("dcgan").path
+        let base = ["train", "dcgan", "--dataset", "shapes", "--image-size", "8", "--features", "4", "--batch-size", "8",
+                    "--sample-every", "10", "--checkpoint-every", "10", "--out", run]
+        XCTAssertEqual(try deepgen(base + ["--steps", "20"]).status, 0)
+        let resumed = try deepgen(base + ["--steps", "30", "--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.err)
+        let folder = URL(fileURLWithPath: run)
+        let animation = try PNG.decodeAnimation(Data(contentsOf: folder.appendingPathComponent("progress.png")))
+        XCTAssertEqual(animation.declaredFrames, 3)
+        XCTAssertEqual(animation.sequenceNumbers, [[0], [1, 2], [3, 4]])
+        for (frame, step) in zip(animation.frames, [10, 20, 30]) {
+            XCTAssertEqual(frame.pixels, try PNG.read(folder.appendingPathComponent("progress/step-\(step).png")).pixels)
+        }
+        XCTAssertEqual(animation.frames.last?.pixels, try PNG.read(folder.appendingPathComponent("samples.png")).pixels)
+        XCTAssertNotEqual(animation.frames[0].pixels, animation.frames[2].pixels, "the grids change as the model learns")
+
+        let animated = try deepgen(["interpolate", run, "--animate", "--pairs", "3", "--steps", "5"])
+        XCTAssertEqual(animated.status, 0, animated.err)
+        let strip = try PNG.decodeAnimation(Data(contentsOf: folder.appendingPathComponent("interpolation-animated.png")))
+        XCTAssertEqual(strip.frames.count, 8, "out along 5 steps and back through 3")
+        XCTAssertEqual(strip.frames[1].pixels, strip.frames[7].pixels, "the way back retraces the way out")
+        XCTAssertNotEqual(strip.frames[0].pixels, strip.frames[4].pixels)
     }
 }

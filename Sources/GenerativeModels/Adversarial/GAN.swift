@@ -124,9 +124,7 @@ public final class GAN: Module, TrainableModel {
     }
 
     /// Goodfellow et al.'s MLPs with LeakyReLU(0.2): G z -> 256 -> 512 -> 1024 -> pixels (tanh),
-    /// D pixels -> 512 -> 256 -> 1. For points ([D, 1, 1], the toy mixtures) G's output is linear,
-    /// as in the mode-collapse benchmarks: a tanh, which bounds intensities, saturates there when
-    /// a critic pushes the points outwards, and the generator stops learning.
+    /// D pixels -> 512 -> 256 -> 1.
     static func perceptrons(
         _ options: Options, imageShape: [Int], widths: (generator: [Int], discriminator: [Int]),
         generator rng: inout RandomGenerator
@@ -136,7 +134,7 @@ public final class GAN: Module, TrainableModel {
             multilayerPerceptron(
                 [options.latentDimension] + widths.generator + [pixels], activateLast: false,
                 activation: { Function.leakyReLU(0.2) }, generator: &rng)
-                + (isPoints(imageShape) ? [] : [Function.tanh()]) + [Function.unflatten(imageShape)])
+                + [Function.tanh(), Function.unflatten(imageShape)])
         let d = Sequential(
             [Function.flatten()]
                 + multilayerPerceptron(
@@ -361,6 +359,3 @@ public final class GAN: Module, TrainableModel {
         return ((generate(pointsOnLines(from: a, to: b, steps: steps)) + 1) * 0.5).reshaped([-1] + imageShape)
     }
 }
-
-/// A shape of points, [D, 1, 1], rather than images.
-func isPoints(_ imageShape: [Int]) -> Bool { imageShape.count == 3 && imageShape[1] == 1 && imageShape[2] == 1 }

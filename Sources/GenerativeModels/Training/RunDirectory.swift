@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import NeuralNetwork
 import TensorEngine
@@ -16,6 +17,30 @@ public struct RunDirectory {
     public var trainerState: URL { url.appendingPathComponent("trainer.json") }
     public var log: URL { url.appendingPathComponent("log.jsonl") }
     public var samples: URL { url.appendingPathComponent("samples.png") }
+    /// The animation of the sample grids over training, and the folder of its frames.
+    public var progress: URL { url.appendingPathComponent("progress.png") }
+    public var progressFrames: URL { url.appendingPathComponent("progress") }
+
+    /// The frames kept so far, in step order.
+    func progressFrameFiles() -> [(step: Int, url: URL)] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: progressFrames.path)) ?? []
+        return names.compactMap { name -> (step: Int, url: URL)? in
+            guard name.hasPrefix("step-"), name.hasSuffix(".png"),
+                let step = Int(name.dropFirst(5).dropLast(4))
+            else { return nil }
+            return (step, progressFrames.appendingPathComponent(name))
+        }.sorted { $0.step < $1.step }
+    }
+
+    /// A frame of step `step`, and progress.png again from every frame up to it (a resumed run
+    /// first drops the frames of steps it takes again).
+    func addProgressFrame(_ png: Data, step: Int) throws {
+        try FileManager.default.createDirectory(at: progressFrames, withIntermediateDirectories: true)
+        for frame in progressFrameFiles() where frame.step > step { try? FileManager.default.removeItem(at: frame.url) }
+        try writeAtomically(png, to: progressFrames.appendingPathComponent("step-\(step).png"))
+        let frames = try progressFrameFiles().map { try Data(contentsOf: $0.url) }
+        try writeAtomically(PNG.encodeAnimation(files: frames, delay: frames.count > 40 ? 0.1 : 0.25), to: progress)
+    }
     public var lossPlot: URL { url.appendingPathComponent("loss.png") }
     public var lock: URL { url.appendingPathComponent(".lock") }
 

@@ -69,7 +69,8 @@ extension RunDirectory {
         let names = [
             CheckpointUnit.link, CheckpointUnit.folder, weights.lastPathComponent, optimizerState.lastPathComponent,
             trainerState.lastPathComponent, log.lastPathComponent, samples.lastPathComponent,
-            lossPlot.lastPathComponent, "snapshots", metrics.lastPathComponent
+            lossPlot.lastPathComponent, "snapshots", metrics.lastPathComponent, progressFrames.lastPathComponent,
+            progress.lastPathComponent
         ]
         for name in names {
             let file = url.appendingPathComponent(name)

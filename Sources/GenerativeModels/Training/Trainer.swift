@@ -273,8 +273,9 @@ public final class Trainer {
     }
 
     /// Samples from a fixed stream, so successive grids show the same latent points.
-    /// samples.png: a grid of samples, or on a toy mixture a scatter of 2,500 points over its
-    /// modes, kept for every step it is drawn at (`scatter/step-N.png`) to show modes found or lost.
+    /// samples.png: a grid of samples from the same codes every time, or on a toy mixture a
+    /// scatter of 2,500 points over its modes; each one drawn at a step is also a frame of
+    /// progress.png, the animation of training (`progress/step-N.png`).
     public func writeSamples(showingProgress: Bool = false, step: Int? = nil) throws {
         parallel.averageRunningStatistics(of: model.module)
         guard model.drawsSamples, isRoot else { return }
@@ -290,14 +291,13 @@ public final class Trainer {
             let title = (step.map { "step \($0): " } ?? "") + (mixture.dimension == 2 ? coverage.summary : mixture.name)
             let png = PNG.encode(PointsPlot.render(points, mixture: mixture, title: title))
             try writeAtomically(png, to: run.samples)
-            guard let step else { return }
-            let folder = run.url.appendingPathComponent("scatter")
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            return try writeAtomically(png, to: folder.appendingPathComponent("step-\(step).png"))
+            if let step { try run.addProgressFrame(png, step: step) }
+            return
         }
         let images = withoutGradients { model.sample(count: model.sampleCount, generator: &generator) }
-        try writeAtomically(
-            PNG.encode(GridHeadings.grid(images, columns: model.sampleColumns, model.sampleHeadings)), to: run.samples)
+        let png = PNG.encode(GridHeadings.grid(images, columns: model.sampleColumns, model.sampleHeadings))
+        try writeAtomically(png, to: run.samples)
+        if let step { try run.addProgressFrame(png, step: step) }
     }
 
     func writeLossPlot() throws {
