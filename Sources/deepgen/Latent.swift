@@ -11,7 +11,7 @@ struct Latent: ParsableCommand {
             "Plot the codes of test images coloured by label (pca, ae, vae, iwae, vade); with --angles-to, compare a linear autoencoder's subspace with PCA's."
     )
 
-    @Argument(help: "A run directory written by `deepgen train`.") var runDir: String
+    @Argument(help: "A run directory written by `deepgen train`.", completion: .directory) var runDir: String
     @Option(help: "The PNG to write (default: RUN_DIR/latent.png).") var out: String?
     @Option(help: "The split whose images are encoded.") var split = MNIST.Split.test
     @Option(help: "Encode the first N images only.") var limit = 5000

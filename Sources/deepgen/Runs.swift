@@ -9,7 +9,7 @@ struct Runs: ParsableCommand {
             "List the run directories under a folder: model, data set, steps, wall time, last losses and the metrics deepgen eval measured."
     )
 
-    @Argument(help: "The folder to look in (default: runs).") var directory = "runs"
+    @Argument(help: "The folder to look in (default: runs).", completion: .directory) var directory = "runs"
     @Flag(help: "One JSON object per run, a line each.") var json = false
 
     func run() throws {

@@ -9,7 +9,7 @@ import TensorEngine
 struct Sample: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Draw samples from a trained model into a PNG grid.")
 
-    @Argument(help: "A run directory written by `deepgen train`.") var runDir: String
+    @Argument(help: "A run directory written by `deepgen train`.", completion: .directory) var runDir: String
     @Option(help: "How many samples (default 64; 2500 points of a toy mixture).") var count: Int?
     @Option(help: "Seed of the samples.") var seed: UInt64 = 0
     @Option(help: "The PNG to write (default: RUN_DIR/samples-seedS.png, or manifold.png).") var out: String?
@@ -200,7 +200,7 @@ struct Interpolate: ParsableCommand {
             "Interpolate in latent space: between the codes of pairs of test images (vae, iwae), or of random codes (GANs); for stylegan, the truncation strip (psi from 1 to 0 along each row)."
     )
 
-    @Argument(help: "A run directory written by `deepgen train`.") var runDir: String
+    @Argument(help: "A run directory written by `deepgen train`.", completion: .directory) var runDir: String
     @Option(help: "Images per line, ends included.") var steps = 10
     @Option(help: "How many pairs (rows).") var pairs = 8
     @Option(help: "Seed of the codes (GANs interpolate between random codes).") var seed: UInt64 = 0
@@ -257,7 +257,7 @@ struct Translate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Translate PNG images with a trained pix2pix or cyclegan run: one file, or every PNG of a folder.")
 
-    @Argument(help: "A pix2pix or cyclegan run directory.") var runDir: String
+    @Argument(help: "A pix2pix or cyclegan run directory.", completion: .directory) var runDir: String
     @Argument(help: "A PNG image, or a folder of them.") var input: String
     @Option(help: "The output PNG (for one image) or folder (for a folder).") var out: String
     @Option(help: "AtoB or BtoA (cyclegan; pix2pix goes from A to B only).") var direction = Direction.AtoB

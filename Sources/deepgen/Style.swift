@@ -7,7 +7,7 @@ import TensorEngine
 
 /// What `project` and `stylize` share: the run, the image reader and the projection itself.
 struct StyleOptions: ParsableArguments {
-    @Argument(help: "A stylegan run directory.") var runDir: String
+    @Argument(help: "A stylegan run directory.", completion: .directory) var runDir: String
     @Option(help: "Optimisation steps of each projection.") var steps = 300
     @Option(
         help: "A classifier run whose features join the pixel loss (deepgen train classifier); 'none' for pixels alone."

@@ -16,13 +16,15 @@ struct Train: ParsableCommand {
 
     @Option(
         help:
-            "A run's config.json, or the same in YAML: train again with its options; flags given beside it override them."
+            "A run's config.json, or the same in YAML: train again with its options; flags given beside it override them.",
+        completion: .file(extensions: ["json", "yaml", "yml"])
     )
     var config: String?
 
     @Option(
         help:
-            "mnist, binarized-mnist, mnist32, shapes, edges2mnist or shapes2fill (pairs), thin2thick (two domains), or a folder of PNG or JPEG images (default: the model's; deepgen train MODEL --help)."
+            "mnist, binarized-mnist, dequantized-mnist, mnist32, shapes, edges2mnist or shapes2fill (pairs), thin2thick (two domains), ring8, grid25 or mixture1d (points), or a folder of PNG or JPEG images (default: the model's; deepgen train MODEL --help).",
+        completion: .list(Catalog.datasets)
     )
     var dataset: String?
     @Option(help: "Passes over the training set (default 1 when neither --steps nor --minutes is given).") var epochs:
@@ -75,7 +77,8 @@ struct Train: ParsableCommand {
     /// The model's name and its own options, which this command leaves to the model's flags.
     @Argument(
         parsing: .allUnrecognized,
-        help: "The model (see below; none with --config), then its own options: deepgen train MODEL --help lists them.")
+        help: "The model (see below; none with --config), then its own options: deepgen train MODEL --help lists them.",
+        completion: .list(ModelRegistry.entries.map(\.name)))
     var modelAndOptions: [String] = []
     /// The model named, if any: the first argument when it is not an option.
     var model: String? { modelAndOptions.first.flatMap { $0.hasPrefix("-") ? nil : $0 } }

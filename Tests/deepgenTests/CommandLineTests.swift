@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import GenerativeModels
 import TensorEngine
 import TestSupport
 import XCTest
@@ -553,5 +554,36 @@ final class ProgressAnimationTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(strip.frames.count, 8, "out along 5 steps and back through 3")
         XCTAssertEqual(strip.frames[1].pixels, strip.frames[7].pixels, "the way back retraces the way out")
         XCTAssertNotEqual(strip.frames[0].pixels, strip.frames[4].pixels)
+    }
+}
+
+/// `deepgen models` and the shell completion know the catalogue.
+final class CatalogueCommandTests: TemporaryDirectoryTestCase {
+    func testModelsListsEveryModelAndWhatEachCanDo() throws {
+        let list = try Invocation.run(["models"], in: root)
+        XCTAssertEqual(list.status, 0, list.err)
+        for entry in ModelRegistry.entries {
+            XCTAssert(list.out.contains(entry.name + " "), "\(entry.name) missing from:\n\(list.out)")
+            let one = try Invocation.run(["models", entry.name], in: root)
+            XCTAssertEqual(one.status, 0, "\(entry.name): \(one.err)")
+            XCTAssert(one.out.contains("deepgen train \(entry.name) --out runs/\(entry.name)"), one.out)
+        }
+        // What each can do comes from its capabilities.
+        let vae = try Invocation.run(["models", "vae"], in: root).out
+        for expected in ["--metric elbo", "--metric nll", "--manifold", "--deviation", "interpolate"] { XCTAssert(vae.contains(expected), vae) }
+        XCTAssertFalse(vae.contains("--metric modes"))
+        let stylegan = try Invocation.run(["models", "stylegan"], in: root).out
+        XCTAssert(stylegan.contains("deepgen project") && stylegan.contains("--mixing-grid") && !stylegan.contains("--metric nll"), stylegan)
+        let unknown = try Invocation.run(["models", "vea"], in: root)
+        XCTAssertEqual(unknown.status, 1)
+        XCTAssert(unknown.err.contains("unknown model 'vea'"), unknown.err)
+    }
+
+    func testCompletionKnowsModelsDataSetsAndMetrics() throws {
+        let script = try Invocation.run(["--generate-completion-script", "bash"], in: root)
+        XCTAssertEqual(script.status, 0)
+        for word in ["diagonal-bilstm", "pixelcnn++", "binarized-mnist", "ring8", "discriminator", "projection"] {
+            XCTAssert(script.out.contains(word), "the completion script does not offer \(word)")
+        }
     }
 }

@@ -73,7 +73,7 @@ public enum Metric: String, CaseIterable, Codable, Sendable {
             case .cycle: (model as? Translating)?.pairing == .unpaired
             case .projection: model is StyleMixing
             case .labels: ((model as? ConditionalSampling)?.classes ?? 0) > 0
-            case .modes: model.drawsSamples
+            case .modes: model is ProbabilityDiscriminating
             case .discriminator: (model as? ProbabilityDiscriminating)?.discriminatesByProbability ?? false
             }
         }

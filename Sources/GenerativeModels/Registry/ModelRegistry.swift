@@ -8,6 +8,8 @@ public struct ModelEntry: @unchecked Sendable {
     public let name: String
     /// What the model is, in a line.
     public let summary: String
+    /// Where the chapter describes it ("7.1.3"), empty for the tools around the models.
+    public let section: String
     /// The options of a new run before any flag.
     public let defaults: any ModelOptions
     /// The key under which `config.json` held these options before format 2 (`vae`, `gan`, ...).
@@ -19,9 +21,10 @@ public struct ModelEntry: @unchecked Sendable {
     /// `name` with `defaults`, set from the command line by `flags`.
     public init<Options: ModelOptions, Flags: OptionFlags>(
         _ name: String, _ defaults: Options, flags: Flags.Type, legacyKey: String,
-        summary: String
+        section: String = "", summary: String
     ) where Flags.Options == Options {
-        self.name = name; self.defaults = defaults; self.summary = summary; self.legacyKey = legacyKey
+        self.name = name; self.defaults = defaults; self.summary = summary; self.section = section
+        self.legacyKey = legacyKey
         apply = { arguments, base in
             var options = base as? Options ?? defaults
             let flags: Flags
@@ -51,59 +54,61 @@ public enum ModelRegistry {
     public static let entries: [ModelEntry] = [
         ModelEntry(
             "pca", PCAModel.Options(), flags: PCAFlags.self, legacyKey: "pca",
-            summary: "principal component analysis, fitted in closed form"),
+            section: "7.1.1", summary: "principal component analysis, fitted in closed form"),
         ModelEntry(
             "ae", Autoencoder.Options(), flags: AutoencoderFlags.self, legacyKey: "autoencoder",
-            summary: "an autoencoder (MLP or convolutional), deterministic codes"),
+            section: "7.1.2", summary: "an autoencoder (MLP or convolutional), deterministic codes"),
         ModelEntry(
             "vae", VAE.Options(), flags: VAEFlags.self, legacyKey: "vae",
-            summary: "a variational autoencoder (Kingma & Welling 2014)"),
+            section: "7.1.3", summary: "a variational autoencoder (Kingma & Welling 2014)"),
         ModelEntry(
             "beta-vae", BetaVAE.Options(), flags: BetaVAEFlags.self, legacyKey: "beta-vae",
-            summary: "a VAE with a weight on its KL term (Higgins et al. 2017)"),
+            section: "7.1.3", summary: "a VAE with a weight on its KL term (Higgins et al. 2017)"),
         ModelEntry(
             "iwae", VAE.Options.iwae, flags: IWAEFlags.self, legacyKey: "vae",
-            summary: "an importance-weighted autoencoder (Burda et al. 2016)"),
+            section: "7.1.3", summary: "an importance-weighted autoencoder (Burda et al. 2016)"),
         ModelEntry(
             "vade", VaDE.Options(), flags: VaDEFlags.self, legacyKey: "vade",
-            summary: "a VAE with a Gaussian-mixture prior that clusters (Jiang et al. 2017)"),
+            section: "7.1.3", summary: "a VAE with a Gaussian-mixture prior that clusters (Jiang et al. 2017)"),
         ModelEntry(
             "gan", GAN.Options.preset("gan"), flags: GANFlags.self, legacyKey: "gan",
-            summary: "Goodfellow et al.'s GAN of perceptrons"),
+            section: "7.2.1", summary: "Goodfellow et al.'s GAN of perceptrons"),
         ModelEntry(
             "dcgan", GAN.Options.preset("dcgan"), flags: DCGANFlags.self, legacyKey: "gan",
-            summary: "a deep convolutional GAN (Radford et al. 2016)"),
+            section: "7.2.2", summary: "a deep convolutional GAN (Radford et al. 2016)"),
         ModelEntry(
             "wgan", GAN.Options.preset("wgan"), flags: WGANFlags.self, legacyKey: "gan",
-            summary: "a Wasserstein GAN with weight clipping (Arjovsky et al. 2017)"),
+            section: "7.2.6", summary: "a Wasserstein GAN with weight clipping (Arjovsky et al. 2017)"),
         ModelEntry(
             "wgan-gp", GAN.Options.preset("wgan-gp"), flags: WGANGPFlags.self, legacyKey: "gan",
-            summary: "a Wasserstein GAN with a gradient penalty (Gulrajani et al. 2017)"),
+            section: "7.2.6", summary: "a Wasserstein GAN with a gradient penalty (Gulrajani et al. 2017)"),
         ModelEntry(
             "pix2pix", Pix2Pix.Options(), flags: Pix2PixFlags.self, legacyKey: "pix2pix",
-            summary: "image-to-image translation from pairs (Isola et al. 2017)"),
+            section: "7.2.3", summary: "image-to-image translation from pairs (Isola et al. 2017)"),
         ModelEntry(
             "cyclegan", CycleGAN.Options(), flags: CycleGANFlags.self, legacyKey: "cyclegan",
-            summary: "translation between two unpaired domains (Zhu et al. 2017)"),
+            section: "7.2.4", summary: "translation between two unpaired domains (Zhu et al. 2017)"),
         ModelEntry(
             "stylegan", StyleGAN.Options(), flags: StyleGANFlags.self, legacyKey: "stylegan",
-            summary: "a style-based generator (Karras et al. 2019, 2020)"),
+            section: "7.2.5", summary: "a style-based generator (Karras et al. 2019, 2020)"),
         ModelEntry(
             "pixelcnn", PixelModelOptions<PixelCNN>(), flags: SoftmaxPixelFlags<PixelCNN>.self, legacyKey: "pixelcnn",
-            summary: "masked convolutions (van den Oord et al. 2016)"),
+            section: "7.3.2", summary: "masked convolutions (van den Oord et al. 2016)"),
         ModelEntry(
             "gated-pixelcnn", PixelModelOptions<GatedPixelCNN>(), flags: GatedPixelCNNFlags.self, legacyKey: "pixelcnn",
+            section: "7.3.3",
             summary: "gated vertical and horizontal stacks, class-conditional (van den Oord et al. 2016)"),
         ModelEntry(
             "row-lstm", PixelModelOptions<RowLSTM>(), flags: RowLSTMFlags.self, legacyKey: "pixelcnn",
-            summary: "PixelRNN's row-by-row LSTM (van den Oord et al. 2016)"),
+            section: "7.3.1", summary: "PixelRNN's row-by-row LSTM (van den Oord et al. 2016)"),
         ModelEntry(
             "diagonal-bilstm", PixelModelOptions<DiagonalBiLSTM>(), flags: SoftmaxPixelFlags<DiagonalBiLSTM>.self,
             legacyKey: "pixelcnn",
-            summary: "PixelRNN's diagonal bidirectional LSTM (van den Oord et al. 2016)"),
+            section: "7.3.1", summary: "PixelRNN's diagonal bidirectional LSTM (van den Oord et al. 2016)"),
         ModelEntry(
             "pixelcnn++", PixelModelOptions<PixelCNNPlusPlus>(), flags: PixelCNNPlusPlusFlags.self,
             legacyKey: "pixelcnn",
+            section: "7.3.4",
             summary: "a discretised logistic mixture, shifted convolutions, two resolutions (Salimans et al. 2017)"),
         ModelEntry(
             "classifier", Classifier.Options(), flags: ClassifierFlags.self, legacyKey: "classifier",
