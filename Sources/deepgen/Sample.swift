@@ -90,11 +90,8 @@ struct Sample: ParsableCommand {
                     manifold ? "manifold.png" : deviation ? "deviation-seed\(seed).png" : "samples-seed\(seed).png"
                 ).path)
         if let mixture = PointMixture(config.dataset, count: 1, seed: 0) {
-            let points = mixture.points(
-                of: withoutGradients { model.sample(count: self.count ?? 2500, generator: &generator) })
-            let coverage = ModeCoverage(points: points, mixture: mixture)
-            let title = "\(config.model): " + (mixture.dimension == 2 ? coverage.summary : mixture.name)
-            try PNG.write(PointsPlot.render(points, mixture: mixture, title: title), to: target)
+            let samples = withoutGradients { model.sample(count: self.count ?? 2500, generator: &generator) }
+            try PNG.write(PointsPlot.render(samples: samples, of: mixture, heading: config.model), to: target)
             return print(target.path)
         }
         let count = self.count ?? 64

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import TensorEngine
 
 /// How many modes of a toy mixture a generator's samples cover, after Srivastava et al. 2017
 /// (VEEGAN) and Lin et al. 2018 (PacGAN): a sample is of high quality when it lies within three
@@ -49,6 +50,14 @@ public struct ModeCoverage: Sendable {
 /// circles of three deviations around the modes (covered modes in green, missed ones in red); on
 /// a line, the samples' histogram over the data's density.
 public enum PointsPlot {
+    /// A generator's samples (values in [0, 1]) over `mixture`, titled by `heading` and, in the
+    /// plane, by the modes they cover.
+    public static func render(samples: Tensor, of mixture: PointMixture, heading: String) -> Image {
+        let points = mixture.points(of: samples)
+        let what = mixture.dimension == 2 ? ModeCoverage(points: points, mixture: mixture).summary : mixture.name
+        return render(points, mixture: mixture, title: heading.isEmpty ? what : heading + ": " + what)
+    }
+
     public static func render(_ points: [[Float]], mixture: PointMixture, title: String, size: Int = 480) -> Image {
         var canvas = Canvas(width: size, height: size + 30)
         canvas.text(title, x: max(4, (size - Canvas.textWidth(title, scale: 2)) / 2), y: 8, scale: 2)
@@ -85,7 +94,7 @@ public enum PointsPlot {
         let bins = 80, width = 2 * mixture.extent / Float(bins), bottom = canvas.height - 12
         var counts = [Int](repeating: 0, count: bins)
         for v in values {
-            let bin = Int((v + mixture.extent) / width)
+            let bin = Int(((v + mixture.extent) / width).rounded(.down))
             if (0..<bins).contains(bin) { counts[bin] += 1 }
         }
         let densities = counts.map { Double($0) / Double(max(1, values.count)) / Double(width) }

@@ -64,7 +64,7 @@ extension Evaluation {
         let width = 2 * mixture.extent / Float(bins)
         var histogram = [Int](repeating: 0, count: bins)
         for point in samplePoints(count, of: mixture) {
-            let bin = Int((point[0] + mixture.extent) / width)
+            let bin = Int(((point[0] + mixture.extent) / width).rounded(.down))
             if (0..<bins).contains(bin) { histogram[bin] += 1 }
         }
         let centres = (0..<bins).map { -mixture.extent + (Float($0) + 0.5) * width }

@@ -272,10 +272,9 @@ public final class Trainer {
             ?? "no checkpoint was written, so \(run.url.path) holds no model"
     }
 
-    /// Samples from a fixed stream, so successive grids show the same latent points.
-    /// samples.png: a grid of samples from the same codes every time, or on a toy mixture a
-    /// scatter of 2,500 points over its modes; each one drawn at a step is also a frame of
-    /// progress.png, the animation of training (`progress/step-N.png`).
+    /// samples.png: a grid of samples from a fixed stream (so successive grids show the same
+    /// latent points), or on a toy mixture a scatter of 2,500 points over its modes; each one
+    /// drawn at a step is also a frame of progress.png, the animation of training.
     public func writeSamples(showingProgress: Bool = false, step: Int? = nil) throws {
         parallel.averageRunningStatistics(of: model.module)
         guard model.drawsSamples, isRoot else { return }
@@ -285,17 +284,15 @@ public final class Trainer {
         let sequential = model as? SequentialSampling
         sequential?.showsSamplingProgress = showingProgress && !quiet
         defer { sequential?.showsSamplingProgress = false }
+        let picture: Image
         if let mixture = dataset as? PointMixture {
-            let points = mixture.points(of: withoutGradients { model.sample(count: 2500, generator: &generator) })
-            let coverage = ModeCoverage(points: points, mixture: mixture)
-            let title = (step.map { "step \($0): " } ?? "") + (mixture.dimension == 2 ? coverage.summary : mixture.name)
-            let png = PNG.encode(PointsPlot.render(points, mixture: mixture, title: title))
-            try writeAtomically(png, to: run.samples)
-            if let step { try run.addProgressFrame(png, step: step) }
-            return
+            let points = withoutGradients { model.sample(count: 2500, generator: &generator) }
+            picture = PointsPlot.render(samples: points, of: mixture, heading: step.map { "step \($0)" } ?? "")
+        } else {
+            let images = withoutGradients { model.sample(count: model.sampleCount, generator: &generator) }
+            picture = GridHeadings.grid(images, columns: model.sampleColumns, model.sampleHeadings)
         }
-        let images = withoutGradients { model.sample(count: model.sampleCount, generator: &generator) }
-        let png = PNG.encode(GridHeadings.grid(images, columns: model.sampleColumns, model.sampleHeadings))
+        let png = PNG.encode(picture)
         try writeAtomically(png, to: run.samples)
         if let step { try run.addProgressFrame(png, step: step) }
     }
