@@ -41,7 +41,7 @@ struct Sample: ParsableCommand {
     var sampler: PixelSampler?
     @Flag(
         help:
-            "With a gaussian decoder (vae --likelihood gaussian): each sample's mean over the decoder's standard deviation sigma(z) (or its one per pixel), scaled to the largest."
+            "With a gaussian decoder (vae --likelihood gaussian): each sample's mean beside the decoder's standard deviation sigma(z) (or its one per pixel), white at the largest or at 0.5."
     )
     var deviation = false
 
@@ -98,10 +98,15 @@ struct Sample: ParsableCommand {
         var grid: Image
         if deviation, let decoder = model as? GaussianDecoding {
             let (mean, sigma) = withoutGradients { decoder.decodedGaussians(count: count, generator: &generator) }
-            let largest = sigma.scalars.max() ?? 1
+            // White at the largest sigma, or at 0.5 (no information about a value in [0, 1]):
+            // a code off the training codes can be given a huge one, which would blacken the rest.
+            let white = min(sigma.scalars.max() ?? 0.5, 0.5)
             grid = sideBySide([
                 ("mean", Image.grid(mean)),
-                ("sigma / " + String(format: "%.3f", largest), Image.grid(sigma / max(largest, 1e-12)))
+                (
+                    "sigma, white " + String(format: "%.3g", white),
+                    Image.grid((sigma / max(white, 1e-12)).clamped(min: 0, max: 1))
+                )
             ])
         } else if manifold, let latent = model as? LatentManifold {
             grid = Image.grid(withoutGradients { latent.manifold(size: 20) }, columns: 20, border: 0)
