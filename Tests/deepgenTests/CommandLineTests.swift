@@ -579,6 +579,15 @@ final class CatalogueCommandTests: TemporaryDirectoryTestCase {
         XCTAssert(unknown.err.contains("unknown model 'vea'"), unknown.err)
     }
 
+    /// FID without a classifier run says how to make one.
+    func testFIDWithoutAClassifierSaysHowToMakeOne() throws {
+        let run = root.appendingPathComponent("gan").path
+        XCTAssertEqual(try Invocation.run(["train", "gan", "--dataset", "shapes", "--steps", "2", "--out", run], in: root).status, 0)
+        let result = try Invocation.run(["eval", run, "--metric", "fid"], in: root)
+        XCTAssertEqual(result.status, 1)
+        XCTAssert(result.err.contains("no classifier at runs/classifier: make one with `deepgen train classifier --dataset mnist --out runs/classifier`"), result.err)
+    }
+
     func testCompletionKnowsModelsDataSetsAndMetrics() throws {
         let script = try Invocation.run(["--generate-completion-script", "bash"], in: root)
         XCTAssertEqual(script.status, 0)

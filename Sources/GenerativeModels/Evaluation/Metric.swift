@@ -239,7 +239,13 @@ extension Catalog {
     /// clear error.
     public static func classifier(at path: String, for shape: [Int]) throws -> (config: RunConfig, network: Classifier)
     {
-        let (config, loaded) = try load(RunDirectory(URL(fileURLWithPath: path)))
+        let directory = RunDirectory(URL(fileURLWithPath: path))
+        guard FileManager.default.fileExists(atPath: directory.config.path) else {
+            throw TrainingError(
+                "no classifier at \(path): make one with `deepgen train classifier --dataset "
+                    + (shape == [1, 32, 32] ? "mnist32" : "mnist") + " --out \(path)`, or name another with --classifier")
+        }
+        let (config, loaded) = try load(directory)
         guard let network = loaded as? Classifier else {
             throw TrainingError(
                 "\(path) holds \(config.model), not a classifier (train one: deepgen train classifier --dataset mnist)")
