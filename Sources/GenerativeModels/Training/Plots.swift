@@ -31,30 +31,42 @@ public enum LinePlot {
         _ canvas: inout Canvas, _ name: String, _ points: [(x: Double, y: Double)], top: Int,
         colour: (UInt8, UInt8, UInt8)
     ) {
-        let left = 80, right = canvas.width - 20, upper = top + 18, bottom = top + panelHeight - 30
         let ys = points.map(\.y)
         let logarithmic = ys.min()! > 0 && ys.max()! / ys.min()! > 100
         func value(_ y: Double) -> Double { logarithmic ? log10(y) : y }
-        let x = Axis(points.map(\.x).min()!, points.map(\.x).max()!, logarithmic: false)
-        let y = Axis(value(ys.min()!), value(ys.max()!), logarithmic: logarithmic)
-        func px(_ v: Double) -> Int { left + Int((v - x.low) / (x.high - x.low) * Double(right - left)) }
-        func py(_ v: Double) -> Int { bottom - Int((v - y.low) / (y.high - y.low) * Double(bottom - upper)) }
-        canvas.text(name + (logarithmic ? " (log scale)" : ""), x: left + 6, y: top + 2, scale: 2, colour: colour)
-        canvas.line(left, upper, left, bottom, (0, 0, 0)); canvas.line(left, bottom, right, bottom, (0, 0, 0))
-        for tick in y.ticks {
-            canvas.line(left - 4, py(tick), left, py(tick), (0, 0, 0))
-            let text = y.label(tick)
-            canvas.text(text, x: left - 8 - Canvas.textWidth(text, scale: 2), y: py(tick) - 5, scale: 2)
-        }
-        for tick in x.ticks {
-            canvas.line(px(tick), bottom, px(tick), bottom + 4, (0, 0, 0))
-            let text = x.label(tick)
-            canvas.text(text, x: px(tick) - Canvas.textWidth(text, scale: 2) / 2, y: bottom + 8, scale: 2)
-        }
-        let drawn = points.map { (px($0.x), py(value($0.y))) }
+        let frame = Frame(
+            left: 80, right: canvas.width - 20, upper: top + 18, bottom: top + panelHeight - 30,
+            x: Axis(points.map(\.x).min()!, points.map(\.x).max()!, logarithmic: false),
+            y: Axis(value(ys.min()!), value(ys.max()!), logarithmic: logarithmic))
+        canvas.text(name + (logarithmic ? " (log scale)" : ""), x: frame.left + 6, y: top + 2, scale: 2, colour: colour)
+        frame.drawAxes(on: &canvas)
+        let drawn = points.map { (frame.px($0.x), frame.py(value($0.y))) }
         for (a, b) in zip(drawn, drawn.dropFirst()) { canvas.line(a.0, a.1, b.0, b.1, colour) }
         if drawn.count == 1 {
             for d in -2...2 { canvas.line(drawn[0].0 + d, drawn[0].1 - 2, drawn[0].0 + d, drawn[0].1 + 2, colour) }
+        }
+    }
+
+    /// A panel's box and axes: where values fall in pixels, and the axes with their ticks.
+    struct Frame {
+        let left: Int, right: Int, upper: Int, bottom: Int
+        let x: Axis, y: Axis
+
+        func px(_ v: Double) -> Int { left + Int((v - x.low) / (x.high - x.low) * Double(right - left)) }
+        func py(_ v: Double) -> Int { bottom - Int((v - y.low) / (y.high - y.low) * Double(bottom - upper)) }
+
+        func drawAxes(on canvas: inout Canvas) {
+            canvas.line(left, upper, left, bottom, (0, 0, 0)); canvas.line(left, bottom, right, bottom, (0, 0, 0))
+            for tick in y.ticks {
+                canvas.line(left - 4, py(tick), left, py(tick), (0, 0, 0))
+                let text = y.label(tick)
+                canvas.text(text, x: left - 8 - Canvas.textWidth(text, scale: 2), y: py(tick) - 5, scale: 2)
+            }
+            for tick in x.ticks {
+                canvas.line(px(tick), bottom, px(tick), bottom + 4, (0, 0, 0))
+                let text = x.label(tick)
+                canvas.text(text, x: px(tick) - Canvas.textWidth(text, scale: 2) / 2, y: bottom + 8, scale: 2)
+            }
         }
     }
 
@@ -108,28 +120,17 @@ public enum OverlayPlot {
             let all = curves.flatMap(\.points).filter { $0.y.isFinite }
             guard !all.isEmpty else { continue }
             let top = LinePlot.titleHeight + k * height
-            let left = 80, right = width - 20, upper = top + 18, bottom = top + height - 30
-            let x = LinePlot.Axis(all.map(\.x).min()!, all.map(\.x).max()!, logarithmic: false)
-            let y = LinePlot.Axis(all.map(\.y).min()!, all.map(\.y).max()!, logarithmic: false)
-            func px(_ v: Double) -> Int { left + Int((v - x.low) / (x.high - x.low) * Double(right - left)) }
-            func py(_ v: Double) -> Int { bottom - Int((v - y.low) / (y.high - y.low) * Double(bottom - upper)) }
-            canvas.line(left, upper, left, bottom, (0, 0, 0)); canvas.line(left, bottom, right, bottom, (0, 0, 0))
-            for tick in y.ticks {
-                canvas.line(left - 4, py(tick), left, py(tick), (0, 0, 0))
-                let text = y.label(tick)
-                canvas.text(text, x: left - 8 - Canvas.textWidth(text, scale: 2), y: py(tick) - 5, scale: 2)
-            }
-            for tick in x.ticks {
-                canvas.line(px(tick), bottom, px(tick), bottom + 4, (0, 0, 0))
-                let text = x.label(tick)
-                canvas.text(text, x: px(tick) - Canvas.textWidth(text, scale: 2) / 2, y: bottom + 8, scale: 2)
-            }
-            var legend = left + 6
+            let frame = LinePlot.Frame(
+                left: 80, right: width - 20, upper: top + 18, bottom: top + height - 30,
+                x: LinePlot.Axis(all.map(\.x).min()!, all.map(\.x).max()!, logarithmic: false),
+                y: LinePlot.Axis(all.map(\.y).min()!, all.map(\.y).max()!, logarithmic: false))
+            frame.drawAxes(on: &canvas)
+            var legend = frame.left + 6
             for (index, curve) in curves.enumerated() {
                 let colour = LinePlot.colours[index % LinePlot.colours.count]
                 canvas.text(curve.name, x: legend, y: top + 2, scale: 2, colour: colour)
                 legend += Canvas.textWidth(curve.name, scale: 2) + 16
-                let drawn = curve.points.filter { $0.y.isFinite }.map { (px($0.x), py($0.y)) }
+                let drawn = curve.points.filter { $0.y.isFinite }.map { (frame.px($0.x), frame.py($0.y)) }
                 for (a, b) in zip(drawn, drawn.dropFirst()) { canvas.line(a.0, a.1, b.0, b.1, colour) }
             }
         }
