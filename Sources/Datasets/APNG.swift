@@ -48,11 +48,12 @@ extension PNG {
     /// IHDR's body and the concatenated IDAT data of a (still) PNG file.
     static func stillParts(_ data: Data) throws -> (header: Data, pixels: Data) {
         var header: Data?, pixels = Data()
-        try forEachChunk(data) { type, body in
+        let ended = try forEachChunk(data) { type, body in
             if type == "IHDR" { header = body }
             if type == "IDAT" { pixels.append(body) }
         }
         guard let header else { throw Failure("no IHDR chunk") }
+        guard ended else { throw Failure("no IEND chunk (truncated)") }
         return (header, pixels)
     }
 
@@ -68,7 +69,7 @@ extension PNG {
     public static func decodeAnimation(_ data: Data) throws -> Animation {
         var header: Data?, declared = 0
         var frames: [(sequence: [UInt32], delay: Double, size: Data, pixels: Data)] = []
-        try forEachChunk(data) { type, body in
+        let ended = try forEachChunk(data) { type, body in
             let bytes = [UInt8](body)
             switch type {
             case "IHDR": header = body
@@ -88,6 +89,7 @@ extension PNG {
             }
         }
         guard let header else { throw Failure("no IHDR chunk") }
+        guard ended else { throw Failure("no IEND chunk (truncated)") }
         // Each frame as a still PNG of its own size, decoded as any other.
         let images = try frames.map { frame -> Image in
             var still = Data(signature)
@@ -99,24 +101,5 @@ extension PNG {
         return Animation(
             declaredFrames: declared, frames: images, sequenceNumbers: frames.map(\.sequence),
             delays: frames.map(\.delay))
-    }
-
-    /// Calls `body(type, body)` for every chunk of a PNG file, checking lengths and CRCs.
-    static func forEachChunk(_ data: Data, _ body: (String, Data) throws -> Void) throws {
-        let bytes = [UInt8](data)
-        guard bytes.count >= 8, Array(bytes[0..<8]) == signature else { throw Failure("not a PNG file (bad signature)") }
-        var position = 8
-        while position + 12 <= bytes.count {
-            let length = Int(readUInt32(bytes, position))
-            guard length <= bytes.count - position - 12 else { throw Failure("a chunk runs past the end (truncated)") }
-            let type = String(decoding: bytes[(position + 4)..<(position + 8)], as: UTF8.self)
-            guard Zlib.crc32(Data(bytes[(position + 4)..<(position + 8 + length)]))
-                == readUInt32(bytes, position + 8 + length)
-            else { throw Failure("chunk \(type) fails its CRC check (corrupt)") }
-            try body(type, Data(bytes[(position + 8)..<(position + 8 + length)]))
-            position += 12 + length
-            if type == "IEND" { return }
-        }
-        throw Failure("no IEND chunk (truncated)")
     }
 }

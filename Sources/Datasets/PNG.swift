@@ -43,38 +43,20 @@ public enum PNG {
     // MARK: Decoding
 
     public static func decode(_ data: Data) throws -> Image {
-        let bytes = [UInt8](data)
-        guard bytes.count >= 8, Array(bytes[0..<8]) == signature else {
-            throw Failure("not a PNG file (bad signature)")
-        }
-        var position = 8
         var header: (width: Int, height: Int, depth: Int, colour: Int, interlace: Int)?
         var palette: [UInt8] = [], transparency: [UInt8] = []
         var compressed = Data()
-        var ended = false
-        while position + 12 <= bytes.count {
-            let length = Int(readUInt32(bytes, position))
-            let type = String(decoding: bytes[(position + 4)..<(position + 8)], as: UTF8.self)
-            guard length <= bytes.count - position - 12 else {
-                throw Failure("chunk \(type) runs past the end of the file (truncated)")
-            }
-            let body = Array(bytes[(position + 8)..<(position + 8 + length)])
-            let storedCRC = readUInt32(bytes, position + 8 + length)
-            guard Zlib.crc32(Data(bytes[(position + 4)..<(position + 8 + length)])) == storedCRC else {
-                throw Failure("chunk \(type) fails its CRC check (corrupt)")
-            }
+        let ended = try forEachChunk(data) { type, chunk in
+            let body = [UInt8](chunk)
             switch type {
             case "IHDR":
-                guard length == 13 else { throw Failure("IHDR of \(length) bytes") }
+                guard body.count == 13 else { throw Failure("IHDR of \(body.count) bytes") }
                 header = (Int(readUInt32(body, 0)), Int(readUInt32(body, 4)), Int(body[8]), Int(body[9]), Int(body[12]))
             case "PLTE": palette = body
             case "tRNS": transparency = body
-            case "IDAT": compressed.append(contentsOf: body)
-            case "IEND": ended = true
+            case "IDAT": compressed.append(chunk)
             default: break
             }
-            position += 12 + length
-            if ended { break }
         }
         guard let header else { throw Failure("no IHDR chunk") }
         guard ended else { throw Failure("no IEND chunk (truncated)") }
@@ -107,6 +89,29 @@ public enum PNG {
         return try expand(
             rows, header.width, header.height, header.depth, header.colour, samplesPerPixel, stride, palette,
             transparency)
+    }
+
+    /// Calls `body(type, body)` for every chunk of a PNG file up to IEND, checking lengths and
+    /// CRCs; returns whether IEND came (a file cut short has none).
+    @discardableResult
+    static func forEachChunk(_ data: Data, _ body: (String, Data) throws -> Void) throws -> Bool {
+        let bytes = [UInt8](data)
+        guard bytes.count >= 8, Array(bytes[0..<8]) == signature else { throw Failure("not a PNG file (bad signature)") }
+        var position = 8
+        while position + 12 <= bytes.count {
+            let length = Int(readUInt32(bytes, position))
+            let type = String(decoding: bytes[(position + 4)..<(position + 8)], as: UTF8.self)
+            guard length <= bytes.count - position - 12 else {
+                throw Failure("chunk \(type) runs past the end of the file (truncated)")
+            }
+            guard Zlib.crc32(Data(bytes[(position + 4)..<(position + 8 + length)]))
+                == readUInt32(bytes, position + 8 + length)
+            else { throw Failure("chunk \(type) fails its CRC check (corrupt)") }
+            try body(type, Data(bytes[(position + 8)..<(position + 8 + length)]))
+            position += 12 + length
+            if type == "IEND" { return true }
+        }
+        return false
     }
 
     static func readUInt32(_ b: [UInt8], _ i: Int) -> UInt32 {
