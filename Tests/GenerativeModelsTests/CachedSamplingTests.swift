@@ -22,8 +22,8 @@ final class CachedSamplingTests: XCTestCase {
         let network: any PixelNetwork = switch name {
         case "pixelcnn": PixelCNNNetwork(o, channels: c, generator: &rng)
         case "gated-pixelcnn": GatedPixelCNNNetwork(o, channels: c, generator: &rng)
-        case "row-lstm": PixelRNNNetwork(.row, o, generator: &rng)
-        case "diagonal-bilstm": PixelRNNNetwork(.diagonalBidirectional, o, generator: &rng)
+        case "row-lstm": PixelRNNNetwork(.row, o, channels: c, generator: &rng)
+        case "diagonal-bilstm": PixelRNNNetwork(.diagonalBidirectional, o, channels: c, generator: &rng)
         default: PixelCNNPlusPlusNetwork(o, channels: c, generator: &rng)
         }
         let m = AutoregressiveModel(network: network, likelihood: o.likelihood, imageShape: imageShape, classes: o.classes,
@@ -81,14 +81,15 @@ final class CachedSamplingTests: XCTestCase {
 
     func testGatedPixelCNN() {
         assertSameDraws(model("gated-pixelcnn", options(.bernoulli, layers: 3), imageShape: [1, 6, 7]))
-        assertSameDraws(model("gated-pixelcnn", options(.categorical), imageShape: [3, 5, 6]))
+        assertSameDraws(model("gated-pixelcnn", options(.categorical, features: 12), imageShape: [3, 5, 6]))
+        assertSameDraws(model("gated-pixelcnn", options(.bernoulli, features: 6, layers: 3), imageShape: [3, 6, 5]))
     }
 
     func testClassConditionalGatedPixelCNN() {
         let labels = [2, 0, 1]
         let m = model("gated-pixelcnn", options(.bernoulli, layers: 3, classes: 3), imageShape: [1, 6, 7])
         assertSameDraws(m, labels: labels)
-        assertSameDraws(model("gated-pixelcnn", options(.categorical, classes: 3), imageShape: [3, 5, 6]), labels: labels)
+        assertSameDraws(model("gated-pixelcnn", options(.categorical, features: 12, classes: 3), imageShape: [3, 5, 6]), labels: labels)
         // The labels reach the cached sampler: other labels, other conditionals (at the first
         // pixel, the labels are all there is).
         func first(_ labels: [Int]) -> [Float] {
@@ -109,9 +110,21 @@ final class CachedSamplingTests: XCTestCase {
         assertSameDraws(model("row-lstm", wide, imageShape: [1, 5, 7]))
     }
 
+    func testRowLSTMColourRedGreenBlue() {
+        assertSameDraws(model("row-lstm", options(.categorical, features: 12), imageShape: [3, 5, 6]))
+        var wide = options(.bernoulli, features: 6, firstKernel: 3)
+        wide.rowKernel = 5
+        assertSameDraws(model("row-lstm", wide, imageShape: [3, 6, 5]))
+    }
+
     func testDiagonalBiLSTM() {
         assertSameDraws(model("diagonal-bilstm", options(.bernoulli), imageShape: [1, 5, 7]))
         assertSameDraws(model("diagonal-bilstm", options(.categorical, layers: 1, firstKernel: 3), imageShape: [1, 7, 4]))
+    }
+
+    func testDiagonalBiLSTMColourRedGreenBlue() {
+        assertSameDraws(model("diagonal-bilstm", options(.categorical, features: 12), imageShape: [3, 5, 6]))
+        assertSameDraws(model("diagonal-bilstm", options(.bernoulli, features: 6, firstKernel: 3), imageShape: [3, 6, 4]))
     }
 
     func testPixelCNNPlusPlusGrey() {

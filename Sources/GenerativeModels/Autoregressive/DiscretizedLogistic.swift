@@ -34,6 +34,19 @@ public enum DiscretizedLogisticMixture {
         return (logits, means, logScales, coefficients)
     }
 
+    /// The means [N, C, K, H, W] of each colour's logistics given the colours before it at the
+    /// same pixel: green's moves with red's value, blue's with red's and green's (images in [-1, 1]).
+    static func conditionedMeans(_ rawMeans: Tensor, coefficients: Tensor?, scaledImages x: Tensor) -> Tensor {
+        guard let coefficients else { return rawMeans }
+        // [N, 1, H, W] -> broadcast over K
+        let value = { (channel: Int) in x.sliced(axis: 1, channel..<channel + 1) }
+        let coefficient = { (i: Int) in coefficients.sliced(axis: 1, i..<i + 1).squeezed(1) }
+        let mean = { (channel: Int) in rawMeans.sliced(axis: 1, channel..<channel + 1).squeezed(1) }
+        let green = mean(1) + coefficient(0) * value(0)
+        let blue = mean(2) + coefficient(1) * value(0) + coefficient(2) * value(1)
+        return Tensor.stack([mean(0), green, blue], axis: 1)
+    }
+
     /// log P(images) per image, [N], in nats, for 8-bit images [N, C, H, W] with values k / 255.
     /// Grey images take the engine's fused op (one pass each way, first derivatives); colour
     /// images, and grey ones when `fused` is false (second derivatives, the op's tests), this
@@ -45,16 +58,7 @@ public enum DiscretizedLogisticMixture {
         if c == 1 && fused { return discretizedLogisticMixtureLogLikelihood(parameters, images: images, components: k) }
         let x = images * 2 - 1 // [-1, 1]
         let (logits, rawMeans, logScales, coefficients) = split(parameters, components: k, channels: c)
-        var means = rawMeans
-        if let coefficients {
-            // [N, 1, H, W] -> broadcast over K
-            let value = { (channel: Int) in x.sliced(axis: 1, channel..<channel + 1) }
-            let coefficient = { (i: Int) in coefficients.sliced(axis: 1, i..<i + 1).squeezed(1) }
-            let mean = { (channel: Int) in rawMeans.sliced(axis: 1, channel..<channel + 1).squeezed(1) }
-            let green = mean(1) + coefficient(0) * value(0)
-            let blue = mean(2) + coefficient(1) * value(0) + coefficient(2) * value(1)
-            means = Tensor.stack([mean(0), green, blue], axis: 1)
-        }
+        let means = conditionedMeans(rawMeans, coefficients: coefficients, scaledImages: x)
         let perChannel = binLogProbabilities(x.unsqueezed(2), means: means, logScales: logScales) // [N, C, K, H, W]
         let perComponent = perChannel.sum(alongAxis: 1) + logSoftmax(logits, axis: 1) // [N, K, H, W]
         return perComponent.logSumExp(alongAxis: 1).reshaped([n, h * w]).sum(alongAxis: 1)

@@ -82,21 +82,29 @@ public final class PixelCNNNetwork: Module, PixelNetwork {
 /// current row (a 1 x (k/2 + 1) kernel over columns up to the current one; the image itself is
 /// shifted right one column at the input, so the first layer never sees the pixel it predicts).
 /// Each layer gates tanh(a) * sigmoid(b); the horizontal stack has residual and skip
-/// connections, and a conditional model adds a label embedding inside every gate. Within a
-/// pixel, colour channels are predicted independently of each other.
+/// connections, and a conditional model adds a label embedding inside every gate.
+///
+/// Colour, as in PixelCNN: the horizontal stack's features split into R, G, B groups, and at
+/// the current pixel a group sees the groups up to its own (mask B), the first layer the
+/// colours before its own (mask A, a 1x1 convolution of the unshifted image); the residual,
+/// skip and output convolutions are 1x1 mask B. The vertical stack needs no mask: it reaches
+/// the horizontal one a row down. Every gate pairs a and b within a group: its 2p maps are
+/// laid out group by group, [a, b] in each.
 public final class GatedPixelCNNNetwork: Module, PixelNetwork {
     let layers: [GatedLayer]
     let head: Sequential
 
     public init(_ o: PixelCNNOptions, channels c: Int, generator rng: inout RandomGenerator) {
+        precondition(o.features % c == 0, "Gated PixelCNN: \(o.features) features do not split into \(c) colour groups")
         layers = (0...o.layers).map { i in
             GatedLayer(
                 inputs: i == 0 ? c : o.features, features: o.features, kernel: i == 0 ? o.firstKernel : 3,
-                residual: i > 0, classes: o.classes, generator: &rng)
+                first: i == 0, classes: o.classes, colourGroups: c, generator: &rng)
         }
         head = Sequential(
-            Function.relu(), Conv2d(o.features, o.features, kernel: 1, generator: &rng),
-            Function.relu(), Conv2d(o.features, c * o.likelihood.levels, kernel: 1, generator: &rng))
+            Function.relu(), MaskedConv2d(.b, o.features, o.features, kernel: 1, colourGroups: c, generator: &rng),
+            Function.relu(),
+            MaskedConv2d(.b, o.features, c * o.likelihood.levels, kernel: 1, colourGroups: c, generator: &rng))
     }
 
     public func callAsFunction(_ images: Tensor, labels: [Int]?) -> Tensor {
@@ -104,7 +112,7 @@ public final class GatedPixelCNNNetwork: Module, PixelNetwork {
         var vertical = x, horizontal = shiftRight(x)
         var skip: Tensor?
         for layer in layers {
-            let out = layer(vertical: vertical, horizontal: horizontal, labels: labels)
+            let out = layer(vertical: vertical, horizontal: horizontal, image: x, labels: labels)
             (vertical, horizontal) = (out.vertical, out.horizontal)
             skip = skip.map { $0 + out.skip } ?? out.skip
         }
@@ -115,44 +123,59 @@ public final class GatedPixelCNNNetwork: Module, PixelNetwork {
 /// One layer of both stacks of Gated PixelCNN.
 final class GatedLayer: Module {
     let vertical: Conv2d
-    let horizontal: Conv2d
+    let horizontal: MaskedConv2d
     let verticalToHorizontal: Conv2d
-    let residual: Conv2d?
-    let skip: Conv2d
+    /// The first layer's view of the current pixel's earlier colours (colour images only).
+    let currentPixel: MaskedConv2d?
+    let residual: MaskedConv2d?
+    let skip: MaskedConv2d
     let verticalLabel: Embedding?
     let horizontalLabel: Embedding?
     let kernel: Int
+    let colourGroups: Int
 
     init(
-        inputs: Int, features p: Int, kernel k: Int, residual hasResidual: Bool, classes: Int,
+        inputs: Int, features p: Int, kernel k: Int, first: Bool, classes: Int, colourGroups c: Int,
         generator rng: inout RandomGenerator
     ) {
-        kernel = k
+        (kernel, colourGroups) = (k, c)
         vertical = Conv2d(inputs, 2 * p, kernelSize: (k / 2 + 1, k), generator: &rng)
-        horizontal = Conv2d(inputs, 2 * p, kernelSize: (1, k / 2 + 1), generator: &rng)
+        // The first layer reads the shifted image: every tap is an earlier pixel.
+        horizontal = MaskedConv2d(
+            .b, inputs, 2 * p, kernelSize: (1, k / 2 + 1), colourGroups: first ? 1 : c, generator: &rng)
         verticalToHorizontal = Conv2d(2 * p, 2 * p, kernel: 1, generator: &rng)
-        residual = hasResidual ? Conv2d(p, p, kernel: 1, generator: &rng) : nil
-        skip = Conv2d(p, p, kernel: 1, generator: &rng)
+        residual = first ? nil : MaskedConv2d(.b, p, p, kernel: 1, colourGroups: c, generator: &rng)
+        skip = MaskedConv2d(.b, p, p, kernel: 1, colourGroups: c, generator: &rng)
         verticalLabel = classes > 0 ? Embedding(classes, 2 * p, generator: &rng) : nil
         horizontalLabel = classes > 0 ? Embedding(classes, 2 * p, generator: &rng) : nil
+        currentPixel =
+            first && c > 1 ? MaskedConv2d(.a, inputs, 2 * p, kernel: 1, colourGroups: c, bias: false, generator: &rng) : nil
     }
 
     func callAsFunction(
-        vertical v: Tensor, horizontal h: Tensor, labels: [Int]?
+        vertical v: Tensor, horizontal h: Tensor, image: Tensor, labels: [Int]?
     ) -> (vertical: Tensor, horizontal: Tensor, skip: Tensor) {
         let half = kernel / 2
         // Rows i - k/2 ... i, columns j - k/2 ... j + k/2.
         var vPre = vertical(v, padding: (half, half), paddingAfter: (0, half))
         // Columns j - k/2 ... j of the current row.
         var hPre = horizontal(h, padding: (0, half), paddingAfter: (0, 0)) + verticalToHorizontal(shiftDown(vPre))
+        if let currentPixel { hPre = hPre + currentPixel(image) }
         if let labels, let verticalLabel, let horizontalLabel {
             vPre = vPre + verticalLabel(labels).unsqueezed(2).unsqueezed(3)
             hPre = hPre + horizontalLabel(labels).unsqueezed(2).unsqueezed(3)
         }
-        let gatedH = gatedTanh(hPre)
+        let gatedH = gatedTanh(hPre, groups: colourGroups)
         let hOut = residual.map { h + $0(gatedH) } ?? gatedH
-        return (gatedTanh(vPre), hOut, skip(gatedH))
+        return (gatedTanh(vPre, groups: colourGroups), hOut, skip(gatedH))
     }
+}
+
+/// tanh(a) * sigmoid(b) for maps laid out as `groups` groups of [a, b]: [N, 2p, H, W] -> [N, p, H, W].
+func gatedTanh(_ x: Tensor, groups: Int) -> Tensor {
+    guard groups > 1 else { return gatedTanh(x) }
+    let s = x.shape
+    return gatedTanh(x.reshaped([s[0] * groups, s[1] / groups, s[2], s[3]])).reshaped([s[0], s[1] / 2, s[2], s[3]])
 }
 
 /// Every row moved down one (the top row zeros): position (i, j) holds what was at (i - 1, j).

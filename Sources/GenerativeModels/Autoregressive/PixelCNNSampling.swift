@@ -20,13 +20,13 @@ extension PixelCNNNetwork: CachedSampling {
 
 /// Gated PixelCNN's: the vertical stack's maps at a row become final as the row is drawn (each
 /// layer a few pixels behind the one before) and reach the horizontal stack one row down; the
-/// horizontal stack and the skip sum advance pixel by pixel. All colours of a pixel come from one
-/// output, as in the network.
+/// horizontal stack and the skip sum advance pixel by pixel, colour group by colour group.
 extension GatedPixelCNNNetwork: CachedSampling {
     func samplingGraph(
         images: Int, labels: [Int]?, channels c: Int, height: Int, width: Int, poisoned: Bool
     ) -> SamplingGraph {
-        let graph = SamplingGraph(images: images, channels: c, height: height, width: width, poisoned: poisoned)
+        let graph = SamplingGraph(
+            images: images, channels: c, height: height, width: width, groups: c, poisoned: poisoned)
         var (vertical, horizontal) = (graph.image, graph.image)
         var skip: SamplingNode?
         for (index, layer) in layers.enumerated() {
@@ -41,24 +41,24 @@ extension GatedPixelCNNNetwork: CachedSampling {
             let hLabel = labels.flatMap { labels in layer.horizontalLabel.map { $0(labels) } }
             let vOut = graph.node(
                 channels: features, inputs: [SamplingInput(vPre)], perImage: vLabel, post: { gatedTanh($0[0]) })
-            // The vertical pre-activation (without its label) one row down, through a 1x1.
+            // The vertical pre-activation (without its label) one row down, through a 1x1; the
+            // first layer's view of the current pixel's earlier colours.
             let gated = graph.node(
                 channels: features,
                 sources: [
-                    graph.source(horizontal, kernel: layer.horizontal.weight.value, top: 0, left: half + shift),
+                    graph.maskedSource(horizontal, layer.horizontal, top: 0, left: half + shift),
                     graph.source(vPre, kernel: layer.verticalToHorizontal.weight.value, top: 1, left: 0)
-                ],
+                ] + (layer.currentPixel.map { [graph.maskedSource(graph.image, $0)] } ?? []),
                 bias: biasSum(layer.horizontal.bias?.value, layer.verticalToHorizontal.bias?.value), perImage: hLabel,
                 post: { gatedTanh($0[0]) })
             let hOut =
                 layer.residual.map { residual in
                     graph.node(
-                        channels: features,
-                        sources: [graph.source(gated, kernel: residual.weight.value, top: 0, left: 0)],
+                        channels: features, sources: [graph.maskedSource(gated, residual)],
                         inputs: [SamplingInput(horizontal)], bias: residual.bias?.value)
                 } ?? gated
             skip = graph.node(
-                channels: features, sources: [graph.source(gated, kernel: layer.skip.weight.value, top: 0, left: 0)],
+                channels: features, sources: [graph.maskedSource(gated, layer.skip)],
                 inputs: skip.map { [SamplingInput($0)] } ?? [], bias: layer.skip.bias?.value)
             (vertical, horizontal) = (vOut, hOut)
         }
@@ -113,16 +113,23 @@ extension SamplingGraph {
             precondition(!(last && residual != nil && reluAfter), "cached sampling: a residual after a ReLU")
             current = node(
                 channels: weight.shape[0],
-                sources: [maskedSource(current, weight: weight, mask: mask, padding: padding)],
+                sources: [maskedSource(current, weight: weight, mask: mask, top: padding, left: padding)],
                 inputs: last ? residual.map { [SamplingInput($0)] } ?? [] : [], bias: bias,
                 post: reluAfter ? { relu($0[0]) } : { $0.dropFirst().reduce($0[0], +) })
         }
         return current
     }
 
+    /// A masked convolution's source, its border above and to the left its own unless given.
+    func maskedSource(_ input: SamplingNode, _ layer: MaskedConv2d, top: Int? = nil, left: Int? = nil) -> SamplingSource {
+        maskedSource(
+            input, weight: layer.weight.value * layer.mask, mask: layer.mask, top: top ?? layer.padding,
+            left: left ?? layer.padding)
+    }
+
     /// A (masked) convolution's source: only the taps the mask shows, and at each, per output
     /// colour group, the leading input channels it shows (the groups before, or up to, its own).
-    func maskedSource(_ input: SamplingNode, weight: Tensor, mask: Tensor?, padding: Int) -> SamplingSource {
+    func maskedSource(_ input: SamplingNode, weight: Tensor, mask: Tensor?, top: Int, left: Int) -> SamplingSource {
         let (outputs, inputs, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
         let m = mask?.scalars
         var taps: [(row: Int, column: Int)] = [], weights: [Tensor] = [], limits: [[Int]] = []
@@ -138,7 +145,7 @@ extension SamplingGraph {
                 limits.append(shown)
             }
         }
-        return SamplingSource(input, top: padding, left: padding, taps: taps, weights: weights, limits: limits)
+        return SamplingSource(input, top: top, left: left, taps: taps, weights: weights, limits: limits)
     }
 }
 

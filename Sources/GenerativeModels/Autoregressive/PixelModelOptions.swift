@@ -26,14 +26,7 @@ public enum PixelCNN: PixelArchitecture {
         PixelCNNNetwork(o, channels: channels, generator: &generator)
     }
     public static func check(_ o: PixelCNNOptions, imageShape: [Int]) throws {
-        let (c, f) = (imageShape[0], o.features)
-        guard f % (2 * c) == 0 else {
-            let below = f / (2 * c) * 2 * c, above = below + 2 * c
-            throw TrainingError(
-                "pixelcnn splits its \(f) features into \(c) colour groups of whole halves, so --features must be a "
-                    + "multiple of "
-                    + "\(2 * c): \(below > 0 ? "\(below) or " : "")\(above)")
-        }
+        try requireColourGroups(o.features, multiple: 2 * imageShape[0], "pixelcnn", "of whole halves")
     }
 }
 
@@ -43,32 +36,42 @@ public enum GatedPixelCNN: PixelArchitecture {
     ) -> any PixelNetwork {
         GatedPixelCNNNetwork(o, channels: channels, generator: &generator)
     }
+    public static func check(_ o: PixelCNNOptions, imageShape: [Int]) throws {
+        let c = imageShape[0]
+        try requireColourGroups(o.features, multiple: c % 2 == 0 ? c : 2 * c, "gated-pixelcnn", "(and even)")
+    }
 }
 
-/// PixelRNN's two LSTMs model grey images.
-func requireGrey(_ imageShape: [Int], _ model: String) throws {
-    guard imageShape[0] == 1 else {
-        throw TrainingError("\(model) models grey images; the data has \(imageShape[0]) channels")
-    }
+/// The features of every layer split into one group per colour channel: `features` must be a
+/// multiple of `multiple`; the error names the nearest multiples.
+func requireColourGroups(_ features: Int, multiple: Int, _ model: String, _ detail: String) throws {
+    guard features % multiple != 0 else { return }
+    let below = features / multiple * multiple, above = below + multiple
+    throw TrainingError(
+        "\(model) splits its \(features) features into colour groups \(detail), so --features must be a multiple of "
+            + "\(multiple): \(below > 0 ? "\(below) or " : "")\(above)")
 }
 
 public enum RowLSTM: PixelArchitecture {
     public static func network(
         _ o: PixelCNNOptions, channels: Int, generator: inout RandomGenerator
     ) -> any PixelNetwork {
-        PixelRNNNetwork(.row, o, generator: &generator)
+        PixelRNNNetwork(.row, o, channels: channels, generator: &generator)
     }
-    public static func check(_ o: PixelCNNOptions, imageShape: [Int]) throws { try requireGrey(imageShape, "row-lstm") }
+    public static func check(_ o: PixelCNNOptions, imageShape: [Int]) throws {
+        try requireColourGroups(o.features, multiple: 2 * imageShape[0], "row-lstm", "of whole halves (its units)")
+    }
 }
 
 public enum DiagonalBiLSTM: PixelArchitecture {
     public static func network(
         _ o: PixelCNNOptions, channels: Int, generator: inout RandomGenerator
     ) -> any PixelNetwork {
-        PixelRNNNetwork(.diagonalBidirectional, o, generator: &generator)
+        PixelRNNNetwork(.diagonalBidirectional, o, channels: channels, generator: &generator)
     }
     public static func check(_ o: PixelCNNOptions, imageShape: [Int]) throws {
-        try requireGrey(imageShape, "diagonal-bilstm")
+        try requireColourGroups(
+            o.features, multiple: 2 * imageShape[0], "diagonal-bilstm", "of whole halves (its units)")
     }
 }
 

@@ -134,9 +134,8 @@ final class SamplingNode {
             arguments.append(biases[g].map { product + $0 } ?? product)
         }
         for input in inputs {
-            let (lower, count) = (
-                input.channels.lowerBound + g * input.channels.count / groups, input.channels.count / groups
-            )
+            let count = input.channels.count / groups
+            let lower = input.channels.lowerBound + g * (input.groupStride ?? count)
             arguments.append(
                 Tensor(shape: [rows, count]) { out in
                     var to = out.baseAddress!
@@ -277,19 +276,22 @@ struct SamplingSource {
 
 /// Another map read at the position itself, moved: (i + rowShift, j + columnShift), or mirrored,
 /// (i + rowShift, columnShift - j); zero outside the map. With G groups, group g reads the g-th
-/// part of `channels`.
+/// part of `channels`, or, with a `groupStride`, as many channels `groupStride` * g further on.
 struct SamplingInput {
     unowned let node: SamplingNode
     let channels: Range<Int>
     let rowShift, columnShift: Int
     let mirrored: Bool
+    let groupStride: Int?
 
     init(
         _ node: SamplingNode, channels: Range<Int>? = nil, rowShift: Int = 0, columnShift: Int = 0,
-        mirrored: Bool = false
+        mirrored: Bool = false, groupStride: Int? = nil
     ) {
         (self.node, self.channels) = (node, channels ?? 0..<node.channels)
-        (self.rowShift, self.columnShift, self.mirrored) = (rowShift, columnShift, mirrored)
+        (self.rowShift, self.columnShift, self.mirrored, self.groupStride) = (
+            rowShift, columnShift, mirrored, groupStride
+        )
     }
 
     @inline(__always)
