@@ -96,8 +96,8 @@ public struct RunConfig: Codable, Equatable, @unchecked Sendable {
 /// The data sets the command line knows by name, and the models of run directories.
 public enum Catalog {
     public static let datasets = [
-        "mnist", "binarized-mnist", "dequantized-mnist", "mnist32", "shapes", "edges2mnist", "thin2thick",
-        "shapes2fill"
+        "mnist", "binarized-mnist", "dequantized-mnist", "mnist32", "colored-mnist", "shapes", "edges2mnist",
+        "thin2thick", "shapes2fill"
     ] + PointMixture.names
 
     /// A fresh model for `config`, its weights initialised from the config's seed.
@@ -132,6 +132,8 @@ public enum Catalog {
                 count: split == .train ? 2000 : 200, size: imageSize ?? 64, seed: split == .train ? 3 : 4)
         case "thin2thick": return UnpairedDataset.thinToThick(try MNISTDataset(split, directory: dataDirectory))
         case "mnist": return try MNISTDataset(split, directory: dataDirectory)
+        case "colored-mnist":
+            return ColoredDigits(try MNISTDataset(split, directory: dataDirectory), seed: split == .train ? 7 : 8)
         case let name where name.hasPrefix("dequantized-") && !name.contains("/"):
             let base = String(name.dropFirst("dequantized-".count))
             guard

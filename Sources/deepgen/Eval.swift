@@ -14,7 +14,7 @@ struct Eval: ParsableCommand {
     @Argument(help: "A run directory written by `deepgen train`.", completion: .directory) var runDir: String
     @Option(
         help:
-            "elbo or nll (nats per image), bpd (bits per dimension), mse (per pixel), accuracy (clustering or classifier, percent), fid (samples; for a classifier run, the training images: the real-data baseline), l1, psnr, ssim (pix2pix), cycle (cyclegan), projection (stylegan: mean PSNR of held-out images projected into W+, and a judge's label agreement), labels (a class-conditional model: the share of --count samples the classifier reads as the class asked for), modes (a GAN on ring8 or grid25: modes covered), discriminator (a GAN on mixture1d: D against the optimal D*). A model gives those its capabilities allow; the error lists them."
+            "elbo or nll (nats per image), bpd (bits per dimension), mse (per pixel), accuracy (clustering or classifier, percent), fid (samples; for a classifier run, the training images: the real-data baseline), l1, psnr, ssim (pix2pix), cycle (cyclegan), projection (stylegan: mean PSNR of held-out images projected into W+, and a judge's label agreement), labels (a class-conditional model: the share of --count samples the classifier reads as the class asked for), recognisable (the share of --count samples the classifier reads as some class with probability above 0.9), modes (a GAN on ring8 or grid25: modes covered), discriminator (a GAN on mixture1d: D against the optimal D*). A model gives those its capabilities allow; the error lists them."
     )
     var metric: Metric
     @Option(help: "The classifier run whose features define the FID (deepgen train classifier).") var classifier =

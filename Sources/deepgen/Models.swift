@@ -14,23 +14,31 @@ struct Models: ParsableCommand {
     func run() throws {
         guard let name else {
             let rows =
-                [["model", "section", "default data", "what it is"]]
+                [["model", "section", "default data", "--preset quick", "--preset paper", "what it is"]]
                 + ModelRegistry.entries.map { entry in
                     [
                         entry.name, entry.section.isEmpty ? "-" : entry.section, entry.defaults.defaultDataset,
-                        entry.summary
+                        entry.quick.time, entry.quick.paper, entry.summary
                     ]
                 }
-            let widths = (0..<3).map { column in rows.map { $0[column].count }.max() ?? 0 }
+            let last = rows[0].count - 1
+            let widths = (0..<last).map { column in rows.map { $0[column].count }.max() ?? 0 }
             for row in rows {
-                print((0..<3).map { row[$0].padding(toLength: widths[$0] + 2, withPad: " ", startingAt: 0) }.joined()
-                    + row[3])
+                print(
+                    (0..<last).map { row[$0].padding(toLength: widths[$0] + 2, withPad: " ", startingAt: 0) }.joined()
+                        + row[last])
             }
-            return print("\n`deepgen models NAME` shows what a model can do; `deepgen train NAME --help` its options.")
+            return print(
+                "\n--preset quick: minutes on one core (measured), for a first look; --preset paper: the papers' "
+                    + "settings, the defaults.\n`deepgen models NAME` shows what a model can do and its presets; "
+                    + "`deepgen train NAME --help` its options.")
         }
         let entry = try ModelRegistry.entry(name)
         print("\(entry.name): \(entry.summary)" + (entry.section.isEmpty ? "" : " (section \(entry.section))"))
-        print("default data: \(entry.defaults.defaultDataset)\n")
+        print("default data: \(entry.defaults.defaultDataset)")
+        print("--preset quick: \(entry.quick.arguments.joined(separator: " ")); \(entry.quick.time) on one core, "
+            + entry.quick.result)
+        print("--preset paper (the defaults): \(entry.quick.paper)\n")
         for (ability, command) in try Self.abilities(of: entry) {
             print("  " + ability.padding(toLength: 34, withPad: " ", startingAt: 0) + command)
         }
@@ -42,7 +50,10 @@ struct Models: ParsableCommand {
         // 32 x 32 grey images: a shape every model takes.
         let model = try entry.defaults.makeModel(imageShape: [1, 32, 32], generator: &generator)
         let run = "runs/\(entry.name)"
-        var abilities = [("train", "deepgen train \(entry.name) --out \(run)")]
+        var abilities = [
+            ("train (a first look)", "deepgen train \(entry.name) --preset quick --out \(run)"),
+            ("train (the paper's settings)", "deepgen train \(entry.name) --out \(run)")
+        ]
         if model.drawsSamples { abilities.append(("sample", "deepgen sample \(run)")) }
         if model is ConditionalSampling {
             abilities.append(("a class's samples (with --classes)", "deepgen sample \(run) --label 7"))

@@ -20,10 +20,16 @@ struct Train: ParsableCommand {
         completion: .file(extensions: ["json", "yaml", "yml"])
     )
     var config: String?
+    @Option(
+        help:
+            "quick (a first look: settings chosen by measurement to show something recognisable within minutes on one core; deepgen models lists them) or paper (the papers' settings, the defaults). Flags given beside it override it.",
+        completion: .list(Preset.allCases.map(\.rawValue)))
+    var preset: Preset?
+    enum Preset: String, ExpressibleByArgument, CaseIterable { case quick, paper }
 
     @Option(
         help:
-            "mnist, binarized-mnist, dequantized-mnist, mnist32, shapes, edges2mnist or shapes2fill (pairs), thin2thick (two domains), ring8, grid25 or mixture1d (points), or a folder of PNG or JPEG images (default: the model's; deepgen train MODEL --help).",
+            "mnist, binarized-mnist, dequantized-mnist, mnist32, colored-mnist (RGB), shapes, edges2mnist or shapes2fill (pairs), thin2thick (two domains), ring8, grid25 or mixture1d (points), or a folder of PNG or JPEG images (default: the model's; deepgen train MODEL --help).",
         completion: .list(Catalog.datasets)
     )
     var dataset: String?
@@ -90,6 +96,9 @@ struct Train: ParsableCommand {
         }
         if let model { _ = try ModelRegistry.entry(model) }
         guard epochs == nil || steps == nil else { throw ValidationError("give --epochs or --steps, not both") }
+        guard preset == nil || !resume else {
+            throw ValidationError("--preset sets a new run's options; a resumed run keeps its own (drop --preset)")
+        }
         // Ranges beyond what the library's constructors assume, or beyond any memory: refused
         // here with the valid range rather than met as a stopped process.
         func require(_ condition: Bool, _ message: String) throws { if !condition { throw ValidationError(message) } }
@@ -141,7 +150,7 @@ struct Train: ParsableCommand {
             config = try resumedConfig(run)
         } else {
             try requireFresh(run)
-            config = try makeConfig(over: file)
+            config = try makeConfig(over: try presetConfig(over: file))
         }
         // A saved run's images keep its size and channels unless the flags say otherwise.
         let saved = config.imageShape.count == 3
@@ -218,10 +227,13 @@ struct Train: ParsableCommand {
         }
         if communicator.rank == 0 {
             let split = ranks > 1 ? " over \(ranks) \(microBatches > 1 ? "micro-batches" : "ranks")" : ""
+            // A wall-time budget alone has no planned number of steps.
+            let planned = main.totalSteps < Int.max ? "\(main.totalSteps) steps" : "steps"
+            let budget = config.training.minutes.map { " for up to \(String(format: "%g", $0)) minutes" } ?? ""
             FileHandle.standardError.write(
                 Data(
-                    ("training \(config.model) on \(config.dataset) (\(data.count) examples, \(main.totalSteps) steps "
-                        + "of \(config.training.batchSize)\(split)) into \(run.url.path)\n")
+                    ("training \(config.model) on \(config.dataset) (\(data.count) examples, \(planned) of "
+                        + "\(config.training.batchSize)\(split)\(budget)) into \(run.url.path)\n")
                         .utf8))
             if let note = BLAS.kernelNote { FileHandle.standardError.write(Data((note + "\n").utf8)) }
         }
@@ -236,6 +248,18 @@ struct Train: ParsableCommand {
             return outcome
         }
         return try main.train(resume: resume)
+    }
+
+    /// The configuration `--preset quick` stands for, over --config's if given: the base that the
+    /// flags then override.
+    func presetConfig(over file: RunConfig?) throws -> RunConfig? {
+        guard preset == .quick else { return file }
+        let entry = try ModelRegistry.entry(model ?? file?.model ?? "")
+        FileHandle.standardError.write(
+            Data(
+                ("preset quick: \(entry.quick.arguments.joined(separator: " ")) (flags given beside it override "
+                    + "these)\n").utf8))
+        return try Train.parse([entry.name] + entry.quick.arguments).makeConfig(over: file)
     }
 
     /// The configuration from the flags, over `base` (a saved run's, or --config's) if given:

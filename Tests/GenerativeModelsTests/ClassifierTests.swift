@@ -45,4 +45,12 @@ final class ClassifierTests: XCTestCase {
         // A floor of more images than the real set holds is refused, not padded out.
         XCTAssertThrowsError(try evaluator.floor(count: 300, real: ShapesDataset(count: 256, size: 12, seed: 2))) { XCTAssert("\($0)".contains("holds 256"), "\($0)") }
     }
+
+    /// `eval --metric recognisable` counts a sample for the class the classifier gives more than
+    /// 0.9, and not at all when no class gets that much (a tie, or 0.9 exactly).
+    func testConfidentReadingsCountOnlyClearReadings() {
+        let p = Tensor([[0.95, 0.05, 0], [0.1, 0.85, 0.05], [0, 0.01, 0.99], [0.9, 0.1, 0], [0.02, 0.97, 0.01], [1.0 / 3, 1.0 / 3, 1.0 / 3]])
+        XCTAssertEqual(Evaluation.confidentReadings(p, threshold: 0.9), [1, 1, 1])
+        XCTAssertEqual(Evaluation.confidentReadings(p, threshold: 0.5), [2, 2, 1])
+    }
 }

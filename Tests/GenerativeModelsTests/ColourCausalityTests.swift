@@ -112,4 +112,40 @@ final class ColourCausalityTests: XCTestCase {
             XCTAssertLessThan(bitsPerPixel, 1.5, "\(name): \(bitsPerPixel) bits per pixel; 1 is the entropy, 3 without colour order")
         }
     }
+
+    /// Features that do not split into colour groups are refused with the nearest valid values;
+    /// grey images take any even width.
+    func testFeaturesMustSplitIntoColourGroups() throws {
+        var o = PixelCNNOptions()
+        o.features = 64
+        let checks: [(String, (PixelCNNOptions, [Int]) throws -> Void)] = [
+            ("pixelcnn", { try PixelCNN.check($0, imageShape: $1) }),
+            ("gated-pixelcnn", { try GatedPixelCNN.check($0, imageShape: $1) }),
+            ("row-lstm", { try RowLSTM.check($0, imageShape: $1) }),
+            ("diagonal-bilstm", { try DiagonalBiLSTM.check($0, imageShape: $1) })
+        ]
+        for (name, check) in checks {
+            XCTAssertThrowsError(try check(o, [3, 8, 8]), name) { error in
+                XCTAssert("\(error)".contains("\(name) splits its 64 features") && "\(error)".contains("multiple of 6: 60 or 66"), "\(error)")
+            }
+            XCTAssertNoThrow(try check(o, [1, 8, 8]), name)
+            var six = o
+            six.features = 6
+            XCTAssertNoThrow(try check(six, [3, 8, 8]), name)
+        }
+        o.features = 4
+        XCTAssertThrowsError(try PixelCNN.check(o, imageShape: [3, 8, 8])) { XCTAssert("\($0)".contains("multiple of 6: 6"), "\($0)") }
+    }
+
+    /// A Bernoulli model takes binary pixels only: 8-bit data is refused with what to use instead.
+    func testBernoulliRefusesDataThatIsNotBinary() throws {
+        let binary = ByteImageDataset(name: "binary", pixels: (0..<128).map { $0 % 3 == 0 ? 255 : 0 }, imageShape: [1, 4, 4], labels: nil)
+        let grey = ByteImageDataset(name: "grey", pixels: (0..<128).map { UInt8($0) }, imageShape: [1, 4, 4], labels: nil)
+        let bernoulli = PixelModelOptions<PixelCNN>()
+        XCTAssertNoThrow(try bernoulli.adapted(to: binary))
+        XCTAssertThrowsError(try bernoulli.adapted(to: grey)) { XCTAssert("\($0)".contains("--likelihood categorical"), "\($0)") }
+        var categorical = bernoulli
+        categorical.likelihood = .categorical
+        XCTAssertNoThrow(try categorical.adapted(to: grey))
+    }
 }

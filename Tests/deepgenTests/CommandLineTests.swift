@@ -267,6 +267,14 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(perClass.count, 4)
         XCTAssertEqual(try XCTUnwrap(object["value"] as? Double), perClass.reduce(0, +) / 4, accuracy: 1e-2, "two samples of each class")
         assertFails(try deepgen("eval", pixelcnn, "--metric", "labels", "--classifier", classifier), saying: "but of class-conditional models")
+        // The share of samples read as some class with confidence: a percentage of whole samples.
+        let recognisable = try deepgen("eval", pixelcnn, "--metric", "recognisable", "--classifier", classifier, "--count", "8", "--json")
+        XCTAssertEqual(recognisable.status, 0, recognisable.err)
+        let read = try JSONSerialization.jsonObject(with: Data(recognisable.out.utf8)) as! [String: Any]
+        let byClass = try XCTUnwrap(read["by_class"] as? [Double])
+        XCTAssertEqual(byClass.count, 4)
+        XCTAssertEqual(try XCTUnwrap(read["value"] as? Double), 100 * byClass.reduce(0, +) / 8, accuracy: 1e-9)
+        assertFails(try deepgen("eval", classifier, "--metric", "recognisable", "--classifier", classifier), saying: "models that sample images")
     }
 
     /// Pix2Pix from a paired folder (A/ and B/): held-out L1, PSNR and SSIM as JSON, a sample

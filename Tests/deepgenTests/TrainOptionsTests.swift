@@ -69,9 +69,8 @@ final class TrainOptionsTests: TemporaryDirectoryTestCase {
 
 /// `train --config`: a run's configuration trained again, with flags over it.
 final class ConfigFileTests: TemporaryDirectoryTestCase {
-    func train(_ arguments: String...) throws -> Invocation {
-        try Invocation.run(["train"] + arguments, in: root)
-    }
+    func train(_ arguments: String...) throws -> Invocation { try train(arguments) }
+    func train(_ arguments: [String]) throws -> Invocation { try Invocation.run(["train"] + arguments, in: root) }
 
     func log(_ run: String) throws -> String {
         try String(contentsOf: root.appendingPathComponent(run).appendingPathComponent("log.jsonl"), encoding: .utf8)
@@ -93,6 +92,29 @@ final class ConfigFileTests: TemporaryDirectoryTestCase {
         let other = try train("dcgan", "--config", "a/config.json", "--out", "d")
         XCTAssertEqual(other.status, 64)
         XCTAssert(other.err.contains("the configuration is of vae, not dcgan"), other.err)
+    }
+
+    /// `--preset quick` sets its values, printed at the start and saved like any option; flags
+    /// beside it override them; `--preset paper` is the defaults; a preset never rides on a
+    /// resumed run. Every model's quick preset is a valid set of flags.
+    func testPresetsSetValuesThatFlagsOverride() throws {
+        let small = ["--dataset", "shapes", "--image-size", "8", "--hidden", "12"]
+        let quick = try train(["vae", "--preset", "quick", "--steps", "2", "--latent-dim", "3", "--out", "q"] + small)
+        XCTAssertEqual(quick.status, 0, quick.err)
+        XCTAssert(quick.err.contains("preset quick: --steps 3000 --batch-size 64"), quick.err)
+        let q = try RunConfig.load(from: RunDirectory(root.appendingPathComponent("q")))
+        XCTAssertEqual(q.training.batchSize, 64, "the preset's")
+        XCTAssertEqual(q.training.steps, 2, "the flag's over the preset's 3000")
+        XCTAssertEqual(q.options(as: VAE.Options.self)?.latentDimension, 3)
+        XCTAssertEqual(try train(["vae", "--preset", "paper", "--steps", "2", "--out", "p"] + small).status, 0)
+        XCTAssertEqual(try RunConfig.load(from: RunDirectory(root.appendingPathComponent("p"))).training.batchSize, 128)
+        let resumed = try train(["vae", "--preset", "quick", "--resume", "--out", "q"] + small)
+        XCTAssertEqual(resumed.status, 64)
+        XCTAssert(resumed.err.contains("--preset"), resumed.err)
+        for entry in ModelRegistry.entries {
+            XCTAssertNoThrow(try Train.parse([entry.name] + entry.quick.arguments), entry.name)
+            XCTAssertFalse(entry.quick.time.isEmpty || entry.quick.result.isEmpty || entry.quick.paper.isEmpty, "\(entry.name): not measured")
+        }
     }
 
     /// The same fields in YAML.

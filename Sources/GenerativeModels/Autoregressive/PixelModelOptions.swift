@@ -113,6 +113,16 @@ public struct PixelModelOptions<Architecture: PixelArchitecture>: ModelOptions {
     public var defaultDataset: String { network.likelihood == .bernoulli ? "binarized-mnist" : "mnist" }
     public var needsLabels: Bool { network.classes > 0 }
     public func adapted(to data: Dataset) throws -> Self {
+        if network.likelihood == .bernoulli {
+            // A Bernoulli pixel is 0 or 1: other values would be scored as if they were.
+            var generator = RandomGenerator(seed: 0)
+            let probe = data.batch(Array(0..<min(64, data.count)), generator: &generator).images.scalars
+            if let value = probe.first(where: { $0 != 0 && $0 != 1 }) {
+                throw TrainingError(
+                    "--likelihood bernoulli models binary pixels, and \(data.name) has values such as \(value); use "
+                        + "--likelihood categorical for 8-bit images, or a binarised data set (binarized-mnist)")
+            }
+        }
         if network.classes > 0, let largest = (data as? ByteImageDataset)?.labels?.max(), largest >= network.classes {
             throw TrainingError(
                 "\(data.name)'s labels go up to \(largest); a conditional model of them needs --classes "

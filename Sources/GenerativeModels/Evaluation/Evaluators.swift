@@ -126,6 +126,50 @@ extension Evaluation {
             text: text)
     }
 
+    /// The share of `count` samples the classifier reads as some class with probability above
+    /// 0.9 (`threshold`): whether the model draws anything a reader would name, whatever the
+    /// class. The class shares of those read beside it.
+    func recognisable(threshold: Float = 0.9) throws -> Measurement {
+        let network = try classifier(settings.classifier).network
+        let count = settings.count
+        let progress = Progress(total: count, label: "recognisable", unit: "images")
+        var generator = RandomGenerator(seed: settings.seed)
+        var (read, done) = ([Int](repeating: 0, count: network.options.classes), 0)
+        while done < count {
+            let n = min(settings.batchSize, count - done)
+            let samples = withoutGradients { model.sample(count: n, generator: &generator) }
+            let probabilities = withoutGradients {
+                softmax(network.logits(centreCrop(samples, to: network.imageShape)), axis: 1)
+            }
+            for (c, k) in Self.confidentReadings(probabilities, threshold: threshold).enumerated() { read[c] += k }
+            done += n
+            progress.update(done, figures: [("recognisable", 100 * Double(read.reduce(0, +)) / Double(done))])
+        }
+        progress.finish()
+        let value = 100 * Double(read.reduce(0, +)) / Double(count)
+        let text =
+            "\(config.model): the classifier reads \(String(format: "%.1f", value))% of \(count) samples as some "
+                + "class with probability above \(threshold)\nby class: "
+                + read.enumerated().map { "\($0.offset): \($0.element)" }.joined(separator: ", ")
+        return Measurement(
+            model: config.model, metric: .recognisable, value: value, dataset: config.dataset, split: "samples",
+            count: count, k: 1, extra: [Figure("by_class", list: read.map(Double.init), digits: 0)], text: text)
+    }
+
+    /// Per class, the rows of `probabilities` [N, classes] whose largest probability, that
+    /// class's, is above `threshold`.
+    static func confidentReadings(_ probabilities: Tensor, threshold: Float) -> [Int] {
+        let classes = probabilities.shape[1], p = probabilities.scalars
+        var read = [Int](repeating: 0, count: classes)
+        for row in 0..<probabilities.shape[0] {
+            let values = p[row * classes..<(row + 1) * classes]
+            if let best = values.indices.max(by: { values[$0] < values[$1] }), values[best] > threshold {
+                read[best - row * classes] += 1
+            }
+        }
+        return read
+    }
+
     /// A class-conditional model's samples, `count` of them drawn for the classes in turn
     /// (`batchSize` at a time): the share the classifier reads as the class each was drawn for,
     /// overall and per class.

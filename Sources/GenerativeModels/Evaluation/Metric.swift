@@ -24,6 +24,8 @@ public enum Metric: String, CaseIterable, Codable, Sendable {
     case projection
     /// Share of a conditional model's samples the classifier reads as the class asked for.
     case labels
+    /// Share of samples the classifier reads as some class with probability above 0.9.
+    case recognisable
     /// Modes of a toy mixture (ring8, grid25) that a generator's samples cover.
     case modes
     /// Mean |D(x) - D*(x)| of a GAN's discriminator against the optimal one on a 1-D mixture.
@@ -34,7 +36,7 @@ public enum Metric: String, CaseIterable, Codable, Sendable {
         case .elbo, .nll: "nats"
         case .bpd: "bits per dimension"
         case .mse, .l1, .cycle: "per pixel"
-        case .accuracy, .labels: "percent"
+        case .accuracy, .labels, .recognisable: "percent"
         case .fid: "fid"
         case .psnr, .projection: "dB"
         case .ssim: "ssim"
@@ -55,6 +57,7 @@ public enum Metric: String, CaseIterable, Codable, Sendable {
         case .cycle: "models of two domains (cyclegan)"
         case .projection: "stylegan"
         case .labels: "class-conditional models (gated-pixelcnn --classes N)"
+        case .recognisable: "models that sample images"
         case .modes: "generators trained on toy mixtures (gan, wgan, wgan-gp with --architecture mlp on ring8, grid25)"
         case .discriminator: "classic GANs (gan, dcgan) trained on mixture1d"
         }
@@ -73,6 +76,7 @@ public enum Metric: String, CaseIterable, Codable, Sendable {
             case .cycle: (model as? Translating)?.pairing == .unpaired
             case .projection: model is StyleMixing
             case .labels: ((model as? ConditionalSampling)?.classes ?? 0) > 0
+            case .recognisable: model.drawsSamples && !(model is Translating) && !(model is Classifying)
             case .modes: model is ProbabilityDiscriminating
             case .discriminator: (model as? ProbabilityDiscriminating)?.discriminatesByProbability ?? false
             }
@@ -215,6 +219,7 @@ public struct Evaluation {
         case .cycle: return try cycleConsistency()
         case .projection: return try projection()
         case .labels: return try labelAgreement()
+        case .recognisable: return try recognisable()
         case .modes: return try modeCoverage()
         case .discriminator: return try discriminatorGap()
         case .elbo, .nll, .bpd, .mse, .accuracy: return try sumOverExamples(metric)

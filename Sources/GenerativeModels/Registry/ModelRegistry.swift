@@ -14,6 +14,8 @@ public struct ModelEntry: @unchecked Sendable {
     public let defaults: any ModelOptions
     /// The key under which `config.json` held these options before format 2 (`vae`, `gan`, ...).
     let legacyKey: String
+    /// `train --preset quick`: the flags of a first look, chosen by measurement on one core.
+    public let quick: QuickPreset
     let apply: ([String], any ModelOptions) throws -> any ModelOptions
     let decode: (Decoder) throws -> any ModelOptions
     let help: () -> String
@@ -21,10 +23,10 @@ public struct ModelEntry: @unchecked Sendable {
     /// `name` with `defaults`, set from the command line by `flags`.
     public init<Options: ModelOptions, Flags: OptionFlags>(
         _ name: String, _ defaults: Options, flags: Flags.Type, legacyKey: String,
-        section: String = "", summary: String
+        section: String = "", summary: String, quick: QuickPreset
     ) where Flags.Options == Options {
         self.name = name; self.defaults = defaults; self.summary = summary; self.section = section
-        self.legacyKey = legacyKey
+        self.legacyKey = legacyKey; self.quick = quick
         apply = { arguments, base in
             var options = base as? Options ?? defaults
             let flags: Flags
@@ -48,71 +50,108 @@ public struct ModelEntry: @unchecked Sendable {
     public var flagsHelp: String { help() }
 }
 
+/// A model's `--preset quick`: the train command's flags it stands for, and what it took and
+/// gave when measured on one core (`scripts/quick-presets`). `--preset paper` is no flags: the
+/// papers' settings, each model's defaults.
+public struct QuickPreset: Sendable {
+    public let arguments: [String]
+    /// Training time on one core, e.g. "1:50".
+    public let time: String
+    /// What it gave, e.g. "91% of samples read as digits".
+    public let result: String
+    /// What the paper preset's run needs, e.g. "1 epoch: ~40 min on one core".
+    public let paper: String
+
+    public init(_ arguments: String, time: String, result: String, paper: String) {
+        self.arguments = arguments.split(separator: " ").map(String.init)
+        (self.time, self.result, self.paper) = (time, result, paper)
+    }
+}
+
 /// Every model of the command line, one line each: adding a model is its own file plus a line
 /// here (after mlx-swift-examples' `LLMModelFactory`).
 public enum ModelRegistry {
     public static let entries: [ModelEntry] = [
         ModelEntry(
             "pca", PCAModel.Options(), flags: PCAFlags.self, legacyKey: "pca",
-            section: "7.1.1", summary: "principal component analysis, fitted in closed form"),
+            section: "7.1.1", summary: "principal component analysis, fitted in closed form",
+            quick: QuickPreset("--components 20", time: "", result: "", paper: "")),
         ModelEntry(
             "ae", Autoencoder.Options(), flags: AutoencoderFlags.self, legacyKey: "autoencoder",
-            section: "7.1.2", summary: "an autoencoder (MLP or convolutional), deterministic codes"),
+            section: "7.1.2", summary: "an autoencoder (MLP or convolutional), deterministic codes",
+            quick: QuickPreset("--steps 3000 --batch-size 64", time: "", result: "", paper: "")),
         ModelEntry(
             "vae", VAE.Options(), flags: VAEFlags.self, legacyKey: "vae",
-            section: "7.1.3", summary: "a variational autoencoder (Kingma & Welling 2014)"),
+            section: "7.1.3", summary: "a variational autoencoder (Kingma & Welling 2014)",
+            quick: QuickPreset("--steps 3000 --batch-size 64", time: "", result: "", paper: "")),
         ModelEntry(
             "beta-vae", BetaVAE.Options(), flags: BetaVAEFlags.self, legacyKey: "beta-vae",
-            section: "7.1.3", summary: "a VAE with a weight on its KL term (Higgins et al. 2017)"),
+            section: "7.1.3", summary: "a VAE with a weight on its KL term (Higgins et al. 2017)",
+            quick: QuickPreset("--steps 3000 --batch-size 64", time: "", result: "", paper: "")),
         ModelEntry(
             "iwae", VAE.Options.iwae, flags: IWAEFlags.self, legacyKey: "vae",
-            section: "7.1.3", summary: "an importance-weighted autoencoder (Burda et al. 2016)"),
+            section: "7.1.3", summary: "an importance-weighted autoencoder (Burda et al. 2016)",
+            quick: QuickPreset("--k 5 --steps 3000 --batch-size 64", time: "", result: "", paper: "")),
         ModelEntry(
             "vade", VaDE.Options(), flags: VaDEFlags.self, legacyKey: "vade",
-            section: "7.1.3", summary: "a VAE with a Gaussian-mixture prior that clusters (Jiang et al. 2017)"),
+            section: "7.1.3", summary: "a VAE with a Gaussian-mixture prior that clusters (Jiang et al. 2017)",
+            quick: QuickPreset("--pretrain-epochs 2 --steps 1500 --batch-size 100", time: "", result: "", paper: "")),
         ModelEntry(
             "gan", GAN.Options.preset("gan"), flags: GANFlags.self, legacyKey: "gan",
-            section: "7.2.1", summary: "Goodfellow et al.'s GAN of perceptrons"),
+            section: "7.2.1", summary: "Goodfellow et al.'s GAN of perceptrons",
+            quick: QuickPreset("--steps 6000 --batch-size 64", time: "", result: "", paper: "")),
         ModelEntry(
             "dcgan", GAN.Options.preset("dcgan"), flags: DCGANFlags.self, legacyKey: "gan",
-            section: "7.2.2", summary: "a deep convolutional GAN (Radford et al. 2016)"),
+            section: "7.2.2", summary: "a deep convolutional GAN (Radford et al. 2016)",
+            quick: QuickPreset("--features 32 --steps 2000 --batch-size 64", time: "", result: "", paper: "")),
         ModelEntry(
             "wgan", GAN.Options.preset("wgan"), flags: WGANFlags.self, legacyKey: "gan",
-            section: "7.2.6", summary: "a Wasserstein GAN with weight clipping (Arjovsky et al. 2017)"),
+            section: "7.2.6", summary: "a Wasserstein GAN with weight clipping (Arjovsky et al. 2017)",
+            quick: QuickPreset("--features 32 --steps 2500 --batch-size 64", time: "", result: "", paper: "")),
         ModelEntry(
             "wgan-gp", GAN.Options.preset("wgan-gp"), flags: WGANGPFlags.self, legacyKey: "gan",
-            section: "7.2.6", summary: "a Wasserstein GAN with a gradient penalty (Gulrajani et al. 2017)"),
+            section: "7.2.6", summary: "a Wasserstein GAN with a gradient penalty (Gulrajani et al. 2017)",
+            quick: QuickPreset("--features 32 --steps 2000 --batch-size 64", time: "", result: "", paper: "")),
         ModelEntry(
             "pix2pix", Pix2Pix.Options(), flags: Pix2PixFlags.self, legacyKey: "pix2pix",
-            section: "7.2.3", summary: "image-to-image translation from pairs (Isola et al. 2017)"),
+            section: "7.2.3", summary: "image-to-image translation from pairs (Isola et al. 2017)",
+            quick: QuickPreset("--features 16 --steps 2500 --batch-size 16", time: "", result: "", paper: "")),
         ModelEntry(
             "cyclegan", CycleGAN.Options(), flags: CycleGANFlags.self, legacyKey: "cyclegan",
-            section: "7.2.4", summary: "translation between two unpaired domains (Zhu et al. 2017)"),
+            section: "7.2.4", summary: "translation between two unpaired domains (Zhu et al. 2017)",
+            quick: QuickPreset("--features 16 --residual-blocks 3 --steps 800 --batch-size 8", time: "", result: "", paper: "")),
         ModelEntry(
             "stylegan", StyleGAN.Options(), flags: StyleGANFlags.self, legacyKey: "stylegan",
-            section: "7.2.5", summary: "a style-based generator (Karras et al. 2019, 2020)"),
+            section: "7.2.5", summary: "a style-based generator (Karras et al. 2019, 2020)",
+            quick: QuickPreset("--features 32 --steps 700 --batch-size 32", time: "", result: "", paper: "")),
         ModelEntry(
             "pixelcnn", PixelModelOptions<PixelCNN>(), flags: SoftmaxPixelFlags<PixelCNN>.self, legacyKey: "pixelcnn",
-            section: "7.3.2", summary: "masked convolutions (van den Oord et al. 2016)"),
+            section: "7.3.2", summary: "masked convolutions (van den Oord et al. 2016)",
+            quick: QuickPreset("--features 32 --layers 4 --steps 2500 --batch-size 32", time: "", result: "", paper: "")),
         ModelEntry(
             "gated-pixelcnn", PixelModelOptions<GatedPixelCNN>(), flags: GatedPixelCNNFlags.self, legacyKey: "pixelcnn",
             section: "7.3.3",
-            summary: "gated vertical and horizontal stacks, class-conditional (van den Oord et al. 2016)"),
+            summary: "gated vertical and horizontal stacks, class-conditional (van den Oord et al. 2016)",
+            quick: QuickPreset("--classes 10 --features 24 --layers 3 --steps 700 --batch-size 32", time: "", result: "", paper: "")),
         ModelEntry(
             "row-lstm", PixelModelOptions<RowLSTM>(), flags: RowLSTMFlags.self, legacyKey: "pixelcnn",
-            section: "7.3.1", summary: "PixelRNN's row-by-row LSTM (van den Oord et al. 2016)"),
+            section: "7.3.1", summary: "PixelRNN's row-by-row LSTM (van den Oord et al. 2016)",
+            quick: QuickPreset("--features 32 --layers 2 --steps 2000 --batch-size 32", time: "", result: "", paper: "")),
         ModelEntry(
             "diagonal-bilstm", PixelModelOptions<DiagonalBiLSTM>(), flags: SoftmaxPixelFlags<DiagonalBiLSTM>.self,
             legacyKey: "pixelcnn",
-            section: "7.3.1", summary: "PixelRNN's diagonal bidirectional LSTM (van den Oord et al. 2016)"),
+            section: "7.3.1", summary: "PixelRNN's diagonal bidirectional LSTM (van den Oord et al. 2016)",
+            quick: QuickPreset("--features 32 --layers 1 --steps 1200 --batch-size 32", time: "", result: "", paper: "")),
         ModelEntry(
             "pixelcnn++", PixelModelOptions<PixelCNNPlusPlus>(), flags: PixelCNNPlusPlusFlags.self,
             legacyKey: "pixelcnn",
             section: "7.3.4",
-            summary: "a discretised logistic mixture, shifted convolutions, two resolutions (Salimans et al. 2017)"),
+            summary: "a discretised logistic mixture, shifted convolutions, two resolutions (Salimans et al. 2017)",
+            quick: QuickPreset("--features 24 --layers 1 --steps 400 --batch-size 16", time: "", result: "", paper: "")),
         ModelEntry(
             "classifier", Classifier.Options(), flags: ClassifierFlags.self, legacyKey: "classifier",
-            summary: "the MNIST classifier whose features define the FID (not generative)")
+            summary: "the MNIST classifier whose features define the FID (not generative)",
+            quick: QuickPreset("--epochs 1 --batch-size 64 --lr-schedule cosine --learning-rate 2e-3", time: "", result: "", paper: ""))
     ]
 
     /// The model names, in the specification's order.
