@@ -39,6 +39,9 @@ public final class GAN: Module, TrainableModel {
         /// Halvings of the image in D, doublings in G: 2 at 28 px (7 -> 14 -> 28), 4 for the
         /// 64-pixel generator of Radford et al. (4 -> 8 -> 16 -> 32 -> 64).
         public var depth = 2
+        /// The decay of a moving average of G's weights that samples and the FID use (0: none,
+        /// G as trained): Polyak averaging, which smooths out the game's oscillation.
+        public var generatorAverage: Float = 0
         public init() {}
 
         public init(from decoder: Decoder) throws { // runs saved before `features` or `refiningLayers` existed: 64, 0
@@ -53,6 +56,7 @@ public final class GAN: Module, TrainableModel {
             features = try c.decodeIfPresent(Int.self, forKey: .features) ?? 64
             refiningLayers = try c.decodeIfPresent(Int.self, forKey: .refiningLayers) ?? 0
             depth = try c.decodeIfPresent(Int.self, forKey: .depth) ?? 2
+            generatorAverage = try c.decodeIfPresent(Float.self, forKey: .generatorAverage) ?? 0
         }
 
         /// The settings of each catalogue entry, from the papers.
@@ -74,6 +78,8 @@ public final class GAN: Module, TrainableModel {
     public let imageShape: [Int]
     let generator: Sequential
     let discriminator: Sequential
+    /// G's weights averaged over the steps (`generatorAverage` > 0), frozen: what samples.
+    let averagedGenerator: Sequential?
     var generatorOptimizer: Optimizer!
     var discriminatorOptimizer: Optimizer!
 
@@ -108,6 +114,9 @@ public final class GAN: Module, TrainableModel {
                 options, imageShape: imageShape, batchNormInCritic: options.loss != .wassersteinGP,
                 generator: &rng)
         }
+        averagedGenerator =
+            options.generatorAverage > 0
+            ? GAN.copy(of: generator, options, imageShape, widths: perceptronWidths.generator) : nil
         super.init()
         let g = generator.trainableParameters(), d = discriminator.trainableParameters()
         switch options.loss {
@@ -213,6 +222,37 @@ public final class GAN: Module, TrainableModel {
 
     /// Images in [-1, 1] for codes z [N, latent].
     public func generate(_ z: Tensor) -> Tensor { generator(z) }
+
+    /// What samples: the averaged generator if there is one, else G as trained.
+    func draw(_ z: Tensor) -> Tensor { (averagedGenerator ?? generator)(z) }
+
+    /// A frozen generator of the same architecture holding `live`'s values (built from a stream
+    /// of its own, so that G and D start where they would without it).
+    static func copy(of live: Sequential, _ options: Options, _ imageShape: [Int], widths: [Int]) -> Sequential {
+        var rng = RandomGenerator(seed: 0)
+        let copy =
+            options.architecture == .mlp
+            ? perceptrons(options, imageShape: imageShape, widths: (widths, []), generator: &rng).0
+            : convolutional(options, imageShape: imageShape, batchNormInCritic: false, generator: &rng).0
+        try! copy.load(stateDict: Dictionary(uniqueKeysWithValues: live.stateDict().map { ($0.name, $0.tensor) }))
+        copy.freeze()
+        copy.eval()
+        return copy
+    }
+
+    /// average = decay * average + (1 - decay) * G, after each update of G; buffers copied.
+    func updateAverage() {
+        guard let averagedGenerator else { return }
+        let decay = options.generatorAverage
+        withoutGradients {
+            for (average, live) in zip(averagedGenerator.parameters(), generator.parameters()) {
+                average.assign(average.value * decay + live.value * (1 - decay))
+            }
+            for (average, live) in zip(averagedGenerator.namedBuffers(), generator.namedBuffers()) {
+                average.buffer.value = live.buffer.value
+            }
+        }
+    }
 
     /// D(x) [N]: logits (classic GAN) or critic scores (Wasserstein).
     public func discriminate(_ x: Tensor) -> Tensor { discriminator(x).reshaped([-1]) }
@@ -342,6 +382,7 @@ public final class GAN: Module, TrainableModel {
         if discriminatorOptimizer.step % options.criticSteps == 0 {
             let lossG = generatorLoss(latents: noise(n, generator: &context.generator))
             context.minimize(generatorOptimizer, lossG)
+            updateAverage()
             figures["loss_g"] = lossG.scalar
         }
         figures["loss"] = figures["loss_d"]
@@ -350,12 +391,12 @@ public final class GAN: Module, TrainableModel {
 
     /// Images in [0, 1].
     public func sample(count: Int, generator rng: inout RandomGenerator) -> Tensor {
-        (generate(noise(count, generator: &rng)) + 1) * 0.5
+        (draw(noise(count, generator: &rng)) + 1) * 0.5
     }
 
     /// Images along straight lines between pairs of codes: [pairs * steps, C, H, W] in [0, 1].
     public func interpolate(pairs: Int, steps: Int, generator rng: inout RandomGenerator) -> Tensor {
         let a = noise(pairs, generator: &rng), b = noise(pairs, generator: &rng)
-        return ((generate(pointsOnLines(from: a, to: b, steps: steps)) + 1) * 0.5).reshaped([-1] + imageShape)
+        return ((draw(pointsOnLines(from: a, to: b, steps: steps)) + 1) * 0.5).reshaped([-1] + imageShape)
     }
 }

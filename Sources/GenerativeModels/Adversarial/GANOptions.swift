@@ -29,8 +29,15 @@ public struct AdversarialFlags: ParsableArguments {
     @Option(help: "The learning rate of both players (default 2e-4; wgan 5e-5, wgan-gp 1e-4).") var learningRate: Float?
     @Option(help: "Discriminator updates per generator update (default 1; 5 for wgan and wgan-gp).") var criticSteps:
         Int?
+    @Option(
+        help:
+            "Decay of a moving average of the generator's weights that samples and the FID use, e.g. 0.999 (default 0: the generator as trained)."
+    )
+    var generatorAverage: Float?
     public init() {}
     public func validate() throws {
+        try ValidationError.require(
+            generatorAverage.map { (0..<1).contains($0) } ?? true, "--generator-average must be in [0, 1)")
         try ValidationError.require((1...4096).contains(latentDim ?? 1), "--latent-dim must be between 1 and 4096")
         try ValidationError.require((1...1000).contains(criticSteps ?? 1), "--critic-steps must be between 1 and 1000")
         try ValidationError.requirePositive(learningRate, "--learning-rate")
@@ -39,6 +46,7 @@ public struct AdversarialFlags: ParsableArguments {
         o.latentDimension = latentDim ?? o.latentDimension
         o.learningRate = learningRate ?? o.learningRate
         o.criticSteps = criticSteps ?? o.criticSteps
+        o.generatorAverage = generatorAverage ?? o.generatorAverage
     }
 }
 
