@@ -17,7 +17,8 @@ public final class ColoredDigits: ByteImageDataset {
 
     public init(_ digits: ByteImageDataset, seed: UInt64) {
         precondition(
-            digits.imageShape == [1, 28, 28], "colored-mnist is made from 28 x 28 grey digits, not \(digits.imageShape)")
+            digits.imageShape == [1, 28, 28], "colored-mnist is made from 28 x 28 grey digits, not \(digits.imageShape)"
+        )
         let plane = 28 * 28
         var pixels = [UInt8](repeating: 0, count: digits.count * 3 * plane)
         digits.pixels.withUnsafeBufferPointer { source in

@@ -95,10 +95,11 @@ public struct RunConfig: Codable, Equatable, @unchecked Sendable {
 
 /// The data sets the command line knows by name, and the models of run directories.
 public enum Catalog {
-    public static let datasets = [
-        "mnist", "binarized-mnist", "dequantized-mnist", "mnist32", "colored-mnist", "shapes", "edges2mnist",
-        "thin2thick", "shapes2fill"
-    ] + PointMixture.names
+    public static let datasets =
+        [
+            "mnist", "binarized-mnist", "dequantized-mnist", "mnist32", "colored-mnist", "shapes", "edges2mnist",
+            "thin2thick", "shapes2fill"
+        ] + PointMixture.names
 
     /// A fresh model for `config`, its weights initialised from the config's seed.
     public static func makeModel(_ config: RunConfig) throws -> TrainableModel {

@@ -36,8 +36,9 @@ struct Models: ParsableCommand {
         let entry = try ModelRegistry.entry(name)
         print("\(entry.name): \(entry.summary)" + (entry.section.isEmpty ? "" : " (section \(entry.section))"))
         print("default data: \(entry.defaults.defaultDataset)")
-        print("--preset quick: \(entry.quick.arguments.joined(separator: " ")); \(entry.quick.time) on one core, "
-            + entry.quick.result)
+        print(
+            "--preset quick: \(entry.quick.arguments.joined(separator: " ")); \(entry.quick.time) on one core, "
+                + entry.quick.result)
         print("--preset paper (the defaults): \(entry.quick.paper)\n")
         for (ability, command) in try Self.abilities(of: entry) {
             print("  " + ability.padding(toLength: 34, withPad: " ", startingAt: 0) + command)

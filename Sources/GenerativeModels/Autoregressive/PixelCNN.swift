@@ -149,7 +149,8 @@ final class GatedLayer: Module {
         verticalLabel = classes > 0 ? Embedding(classes, 2 * p, generator: &rng) : nil
         horizontalLabel = classes > 0 ? Embedding(classes, 2 * p, generator: &rng) : nil
         currentPixel =
-            first && c > 1 ? MaskedConv2d(.a, inputs, 2 * p, kernel: 1, colourGroups: c, bias: false, generator: &rng) : nil
+            first && c > 1
+            ? MaskedConv2d(.a, inputs, 2 * p, kernel: 1, colourGroups: c, bias: false, generator: &rng) : nil
     }
 
     func callAsFunction(

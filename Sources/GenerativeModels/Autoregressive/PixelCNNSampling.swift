@@ -121,7 +121,8 @@ extension SamplingGraph {
     }
 
     /// A masked convolution's source, its border above and to the left its own unless given.
-    func maskedSource(_ input: SamplingNode, _ layer: MaskedConv2d, top: Int? = nil, left: Int? = nil) -> SamplingSource {
+    func maskedSource(_ input: SamplingNode, _ layer: MaskedConv2d, top: Int? = nil, left: Int? = nil) -> SamplingSource
+    {
         maskedSource(
             input, weight: layer.weight.value * layer.mask, mask: layer.mask, top: top ?? layer.padding,
             left: left ?? layer.padding)

@@ -1,8 +1,9 @@
 import NeuralNetwork
 import TensorEngine
 
-/// PixelRNN (van den Oord et al. 2016, "Pixel Recurrent Neural Networks" §3): a 7 x 7 mask-A convolution to 2h maps, `layers` LSTM layers of h units, each added back to its
-/// input through a 1x1 convolution h -> 2h (the residual connections of §3.4), then ReLU, 1x1,
+/// PixelRNN (van den Oord et al. 2016, "Pixel Recurrent Neural Networks" §3): a 7 x 7 mask-A
+/// convolution to 2h maps, `layers` LSTM layers of h units, each added back to its input
+/// through a 1x1 convolution h -> 2h (the residual connections of §3.4), then ReLU, 1x1,
 /// ReLU, 1x1 to the logits. The LSTM layer is either
 /// - `row`: rows computed one after the other; the gates at row i are a 1 x k input-to-state
 ///   convolution along the row that sees only columns up to the current one (mask B), plus a
@@ -44,12 +45,16 @@ public final class PixelRNNNetwork: Module, PixelNetwork {
             kind == .row
             ? []
             : (0..<o.layers).map { _ in
-                RecurrentLayer(kind, inputs: maps, units: units, rowKernel: o.rowKernel, colourGroups: c, generator: &rng)
+                RecurrentLayer(
+                    kind, inputs: maps, units: units, rowKernel: o.rowKernel, colourGroups: c, generator: &rng)
             }
-        residuals = (0..<o.layers).map { _ in MaskedConv2d(.b, units, maps, kernel: 1, colourGroups: c, generator: &rng) }
+        residuals = (0..<o.layers).map { _ in
+            MaskedConv2d(.b, units, maps, kernel: 1, colourGroups: c, generator: &rng)
+        }
         head = Sequential(
             Function.relu(), MaskedConv2d(.b, maps, maps, kernel: 1, colourGroups: c, generator: &rng),
-            Function.relu(), MaskedConv2d(.b, maps, c * o.likelihood.levels, kernel: 1, colourGroups: c, generator: &rng))
+            Function.relu(),
+            MaskedConv2d(.b, maps, c * o.likelihood.levels, kernel: 1, colourGroups: c, generator: &rng))
     }
 
     public func callAsFunction(_ images: Tensor, labels: [Int]?) -> Tensor {

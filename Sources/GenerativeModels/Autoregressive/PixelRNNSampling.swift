@@ -64,7 +64,9 @@ extension PixelRNNNetwork: CachedSampling {
                     [
                         layout.stateSource(
                             node, top: 1, left: layer.reach,
-                            taps: (0..<recurrent.shape[2]).map { (row: 0, column: $0, weight: tapWeight(recurrent, $0)) })
+                            taps: (0..<recurrent.shape[2]).map {
+                                (row: 0, column: $0, weight: tapWeight(recurrent, $0))
+                            })
                     ],
                     [layout.cell(node, rowShift: -1)]
                 )

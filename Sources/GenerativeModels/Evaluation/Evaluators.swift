@@ -44,7 +44,8 @@ extension Evaluation {
                     // A density of dequantised levels: -log P(k) <= -log p(x) + D log 256.
                     let dimensions = Double(Shape.count(config.imageShape))
                     let binWidths = (data as? DequantizedImages).map { dimensions * Foundation.log(Double($0.levels)) }
-                    return (likelihood!.negativeLogLikelihood(batch, k: settings.k, generator: &generator)
+                    return
+                        (likelihood!.negativeLogLikelihood(batch, k: settings.k, generator: &generator)
                         + Float(binWidths ?? 0)) / Float(dimensions * Foundation.log(2))
                 case .elbo: return (model as! EvidenceBound).negativeELBO(batch.images, generator: &generator)
                 default:
@@ -71,7 +72,7 @@ extension Evaluation {
                 : 100 * Double(zip(found, labels).filter { $0.0 == $0.1 }.count) / Double(count)
         let text =
             "\(config.model) \(metric.rawValue) on \(config.dataset) \(settings.split.rawValue) (\(count) images, k "
-                + "= \(samples)): "
+            + "= \(samples)): "
             + "\(String(format: "%.4f", value)) \(metric.unit)"
         return Measurement(
             model: config.model, metric: metric, value: value, dataset: config.dataset, split: settings.split.rawValue,
@@ -112,10 +113,10 @@ extension Evaluation {
         let shares = coverage.shares.map { String(format: "%.4f", $0) }.joined(separator: ", ")
         let text =
             "\(isJudge ? "training images" : config.model) FID against \(test.name) test: "
-                + "\(String(format: "%.3f", fid)) (\(total) images; "
+            + "\(String(format: "%.3f", fid)) (\(total) images; "
             + "real training images score \(String(format: "%.3f", floor)) at that count; classifier test accuracy "
             + "\(String(format: "%.2f", 100 * evaluator.classifierAccuracy))%)\nclass shares: \(shares); classes "
-                + "below 5%: \(coverage.rareClasses)"
+            + "below 5%: \(coverage.rareClasses)"
         return Measurement(
             model: config.model, metric: .fid, value: fid, dataset: test.name, split: "test", count: total, k: 1,
             extra: [
@@ -149,8 +150,8 @@ extension Evaluation {
         let value = 100 * Double(read.reduce(0, +)) / Double(count)
         let text =
             "\(config.model): the classifier reads \(String(format: "%.1f", value))% of \(count) samples as some "
-                + "class with probability above \(threshold)\nby class: "
-                + read.enumerated().map { "\($0.offset): \($0.element)" }.joined(separator: ", ")
+            + "class with probability above \(threshold)\nby class: "
+            + read.enumerated().map { "\($0.offset): \($0.element)" }.joined(separator: ", ")
         return Measurement(
             model: config.model, metric: .recognisable, value: value, dataset: config.dataset, split: "samples",
             count: count, k: 1, extra: [Figure("by_class", list: read.map(Double.init), digits: 0)], text: text)
@@ -195,7 +196,7 @@ extension Evaluation {
         }
         let text =
             "\(config.model): the classifier reads \(String(format: "%.2f", value))% of \(count) samples as the "
-                + "class they were drawn for\n"
+            + "class they were drawn for\n"
             + "per class: "
             + perClass.enumerated().map { String(format: "%d: %.0f%%", $0.offset, $0.element) }.joined(separator: ", ")
         return Measurement(

@@ -207,7 +207,7 @@ public struct Evaluation {
             throw TrainingError(
                 "\(metric.rawValue) runs on one process "
                     + "(\(Self.sharded.map(\.rawValue).sorted().joined(separator: ", ")) shard across ranks); start "
-                        + "it without mpirun"
+                    + "it without mpirun"
             )
         }
         if settings.truncation != nil && !(model is StyleMixing) {
@@ -248,7 +248,8 @@ extension Catalog {
         guard FileManager.default.fileExists(atPath: directory.config.path) else {
             throw TrainingError(
                 "no classifier at \(path): make one with `deepgen train classifier --dataset "
-                    + (shape == [1, 32, 32] ? "mnist32" : "mnist") + " --out \(path)`, or name another with --classifier")
+                    + (shape == [1, 32, 32] ? "mnist32" : "mnist")
+                    + " --out \(path)`, or name another with --classifier")
         }
         let (config, loaded) = try load(directory)
         guard let network = loaded as? Classifier else {

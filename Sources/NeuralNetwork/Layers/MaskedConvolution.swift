@@ -71,7 +71,8 @@ public final class MaskedConv2d: Module, Layer {
     /// (mask B). Input channels split into contiguous groups; outputs too, within each of
     /// `outputBlocks` equal blocks.
     public static func mask(
-        _ type: MaskType, inputs: Int, outputs: Int, kernelSize: (height: Int, width: Int), centre: (row: Int, column: Int),
+        _ type: MaskType, inputs: Int, outputs: Int, kernelSize: (height: Int, width: Int),
+        centre: (row: Int, column: Int),
         colourGroups: Int = 1, outputBlocks: Int = 1
     ) -> Tensor {
         let block = outputs / outputBlocks
