@@ -103,6 +103,13 @@ public enum Catalog {
 
     /// A fresh model for `config`, its weights initialised from the config's seed.
     public static func makeModel(_ config: RunConfig) throws -> TrainableModel {
+        try check(config)
+        var generator = RandomGenerator(seed: config.training.seed).derived(0x1417)
+        return try config.options.makeModel(imageShape: config.imageShape, generator: &generator)
+    }
+
+    /// Whether `config`'s model takes its images (or points): a clear error if not.
+    public static func check(_ config: RunConfig) throws {
         let shape = config.imageShape
         if shape.count == 3, [1, 2].contains(shape[0]), shape[1] == 1, shape[2] == 1 {
             guard config.options.modelsPoints else {
@@ -114,8 +121,6 @@ public enum Catalog {
             throw TrainingError("images of shape \(shape) are not [C, H, W] with 1 or 3 channels")
         }
         try config.options.check(imageShape: config.imageShape)
-        var generator = RandomGenerator(seed: config.training.seed).derived(0x1417)
-        return try config.options.makeModel(imageShape: config.imageShape, generator: &generator)
     }
 
     /// A data set by name or folder path. `binarized-mnist` binarises the training split afresh

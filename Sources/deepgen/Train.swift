@@ -191,8 +191,11 @@ struct Train: ParsableCommand {
             }
             config.training.batchSize = shrunk
         }
-        if !resume { config.options = try config.options.adapted(to: data) }
-        if !resume { config.imageShape = data.imageShape } // a new run takes its data's
+        if !resume {
+            config.imageShape = data.imageShape  // a new run takes its data's
+            try Catalog.check(config)  // the model takes these images before they adapt its options
+            config.options = try config.options.adapted(to: data)
+        }
         guard config.imageShape == data.imageShape else {
             throw TrainingError(
                 "the data set's images are \(data.imageShape), the run's model expects \(config.imageShape)")

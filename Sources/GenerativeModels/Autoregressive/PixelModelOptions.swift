@@ -113,9 +113,8 @@ public struct PixelModelOptions<Architecture: PixelArchitecture>: ModelOptions {
     public var defaultDataset: String { network.likelihood == .bernoulli ? "binarized-mnist" : "mnist" }
     public var needsLabels: Bool { network.classes > 0 }
     public func adapted(to data: Dataset) throws -> Self {
-        // A Bernoulli pixel is 0 or 1: other values would be scored as if they were. (Points are
-        // refused with a message of their own when the model is made.)
-        if network.likelihood == .bernoulli && !(data is PointMixture) {
+        // A Bernoulli pixel is 0 or 1: other values would be scored as if they were.
+        if network.likelihood == .bernoulli {
             var generator = RandomGenerator(seed: 0)
             let probe = data.batch(Array(0..<min(64, data.count)), generator: &generator).images.scalars
             if let value = probe.first(where: { $0 != 0 && $0 != 1 }) {
