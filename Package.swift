@@ -9,8 +9,9 @@ let package = Package(
         .library(name: "NeuralNetwork", targets: ["NeuralNetwork"]),
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "GenerativeModels", targets: ["GenerativeModels"]),
-        .library(name: "Metrics", targets: ["Metrics"]),
+        .library(name: "GenerativeMetrics", targets: ["GenerativeMetrics"]),
         .executable(name: "deepgen", targets: ["deepgen"]),
+        .executable(name: "deepgen-studio", targets: ["deepgen-studio"]),
     ],
     traits: [
         .trait(name: "MPI", description: "Data-parallel training across processes and machines over MPI (Open MPI or MPICH from apt)."),
@@ -18,6 +19,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // OpenBLAS from Debian's apt on Linux; on macOS the engine uses Accelerate instead.
@@ -43,12 +45,13 @@ let package = Package(
         .systemLibrary(name: "CMPI", pkgConfig: "mpi", providers: [.apt(["libopenmpi-dev"])]),
         .target(
             name: "GenerativeModels",
-            dependencies: ["TensorEngine", "NeuralNetwork", "Datasets", "Metrics", .target(name: "CMPI", condition: .when(traits: ["MPI"])),
+            dependencies: ["TensorEngine", "NeuralNetwork", "Datasets", "GenerativeMetrics", .target(name: "CMPI", condition: .when(traits: ["MPI"])),
                            // Each model's flags live beside its options (Registry/).
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: [.define("DEEPGEN_MPI", .when(traits: ["MPI"]))]
         ),
-        .target(name: "Metrics", dependencies: ["TensorEngine"]),
+        // Named apart from swift-metrics' `Metrics` (Hummingbird's), as target names are global.
+        .target(name: "GenerativeMetrics", dependencies: ["TensorEngine"]),
         .executableTarget(
             name: "deepgen",
             dependencies: [
@@ -56,21 +59,41 @@ let package = Package(
                 "NeuralNetwork",
                 "Datasets",
                 "GenerativeModels",
-                "Metrics",
+                "GenerativeMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: [.define("DEEPGEN_MPI", .when(traits: ["MPI"]))]
         ),
+        // The web studio (`deepgen serve`): a library and its own executable, so that building
+        // deepgen does not build Hummingbird and NIO (about 3 minutes); `deepgen serve` hands over to it.
+        .target(
+            name: "Studio",
+            dependencies: [
+                "Datasets", "GenerativeModels", "NeuralNetwork", "TensorEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        .executableTarget(
+            name: "deepgen-studio",
+            dependencies: ["Studio", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         // Test helpers (gradient checks, temporary directories); linked by the tests only.
         .target(name: "TestSupport", dependencies: ["NeuralNetwork", "TensorEngine"], path: "Tests/Support"),
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "TestSupport"]),
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "TensorEngine", "TestSupport"]),
-        .testTarget(name: "GenerativeModelsTests", dependencies: ["GenerativeModels", "Datasets", "Metrics", "NeuralNetwork", "TensorEngine", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "NeuralNetwork", "TensorEngine", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "GenerativeModelsTests", dependencies: ["GenerativeModels", "Datasets", "GenerativeMetrics", "NeuralNetwork", "TensorEngine", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "GenerativeMetricsTests", dependencies: ["GenerativeMetrics", "NeuralNetwork", "TensorEngine", "TestSupport"], resources: [.copy("Fixtures")]),
         // Its fixtures (golden losses, run directories of an older format) are read from the source tree.
         .testTarget(name: "deepgenTests", dependencies: ["deepgen", "Datasets", "GenerativeModels", "NeuralNetwork", "TensorEngine", "TestSupport"],
                     exclude: ["Fixtures"]),
+        .testTarget(
+            name: "StudioTests",
+            dependencies: [
+                "Studio", "Datasets", "GenerativeModels", "TensorEngine", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorEngine", "TestSupport"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]

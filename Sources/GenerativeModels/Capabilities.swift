@@ -90,6 +90,10 @@ public protocol StyleMixing: TrainableModel {
         progress: ((Int, Float) -> Void)?
     ) -> Projection
     func stylize(_ content: Projection, with style: Tensor, layers: Range<Int>) -> Tensor
+    /// The per-layer styles [N, styleCount, D] of latent codes z [N, latent], truncated by `psi`.
+    func styles(of codes: Tensor, psi: Float) -> Tensor
+    /// Images in [0, 1] of per-layer styles, with the layers' fixed noise.
+    func image(styles: Tensor) -> Tensor
 }
 
 /// StyleGAN's layer groups, from the coarsest resolutions to the finest.
@@ -118,4 +122,23 @@ public protocol GaussianDecoding: TrainableModel {
     /// mu(z) and sigma (of z where the decoder gives it, else per pixel), [N, C, H, W] each, for
     /// `count` codes drawn from the prior.
     func decodedGaussians(count: Int, generator: inout RandomGenerator) -> (mean: Tensor, deviation: Tensor)
+}
+
+/// Codes of a prior and their decodings: the studio's sliders, planes and interpolations.
+public protocol LatentDecoding: TrainableModel {
+    var latentDimension: Int { get }
+    /// `count` codes [count, m] drawn from the prior.
+    func codes(count: Int, generator: inout RandomGenerator) -> Tensor
+    /// Images in [0, 1], [N, C, H, W], for codes [N, m].
+    func decode(codes: Tensor) -> Tensor
+    /// Where the prior puts its codes: the centre and standard deviation of each dimension, [m]
+    /// each (a slider spans three deviations either side).
+    var codeSpread: (centre: [Float], deviation: [Float]) { get }
+}
+
+/// Samples of one component of a mixture prior (VaDE's clusters).
+public protocol ClusterSampling: TrainableModel {
+    var clusterCount: Int { get }
+    /// One image per entry of `clusters`, [N, C, H, W] in [0, 1].
+    func sample(clusters: [Int], generator: inout RandomGenerator) -> Tensor
 }

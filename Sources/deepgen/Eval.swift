@@ -2,7 +2,7 @@ import ArgumentParser
 import Datasets
 import Foundation
 import GenerativeModels
-import Metrics
+import GenerativeMetrics
 import NeuralNetwork
 import TensorEngine
 

@@ -78,8 +78,9 @@ struct Sample: ParsableCommand {
         try refuse(
             "--truncation and --mixing-grid", unless: (truncation == nil && !mixingGrid) || model is StyleMixing,
             "stylegan")
-        let conditional = (model as? ConditionalSampling).flatMap { $0.classes > 0 ? $0 : nil }
-        try refuse("--label", unless: label == nil || conditional != nil, "a class-conditional model")
+        try refuse(
+            "--label", unless: label == nil || ((model as? ConditionalSampling)?.classes ?? 0) > 0,
+            "a class-conditional model")
         try refuse(
             "--deviation", unless: !deviation || (model as? GaussianDecoding)?.decodesGaussians == true,
             "a vae with a gaussian decoder (--likelihood gaussian)")
@@ -89,9 +90,9 @@ struct Sample: ParsableCommand {
                 ?? run.url.appendingPathComponent(
                     manifold ? "manifold.png" : deviation ? "deviation-seed\(seed).png" : "samples-seed\(seed).png"
                 ).path)
-        if let mixture = PointMixture(config.dataset, count: 1, seed: 0) {
-            let samples = withoutGradients { model.sample(count: self.count ?? 2500, generator: &generator) }
-            try PNG.write(PointsPlot.render(samples: samples, of: mixture, heading: config.model), to: target)
+        if PointMixture(config.dataset, count: 1, seed: 0) != nil {
+            let plot = try SampleGrid.draw(model, config: config, count: count, generator: &generator)
+            try PNG.write(plot, to: target)
             return print(target.path)
         }
         let count = self.count ?? 64
@@ -110,45 +111,21 @@ struct Sample: ParsableCommand {
             ])
         } else if manifold, let latent = model as? LatentManifold {
             grid = Image.grid(withoutGradients { latent.manifold(size: 20) }, columns: 20, border: 0)
-        } else if let style = model as? StyleMixing {
-            let psi = truncation ?? style.truncation
-            grid =
-                mixingGrid
-                ? Image.grid(
-                    withoutGradients {
-                        style.mixingGrid(
-                            sources: 5, destinations: 5, layers: style.layers(layers), psi: psi, generator: &generator)
-                    },
-                    columns: 6)
-                : Image.grid(withoutGradients { style.sample(count: count, psi: psi, generator: &generator) })
-        } else if let translator = model as? Translating {
-            // Held-out images: rows of input | output (| target for pairs; | F(G(a)) for a cycle).
-            let test = try Catalog.dataset(
-                config.dataset, split: .test, dataDirectory: dataDirectory, imageSize: config.imageShape[1],
-                channels: config.imageShape[0], pairing: translator.pairing)
-            translator.show(test)
-            grid = GridHeadings.grid(
-                withoutGradients { translator.sample(count: 3 * count, generator: &generator) },
-                columns: translator.sampleColumns,
-                translator.sampleHeadings)
-        } else if let conditional {
-            // One row per class, or every image of the class asked for.
-            if let label, !(0..<conditional.classes).contains(label) {
-                throw TrainingError("--label \(label) is not a class of this model (0...\(conditional.classes - 1))")
-            }
-            let perRow = max(1, count / conditional.classes)
-            let labels =
-                label.map { [Int](repeating: $0, count: count) }
-                ?? (0..<conditional.classes).flatMap { [Int](repeating: $0, count: perRow) }
-            grid = GridHeadings.grid(
-                conditional.sample(labels: labels, count: labels.count, generator: &generator),
-                columns: label == nil ? perRow : 8,
-                label == nil ? GridHeadings(rows: (0..<conditional.classes).map(String.init)) : nil)
+        } else if mixingGrid, let style = model as? StyleMixing {
+            grid = Image.grid(
+                withoutGradients {
+                    style.mixingGrid(
+                        sources: 5, destinations: 5, layers: style.layers(layers), psi: truncation ?? style.truncation,
+                        generator: &generator)
+                },
+                columns: 6)
         } else if let prior, let autoencoder = model as? PriorSampling {
             grid = Image.grid(
                 withoutGradients { autoencoder.sample(count: count, prior: prior, generator: &generator) })
         } else {
-            grid = Image.grid(withoutGradients { model.sample(count: count, generator: &generator) })
+            grid = try SampleGrid.draw(
+                model, config: config, count: count, psi: truncation, label: label, dataDirectory: dataDirectory,
+                generator: &generator)
         }
         if let beside {
             let (otherConfig, other) = try Catalog.load(RunDirectory(URL(fileURLWithPath: beside)))

@@ -3,7 +3,7 @@ import TestSupport
 import XCTest
 @testable import GenerativeModels
 import Datasets
-import Metrics
+import GenerativeMetrics
 import NeuralNetwork
 import TensorEngine
 

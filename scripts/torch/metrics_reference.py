@@ -1,4 +1,4 @@
-"""Writes Tests/MetricsTests/Fixtures/metrics-reference.safetensors: inputs of our metrics and
+"""Writes Tests/GenerativeMetricsTests/Fixtures/metrics-reference.safetensors: inputs of our metrics and
 what independent implementations compute from them, in float64:
 - the Frechet distance of two sets of 64-dimensional features (correlated Gaussians with
   different means and covariances), from numpy's covariance and scipy's sqrtm (Heusel et al.
@@ -18,7 +18,7 @@ from safetensors.numpy import save_file
 from skimage.metrics import structural_similarity
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "..", "Tests", "MetricsTests", "Fixtures", "metrics-reference.safetensors")
+OUT = os.path.join(HERE, "..", "..", "Tests", "GenerativeMetricsTests", "Fixtures", "metrics-reference.safetensors")
 
 
 def frechet(a, b):

@@ -134,7 +134,8 @@ extension AutoregressiveModel {
                 images: count, labels: classes > 0 ? labels : nil, channels: c, height: h, width: w, poisoned: poisoned)
             let groups = graph.groups
             precondition(groups == 1 || groups == c, "sampling graph: \(groups) groups for \(c) colours")
-            for position in 0..<plane {
+            for position in 0...plane {
+                guard watched(position, pixels, count: count), position < plane else { break }
                 progress?.update(position + 1)
                 if likelihood == .logisticMixture {
                     graph.advance(drawn: position)

@@ -129,6 +129,14 @@ public final class AutoregressiveModel: Module, TrainableModel, SequentialSampli
     /// How `sample` draws: cached (the default) or naive (the reference).
     public var sampler = PixelSampler.cached
 
+    public var watch: ((_ pixels: Int, _ images: () -> Tensor) -> Bool)?
+
+    /// Shows `watch` the images with `position` pixels drawn; false when it asks to stop.
+    func watched(_ position: Int, _ pixels: [Float], count: Int) -> Bool {
+        guard let watch else { return true }
+        return watch(position) { Tensor(shape: [count] + self.imageShape, scalars: pixels) }
+    }
+
     /// Images of the classes `labels` (nil: unconditional), drawn by `sampler`.
     public func sample(labels: [Int]?, count: Int, generator: inout RandomGenerator) -> Tensor {
         sample(labels: labels, count: count, sampler: sampler, generator: &generator)
@@ -155,7 +163,8 @@ public final class AutoregressiveModel: Module, TrainableModel, SequentialSampli
             showsSamplingProgress ? Progress(total: plane, label: "sampling \(count) images", unit: "pixels") : nil
         defer { progress?.finish() }
         withoutGradients {
-            for position in 0..<plane {
+            for position in 0...plane {
+                guard watched(position, pixels, count: count), position < plane else { break }
                 progress?.update(position + 1)
                 let rows = min(h, (position / w / multiple + 1) * multiple), visible = rows * w
                 let rowsSoFar = {

@@ -1,5 +1,5 @@
 import Datasets
-import Metrics
+import GenerativeMetrics
 import TensorEngine
 
 /// The Fréchet distance of generated (or real) images to the test set, in the features of a

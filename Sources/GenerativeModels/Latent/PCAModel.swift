@@ -71,8 +71,7 @@ public final class PCAModel: Module, ClosedFormFitting {
     }
 
     public func sample(count: Int, generator: inout RandomGenerator) -> Tensor {
-        let z = Tensor.normal([count, options.components], generator: &generator) * explainedVariance.value.sqrt()
-        return pca.decode(z).clamped(min: 0, max: 1).reshaped([count] + imageShape)
+        decode(codes: codes(count: count, generator: &generator))
     }
 
     public func reconstruct(_ images: Tensor) -> Tensor {

@@ -1,6 +1,6 @@
 import Datasets
 import Foundation
-import Metrics
+import GenerativeMetrics
 import NeuralNetwork
 import TensorEngine
 
@@ -237,19 +237,18 @@ public final class VaDE: Module, TrainableModel {
 
     /// Draws c from pi, z from N(mu_c, sigma_c^2), and decodes Bernoulli means.
     public func sample(count: Int, generator: inout RandomGenerator) -> Tensor {
-        let cumulative = prior.weights.scalars.reduce(into: [Float]()) { $0.append(($0.last ?? 0) + $1) }
-        let picks = (0..<count).map { _ -> Int in
-            let u = generator.nextUniform() * (cumulative.last ?? 1)
-            return cumulative.firstIndex { u < $0 } ?? (cumulative.count - 1)
-        }
-        return sample(clusters: picks, generator: &generator)
+        decode(codes: codes(count: count, generator: &generator))
     }
 
     /// One image per entry of `clusters`, drawn from that component of the prior.
     public func sample(clusters picks: [Int], generator: inout RandomGenerator) -> Tensor {
+        decode(codes: codes(clusters: picks, generator: &generator))
+    }
+
+    /// One code per entry of `clusters`, from that component of the prior: [N, m].
+    func codes(clusters picks: [Int], generator: inout RandomGenerator) -> Tensor {
         let means = priorMeans.value.gather(picks, alongAxis: 0)
         let deviations = (priorLogVariances.value.gather(picks, alongAxis: 0) * 0.5).exp()
-        let z = means + deviations * Tensor.normal(means.shape, generator: &generator)
-        return decoder(z).sigmoid().reshaped([picks.count] + imageShape)
+        return means + deviations * Tensor.normal(means.shape, generator: &generator)
     }
 }

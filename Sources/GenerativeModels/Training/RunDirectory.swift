@@ -106,7 +106,7 @@ public struct RunDirectory {
     }
 
     /// The logged records, in order.
-    func readLog() -> [[String: Double]] {
+    public func readLog() -> [[String: Double]] {
         guard let text = try? String(contentsOf: log, encoding: .utf8) else { return [] }
         return text.split(separator: "\n").compactMap { line in
             (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Double]

@@ -83,6 +83,10 @@ public protocol SequentialSampling: AnyObject {
     var showsSamplingProgress: Bool { get set }
     /// How it draws: reusing what earlier draws computed (cached), or a pass per value (naive).
     var sampler: PixelSampler { get set }
+    /// Called before each pixel is drawn and once after the last, with the pixels drawn so far
+    /// and the images as they stand ([count, C, H, W], zero where nothing is drawn yet): the
+    /// studio's live view. Returning false stops the drawing there.
+    var watch: ((_ pixels: Int, _ images: () -> Tensor) -> Bool)? { get set }
 }
 
 /// A training or evaluation failure with a one-line message.

@@ -1,6 +1,6 @@
 import Datasets
 import Foundation
-import Metrics
+import GenerativeMetrics
 import TensorEngine
 
 extension Evaluation {

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Metrics
+@testable import GenerativeMetrics
 
 final class ImageQualityTests: XCTestCase {
     /// Known answers: a uniform error of 0.1 is an L1 of 0.1 and a PSNR of 20 dB; identical images

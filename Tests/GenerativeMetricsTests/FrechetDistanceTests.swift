@@ -1,7 +1,7 @@
 import Foundation
 import TestSupport
 import XCTest
-@testable import Metrics
+@testable import GenerativeMetrics
 import TensorEngine
 
 final class FrechetDistanceTests: XCTestCase {

@@ -2,7 +2,7 @@ import Foundation
 import NeuralNetwork
 import TensorEngine
 import XCTest
-@testable import Metrics
+@testable import GenerativeMetrics
 
 /// Our metrics against independent computations in float64 (scripts/torch/metrics_reference.py:
 /// numpy and scipy's sqrtm for the Fréchet distance, scikit-image for SSIM) on inputs where the

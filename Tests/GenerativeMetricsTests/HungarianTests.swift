@@ -1,6 +1,6 @@
 import TestSupport
 import XCTest
-@testable import Metrics
+@testable import GenerativeMetrics
 import TensorEngine
 
 final class HungarianTests: XCTestCase {
