@@ -117,7 +117,9 @@ enum Actions {
     }
 
     /// Seed `content`'s image with seed `style`'s styles at `layers`: content | style | mixed.
-    static func mix(_ model: TrainableModel, content: UInt64, style: UInt64, layers: StyleLayers, psi: Float) throws
+    static func mix(
+        _ model: TrainableModel, content: UInt64, style: UInt64, layers: StyleLayers, psi: Float
+    ) throws
         -> Image
     {
         let styled = try styleMixing(model)
@@ -166,7 +168,9 @@ enum Actions {
 
     /// A projection's reconstruction with seed `style`'s styles at `layers`:
     /// target | reconstruction | style | result.
-    static func stylize(_ model: TrainableModel, _ projection: StoredProjection, style: UInt64, layers: StyleLayers)
+    static func stylize(
+        _ model: TrainableModel, _ projection: StoredProjection, style: UInt64, layers: StyleLayers
+    )
         throws -> Image
     {
         let styled = try styleMixing(model)
@@ -190,7 +194,9 @@ enum Actions {
     }
 
     static func styleMixing(_ model: TrainableModel) throws -> StyleMixing {
-        guard let style = model as? StyleMixing else { throw HTTPError(.badRequest, message: "this model has no styles") }
+        guard let style = model as? StyleMixing else {
+            throw HTTPError(.badRequest, message: "this model has no styles")
+        }
         return style
     }
 

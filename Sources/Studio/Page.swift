@@ -5,7 +5,9 @@ import Hummingbird
 
 extension Server {
     func addPages(to router: Router<BasicRequestContext>) {
-        let page: @Sendable (Request, BasicRequestContext) -> Response = { _, _ in text(Page.html, type: "text/html; charset=utf-8") }
+        let page: @Sendable (Request, BasicRequestContext) -> Response = { _, _ in
+            text(Page.html, type: "text/html; charset=utf-8")
+        }
         router.get("/", use: page)
         router.get("/runs/**", use: page)
         router.get("/studio.css") { _, _ in text(Page.css, type: "text/css; charset=utf-8") }

@@ -3,7 +3,7 @@ import GenerativeModels
 import Hummingbird
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// The run directories under the studio's folder, and their models, each loaded once and

@@ -94,9 +94,12 @@ struct Server: Sendable {
                         var generator = RandomGenerator(seed: seed)
                         if let cluster {
                             guard let mixture = model as? ClusterSampling, (0..<mixture.clusterCount).contains(cluster)
-                            else { throw HTTPError(.badRequest, message: "cluster \(cluster) is not one of this model's") }
+                            else {
+                                throw HTTPError(.badRequest, message: "cluster \(cluster) is not one of this model's")
+                            }
                             let picks = [Int](repeating: cluster, count: count ?? 16)
-                            return Image.grid(withoutGradients { mixture.sample(clusters: picks, generator: &generator) })
+                            return Image.grid(
+                                withoutGradients { mixture.sample(clusters: picks, generator: &generator) })
                         }
                         return try bounded(model, seconds: limits.seconds) {
                             try SampleGrid.draw(
@@ -109,7 +112,8 @@ struct Server: Sendable {
         api.get("runs/:name/code") { request, context in
             let name = try runName(context)
             let seed = try query(request, "seed", as: UInt64.self) ?? 0
-            return try json(Code(code: try await compute { try library.run(name).use { try Actions.code($0, seed: seed) } }))
+            return try json(
+                Code(code: try await compute { try library.run(name).use { try Actions.code($0, seed: seed) } }))
         }
         api.post("runs/:name/decode") { request, context in
             let name = try runName(context)
@@ -144,13 +148,17 @@ struct Server: Sendable {
             }
             return try png(
                 await compute {
-                    try library.run(name).use { try Actions.interpolate($0, from: body.from, to: body.to, steps: steps) }
+                    try library.run(name).use {
+                        try Actions.interpolate($0, from: body.from, to: body.to, steps: steps)
+                    }
                 })
         }
         api.post("runs/:name/mix") { request, context in
             let name = try runName(context)
             let body = try await decode(Mixing.self, request)
-            guard (0...2).contains(body.psi ?? 1) else { throw HTTPError(.badRequest, message: "psi must be in [0, 2]") }
+            guard (0...2).contains(body.psi ?? 1) else {
+                throw HTTPError(.badRequest, message: "psi must be in [0, 2]")
+            }
             return try png(
                 await compute {
                     try library.run(name).use { model in
@@ -202,7 +210,10 @@ struct Server: Sendable {
                     let id = projections.add(StoredProjection(run: name, target: target, projection: projection))
                     sink.send(
                         "done",
-                        Projected(id: id, image: dataURL(Image.grid(Tensor.concatenate([target, projection.image], axis: 0), columns: 2))))
+                        Projected(
+                            id: id,
+                            image: dataURL(
+                                Image.grid(Tensor.concatenate([target, projection.image], axis: 0), columns: 2))))
                 }
             }
         }
@@ -210,7 +221,8 @@ struct Server: Sendable {
             let name = try runName(context)
             let body = try await decode(Restyling.self, request)
             guard let stored = projections.get(body.projection), stored.run == name else {
-                throw HTTPError(.notFound, message: "no projection \(body.projection) of \(name): project an image first")
+                throw HTTPError(
+                    .notFound, message: "no projection \(body.projection) of \(name): project an image first")
             }
             return try png(
                 await compute {

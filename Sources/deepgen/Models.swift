@@ -77,6 +77,7 @@ struct Models: ParsableCommand {
             abilities.append(("project an image", "deepgen project \(run) digit.png --out projected"))
             abilities.append(("restyle", "deepgen stylize \(run) --content a.png --style b.png --out s.png"))
         }
+        if model.drawsSamples { abilities.append(("explore it in the browser", "deepgen serve runs")) }
         for metric in Metric.available(for: model) {
             abilities.append(
                 ("eval: \(metric.rawValue) (\(metric.unit))", "deepgen eval \(run) --metric \(metric.rawValue)"))

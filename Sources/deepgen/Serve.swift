@@ -3,7 +3,7 @@ import Foundation
 import GenerativeModels
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// `deepgen serve [RUNS_DIR]`: the web studio. It lives in its own binary, `deepgen-studio`,
@@ -46,7 +46,7 @@ struct Serve: ParsableCommand {
         let package = scratch.deletingLastPathComponent()
         let configuration = folder.lastPathComponent
         let build = [
-            "swift", "build", "-c", configuration, "--product", "deepgen-studio", "--scratch-path", scratch.path,
+            "swift", "build", "-c", configuration, "--product", "deepgen-studio", "--scratch-path", scratch.path
         ]
         guard ["release", "debug"].contains(configuration),
             FileManager.default.fileExists(atPath: package.appendingPathComponent("Package.swift").path)
@@ -56,7 +56,9 @@ struct Serve: ParsableCommand {
                     + "build it in the package with `swift build -c release --product deepgen-studio`")
         }
         FileHandle.standardError.write(
-            Data("building the studio once (Hummingbird and NIO, a few minutes): \(build.joined(separator: " "))\n".utf8))
+            Data(
+                "building the studio once (Hummingbird and NIO, a few minutes): \(build.joined(separator: " "))\n".utf8)
+        )
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = build

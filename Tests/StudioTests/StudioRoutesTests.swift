@@ -35,7 +35,7 @@ final class StudioRoutesTests: XCTestCase {
             "nested/stylegan": (["sample", "truncation", "mix", "project", "latent"], ["translate", "draw"]),
             "pix2pix": (["sample", "translate"], ["latent", "draw"]),
             "gated-pixelcnn": (["sample", "draw", "classes"], ["latent", "mix"]),
-            "vade": (["sample", "latent", "clusters"], ["draw"]),
+            "vade": (["sample", "latent", "clusters"], ["draw"])
         ]
         try await studio().test(.router) { client in
             for (name, actions) in expected {
@@ -82,7 +82,7 @@ final class StudioRoutesTests: XCTestCase {
             for (run, query) in [
                 ("vae", "count=0"), ("vae", "count=101"), ("vae", "count=many"), ("vae", "seed=-1"),
                 ("gated-pixelcnn", "count=26"), ("gated-pixelcnn", "label=4"), ("vae", "label=1"),
-                ("nested%2Fstylegan", "psi=3"), ("vade", "cluster=3"), ("vae", "cluster=0"),
+                ("nested%2Fstylegan", "psi=3"), ("vade", "cluster=3"), ("vae", "cluster=0")
             ] {
                 try await client.execute(uri: "/api/runs/\(run)/sample?\(query)", method: .get) { response in
                     XCTAssertEqual(response.status, .badRequest, "\(run)?\(query)")
@@ -111,7 +111,7 @@ final class StudioRoutesTests: XCTestCase {
                 ("/api/runs/.hidden/log", .badRequest),
                 ("/api/runs/\(outside)/sample", .badRequest),
                 ("/api/runs/\(outside)", .badRequest),
-                ("/api/runs/nested", .notFound),
+                ("/api/runs/nested", .notFound)
             ] {
                 try await client.execute(uri: uri, method: .get) { response in
                     XCTAssertEqual(response.status, status, uri)
@@ -138,7 +138,8 @@ final class StudioRoutesTests: XCTestCase {
         try await studio().test(.router) { client in
             let code = try await client.execute(uri: "/api/runs/vae/code?seed=4", method: .get) { response in
                 XCTAssertEqual(response.status, .ok)
-                return (try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as! [String: [Double]])["code"]!
+                return (try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as! [String: [Double]])[
+                    "code"]!
             }
             XCTAssertEqual(code.count, 2)
             let json = { (value: Any) in ByteBuffer(data: try! JSONSerialization.data(withJSONObject: value)) }
@@ -152,7 +153,7 @@ final class StudioRoutesTests: XCTestCase {
                 ("manifold", json(["code": code, "dimensions": [0, 1], "size": 25]), .badRequest),
                 ("interpolate", json(["from": 1, "to": 2, "steps": 6]), .ok),
                 ("interpolate", json(["from": 1, "to": 2, "steps": 1]), .badRequest),
-                ("mix", json(["content": 1, "style": 2, "layers": "coarse"]), .badRequest),
+                ("mix", json(["content": 1, "style": 2, "layers": "coarse"]), .badRequest)
             ] {
                 try await client.execute(uri: "/api/runs/vae/\(action)", method: .post, body: body) { response in
                     XCTAssertEqual(response.status, status, "\(action) \(String(buffer: body))")
@@ -169,7 +170,8 @@ final class StudioRoutesTests: XCTestCase {
     }
 
     func testStylesMixAndAProjectedImageIsRestyled() async throws {
-        let image = ByteBuffer(data: PNG.encode(Image(width: 8, height: 8, channels: 1, pixels: (0..<64).map { UInt8($0 * 4) })))
+        let image = ByteBuffer(
+            data: PNG.encode(Image(width: 8, height: 8, channels: 1, pixels: (0..<64).map { UInt8($0 * 4) })))
         try await studio().test(.router) { client in
             let body = ByteBuffer(string: #"{"content": 1, "style": 2, "layers": "fine"}"#)
             try await client.execute(uri: "/api/runs/nested%2Fstylegan/mix", method: .post, body: body) { response in
@@ -180,7 +182,9 @@ final class StudioRoutesTests: XCTestCase {
             try await client.execute(uri: "/api/runs/nested%2Fstylegan/mix", method: .post, body: bad) { response in
                 XCTAssertEqual(response.status, .badRequest)
             }
-            let id = try await client.execute(uri: "/api/runs/nested%2Fstylegan/project?steps=3", method: .post, body: image) {
+            let id = try await client.execute(
+                uri: "/api/runs/nested%2Fstylegan/project?steps=3", method: .post, body: image
+            ) {
                 response in
                 XCTAssertEqual(response.status, .ok)
                 XCTAssertEqual(response.headers[.contentType], "text/event-stream")
@@ -191,12 +195,14 @@ final class StudioRoutesTests: XCTestCase {
                 return events.last?.data["id"] as? String ?? ""
             }
             let restyle = ByteBuffer(string: #"{"projection": "\#(id)", "style": 5, "layers": "coarse"}"#)
-            try await client.execute(uri: "/api/runs/nested%2Fstylegan/stylize", method: .post, body: restyle) { response in
+            try await client.execute(uri: "/api/runs/nested%2Fstylegan/stylize", method: .post, body: restyle) {
+                response in
                 XCTAssertEqual(response.status, .ok)
                 XCTAssertEqual(try PNG.decode(Data(buffer: response.body)).width, 4 * 8 + 5 * 2)
             }
             let unknown = ByteBuffer(string: #"{"projection": "nope", "style": 5, "layers": "coarse"}"#)
-            try await client.execute(uri: "/api/runs/nested%2Fstylegan/stylize", method: .post, body: unknown) { response in
+            try await client.execute(uri: "/api/runs/nested%2Fstylegan/stylize", method: .post, body: unknown) {
+                response in
                 XCTAssertEqual(response.status, .notFound)
             }
             try await client.execute(uri: "/api/runs/vae/project", method: .post, body: image) { response in
@@ -210,7 +216,8 @@ final class StudioRoutesTests: XCTestCase {
 
     func testUploadsMustBeSmallPNGImages() async throws {
         let drawing = ByteBuffer(
-            data: PNG.encode(Image(width: 40, height: 40, channels: 1, pixels: (0..<1600).map { $0 % 40 == 20 ? 255 : 0 })))
+            data: PNG.encode(
+                Image(width: 40, height: 40, channels: 1, pixels: (0..<1600).map { $0 % 40 == 20 ? 255 : 0 })))
         try await studio().test(.router) { client in
             try await client.execute(uri: "/api/runs/pix2pix/translate", method: .post, body: drawing) { response in
                 XCTAssertEqual(response.status, .ok)
@@ -222,7 +229,7 @@ final class StudioRoutesTests: XCTestCase {
             for (body, status, what) in [
                 (ByteBuffer(string: "GIF89a not a png"), HTTPResponse.Status.badRequest, "not a PNG"),
                 (truncated, .badRequest, "a PNG cut short"),
-                (ByteBuffer(repeating: 0x89, count: 5 << 20), .contentTooLarge, "over 4 MB"),
+                (ByteBuffer(repeating: 0x89, count: 5 << 20), .contentTooLarge, "over 4 MB")
             ] {
                 try await client.execute(uri: "/api/runs/pix2pix/translate", method: .post, body: body) { response in
                     XCTAssertEqual(response.status, status, what)
@@ -251,7 +258,8 @@ final class StudioRoutesTests: XCTestCase {
                 XCTAssertEqual(events.last?.data["pixels"] as? Int, 64)
                 let frames = events.filter { $0.name == "frame" }
                 XCTAssertEqual(frames.last?.data["pixels"] as? Int, 64, "the finished images are the last frame")
-                XCTAssert(frames.allSatisfy { ($0.data["image"] as? String)?.hasPrefix("data:image/png;base64,") == true })
+                XCTAssert(
+                    frames.allSatisfy { ($0.data["image"] as? String)?.hasPrefix("data:image/png;base64,") == true })
                 let finished = try PNG.decode(
                     Data(base64Encoded: String((frames.last!.data["image"] as! String).dropFirst(22)))!)
                 XCTAssertEqual(finished.width, 2 * 8 + 3 * 2, "two 8 x 8 images")
@@ -288,7 +296,7 @@ final class StudioRoutesTests: XCTestCase {
         try await studio().test(.router) { client in
             for (uri, type) in [
                 ("/", "text/html"), ("/runs/nested%2Fstylegan", "text/html"), ("/studio.js", "text/javascript"),
-                ("/studio.css", "text/css"),
+                ("/studio.css", "text/css")
             ] {
                 try await client.execute(uri: uri, method: .get) { response in
                     XCTAssertEqual(response.status, .ok, uri)
@@ -303,13 +311,21 @@ final class StudioRoutesTests: XCTestCase {
         let copy = FileManager.default.temporaryDirectory.appendingPathComponent("studio-reload-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: copy) }
         try FileManager.default.createDirectory(at: copy, withIntermediateDirectories: true)
-        let arguments = ["vae", "--dataset", "shapes", "--image-size", "8", "--hidden", "16", "--latent-dim", "2", "--batch-size", "8"]
+        let arguments = [
+            "vae", "--dataset", "shapes", "--image-size", "8", "--hidden", "16", "--latent-dim", "2", "--batch-size",
+            "8"
+        ]
         try TinyRuns.train(arguments + ["--steps", "2", "--out", copy.appendingPathComponent("vae").path])
         let app = Application(router: try Studio.router(runs: copy))
         try await app.test(.router) { client in
-            let before = try await client.execute(uri: "/api/runs/vae/sample?count=2", method: .get) { Data(buffer: $0.body) }
-            try TinyRuns.train(arguments + ["--steps", "12", "--out", copy.appendingPathComponent("vae").path, "--force"])
-            let after = try await client.execute(uri: "/api/runs/vae/sample?count=2", method: .get) { Data(buffer: $0.body) }
+            let before = try await client.execute(uri: "/api/runs/vae/sample?count=2", method: .get) {
+                Data(buffer: $0.body)
+            }
+            try TinyRuns.train(
+                arguments + ["--steps", "12", "--out", copy.appendingPathComponent("vae").path, "--force"])
+            let after = try await client.execute(uri: "/api/runs/vae/sample?count=2", method: .get) {
+                Data(buffer: $0.body)
+            }
             XCTAssertNotEqual(before, after, "the retrained weights draw other samples")
         }
     }

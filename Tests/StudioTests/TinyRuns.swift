@@ -10,18 +10,22 @@ final class TinyRuns: @unchecked Sendable {
     static let arguments: [String: [String]] = [
         "vae": ["vae", "--dataset", "shapes", "--image-size", "8", "--hidden", "16", "--latent-dim", "2"],
         "vade": [
-            "vade", "--dataset", "shapes", "--image-size", "8", "--hidden", "16,16", "--latent-dim", "2", "--clusters", "3",
-            "--pretrain-epochs", "0",
+            "vade", "--dataset", "shapes", "--image-size", "8", "--hidden", "16,16", "--latent-dim", "2", "--clusters",
+            "3",
+            "--pretrain-epochs", "0"
         ],
         "pix2pix": ["pix2pix", "--dataset", "shapes2fill", "--image-size", "16", "--features", "4"],
         "gated-pixelcnn": [
-            "gated-pixelcnn", "--dataset", "shapes", "--image-size", "8", "--features", "8", "--layers", "2", "--classes", "4",
+            "gated-pixelcnn", "--dataset", "shapes", "--image-size", "8", "--features", "8", "--layers", "2",
+            "--classes", "4"
         ],
-        "nested/stylegan": ["stylegan", "--dataset", "shapes", "--image-size", "8", "--features", "8", "--latent-dim", "8"],
+        "nested/stylegan": [
+            "stylegan", "--dataset", "shapes", "--image-size", "8", "--features", "8", "--latent-dim", "8"
+        ]
     ]
     static let common = [
         "--steps", "12", "--batch-size", "8", "--seed", "3", "--log-every", "1", "--sample-every", "12",
-        "--checkpoint-every", "12",
+        "--checkpoint-every", "12"
     ]
 
     private let lock = NSLock()
@@ -75,7 +79,9 @@ final class TinyRuns: @unchecked Sendable {
         let printed = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw TrainingFailed(description: "deepgen train \(arguments.joined(separator: " ")): \(String(decoding: printed, as: UTF8.self))")
+            throw TrainingFailed(
+                description:
+                    "deepgen train \(arguments.joined(separator: " ")): \(String(decoding: printed, as: UTF8.self))")
         }
     }
 
