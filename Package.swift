@@ -76,7 +76,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "deepgen-studio",
-            dependencies: ["Studio", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "Studio", "Datasets", "GenerativeModels",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
         ),
         // Test helpers (gradient checks, temporary directories); linked by the tests only.
         .target(name: "TestSupport", dependencies: ["NeuralNetwork", "TensorEngine"], path: "Tests/Support"),

@@ -105,17 +105,26 @@ void dg_im2col(const float *x, size_t channels, size_t plane, const int32_t *ind
 }
 
 DG_CLONES
-void dg_col2im(const float *col, size_t channels, size_t plane, const int32_t *source, size_t taps, size_t count,
-               float *x, size_t row_stride) {
+void dg_col2im_strided(const float *col, size_t channels, size_t height, size_t width, size_t out_w,
+                       const int32_t *row_shift, const int32_t *col_shift, size_t taps, size_t first_row, size_t rows,
+                       size_t stride_h, size_t stride_w, float *x, size_t row_stride) {
+    const long sw = (long)stride_w, w = (long)width;
     for (size_t c = 0; c < channels; c++) {
-        float *dst = x + c * plane;
+        float *plane = x + c * height * width;
         for (size_t t = 0; t < taps; t++) {
-            const int32_t *from = source + t * count;
             const float *src = col + (c * taps + t) * row_stride;
-#pragma clang loop vectorize(assume_safety)
-            for (size_t q = 0; q < count; q++) {
-                int32_t k = from[q];
-                dst[q] += k >= 0 ? src[k] : 0.0f;
+            // The outputs ow whose input column ow * sw + cs lies in [0, width).
+            long cs = col_shift[t];
+            long lo = cs < 0 ? (-cs + sw - 1) / sw : 0;
+            long hi = w - cs > 0 ? (w - cs + sw - 1) / sw : 0;
+            if (hi > (long)out_w) hi = (long)out_w;
+            if (lo > hi) lo = hi;
+            for (size_t r = 0; r < rows; r++) {
+                long ih = (long)((first_row + r) * stride_h) + row_shift[t];
+                if (ih < 0 || ih >= (long)height) continue;
+                float *d = plane + ih * w + cs;
+                const float *s = src + r * out_w;
+                for (long ow = lo; ow < hi; ow++) d[ow * sw] += s[ow];
             }
         }
     }

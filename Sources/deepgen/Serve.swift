@@ -15,20 +15,12 @@ struct Serve: ParsableCommand {
             "A local web studio: browse the runs of a folder (curves, figures) and play with their models in the browser: samples, latent sliders, style mixing, drawing for pix2pix, pixel-by-pixel drawing."
     )
 
-    @Argument(help: "The folder of run directories.", completion: .directory) var runs = "runs"
-    @Option(help: "The port to listen on; 0 picks a free one.") var port = 8080
-    @Option(help: "The address to listen on: 127.0.0.1 keeps the studio to this machine.") var host = "127.0.0.1"
-    @Option(help: "Where MNIST is, for the translation models' held-out grids (default: $DEEPGEN_DATA, else ./data).")
-    var dataDir: String?
-    @Option(help: "Seconds one request may spend drawing before it is refused.") var timeLimit: Double = 60
+    @OptionGroup var options: ServeOptions
 
     func run() throws {
         let studio = try Self.studioBinary()
-        let arguments =
-            [studio.path, runs, "--port", String(port), "--host", host, "--time-limit", String(timeLimit)]
-            + (dataDir.map { ["--data-dir", $0] } ?? [])
         fflush(stdout)
-        var argv = arguments.map { strdup($0) } + [nil]
+        var argv = ([studio.path] + options.arguments).map { strdup($0) } + [nil]
         execv(studio.path, &argv)
         throw TrainingError("could not start \(studio.path): \(String(cString: strerror(errno)))")
     }

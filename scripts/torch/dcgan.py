@@ -1,11 +1,21 @@
-"""The DCGAN of `deepgen train dcgan` in PyTorch, to tell the architecture and budget from our
-implementation: same networks (`--features` F: G z -> 2F x 7 x 7 -> F x 14 x 14 -> 1 x 28 x 28,
-D mirrored), DCGAN initialisation, non-saturating loss, Adam 2e-4 (0.5, 0.999), MNIST in [-1, 1]
-shuffled every epoch. Stops after `--steps` or `--minutes`; the run directory carries deepgen's
-tensor names and config.json, so `deepgen eval DIR --metric fid` samples it with our own code.
+"""The GANs of `deepgen train dcgan|gan|wgan|wgan-gp` in PyTorch, to tell the architecture and
+budget from our implementation at equal wall time:
+- dcgan: the same networks (`--features` F: G z -> 2F x 7 x 7 -> F x 14 x 14 -> 1 x 28 x 28, D
+  mirrored), DCGAN initialisation, non-saturating loss, Adam 2e-4 (0.5, 0.999);
+- gan: Goodfellow et al.'s perceptrons with LeakyReLU(0.2) (G z -> 256 -> 512 -> 1024 -> 784,
+  D 784 -> 512 -> 256 -> 1), PyTorch's default initialisation, the same loss and Adam;
+- wgan: the DCGAN networks as a critic, RMSProp 5e-5, weights clipped to 0.01 after each critic
+  update, G updated every 5th;
+- wgan-gp: the critic without BatchNorm (biased convolution instead), Adam 1e-4 (0, 0.9), the
+  gradient penalty of weight 10 at random interpolates, G updated every 5th.
+As in deepgen, a step is one update of D on one batch. `--average DECAY` samples from a moving
+average of G's weights (written as G). MNIST in [-1, 1] shuffled every epoch. Stops after
+`--steps` or `--minutes`; the run directory carries deepgen's tensor names and config.json, so
+`deepgen eval DIR --metric fid` samples it with our own code.
 
     python scripts/torch/dcgan.py --out runs/torch-dcgan --features 32 --steps 21715 --threads 1 --data data
 """
+import copy
 import argparse, json, os, sys, time
 
 import numpy as np
@@ -17,12 +27,20 @@ sys.path.insert(0, os.path.dirname(__file__))
 from vae import read_idx, write_run  # noqa: E402
 
 
-def networks(f, latent=100):
+def perceptrons(latent=100):
+    g = nn.Sequential(nn.Linear(latent, 256), nn.LeakyReLU(0.2), nn.Linear(256, 512), nn.LeakyReLU(0.2),
+                      nn.Linear(512, 1024), nn.LeakyReLU(0.2), nn.Linear(1024, 784), nn.Tanh(), nn.Unflatten(1, (1, 28, 28)))
+    d = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.LeakyReLU(0.2), nn.Linear(512, 256), nn.LeakyReLU(0.2),
+                      nn.Linear(256, 1))
+    return g, d
+
+
+def networks(f, latent=100, critic_batch_norm=True):
     g = nn.Sequential(nn.Linear(latent, 2 * f * 49, bias=False), nn.BatchNorm1d(2 * f * 49), nn.ReLU(), nn.Unflatten(1, (2 * f, 7, 7)),
                       nn.ConvTranspose2d(2 * f, f, 4, 2, 1, bias=False), nn.BatchNorm2d(f), nn.ReLU(),
                       nn.ConvTranspose2d(f, 1, 4, 2, 1), nn.Tanh())
-    d = nn.Sequential(nn.Conv2d(1, f, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(f, 2 * f, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * f),
-                      nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(2 * f * 49, 1))
+    middle = [nn.Conv2d(f, 2 * f, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * f)] if critic_batch_norm else [nn.Conv2d(f, 2 * f, 4, 2, 1)]
+    d = nn.Sequential(nn.Conv2d(1, f, 4, 2, 1), nn.LeakyReLU(0.2), *middle, nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(2 * f * 49, 1))
     for m in list(g.modules()) + list(d.modules()):
         if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
             nn.init.normal_(m.weight, 0, 0.02)
@@ -38,15 +56,39 @@ def save_run(g, d, directory, args, step, seconds):
         for name, t in net.state_dict().items():
             if name.endswith("num_batches_tracked"): continue
             tensors[f"{prefix}.layers.{name}"] = t.detach().float().contiguous()
-    config = {"format": 1, "model": "dcgan", "dataset": "mnist", "imageShape": [1, 28, 28],
+    recipe = RECIPES[args.model]
+    config = {"format": 1, "model": args.model, "dataset": "mnist", "imageShape": [1, 28, 28],
               "training": {"batchSize": args.batch_size, "seed": args.seed, "logEvery": 50, "sampleEvery": 1000, "checkpointEvery": 1000},
-              "gan": {"architecture": "dcgan", "loss": "non-saturating", "latentDimension": 100, "criticSteps": 1,
-                      "learningRate": 2e-4, "clip": 0.01, "penaltyWeight": 10, "features": args.features}}
+              "gan": {"architecture": "mlp" if args.model == "gan" else "dcgan", "loss": recipe["loss"], "latentDimension": 100,
+                      "criticSteps": recipe["critic_steps"], "learningRate": recipe["lr"], "clip": 0.01, "penaltyWeight": 10,
+                      "features": args.features}}
     write_run(directory, tensors, config, step, seconds)
+
+
+RECIPES = {
+    "dcgan": {"loss": "non-saturating", "critic_steps": 1, "lr": 2e-4},
+    "gan": {"loss": "non-saturating", "critic_steps": 1, "lr": 2e-4},
+    "wgan": {"loss": "wasserstein", "critic_steps": 5, "lr": 5e-5},
+    "wgan-gp": {"loss": "wasserstein-gp", "critic_steps": 5, "lr": 1e-4},
+}
+
+
+def critic_loss(model, d, real, fake):
+    if model in ("dcgan", "gan"):
+        return F.softplus(-d(real)).mean() + F.softplus(d(fake)).mean()
+    loss = d(fake).mean() - d(real).mean()
+    if model == "wgan-gp":
+        e = torch.rand(real.shape[0], 1, 1, 1)
+        x = (e * real + (1 - e) * fake).requires_grad_(True)
+        (g,) = torch.autograd.grad(d(x).sum(), x, create_graph=True)
+        loss = loss + 10 * ((g.flatten(1).pow(2).sum(1) + 1e-12).sqrt() - 1).pow(2).mean()
+    return loss
 
 
 def main():
     p = argparse.ArgumentParser()
+    p.add_argument("--model", choices=sorted(RECIPES), default="dcgan")
+    p.add_argument("--average", type=float, default=0, help="decay of the moving average of G that is saved (0: G as trained)")
     p.add_argument("--out", required=True)
     p.add_argument("--features", type=int, default=64)
     p.add_argument("--batch-size", type=int, default=64)
@@ -59,9 +101,14 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     x = torch.from_numpy(read_idx(os.path.join(args.data, "train-images-idx3-ubyte")).astype(np.float32) / 255 * 2 - 1).unsqueeze(1)
-    g, d = networks(args.features)
-    opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    recipe = RECIPES[args.model]
+    g, d = perceptrons() if args.model == "gan" else networks(args.features, critic_batch_norm=args.model != "wgan-gp")
+    if args.model == "wgan":
+        opt_g, opt_d = (torch.optim.RMSprop(n.parameters(), lr=recipe["lr"]) for n in (g, d))
+    else:
+        betas = (0.0, 0.9) if args.model == "wgan-gp" else (0.5, 0.999)
+        opt_g, opt_d = (torch.optim.Adam(n.parameters(), lr=recipe["lr"], betas=betas) for n in (g, d))
+    average = copy.deepcopy(g) if args.average > 0 else None
     started, step, per_epoch = time.time(), 0, len(x) // args.batch_size
     os.makedirs(args.out, exist_ok=True)
     log = open(os.path.join(args.out, "log.jsonl"), "w")
@@ -69,15 +116,24 @@ def main():
         if step % per_epoch == 0: order = torch.randperm(len(x))
         real = x[order[(step % per_epoch) * args.batch_size:(step % per_epoch + 1) * args.batch_size]]
         fake = g(torch.randn(args.batch_size, 100)).detach()
-        loss_d = F.softplus(-d(real)).mean() + F.softplus(d(fake)).mean()
+        loss_d = critic_loss(args.model, d, real, fake)
         opt_d.zero_grad(); loss_d.backward(); opt_d.step()
-        loss_g = F.softplus(-d(g(torch.randn(args.batch_size, 100)))).mean()
-        opt_g.zero_grad(); loss_g.backward(); opt_g.step()
+        if args.model == "wgan":
+            with torch.no_grad():
+                for w in d.parameters(): w.clamp_(-0.01, 0.01)
         step += 1
+        if step % recipe["critic_steps"] == 0:
+            scores = d(g(torch.randn(args.batch_size, 100)))
+            loss_g = F.softplus(-scores).mean() if args.model in ("dcgan", "gan") else -scores.mean()
+            opt_g.zero_grad(); loss_g.backward(); opt_g.step()
+            if average is not None:
+                with torch.no_grad():
+                    for a, w in zip(average.parameters(), g.parameters()): a.mul_(args.average).add_(w, alpha=1 - args.average)
+                    for a, w in zip(average.buffers(), g.buffers()): a.copy_(w)
         if step % 500 == 0:
             log.write(json.dumps({"step": step, "seconds": time.time() - started, "loss_d": loss_d.item(), "loss_g": loss_g.item()}) + "\n"); log.flush()
     seconds = time.time() - started
-    save_run(g, d, args.out, args, step, seconds)
+    save_run(average if average is not None else g, d, args.out, args, step, seconds)
     print(f"{step} steps in {seconds / 60:.1f} min ({step / seconds:.1f} steps/s) -> {args.out}")
 
 

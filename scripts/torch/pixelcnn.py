@@ -72,35 +72,40 @@ def gate(x):
 
 
 class GatedLayer(nn.Module):
-    def __init__(self, i, p, k, residual):
+    def __init__(self, i, p, k, residual, classes=0):
         super().__init__()
         self.k = k
+        if classes:  # a class-conditional model adds a learned vector per class inside every gate
+            self.vertical_label, self.horizontal_label = nn.Embedding(classes, 2 * p), nn.Embedding(classes, 2 * p)
         self.vertical = nn.Conv2d(i, 2 * p, (k // 2 + 1, k))
         self.horizontal = nn.Conv2d(i, 2 * p, (1, k // 2 + 1))
         self.vertical_to_horizontal = nn.Conv2d(2 * p, 2 * p, 1)
         self.residual = nn.Conv2d(p, p, 1) if residual else None
         self.skip = nn.Conv2d(p, p, 1)
 
-    def forward(self, v, h):
+    def forward(self, v, h, labels=None):
         half = self.k // 2
         v_pre = self.vertical(F.pad(v, (half, half, half, 0)))
         h_pre = self.horizontal(F.pad(h, (half, 0))) + self.vertical_to_horizontal(shift_down(v_pre))
+        if labels is not None:
+            v_pre = v_pre + self.vertical_label(labels)[:, :, None, None]
+            h_pre = h_pre + self.horizontal_label(labels)[:, :, None, None]
         gated = gate(h_pre)
         h_out = h + self.residual(gated) if self.residual is not None else gated
         return gate(v_pre), h_out, self.skip(gated)
 
 
 class GatedPixelCNN(nn.Module):
-    def __init__(self, p, layers, first):
+    def __init__(self, p, layers, first, classes=0):
         super().__init__()
-        self.layers = nn.ModuleList(GatedLayer(1 if i == 0 else p, p, first if i == 0 else 3, i > 0) for i in range(layers + 1))
+        self.layers = nn.ModuleList(GatedLayer(1 if i == 0 else p, p, first if i == 0 else 3, i > 0, classes) for i in range(layers + 1))
         self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(p, p, 1), nn.ReLU(), nn.Conv2d(p, 1, 1))
 
-    def forward(self, x):
+    def forward(self, x, labels=None):
         x = x * 2 - 1
         v, h, skip = x, shift_right(x), 0
         for layer in self.layers:
-            v, h, s = layer(v, h)
+            v, h, s = layer(v, h, labels)
             skip = skip + s
         return self.head(skip)
 
@@ -178,7 +183,7 @@ def save_run(net, directory, args, step, seconds):
     categorical = args.likelihood == "categorical"
     config = {"format": 1, "model": args.model, "dataset": "mnist" if categorical else "binarized-mnist", "imageShape": [1, 28, 28],
               "training": {"batchSize": args.batch_size, "seed": args.seed, "logEvery": 50, "sampleEvery": 500, "checkpointEvery": 500},
-              "pixelcnn": {"classes": 0, "components": 10, "dropout": 0.5, "features": args.features, "firstKernel": 7,
+              "pixelcnn": {"classes": getattr(args, "classes", 0), "components": 10, "dropout": 0.5, "features": args.features, "firstKernel": 7,
                            "layers": args.layers, "learningRate": args.lr, "likelihood": args.likelihood}}
     write_run(directory, tensors, config, step, seconds)
 
@@ -195,7 +200,7 @@ def add_run_arguments(p):
     p.add_argument("--data", default=os.environ.get("DEEPGEN_DATA", "data"))
 
 
-def train(net, x, args, end_step, batch_loss, save_run, started=None):
+def train(net, x, args, end_step, batch_loss, save_run, started=None, labels=None):
     """deepgen's loop: Adam, the images shuffled every epoch, `batch_loss(net, images)` per step,
     until `--minutes` or `end_step`; a cosine to a tenth over `end_step` if asked; a log line
     every 50 steps, a snapshot every `--snapshot-minutes`, the final model in `--out`."""
@@ -210,7 +215,8 @@ def train(net, x, args, end_step, batch_loss, save_run, started=None):
                 group["lr"] = args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / end_step)))
         if step % per_epoch == 0:
             order = torch.randperm(len(x))
-        loss = batch_loss(net, x[order[(step % per_epoch) * args.batch_size:(step % per_epoch + 1) * args.batch_size]])
+        batch = order[(step % per_epoch) * args.batch_size:(step % per_epoch + 1) * args.batch_size]
+        loss = batch_loss(net, x[batch]) if labels is None else batch_loss(net, x[batch], labels[batch])
         opt.zero_grad(); loss.backward(); opt.step()
         step += 1
         if step % 50 == 0:
@@ -224,10 +230,12 @@ def train(net, x, args, end_step, batch_loss, save_run, started=None):
     print(f"{step} steps in {seconds / 60:.1f} min ({step / seconds:.2f} steps/s) -> {args.out}")
 
 
-def binary_loss(net, images):
-    """Nats per image of a fresh binarisation of the images (dynamic binarisation)."""
+def binary_loss(net, images, labels=None):
+    """Nats per image of a fresh binarisation of the images (dynamic binarisation), of their
+    classes' conditionals when labels are given."""
     batch = torch.bernoulli(images)
-    return F.binary_cross_entropy_with_logits(net(batch), batch, reduction="sum") / batch.shape[0]
+    logits = net(batch) if labels is None else net(batch, labels)
+    return F.binary_cross_entropy_with_logits(logits, batch, reduction="sum") / batch.shape[0]
 
 
 def categorical_loss(net, images):
@@ -245,7 +253,10 @@ def main():
     p.add_argument("--epochs", type=int, default=None, help="planned epochs: the run ends there, and the cosine schedule's length")
     p.add_argument("--steps", type=int, default=None, help="planned steps, instead of --epochs")
     p.add_argument("--likelihood", choices=["bernoulli", "categorical"], default="bernoulli", help="categorical: pixelcnn only")
+    p.add_argument("--classes", type=int, default=0, help="class-conditional (gated-pixelcnn): the labels' classes")
     args = p.parse_args()
+    if args.classes and args.model != "gated-pixelcnn":
+        p.error("--classes is for --model gated-pixelcnn")
     if args.lr_schedule == "cosine" and args.epochs is None and args.steps is None:
         p.error("--lr-schedule cosine needs --epochs or --steps")
     if args.epochs is not None and args.steps is not None:
@@ -256,11 +267,14 @@ def main():
     torch.manual_seed(args.seed)
     x = torch.from_numpy(read_idx(os.path.join(args.data, "train-images-idx3-ubyte")).astype(np.float32) / 255).unsqueeze(1)
     levels = 256 if args.likelihood == "categorical" else 1
-    net = {"pixelcnn": lambda: PixelCNN(args.features, args.layers, 7, levels), "gated-pixelcnn": lambda: GatedPixelCNN(args.features, args.layers, 7),
+    net = {"pixelcnn": lambda: PixelCNN(args.features, args.layers, 7, levels), "gated-pixelcnn": lambda: GatedPixelCNN(args.features, args.layers, 7, args.classes),
            "row-lstm": lambda: PixelRNN(True, args.features, args.layers, 7),
            "diagonal-bilstm": lambda: PixelRNN(False, args.features, args.layers, 7)}[args.model]()
     end_step = args.steps if args.epochs is None else args.epochs * (len(x) // args.batch_size)
-    train(net, x, args, end_step, categorical_loss if levels > 1 else binary_loss, save_run)
+    labels = None
+    if args.classes:
+        labels = torch.from_numpy(read_idx(os.path.join(args.data, "train-labels-idx1-ubyte")).astype(np.int64))
+    train(net, x, args, end_step, categorical_loss if levels > 1 else binary_loss, save_run, labels=labels)
 
 if __name__ == "__main__":
     main()

@@ -30,12 +30,16 @@ void dg_uniform_pairs(uint64_t seed, uint64_t start, size_t count, float *u1, fl
 void dg_im2col(const float *x, size_t channels, size_t plane, const int32_t *index, size_t taps, size_t count,
                float *col, size_t row_stride);
 
-/// The adjoint of dg_im2col, as gathers: x[c * plane + q] += sum over taps t of
-/// col[row (c * taps + t)][source[t][q]], skipping negative sources (input positions tap t
-/// never meets), for q < count (x may point into the plane, at the first input row a block of
-/// output rows meets). Gathers, unlike scatters, vectorise well.
-void dg_col2im(const float *col, size_t channels, size_t plane, const int32_t *source, size_t taps, size_t count,
-               float *x, size_t row_stride);
+/// The adjoint of the columns matrix of any convolution, as one add per entry: row
+/// (c * taps + t) of `col` (rows `row_stride` apart) holds, for the output rows first_row ..<
+/// first_row + rows (out_w wide each), what tap t read at input row oh * stride_h + row_shift[t]
+/// and column ow * stride_w + col_shift[t]; each entry that meets the height x width input is
+/// added back onto it. Within a tap no two outputs meet one input pixel, so a row's adds are
+/// independent; a gather over the input pixels would cost stride_h * stride_w times the adds,
+/// most of them of nothing.
+void dg_col2im_strided(const float *col, size_t channels, size_t height, size_t width, size_t out_w,
+                       const int32_t *row_shift, const int32_t *col_shift, size_t taps, size_t first_row, size_t rows,
+                       size_t stride_h, size_t stride_w, float *x, size_t row_stride);
 
 /// The columns matrix of a unit-stride convolution, row by row: for each channel c and tap t,
 /// whose input lies row_shift[t] rows and col_shift[t] columns from the output position, row

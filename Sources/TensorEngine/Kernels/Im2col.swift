@@ -102,7 +102,9 @@ private func forEachPatchRow(
 
 /// Short or strided rows (a 7x7 map, a stride-2 layer) go through a table of input offsets, one
 /// vectorised gather per (channel, tap) over the whole block: row by row copies cost more in
-/// bookkeeping than in copying there (the DCGAN bench spent 14% of its step in them). Long
+/// bookkeeping than in copying there (the DCGAN bench spent 14% of its step in them). Their
+/// adjoint adds each entry back in C (`dg_col2im_strided`): a gather over the input pixels
+/// instead cost stride^2 times the adds, and 29% of a DCGAN step at one thread. Long
 /// rows are copied row by row: in C loops for unit strides (calls to memmove per row of 16-32
 /// floats cost StyleGAN a tenth of its step), in Swift otherwise. Unit strides with output rows
 /// as wide as the input's (PixelCNN++'s shifted convolutions at every size) are whole shifted
@@ -134,29 +136,6 @@ private func withTapOffsets<R>(_ s: ConvSizes, rows: Range<Int>, _ body: (Unsafe
             }
         }
         return body(table.baseAddress!, count)
-    }
-}
-
-/// The inverse of `withTapOffsets`: for each tap and each input position from the first input
-/// row that `rows` meet to the last, the output position (within the block) that meets it
-/// through that tap, or -1.
-@inline(__always)
-private func withTapSources<R>(_ s: ConvSizes, rows: Range<Int>, _ body: (UnsafePointer<Int32>, Int, Int) -> R) -> R {
-    let (sh, ph, dh) = (s.g.stride.0, s.g.padding.0, s.g.dilation.0)
-    let firstRow = max(0, rows.lowerBound * sh - ph),
-        lastRow = min(s.height, (rows.upperBound - 1) * sh - ph + (s.kernelH - 1) * dh + 1)
-    let first = firstRow * s.width, count = max(0, lastRow - firstRow) * s.width
-    return withTapOffsets(s, rows: rows) { offsets, positions in
-        withUnsafeTemporaryAllocation(of: Int32.self, capacity: max(1, s.taps.count * count)) { sources in
-            sources.initialize(repeating: -1)
-            for t in 0..<s.taps.count {
-                for p in 0..<positions {
-                    let q = Int(offsets[t * positions + p])
-                    if q >= 0 { sources[t * count + q - first] = Int32(p) }
-                }
-            }
-            return body(sources.baseAddress!, first, count)
-        }
     }
 }
 
@@ -218,11 +197,11 @@ func col2im(
 ) {
     let block = rows.count * s.outW
     if gathersThroughTable(s) {
-        return withTapSources(s, rows: rows) { table, first, count in
+        return withTapShifts(s) { rowShifts, columnShifts in
             for i in 0..<images {
-                dg_col2im(
-                    col + i * block, s.groupIn, s.inPlane, table, s.taps.count, count, x + i * imageStride + first,
-                    rowStride ?? block)
+                dg_col2im_strided(
+                    col + i * block, s.groupIn, s.height, s.width, s.outW, rowShifts, columnShifts, s.taps.count,
+                    rows.lowerBound, rows.count, s.g.stride.0, s.g.stride.1, x + i * imageStride, rowStride ?? block)
             }
         }
     }
