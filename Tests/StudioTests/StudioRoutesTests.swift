@@ -1,10 +1,10 @@
 import Datasets
 import Foundation
+import Hummingbird
 import HummingbirdTesting
 import TestSupport
 import XCTest
 
-@testable import Hummingbird
 @testable import Studio
 
 /// Every API route of the studio, against tiny runs trained here by the deepgen built beside
