@@ -94,6 +94,7 @@ def main():
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--steps", type=int, default=10 ** 9)
     p.add_argument("--minutes", type=float, default=45)
+    p.add_argument("--snapshot-minutes", type=float, default=0, help="a copy of the run every so many minutes, for a curve")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--data", default=os.environ.get("DEEPGEN_DATA", "data"))
@@ -112,6 +113,7 @@ def main():
     started, step, per_epoch = time.time(), 0, len(x) // args.batch_size
     os.makedirs(args.out, exist_ok=True)
     log = open(os.path.join(args.out, "log.jsonl"), "w")
+    next_snapshot = args.snapshot_minutes
     while step < args.steps and time.time() - started < 60 * args.minutes:
         if step % per_epoch == 0: order = torch.randperm(len(x))
         real = x[order[(step % per_epoch) * args.batch_size:(step % per_epoch + 1) * args.batch_size]]
@@ -132,6 +134,10 @@ def main():
                     for a, w in zip(average.buffers(), g.buffers()): a.copy_(w)
         if step % 500 == 0:
             log.write(json.dumps({"step": step, "seconds": time.time() - started, "loss_d": loss_d.item(), "loss_g": loss_g.item()}) + "\n"); log.flush()
+        if args.snapshot_minutes and (time.time() - started) / 60 >= next_snapshot:
+            save_run(average if average is not None else g, d, os.path.join(args.out, "snapshots", f"{next_snapshot:06.2f}min"),
+                     args, step, time.time() - started)
+            next_snapshot += args.snapshot_minutes
     seconds = time.time() - started
     save_run(average if average is not None else g, d, args.out, args, step, seconds)
     print(f"{step} steps in {seconds / 60:.1f} min ({step / seconds:.1f} steps/s) -> {args.out}")
