@@ -202,6 +202,63 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
+    /// The gradients of `naiveConv2d` by their definition: every product x * w of the sum adds
+    /// probe * w to the input's gradient and probe * x to the weight's.
+    func naiveConv2dGradients(_ x: Tensor, _ w: Tensor, _ probe: Tensor, _ g: ConvGeometry) -> ([Float], [Float]) {
+        let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (o, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
+        let (oh, ow) = (probe.shape[2], probe.shape[3])
+        let xs = x.scalars, ws = w.scalars, ps = probe.scalars
+        var dx = [Float](repeating: 0, count: xs.count), dw = [Float](repeating: 0, count: ws.count)
+        for b in 0..<n { for oc in 0..<o { for i in 0..<oh { for j in 0..<ow {
+            let p = ps[((b * o + oc) * oh + i) * ow + j]
+            for ic in 0..<c { for a in 0..<kh { for d in 0..<kw {
+                let r = i - g.padding.0 + a, col = j - g.padding.1 + d
+                guard r >= 0, r < h, col >= 0, col < wd else { continue }
+                let xi = ((b * c + ic) * h + r) * wd + col, wi = ((oc * c + ic) * kh + a) * kw + d
+                dx[xi] += p * ws[wi]
+                dw[wi] += p * xs[xi]
+            } } }
+        } } } }
+        return (dx, dw)
+    }
+
+    /// 3x3 unit-stride convolutions with 16 or more channels go through Winograd's F(2x2, 3x3).
+    /// Forward, input gradient and weight gradient against the definition: padding 0, 1, 2 and
+    /// one-sided (the flipped convolution of the input gradient then pads by 2, 1, 0 or a
+    /// negative amount), odd output sizes (tiles cut by the edge), batches split unevenly over
+    /// the threads, and a masked kernel (5 taps, as PixelCNN's mask B).
+    func testWinogradMatchesTheDefinition() {
+        let cases: [([Int], [Int], ConvGeometry, masked: Bool)] = [
+            ([3, 16, 17, 19], [17, 16, 3, 3], ConvGeometry(padding: (1, 1)), false),
+            ([2, 20, 18, 17], [16, 20, 3, 3], ConvGeometry(), false),
+            ([2, 16, 15, 16], [18, 16, 3, 3], ConvGeometry(padding: (2, 2)), false),
+            ([2, 16, 16, 17], [16, 16, 3, 3], ConvGeometry(padding: (2, 1), paddingAfter: (0, 1)), false),
+            ([5, 16, 28, 28], [16, 16, 3, 3], ConvGeometry(padding: (1, 1)), false),
+            ([3, 16, 17, 16], [16, 16, 3, 3], ConvGeometry(padding: (1, 1)), true),
+        ]
+        for (i, (xs, ws, g, masked)) in cases.enumerated() {
+            let x = randomTensor(xs, seed: UInt64(110 + i))
+            var weights = randomTensor(ws, seed: UInt64(120 + i)).scalars
+            if masked { for k in weights.indices where [5, 6, 7, 8].contains(k % 9) { weights[k] = 0 } }
+            let w = Tensor(shape: ws, scalars: weights)
+            let y = conv2d(x, w, stride: (1, 1), padding: g.padding, paddingAfter: g.paddingAfter)
+            var sizes = Tensor.convSizes(input: xs, weight: ws, output: y.shape, g)
+            if masked { sizes.taps = [0, 1, 2, 3, 4] }
+            XCTAssertTrue(Winograd.applies(sizes) || Parallel.threadCount > xs[0], "case \(i)")
+            assertClose(y, naiveConv2d(x, w, g), tolerance: 1e-4, "case \(i)")
+            let probe = randomTensor(y.shape, seed: UInt64(130 + i))
+            let (dx, dw) = naiveConv2dGradients(x, w, probe, g)
+            assertClose(Tensor.convolveInputAdjoint(probe, w, inputShape: xs, g), dx, tolerance: 1e-4, "case \(i), dx")
+            assertClose(Tensor.convolveWeightAdjoint(x, probe, weightShape: ws, g), dw, tolerance: 1e-3, "case \(i), dw")
+            // An image's result does not depend on the batch it came in, to the bit.
+            let two = x.sliced(axis: 0, 0..<2)
+            XCTAssertEqual(
+                conv2d(two, w, stride: (1, 1), padding: g.padding, paddingAfter: g.paddingAfter).scalars,
+                y.sliced(axis: 0, 0..<2).scalars, "case \(i)")
+        }
+    }
+
     func testShapeErrorsNameBothShapes() {
         XCTAssertThrowsError(try Shape.conv2d(input: [1, 3, 8, 8], weight: [4, 2, 3, 3], geometry: ConvGeometry())) { error in
             let message = "\(error)"

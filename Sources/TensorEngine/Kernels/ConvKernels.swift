@@ -42,7 +42,11 @@ enum ConvKernels {
         _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
         _ y: UnsafeMutablePointer<Float>, _ s: ConvSizes
     ) {
-        if let (compact, weights) = usedTaps(w, s) { return forwardOverTaps(x, weights.pointer, bias, y, compact) }
+        let compacted = usedTaps(w, s)
+        if Winograd.applies(compacted?.0 ?? s) { return Winograd.forward(x, w, bias: bias, y, s) }
+        if let (compact, weights) = compacted {
+            return withExtendedLifetime(weights) { forwardOverTaps(x, weights.pointer, bias, y, compact) }
+        }
         forwardOverTaps(x, w, bias, y, s)
     }
 
@@ -100,7 +104,11 @@ enum ConvKernels {
     static func inputGradient(
         _ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ s: ConvSizes
     ) {
-        if let (compact, weights) = usedTaps(w, s) { return inputGradientOverTaps(dy, weights.pointer, dx, compact) }
+        let compacted = usedTaps(w, s)
+        if Winograd.applies(compacted?.0 ?? s) { return Winograd.inputGradient(dy, w, dx, s) }
+        if let (compact, weights) = compacted {
+            return withExtendedLifetime(weights) { inputGradientOverTaps(dy, weights.pointer, dx, compact) }
+        }
         inputGradientOverTaps(dy, w, dx, s)
     }
 
@@ -148,6 +156,7 @@ enum ConvKernels {
     static func weightGradient(
         _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>, _ s: ConvSizes
     ) {
+        if Winograd.applies(s) { return Winograd.weightGradient(x, dy, dw, s) }
         let pointwise = s.g.isPointwise(kernel: (s.kernelH, s.kernelW))
         let (images, step) = plan(s), P = s.outPlane
         let threads = s.batch >= Parallel.threadCount ? Parallel.threadCount : 1
