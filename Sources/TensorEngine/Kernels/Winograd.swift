@@ -72,13 +72,13 @@ enum Winograd {
         // Each thread sums its own images' products; the partial sums are added in thread order.
         let partial = (0..<Parallel.threadCount).map { _ in Scratch(count) }
         for p in partial { p.pointer.update(repeating: 0, count: count) }
-        plan.forEachImage { n0, thread, buffers in
-            let (images, tiles) = (1, plan.tilesPerImage)
+        plan.forEachImage { n, thread, buffers in
+            let tiles = plan.tilesPerImage
             dg_winograd_input(
-                x + n0 * plan.inputImage, c, plan.height, plan.width, plan.padding.0, plan.padding.1, plan.tilesH,
-                plan.tilesW, images, plan.inputImage, buffers.v, buffers.rows)
+                x + n * plan.inputImage, c, plan.height, plan.width, plan.padding.0, plan.padding.1, plan.tilesH,
+                plan.tilesW, 1, plan.inputImage, buffers.v, buffers.rows)
             dg_winograd_output_adjoint(
-                dy + n0 * plan.outputImage, o, plan.tilesH, plan.tilesW, images, plan.outH, plan.outW,
+                dy + n * plan.outputImage, o, plan.tilesH, plan.tilesW, 1, plan.outH, plan.outW,
                 plan.outputImage, buffers.m, buffers.rows)
             for k in 0..<16 {
                 BLAS.gemm(
@@ -142,23 +142,23 @@ enum Winograd {
         _ y: UnsafeMutablePointer<Float>, _ plan: Plan
     ) {
         let (c, o) = (plan.channels, plan.outChannels)
-        plan.forEachImage { n0, _, buffers in
-            let (images, tiles) = (1, plan.tilesPerImage)
+        plan.forEachImage { n, _, buffers in
+            let tiles = plan.tilesPerImage
             dg_winograd_input(
-                x + n0 * plan.inputImage, c, plan.height, plan.width, plan.padding.0, plan.padding.1, plan.tilesH,
-                plan.tilesW, images, plan.inputImage, buffers.v, buffers.rows)
+                x + n * plan.inputImage, c, plan.height, plan.width, plan.padding.0, plan.padding.1, plan.tilesH,
+                plan.tilesW, 1, plan.inputImage, buffers.v, buffers.rows)
             for k in 0..<16 {
                 BLAS.gemm(
                     transposeA: false, transposeB: false, m: o, n: tiles, k: c, a: u + k * o * c, lda: c,
                     b: buffers.v + k * c * tiles, ldb: tiles, c: buffers.m + k * o * tiles, ldc: tiles)
             }
             dg_winograd_output(
-                buffers.m, o, plan.tilesH, plan.tilesW, images, plan.outH, plan.outW, bias, y + n0 * plan.outputImage,
+                buffers.m, o, plan.tilesH, plan.tilesW, 1, plan.outH, plan.outW, bias, y + n * plan.outputImage,
                 plan.outputImage, buffers.rows)
         }
     }
 
-    /// One convolution's sizes as the transforms see them, and its split into chunks of images.
+    /// One convolution's sizes as the transforms see them, and its images shared over the threads.
     private struct Plan {
         let batch, channels, height, width, outChannels, outH, outW: Int
         let padding: (Int, Int)
