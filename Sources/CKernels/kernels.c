@@ -288,42 +288,40 @@ static inline void dg_split_row(const float *row, long first_col, size_t width, 
 
 DG_CLONES
 void dg_winograd_input(const float *x, size_t channels, size_t height, size_t width, long pad_top, long pad_left,
-                       size_t tiles_h, size_t tiles_w, size_t images, size_t image_stride, float *v, float *scratch) {
-    const size_t tiles = images * tiles_h * tiles_w, n = tiles_w + 1;
+                       size_t tiles_h, size_t tiles_w, float *v, float *scratch) {
+    const size_t tiles = tiles_h * tiles_w, n = tiles_w + 1;
     float *e[4], *o[4], *line = scratch + 8 * n;
     for (int a = 0; a < 4; a++) { e[a] = scratch + 2 * a * n; o[a] = e[a] + n; }
-    for (size_t i = 0; i < images; i++) {
-        for (size_t c = 0; c < channels; c++) {
-            const float *plane = x + i * image_stride + c * height * width;
-            for (size_t th = 0; th < tiles_h; th++) {
+    for (size_t c = 0; c < channels; c++) {
+        const float *plane = x + c * height * width;
+        for (size_t th = 0; th < tiles_h; th++) {
+            for (int a = 0; a < 4; a++) {
+                long r = 2 * (long)th - pad_top + a;
+                dg_split_row(r >= 0 && r < (long)height ? plane + r * (long)width : 0, -pad_left, width, tiles_w, line,
+                             e[a], o[a]);
+            }
+            float *dst = v + c * tiles + th * tiles_w;
+            const size_t plane_stride = channels * tiles;
+#pragma clang loop vectorize(assume_safety) vectorize_predicate(enable)
+            for (size_t tw = 0; tw < tiles_w; tw++) {
+                // Bᵀ d: rows 0 - 2, 1 + 2, 2 - 1, 1 - 3, for the four columns e0 o0 e1 o1.
+                float r[4][4];
+                float col[4][4] = {{e[0][tw], o[0][tw], e[0][tw + 1], o[0][tw + 1]},
+                                   {e[1][tw], o[1][tw], e[1][tw + 1], o[1][tw + 1]},
+                                   {e[2][tw], o[2][tw], e[2][tw + 1], o[2][tw + 1]},
+                                   {e[3][tw], o[3][tw], e[3][tw + 1], o[3][tw + 1]}};
+                for (int b = 0; b < 4; b++) {
+                    r[0][b] = col[0][b] - col[2][b];
+                    r[1][b] = col[1][b] + col[2][b];
+                    r[2][b] = col[2][b] - col[1][b];
+                    r[3][b] = col[1][b] - col[3][b];
+                }
+                // (Bᵀ d) B: the same combination of columns.
                 for (int a = 0; a < 4; a++) {
-                    long r = 2 * (long)th - pad_top + a;
-                    dg_split_row(r >= 0 && r < (long)height ? plane + r * (long)width : 0, -pad_left, width, tiles_w, line,
-                                 e[a], o[a]);
-                }
-                float *dst = v + c * tiles + (i * tiles_h + th) * tiles_w;
-                const size_t plane_stride = channels * tiles;
-#pragma clang loop vectorize(assume_safety) vectorize_predicate(enable)
-                for (size_t tw = 0; tw < tiles_w; tw++) {
-                    // Bᵀ d: rows 0 - 2, 1 + 2, 2 - 1, 1 - 3, for the four columns e0 o0 e1 o1.
-                    float r[4][4];
-                    float col[4][4] = {{e[0][tw], o[0][tw], e[0][tw + 1], o[0][tw + 1]},
-                                       {e[1][tw], o[1][tw], e[1][tw + 1], o[1][tw + 1]},
-                                       {e[2][tw], o[2][tw], e[2][tw + 1], o[2][tw + 1]},
-                                       {e[3][tw], o[3][tw], e[3][tw + 1], o[3][tw + 1]}};
-                    for (int b = 0; b < 4; b++) {
-                        r[0][b] = col[0][b] - col[2][b];
-                        r[1][b] = col[1][b] + col[2][b];
-                        r[2][b] = col[2][b] - col[1][b];
-                        r[3][b] = col[1][b] - col[3][b];
-                    }
-                    // (Bᵀ d) B: the same combination of columns.
-                    for (int a = 0; a < 4; a++) {
-                        dst[(4 * a + 0) * plane_stride + tw] = r[a][0] - r[a][2];
-                        dst[(4 * a + 1) * plane_stride + tw] = r[a][1] + r[a][2];
-                        dst[(4 * a + 2) * plane_stride + tw] = r[a][2] - r[a][1];
-                        dst[(4 * a + 3) * plane_stride + tw] = r[a][1] - r[a][3];
-                    }
+                    dst[(4 * a + 0) * plane_stride + tw] = r[a][0] - r[a][2];
+                    dst[(4 * a + 1) * plane_stride + tw] = r[a][1] + r[a][2];
+                    dst[(4 * a + 2) * plane_stride + tw] = r[a][2] - r[a][1];
+                    dst[(4 * a + 3) * plane_stride + tw] = r[a][1] - r[a][3];
                 }
             }
         }
@@ -331,68 +329,64 @@ void dg_winograd_input(const float *x, size_t channels, size_t height, size_t wi
 }
 
 DG_CLONES
-void dg_winograd_output(const float *m, size_t channels, size_t tiles_h, size_t tiles_w, size_t images,
-                        size_t out_h, size_t out_w, const float *bias, float *y, size_t image_stride, float *scratch) {
-    const size_t tiles = images * tiles_h * tiles_w, plane_stride = channels * tiles;
+void dg_winograd_output(const float *m, size_t channels, size_t tiles_h, size_t tiles_w, size_t out_h, size_t out_w,
+                        const float *bias, float *y, float *scratch) {
+    const size_t tiles = tiles_h * tiles_w, plane_stride = channels * tiles;
     float *row[2] = {scratch, scratch + 2 * tiles_w};
-    for (size_t i = 0; i < images; i++) {
-        for (size_t c = 0; c < channels; c++) {
-            float add = bias ? bias[c] : 0.0f;
-            float *out = y + i * image_stride + c * out_h * out_w;
-            for (size_t th = 0; th < tiles_h; th++) {
-                const float *src = m + c * tiles + (i * tiles_h + th) * tiles_w;
+    for (size_t c = 0; c < channels; c++) {
+        float add = bias ? bias[c] : 0.0f;
+        float *out = y + c * out_h * out_w;
+        for (size_t th = 0; th < tiles_h; th++) {
+            const float *src = m + c * tiles + th * tiles_w;
 #pragma clang loop vectorize(assume_safety) vectorize_predicate(enable)
-                for (size_t tw = 0; tw < tiles_w; tw++) {
-                    float t[4][4], s[2][4];
-                    for (int a = 0; a < 4; a++)
-                        for (int b = 0; b < 4; b++) t[a][b] = src[(4 * a + b) * plane_stride + tw];
-                    // Aᵀ m: rows 0 + 1 + 2 and 1 - 2 - 3; then the same over columns.
-                    for (int b = 0; b < 4; b++) {
-                        s[0][b] = t[0][b] + t[1][b] + t[2][b];
-                        s[1][b] = t[1][b] - t[2][b] - t[3][b];
-                    }
-                    for (int r = 0; r < 2; r++) {
-                        row[r][2 * tw] = s[r][0] + s[r][1] + s[r][2] + add;
-                        row[r][2 * tw + 1] = s[r][1] - s[r][2] - s[r][3] + add;
-                    }
+            for (size_t tw = 0; tw < tiles_w; tw++) {
+                float t[4][4], s[2][4];
+                for (int a = 0; a < 4; a++)
+                    for (int b = 0; b < 4; b++) t[a][b] = src[(4 * a + b) * plane_stride + tw];
+                // Aᵀ m: rows 0 + 1 + 2 and 1 - 2 - 3; then the same over columns.
+                for (int b = 0; b < 4; b++) {
+                    s[0][b] = t[0][b] + t[1][b] + t[2][b];
+                    s[1][b] = t[1][b] - t[2][b] - t[3][b];
                 }
-                for (size_t r = 0; r < 2 && 2 * th + r < out_h; r++) {
-                    float *d = out + (2 * th + r) * out_w;
-                    for (size_t j = 0; j < out_w; j++) d[j] = row[r][j];
+                for (int r = 0; r < 2; r++) {
+                    row[r][2 * tw] = s[r][0] + s[r][1] + s[r][2] + add;
+                    row[r][2 * tw + 1] = s[r][1] - s[r][2] - s[r][3] + add;
                 }
+            }
+            for (size_t r = 0; r < 2 && 2 * th + r < out_h; r++) {
+                float *d = out + (2 * th + r) * out_w;
+                for (size_t j = 0; j < out_w; j++) d[j] = row[r][j];
             }
         }
     }
 }
 
 DG_CLONES
-void dg_winograd_output_adjoint(const float *dy, size_t channels, size_t tiles_h, size_t tiles_w, size_t images,
-                                size_t out_h, size_t out_w, size_t image_stride, float *dm, float *scratch) {
-    const size_t tiles = images * tiles_h * tiles_w, plane_stride = channels * tiles, n = tiles_w + 1;
+void dg_winograd_output_adjoint(const float *dy, size_t channels, size_t tiles_h, size_t tiles_w, size_t out_h,
+                                size_t out_w, float *dm, float *scratch) {
+    const size_t tiles = tiles_h * tiles_w, plane_stride = channels * tiles, n = tiles_w + 1;
     float *e[2] = {scratch, scratch + 2 * n}, *o[2] = {scratch + n, scratch + 3 * n}, *line = scratch + 4 * n;
-    for (size_t i = 0; i < images; i++) {
-        for (size_t c = 0; c < channels; c++) {
-            const float *plane = dy + i * image_stride + c * out_h * out_w;
-            for (size_t th = 0; th < tiles_h; th++) {
-                for (size_t r = 0; r < 2; r++) {
-                    size_t row = 2 * th + r;
-                    dg_split_row(row < out_h ? plane + row * out_w : 0, 0, out_w, tiles_w, line, e[r], o[r]);
-                }
-                float *dst = dm + c * tiles + (i * tiles_h + th) * tiles_w;
+    for (size_t c = 0; c < channels; c++) {
+        const float *plane = dy + c * out_h * out_w;
+        for (size_t th = 0; th < tiles_h; th++) {
+            for (size_t r = 0; r < 2; r++) {
+                size_t row = 2 * th + r;
+                dg_split_row(row < out_h ? plane + row * out_w : 0, 0, out_w, tiles_w, line, e[r], o[r]);
+            }
+            float *dst = dm + c * tiles + th * tiles_w;
 #pragma clang loop vectorize(assume_safety) vectorize_predicate(enable)
-                for (size_t tw = 0; tw < tiles_w; tw++) {
-                    // A g Aᵀ with A = Aᵀᵀ: columns g0, g0 + g1, g0 - g1, -g1; then the same over rows.
-                    float h[2][4];
-                    for (int r = 0; r < 2; r++) {
-                        float g0 = e[r][tw], g1 = o[r][tw];
-                        h[r][0] = g0; h[r][1] = g0 + g1; h[r][2] = g0 - g1; h[r][3] = -g1;
-                    }
-                    for (int b = 0; b < 4; b++) {
-                        dst[(0 + b) * plane_stride + tw] = h[0][b];
-                        dst[(4 + b) * plane_stride + tw] = h[0][b] + h[1][b];
-                        dst[(8 + b) * plane_stride + tw] = h[0][b] - h[1][b];
-                        dst[(12 + b) * plane_stride + tw] = -h[1][b];
-                    }
+            for (size_t tw = 0; tw < tiles_w; tw++) {
+                // A g Aᵀ with A = Aᵀᵀ: columns g0, g0 + g1, g0 - g1, -g1; then the same over rows.
+                float h[2][4];
+                for (int r = 0; r < 2; r++) {
+                    float g0 = e[r][tw], g1 = o[r][tw];
+                    h[r][0] = g0; h[r][1] = g0 + g1; h[r][2] = g0 - g1; h[r][3] = -g1;
+                }
+                for (int b = 0; b < 4; b++) {
+                    dst[(0 + b) * plane_stride + tw] = h[0][b];
+                    dst[(4 + b) * plane_stride + tw] = h[0][b] + h[1][b];
+                    dst[(8 + b) * plane_stride + tw] = h[0][b] - h[1][b];
+                    dst[(12 + b) * plane_stride + tw] = -h[1][b];
                 }
             }
         }

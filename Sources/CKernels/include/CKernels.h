@@ -56,25 +56,24 @@ void dg_col2im_unit(float *col, size_t channels, size_t height, size_t width, si
                     const int32_t *row_shift, const int32_t *col_shift, size_t taps, size_t first_row, size_t rows,
                     float *x, size_t row_stride);
 
-/// Winograd F(2x2, 3x3), the input transform: for `images` images `image_stride` floats apart,
-/// each of `channels` height x width planes is cut into tiles_h x tiles_w overlapping 4x4 tiles
-/// (tile (th, tw) starts at row 2th - pad_top, column 2tw - pad_left; zero outside the image),
-/// and entry k of Bᵀ d B goes to v[(k * channels + c) * T + t], where T is the number of tiles
-/// and t = (image * tiles_h + th) * tiles_w + tw. `scratch` holds 10 * (tiles_w + 1) floats.
+/// Winograd F(2x2, 3x3) on one image, the input transform: each of `channels` height x width
+/// planes is cut into tiles_h x tiles_w overlapping 4x4 tiles (tile (th, tw) starts at row
+/// 2th - pad_top, column 2tw - pad_left; zero outside the image), and entry k of Bᵀ d B goes to
+/// v[(k * channels + c) * T + th * tiles_w + tw], T = tiles_h * tiles_w. `scratch` holds
+/// 10 * (tiles_w + 1) floats.
 void dg_winograd_input(const float *x, size_t channels, size_t height, size_t width, long pad_top, long pad_left,
-                       size_t tiles_h, size_t tiles_w, size_t images, size_t image_stride, float *v, float *scratch);
+                       size_t tiles_h, size_t tiles_w, float *v, float *scratch);
 
 /// The output transform: each 2x2 tile Aᵀ m A of the 16 products m (laid out as
 /// dg_winograd_input's v) plus the channel's bias (or none) is written into the out_h x out_w
-/// planes of y, images `image_stride` apart; tile rows and columns past the edge are dropped.
-/// `scratch` holds 4 * tiles_w floats.
-void dg_winograd_output(const float *m, size_t channels, size_t tiles_h, size_t tiles_w, size_t images,
-                        size_t out_h, size_t out_w, const float *bias, float *y, size_t image_stride, float *scratch);
+/// planes of y; tile rows and columns past the edge are dropped. `scratch` holds 4 * tiles_w floats.
+void dg_winograd_output(const float *m, size_t channels, size_t tiles_h, size_t tiles_w, size_t out_h, size_t out_w,
+                        const float *bias, float *y, float *scratch);
 
 /// The adjoint of dg_winograd_output (without the bias): A g Aᵀ of each 2x2 tile g of dy (zero
 /// past the edge) into dm, laid out as dg_winograd_input's v. `scratch` holds 6 * (tiles_w + 1) floats.
-void dg_winograd_output_adjoint(const float *dy, size_t channels, size_t tiles_h, size_t tiles_w, size_t images,
-                                size_t out_h, size_t out_w, size_t image_stride, float *dm, float *scratch);
+void dg_winograd_output_adjoint(const float *dy, size_t channels, size_t tiles_h, size_t tiles_w, size_t out_h,
+                                size_t out_w, float *dm, float *scratch);
 
 /// Sets (1) or clears (0) flush-to-zero and denormals-are-zero for the calling thread; returns
 /// whether they were set before. No effect off x86-64.

@@ -195,10 +195,15 @@ enum ConvKernels {
                 }
             }
         }
+        add(partial, into: dw, count: weightCount)
+    }
+
+    /// total += each of `partial` in turn (threads' partial sums, added in thread order).
+    static func add<S: Sequence<Scratch>>(_ partial: S, into total: UnsafeMutablePointer<Float>, count: Int) {
         for p in partial {
             var i = 0
-            while i + 16 <= weightCount { store(load(dw + i) + load(p.pointer + i), dw + i); i += 16 }
-            while i < weightCount { dw[i] += p.pointer[i]; i += 1 }
+            while i + 16 <= count { store(load(total + i) + load(p.pointer + i), total + i); i += 16 }
+            while i < count { total[i] += p.pointer[i]; i += 1 }
         }
     }
 

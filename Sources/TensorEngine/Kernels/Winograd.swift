@@ -37,9 +37,7 @@ enum Winograd {
         let u = transformed(w, outputs: s.outChannels, inputs: s.inChannels)
         // Held to the end: a Scratch may be freed after its last use, which `.pointer` would be.
         withExtendedLifetime(u) {
-            convolve(
-                x, u.pointer, bias, y, Plan(s, channels: s.inChannels, height: s.height, width: s.width,
-                    outChannels: s.outChannels, outH: s.outH, outW: s.outW, padding: s.g.padding))
+            convolve(x, u.pointer, bias, y, Plan(forward: s))
         }
     }
 
@@ -66,8 +64,7 @@ enum Winograd {
     static func weightGradient(
         _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>, _ s: ConvSizes
     ) {
-        let plan = Plan(s, channels: s.inChannels, height: s.height, width: s.width,
-            outChannels: s.outChannels, outH: s.outH, outW: s.outW, padding: s.g.padding)
+        let plan = Plan(forward: s)
         let (c, o) = (plan.channels, plan.outChannels), count = 16 * o * c
         // Each thread sums its own images' products; the partial sums are added in thread order.
         let partial = (0..<Parallel.threadCount).map { _ in Scratch(count) }
@@ -76,10 +73,9 @@ enum Winograd {
             let tiles = plan.tilesPerImage
             dg_winograd_input(
                 x + n * plan.inputImage, c, plan.height, plan.width, plan.padding.0, plan.padding.1, plan.tilesH,
-                plan.tilesW, 1, plan.inputImage, buffers.v, buffers.rows)
+                plan.tilesW, buffers.v, buffers.rows)
             dg_winograd_output_adjoint(
-                dy + n * plan.outputImage, o, plan.tilesH, plan.tilesW, 1, plan.outH, plan.outW,
-                plan.outputImage, buffers.m, buffers.rows)
+                dy + n * plan.outputImage, o, plan.tilesH, plan.tilesW, plan.outH, plan.outW, buffers.m, buffers.rows)
             for k in 0..<16 {
                 BLAS.gemm(
                     transposeA: false, transposeB: true, m: o, n: c, k: tiles, a: buffers.m + k * o * tiles,
@@ -89,7 +85,7 @@ enum Winograd {
         }
         withExtendedLifetime(partial) {
             let du = partial[0].pointer
-            for p in partial.dropFirst() { for i in 0..<count { du[i] += p.pointer[i] } }
+            ConvKernels.add(partial.dropFirst(), into: du, count: count)
             for oc in 0..<o {
                 for ic in 0..<c {
                     // dg = Gᵀ dU G: Gᵀ on each column of dU, then on each row of that.
@@ -136,7 +132,7 @@ enum Winograd {
         return u
     }
 
-    /// y = the convolution of x by the transformed weights u, chunk by chunk.
+    /// y = the convolution of x by the transformed weights u, image by image.
     private static func convolve(
         _ x: UnsafePointer<Float>, _ u: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
         _ y: UnsafeMutablePointer<Float>, _ plan: Plan
@@ -146,15 +142,15 @@ enum Winograd {
             let tiles = plan.tilesPerImage
             dg_winograd_input(
                 x + n * plan.inputImage, c, plan.height, plan.width, plan.padding.0, plan.padding.1, plan.tilesH,
-                plan.tilesW, 1, plan.inputImage, buffers.v, buffers.rows)
+                plan.tilesW, buffers.v, buffers.rows)
             for k in 0..<16 {
                 BLAS.gemm(
                     transposeA: false, transposeB: false, m: o, n: tiles, k: c, a: u + k * o * c, lda: c,
                     b: buffers.v + k * c * tiles, ldb: tiles, c: buffers.m + k * o * tiles, ldc: tiles)
             }
             dg_winograd_output(
-                buffers.m, o, plan.tilesH, plan.tilesW, 1, plan.outH, plan.outW, bias, y + n * plan.outputImage,
-                plan.outputImage, buffers.rows)
+                buffers.m, o, plan.tilesH, plan.tilesW, plan.outH, plan.outW, bias, y + n * plan.outputImage,
+                buffers.rows)
         }
     }
 
@@ -174,6 +170,13 @@ enum Winograd {
         ) {
             batch = s.batch; self.channels = channels; self.height = height; self.width = width
             self.outChannels = outChannels; self.outH = outH; self.outW = outW; self.padding = padding
+        }
+
+        /// The convolution `s` itself (the input gradient's plan is the flipped convolution's).
+        init(forward s: ConvSizes) {
+            self.init(
+                s, channels: s.inChannels, height: s.height, width: s.width, outChannels: s.outChannels, outH: s.outH,
+                outW: s.outW, padding: s.g.padding)
         }
 
         /// Per-thread buffers: the transformed inputs, the products, and a few rows.
