@@ -392,3 +392,41 @@ void dg_winograd_output_adjoint(const float *dy, size_t channels, size_t tiles_h
         }
     }
 }
+
+DG_CLONES
+void dg_tile_transform(const float *src, long src_row, long src_col, size_t d_rows, size_t d_cols, const float *left,
+                       size_t out_rows, const float *right, size_t out_cols, float *dst, long dst_row, long dst_col,
+                       size_t channels, float *scratch) {
+    for (size_t c0 = 0; c0 < channels; c0 += 16) {
+        // L · D, one 16-channel vector per entry, into scratch[p][j].
+        for (size_t p = 0; p < out_rows; p++) {
+            for (size_t j = 0; j < d_cols; j++) {
+                float acc[16] = {0};
+                for (size_t i = 0; i < d_rows; i++) {
+                    float k = left[p * d_rows + i];
+                    if (k == 0.0f) continue;
+                    const float *d = src + (long)i * src_row + (long)j * src_col + c0;
+#pragma clang loop vectorize(assume_safety)
+                    for (int l = 0; l < 16; l++) acc[l] += k * d[l];
+                }
+                float *t = scratch + (p * d_cols + j) * 16;
+                for (int l = 0; l < 16; l++) t[l] = acc[l];
+            }
+        }
+        // (L · D) · Rᵀ.
+        for (size_t p = 0; p < out_rows; p++) {
+            for (size_t q = 0; q < out_cols; q++) {
+                float acc[16] = {0};
+                for (size_t j = 0; j < d_cols; j++) {
+                    float k = right[q * d_cols + j];
+                    if (k == 0.0f) continue;
+                    const float *t = scratch + (p * d_cols + j) * 16;
+#pragma clang loop vectorize(assume_safety)
+                    for (int l = 0; l < 16; l++) acc[l] += k * t[l];
+                }
+                float *o = dst + (long)p * dst_row + (long)q * dst_col + c0;
+                for (int l = 0; l < 16; l++) o[l] = acc[l];
+            }
+        }
+    }
+}

@@ -259,6 +259,58 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
+    /// Toom-Cook's 1-D identity: Aᵀ [(G g) ⊙ (Bᵀ d)] is the correlation of d by g, for each F(m, r) built.
+    func testToomCookMatricesCorrelate() {
+        for (m, r) in [(2, 3), (4, 3), (2, 5), (3, 5)] {
+            let t = ToomCook(m: m, r: r)
+            let g = (0..<r).map { Float($0 * 7 % 5) - 1.5 }, d = (0..<t.alpha).map { Float($0 * 3 % 7) * 0.5 - 1 }
+            let gg = (0..<t.alpha).map { j in (0..<r).reduce(Float(0)) { $0 + t.g.values[j * r + $1] * g[$1] } }
+            let bd = (0..<t.alpha).map { j in (0..<t.alpha).reduce(Float(0)) { $0 + t.bt.values[j * t.alpha + $1] * d[$1] } }
+            for i in 0..<m {
+                let y = (0..<t.alpha).reduce(Float(0)) { $0 + t.at.values[i * t.alpha + $1] * gg[$1] * bd[$1] }
+                let expected = (0..<r).reduce(Float(0)) { $0 + g[$1] * d[i + $1] }
+                XCTAssertEqual(y, expected, accuracy: 1e-4, "F(\(m), \(r)) output \(i)")
+            }
+        }
+    }
+
+    /// 5x5 unit-stride convolutions with many channels (DCGAN's generator) take F(3x3, 5x5):
+    /// the three primitives agree with the definition, maps cut by the tiles and padding of every
+    /// kind included, and an image's result does not depend on its batch. A transform over 7 x 7
+    /// tiles rounds more than a sum of 1,600 products does, so each error is bounded relative to
+    /// the size of the terms summed (the same sum over their absolute values): 2e-5 of it, where a
+    /// wrong tap or a lost channel is off by the size of a whole term.
+    func testChannelsLastWinogradMatchesTheDefinition() {
+        func assertWithin(_ t: Tensor, _ expected: [Float], _ scale: [Float], _ context: String) {
+            XCTAssertEqual(t.count, expected.count, context)
+            let worst = zip(zip(t.scalars, expected), scale).map { abs($0.0 - $0.1) / $1 }.max() ?? 0
+            XCTAssertLessThan(worst, 2e-5, context)
+        }
+        let cases: [([Int], [Int], ConvGeometry)] = [
+            ([2, 64, 7, 7], [64, 64, 5, 5], ConvGeometry(padding: (2, 2))),
+            ([3, 64, 9, 8], [80, 64, 5, 5], ConvGeometry()),
+            ([2, 64, 11, 13], [96, 64, 5, 5], ConvGeometry(padding: (2, 2))),
+            ([2, 64, 8, 9], [64, 64, 5, 5], ConvGeometry(padding: (3, 1), paddingAfter: (0, 2))),
+            ([5, 64, 6, 6], [64, 64, 5, 5], ConvGeometry(padding: (4, 4))),
+        ]
+        for (i, (xs, ws, g)) in cases.enumerated() {
+            let x = randomTensor(xs, seed: UInt64(140 + i)), w = randomTensor(ws, seed: UInt64(150 + i))
+            let y = conv2d(x, w, stride: (1, 1), padding: g.padding, paddingAfter: g.paddingAfter)
+            let sizes = Tensor.convSizes(input: xs, weight: ws, output: y.shape, g)
+            XCTAssertTrue(WinogradChannelsLast.applies(sizes) || Parallel.threadCount > xs[0], "case \(i)")
+            assertWithin(y, naiveConv2d(x, w, g), naiveConv2d(x.abs(), w.abs(), g), "case \(i)")
+            let probe = randomTensor(y.shape, seed: UInt64(160 + i))
+            let (dx, dw) = naiveConv2dGradients(x, w, probe, g)
+            let (dxScale, dwScale) = naiveConv2dGradients(x.abs(), w.abs(), probe.abs(), g)
+            assertWithin(Tensor.convolveInputAdjoint(probe, w, inputShape: xs, g), dx, dxScale, "case \(i), dx")
+            assertWithin(Tensor.convolveWeightAdjoint(x, probe, weightShape: ws, g), dw, dwScale, "case \(i), dw")
+            let two = x.sliced(axis: 0, 0..<2)
+            XCTAssertEqual(
+                conv2d(two, w, stride: (1, 1), padding: g.padding, paddingAfter: g.paddingAfter).scalars,
+                y.sliced(axis: 0, 0..<2).scalars, "case \(i)")
+        }
+    }
+
     func testShapeErrorsNameBothShapes() {
         XCTAssertThrowsError(try Shape.conv2d(input: [1, 3, 8, 8], weight: [4, 2, 3, 3], geometry: ConvGeometry())) { error in
             let message = "\(error)"

@@ -75,6 +75,15 @@ void dg_winograd_output(const float *m, size_t channels, size_t tiles_h, size_t 
 void dg_winograd_output_adjoint(const float *dy, size_t channels, size_t tiles_h, size_t tiles_w, size_t out_h,
                                 size_t out_w, float *dm, float *scratch);
 
+/// A tile transform across channels: out = L · D · Rᵀ for every group of 16 channels, D being
+/// the d_rows x d_cols tile at src (entry (i, j) of channel c at src[i * src_row + j * src_col + c])
+/// and out the out_rows x out_cols tile written the same way at dst. L is out_rows x d_rows, R
+/// out_cols x d_cols, both row-major; zero coefficients are skipped. `channels` is a multiple of
+/// 16; `scratch` holds 16 * out_rows * d_cols floats.
+void dg_tile_transform(const float *src, long src_row, long src_col, size_t d_rows, size_t d_cols, const float *left,
+                       size_t out_rows, const float *right, size_t out_cols, float *dst, long dst_row, long dst_col,
+                       size_t channels, float *scratch);
+
 /// Sets (1) or clears (0) flush-to-zero and denormals-are-zero for the calling thread; returns
 /// whether they were set before. No effect off x86-64.
 int dg_flush_subnormals(int on);

@@ -2,7 +2,8 @@
 /// columns matrices side by side make one product wide enough for BLAS to run near its peak (one
 /// 7x7 map gives products 49 columns wide, and a weight gradient summed over 49 terms per image).
 /// A large map is processed alone, in blocks of output rows that bound the scratch memory.
-/// 3x3 unit-stride convolutions with enough channels on large enough maps go to `Winograd`.
+/// 3x3 unit-stride convolutions with enough channels on large enough maps go to `Winograd`, 5x5
+/// unit-stride ones with enough channels to `WinogradChannelsLast`.
 enum ConvKernels {
     /// Floats of columns matrix per product: whole images up to this size, where measurements
     /// favoured one large product over cache-sized blocks; the bound caps scratch memory.
@@ -45,6 +46,7 @@ enum ConvKernels {
     ) {
         let compacted = usedTaps(w, s)
         if Winograd.applies(compacted?.0 ?? s) { return Winograd.forward(x, w, bias: bias, y, s) }
+        if WinogradChannelsLast.applies(compacted?.0 ?? s) { return WinogradChannelsLast.forward(x, w, bias: bias, y, s) }
         if let (compact, weights) = compacted {
             return withExtendedLifetime(weights) { forwardOverTaps(x, weights.pointer, bias, y, compact) }
         }
@@ -107,6 +109,7 @@ enum ConvKernels {
     ) {
         let compacted = usedTaps(w, s)
         if Winograd.applies(compacted?.0 ?? s) { return Winograd.inputGradient(dy, w, dx, s) }
+        if WinogradChannelsLast.applies(compacted?.0 ?? s) { return WinogradChannelsLast.inputGradient(dy, w, dx, s) }
         if let (compact, weights) = compacted {
             return withExtendedLifetime(weights) { inputGradientOverTaps(dy, weights.pointer, dx, compact) }
         }
@@ -158,6 +161,7 @@ enum ConvKernels {
         _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>, _ s: ConvSizes
     ) {
         if Winograd.applies(s) { return Winograd.weightGradient(x, dy, dw, s) }
+        if WinogradChannelsLast.applies(s) { return WinogradChannelsLast.weightGradient(x, dy, dw, s) }
         let pointwise = s.g.isPointwise(kernel: (s.kernelH, s.kernelW))
         let (images, step) = plan(s), P = s.outPlane
         let threads = s.batch >= Parallel.threadCount ? Parallel.threadCount : 1
