@@ -1,93 +1,92 @@
 import CKernels
 import Foundation
 
-/// Winograd's minimal filtering F(m x m, r x r) for any output tile m and kernel r, its
-/// transforms running across channels, 16 at a time, on maps laid channels last. It serves the
-/// 5x5 unit-stride convolutions of DCGAN's generator (256 -> 128 channels on 7 x 7 maps): F(3x3,
-/// 5x5) covers such a map with 9 tiles of 7 x 7 products, 441 multiplications per channel pair
-/// where the direct convolution takes 1225. Too few tiles per channel to vectorise along the map,
-/// as `Winograd` (F(2x2, 3x3) on large maps) does; enough channels to vectorise across them.
+/// Winograd's minimal filtering F(m x m, r x r), its transforms running across channels, 16 at
+/// a time, on maps laid channels last: for 5x5 convolutions on small maps with many channels, as
+/// in DCGAN (256 -> 128 channels on 7 x 7 maps, 64 -> 128 at stride 2 from 14 x 14). Such maps
+/// have too few tiles per channel to vectorise along the map, as `Winograd` (F(2x2, 3x3) on large
+/// maps) does, and enough channels to vectorise across them.
 ///
-/// Each output tile is Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A, with Toom-Cook matrices built from the points
-/// 0, ±1, ±2, ½ and infinity (`ToomCook`). Summed over input channels, the α x α entries of a
-/// tile are α² matrix products, M[k] (tiles x out) = V[k] (tiles x in) @ U[k] (in x out), one set
-/// per image, so an image's result never depends on its batch. The input gradient is the same
-/// convolution of dy by the weights flipped and transposed; the weight gradient is the adjoint
-/// of the products, dU[k] = Σ V[k]ᵀ dM[k] with dM the adjoint of the output transform, then
-/// dg = Gᵀ dU G.
+/// - At stride 1, F(3x3, 5x5): 9 tiles of 7 x 7 products cover a 7 x 7 map, 441 multiplications
+///   per channel pair where the direct convolution takes 1225.
+/// - At stride 2, the input is split into its four phases (even and odd rows and columns), laid
+///   side by side as channels; the kernel's taps split the same way into four kernels of at most
+///   3x3 (zero-padded to 3x3), and the strided convolution is a unit-stride 3x3 one over the
+///   stacked phases: F(4x4, 3x3), 4 tiles of 6 x 6 products for a 7 x 7 map, 576 multiplications
+///   per channel pair where the direct convolution takes 1225.
+///
+/// Each output tile is Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A with Toom-Cook matrices (`ToomCook`). Summed
+/// over input channels, the α x α entries of the tiles of a few images are α² matrix products,
+/// M[k] (tiles x out) = V[k] (tiles x in) @ U[k] (in x out). The input gradient is the
+/// convolution of dy by the (phase) kernels flipped and transposed, its output phases scattered
+/// back into the image; the weight gradient is the adjoint of the products, dU[k] = Σ V[k]ᵀ dM[k]
+/// with dM the adjoint of the output transform, then dg = Gᵀ dU G, gathered back into taps.
 enum WinogradChannelsLast {
-    /// Output tile side: F(3x3, 5x5). Measured on the generator's maps, F(2x2, 5x5) spends more
-    /// in products (16 tiles of 36 for a 7 x 7 map against 9 of 49) and F(4x4, 5x5) needs points
-    /// whose rounding error grows past float32's comfort.
-    static let tile = 3
-    static let transform = ToomCook(m: tile, r: 5)
+    static let unitStride = ToomCook(m: 3, r: 5), twoStride = ToomCook(m: 4, r: 3)
 
-    /// 5x5, unit stride, no dilation or groups or masked taps, channel counts in whole vectors
-    /// and at least 64 (fewer leave the products too small to gain), and enough images for
-    /// every thread.
-    static func applies(_ s: ConvSizes) -> Bool {
-        s.kernelH == 5 && s.kernelW == 5 && s.g.stride == (1, 1) && s.g.dilation == (1, 1) && s.g.groups == 1
-            && s.taps.count == 25 && s.inChannels % 16 == 0 && s.outChannels % 16 == 0
-            && min(s.inChannels, s.outChannels) >= 64 && s.batch >= Parallel.threadCount
+    /// The transform for a square kernel at a stride, where this path has one.
+    static func transform(kernel: Int, stride: Int) -> ToomCook? {
+        switch (kernel, stride) {
+        case (5, 1): return unitStride
+        case (5, 2): return twoStride
+        default: return nil
+        }
     }
+
+    /// A 5x5 kernel at stride 1 or 2, no dilation or groups or masked taps, channel counts in
+    /// whole vectors and at least 64 (fewer leave the products too small to gain), and enough
+    /// images for every thread.
+    static func applies(_ s: ConvSizes) -> Bool {
+        s.kernelH == s.kernelW && s.g.stride.0 == s.g.stride.1
+            && transform(kernel: s.kernelH, stride: s.g.stride.0) != nil && s.g.dilation == (1, 1)
+            && s.g.groups == 1 && s.taps.count == s.kernelH * s.kernelW && s.inChannels % 16 == 0
+            && s.outChannels % 16 == 0 && min(s.inChannels, s.outChannels) >= 64 && s.batch >= Parallel.threadCount
+    }
+
+    /// Tile rows (tiles of several images) per set of products: enough for BLAS to run near its
+    /// peak, few enough for the transformed tiles to stay in cache.
+    static let rowsPerProduct = 64
 
     static func forward(
         _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
         _ y: UnsafeMutablePointer<Float>, _ s: ConvSizes
     ) {
         let plan = Plan(forward: s)
-        let u = transformed(w, plan, flipped: false)
+        let u = transformed(w, plan, s, flipped: false)
         withExtendedLifetime(u) { convolve(x, u.pointer, bias, y, plan) }
     }
 
-    /// dx = the convolution of dy by w flipped in both axes with in and out swapped, padded
-    /// r - 1 - p (negative padding reads past the border: the tiles see zeros there).
     static func inputGradient(
         _ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ s: ConvSizes
     ) {
-        let r = transform.r
-        let plan = Plan(
-            batch: s.batch, channels: s.outChannels, height: s.outH, width: s.outW, outChannels: s.inChannels,
-            outH: s.height, outW: s.width, padding: (r - 1 - s.g.padding.0, r - 1 - s.g.padding.1))
-        let u = transformed(w, plan, flipped: true)
+        let plan = Plan(inputGradient: s)
+        let u = transformed(w, plan, s, flipped: true)
         withExtendedLifetime(u) { convolve(dy, u.pointer, nil, dx, plan) }
     }
 
     static func weightGradient(
         _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>, _ s: ConvSizes
     ) {
-        let plan = Plan(forward: s), t = transform
-        let (c, o, alpha, r) = (plan.channels, plan.outChannels, t.alpha, t.r), area = alpha * alpha
-        // Images in chunks per thread, so each product sums over many tiles; each thread sums its
-        // own chunks, and the threads' sums are added in thread order.
-        let chunk = max(1, min(plan.batch, 512 / plan.tilesPerImage))
-        let rows = chunk * plan.tilesPerImage
-        let parts = min(Parallel.threadCount, plan.batch)
-        let partial = (0..<parts).map { _ in Scratch(area * o * c) }
-        let buffers = (0..<parts).map { _ in Buffers(plan, rows: rows) }
-        Parallel.forEach(parts) { thread in
-            let b = buffers[thread], du = partial[thread].pointer
-            du.update(repeating: 0, count: area * o * c)
-            let images = plan.batch * thread / parts..<plan.batch * (thread + 1) / parts
-            for first in stride(from: images.lowerBound, to: images.upperBound, by: chunk) {
-                let count = min(chunk, images.upperBound - first)
-                for i in 0..<count {
-                    let offset = i * plan.tilesPerImage
-                    inputTiles(x + (first + i) * plan.inputImage, plan, b, rowOffset: offset, rows: rows)
-                    outputTilesAdjoint(dy + (first + i) * plan.outputImage, plan, b, rowOffset: offset, rows: rows)
-                }
-                for k in 0..<area {
-                    BLAS.gemm(
-                        transposeA: true, transposeB: false, m: o, n: c, k: count * plan.tilesPerImage,
-                        a: b.products.pointer + k * rows * o, lda: o, b: b.tiles.pointer + k * rows * c, ldb: c,
-                        beta: 1, c: du + k * o * c, ldc: c)
-                }
+        let plan = Plan(forward: s), t = plan.t
+        let (c, o, alpha, r) = (plan.stackedIn, plan.stackedOut, t.alpha, t.r), area = alpha * alpha
+        // Each thread sums its own images' products, the threads' sums then added in thread order.
+        let partial = forEachChunk(plan, rows: 8 * rowsPerProduct, partialSums: area * o * c) { images, b, du in
+            for (i, n) in images.enumerated() {
+                inputTiles(x + n * plan.inputImage, plan, b, rowOffset: i * plan.tilesPerImage)
+                outputTilesAdjoint(dy + n * plan.outputImage, plan, b, rowOffset: i * plan.tilesPerImage)
+            }
+            for k in 0..<area {
+                BLAS.gemm(
+                    transposeA: true, transposeB: false, m: o, n: c, k: images.count * plan.tilesPerImage,
+                    a: b.products.pointer + k * b.rows * o, lda: o, b: b.tiles.pointer + k * b.rows * c, ldb: c,
+                    beta: 1, c: du + k * o * c, ldc: c)
             }
         }
-        withExtendedLifetime((partial, buffers)) {
+        withExtendedLifetime(partial) {
             let du = partial[0].pointer
             ConvKernels.add(partial.dropFirst(), into: du, count: area * o * c)
-            // dg = Gᵀ dU G for every (out, in) pair, 16 inputs at a time, into [out][tap][in].
+            // dg = Gᵀ dU G for every (out, stacked in) pair, into [out][tap][stacked in], then
+            // each stacked tap back to its place in the kernel.
             let gathered = Scratch(o * r * r * c), temporary = Scratch(16 * alpha * alpha)
             withExtendedLifetime((gathered, temporary)) {
                 for oc in 0..<o {
@@ -96,28 +95,46 @@ enum WinogradChannelsLast {
                         gathered.pointer + oc * r * r * c, rowStride: r * c, columnStride: c, channels: c,
                         scratch: temporary.pointer)
                 }
-                for oc in 0..<o {
-                    for ic in 0..<c {
-                        for tap in 0..<r * r { dw[(oc * c + ic) * r * r + tap] = gathered.pointer[(oc * r * r + tap) * c + ic] }
+                forEachStackedTap(s, plan) { oc, ic, tap, stackedIn, stackedTap in
+                    dw[(oc * s.inChannels + ic) * s.kernelH * s.kernelW + tap] =
+                        gathered.pointer[(oc * r * r + stackedTap) * c + stackedIn]
+                }
+            }
+        }
+    }
+
+    /// Visits each tap of the kernel with its place among the stacked (phase) kernels: (out,
+    /// in, tap, stacked input channel, stacked tap). At stride 1 the two are the same.
+    @inline(__always)
+    private static func forEachStackedTap(_ s: ConvSizes, _ plan: Plan, _ body: (Int, Int, Int, Int, Int) -> Void) {
+        let (k, st, r) = (s.kernelH, plan.stride, plan.t.r)
+        for oc in 0..<s.outChannels {
+            for ic in 0..<s.inChannels {
+                for i in 0..<k {
+                    for j in 0..<k {
+                        let phase = (i % st) * st + j % st
+                        body(oc, ic, i * k + j, phase * s.inChannels + ic, (i / st) * r + j / st)
                     }
                 }
             }
         }
     }
 
-    /// U[k][in][out] = entry k of G g Gᵀ for the kernel g = w[out][in] (or, flipped, for the
-    /// input gradient's convolution: w[in][out] turned by 180 degrees).
-    private static func transformed(_ w: UnsafePointer<Float>, _ plan: Plan, flipped: Bool) -> Scratch {
-        let t = transform, (c, o, r, alpha) = (plan.channels, plan.outChannels, t.r, t.alpha)
-        // The kernels laid [in][tap][out], so the transform runs across 16 outputs at a time.
+    /// U[k][in][out] = entry k of G g Gᵀ for the stacked kernels g (or, for the input gradient,
+    /// for them turned by 180 degrees with in and out swapped).
+    private static func transformed(_ w: UnsafePointer<Float>, _ plan: Plan, _ s: ConvSizes, flipped: Bool) -> Scratch {
+        let t = plan.t, (c, o, r, alpha) = (plan.stackedIn, plan.stackedOut, t.r, t.alpha)
+        // The kernels laid [in][tap][out], so the transform runs across 16 outputs at a time; the
+        // taps a phase lacks stay zero.
         let laid = Scratch(c * r * r * o), u = Scratch(alpha * alpha * c * o), temporary = Scratch(16 * alpha * r)
+        laid.pointer.update(repeating: 0, count: c * r * r * o)
         withExtendedLifetime((laid, temporary)) {
-            for oc in 0..<o {
-                for ic in 0..<c {
-                    for tap in 0..<r * r {
-                        laid.pointer[(ic * r * r + tap) * o + oc] =
-                            flipped ? w[(ic * o + oc) * r * r + r * r - 1 - tap] : w[(oc * c + ic) * r * r + tap]
-                    }
+            forEachStackedTap(s, plan) { oc, ic, tap, stackedIn, stackedTap in
+                let value = w[(oc * s.inChannels + ic) * s.kernelH * s.kernelW + tap]
+                if flipped {
+                    laid.pointer[(oc * r * r + r * r - 1 - stackedTap) * o + stackedIn] = value
+                } else {
+                    laid.pointer[(stackedIn * r * r + stackedTap) * o + oc] = value
                 }
             }
             for ic in 0..<c {
@@ -129,43 +146,71 @@ enum WinogradChannelsLast {
         return u
     }
 
-    /// y = the convolution of x by the transformed weights u, image by image.
+    /// y = the convolution of x by the transformed weights u, a few images at a time.
     private static func convolve(
         _ x: UnsafePointer<Float>, _ u: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
         _ y: UnsafeMutablePointer<Float>, _ plan: Plan
     ) {
-        let (c, o, area, tiles) = (plan.channels, plan.outChannels, transform.alpha * transform.alpha, plan.tilesPerImage)
-        let parts = min(Parallel.threadCount, plan.batch)
-        let buffers = (0..<parts).map { _ in Buffers(plan, rows: tiles) }
-        withExtendedLifetime(buffers) {
-            Parallel.forEach(parts) { thread in
-                let b = buffers[thread]
-                for n in plan.batch * thread / parts..<plan.batch * (thread + 1) / parts {
-                    inputTiles(x + n * plan.inputImage, plan, b, rowOffset: 0, rows: tiles)
-                    for k in 0..<area {
-                        BLAS.gemm(
-                            transposeA: false, transposeB: false, m: tiles, n: o, k: c,
-                            a: b.tiles.pointer + k * tiles * c, lda: c, b: u + k * c * o, ldb: o,
-                            c: b.products.pointer + k * tiles * o, ldc: o)
-                    }
-                    outputTiles(plan, b, bias, y + n * plan.outputImage)
-                }
+        let (c, o, area) = (plan.stackedIn, plan.stackedOut, plan.t.alpha * plan.t.alpha)
+        _ = forEachChunk(plan, rows: rowsPerProduct, partialSums: 0) { images, b, _ in
+            for (i, n) in images.enumerated() {
+                inputTiles(x + n * plan.inputImage, plan, b, rowOffset: i * plan.tilesPerImage)
+            }
+            let rows = images.count * plan.tilesPerImage
+            for k in 0..<area {
+                BLAS.gemm(
+                    transposeA: false, transposeB: false, m: rows, n: o, k: c, a: b.tiles.pointer + k * b.rows * c,
+                    lda: c, b: u + k * c * o, ldb: o, c: b.products.pointer + k * b.rows * o, ldc: o)
+            }
+            for (i, n) in images.enumerated() {
+                outputTiles(plan, b, rowOffset: i * plan.tilesPerImage, bias, y + n * plan.outputImage)
             }
         }
     }
 
+    /// Images in one contiguous share per thread (deterministic), in chunks whose tiles fill
+    /// about `rows` rows; `body` gets each chunk, the thread's buffers and its partial sums
+    /// (`partialSums` floats, zeroed first), which are returned in thread order.
+    private static func forEachChunk(
+        _ plan: Plan, rows: Int, partialSums: Int,
+        _ body: (Range<Int>, Buffers, UnsafeMutablePointer<Float>) -> Void
+    ) -> [Scratch] {
+        let parts = min(Parallel.threadCount, plan.batch)
+        let chunk = max(1, min(plan.batch, rows / plan.tilesPerImage))
+        let buffers = (0..<parts).map { _ in Buffers(plan, rows: chunk * plan.tilesPerImage) }
+        let sums = (0..<parts).map { _ in Scratch(partialSums) }
+        withExtendedLifetime(buffers) {
+            Parallel.forEach(parts) { thread in
+                sums[thread].pointer.update(repeating: 0, count: partialSums)
+                let share = plan.batch * thread / parts..<plan.batch * (thread + 1) / parts
+                for first in stride(from: share.lowerBound, to: share.upperBound, by: chunk) {
+                    body(first..<min(first + chunk, share.upperBound), buffers[thread], sums[thread].pointer)
+                }
+            }
+        }
+        return sums
+    }
+
     /// V[k][rowOffset + tile][in] = entry k of Bᵀ d B for each tile d of one image, which is
-    /// first laid channels last with its padding (zeros) around it.
-    private static func inputTiles(_ x: UnsafePointer<Float>, _ plan: Plan, _ b: Buffers, rowOffset: Int, rows: Int) {
-        let t = transform, c = plan.channels, (height, width) = plan.paddedInput
+    /// first laid channels last (its phases side by side), with zeros around it.
+    private static func inputTiles(_ x: UnsafePointer<Float>, _ plan: Plan, _ b: Buffers, rowOffset: Int) {
+        let t = plan.t, (c, channels, st) = (plan.stackedIn, plan.channels, plan.inStride)
+        let (height, width) = plan.paddedInput
         let padded = b.image.pointer
         padded.update(repeating: 0, count: height * width * c)
-        for ic in 0..<c {
-            for h in 0..<plan.height where h + plan.padding.0 >= 0 && h + plan.padding.0 < height {
-                let source = x + (ic * plan.height + h) * plan.width
-                let target = padded + (h + plan.padding.0) * width * c + ic
-                for col in 0..<plan.width where col + plan.padding.1 >= 0 && col + plan.padding.1 < width {
-                    target[(col + plan.padding.1) * c] = source[col]
+        for ic in 0..<channels {
+            for ph in 0..<st {
+                for row in 0..<height {
+                    let h = st * row + ph - plan.padding.0
+                    guard h >= 0 && h < plan.height else { continue }
+                    let source = x + (ic * plan.height + h) * plan.width
+                    for pw in 0..<st {
+                        let target = padded + row * width * c + (ph * st + pw) * channels + ic
+                        for col in 0..<width {
+                            let w = st * col + pw - plan.padding.1
+                            if w >= 0 && w < plan.width { target[col * c] = source[w] }
+                        }
+                    }
                 }
             }
         }
@@ -173,97 +218,133 @@ enum WinogradChannelsLast {
             for tw in 0..<plan.tilesW {
                 let tile = th * plan.tilesW + tw, corner = padded + (th * t.m * width + tw * t.m) * c
                 t.bt.sandwich(
-                    corner, rowStride: width * c, columnStride: c, right: t.bt, b.tiles.pointer + (rowOffset + tile) * c,
-                    rowStride: t.alpha * rows * c, columnStride: rows * c, channels: c, scratch: b.scratch.pointer)
+                    corner, rowStride: width * c, columnStride: c, right: t.bt,
+                    b.tiles.pointer + (rowOffset + tile) * c, rowStride: t.alpha * b.rows * c,
+                    columnStride: b.rows * c, channels: c, scratch: b.scratch.pointer)
             }
         }
     }
 
-    /// y = Aᵀ M A for each tile of products (plus the bias), cut to the map and laid back
-    /// channels first.
+    /// Aᵀ M A for each tile of one image's products, cut to the grid and scattered back to
+    /// the target's planes (each output phase to its rows and columns), plus the bias.
     private static func outputTiles(
-        _ plan: Plan, _ b: Buffers, _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>
+        _ plan: Plan, _ b: Buffers, rowOffset: Int, _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>
     ) {
-        let t = transform, o = plan.outChannels, tiles = plan.tilesPerImage, width = plan.tilesW * t.m
+        let t = plan.t, o = plan.stackedOut, width = plan.tilesW * t.m, st = plan.outStride
         let laid = b.image.pointer
         for th in 0..<plan.tilesH {
             for tw in 0..<plan.tilesW {
                 let tile = th * plan.tilesW + tw
                 t.at.sandwich(
-                    b.products.pointer + tile * o, rowStride: t.alpha * tiles * o, columnStride: tiles * o, right: t.at,
-                    laid + (th * t.m * width + tw * t.m) * o, rowStride: width * o, columnStride: o, channels: o,
-                    scratch: b.scratch.pointer)
+                    b.products.pointer + (rowOffset + tile) * o, rowStride: t.alpha * b.rows * o,
+                    columnStride: b.rows * o, right: t.at, laid + (th * t.m * width + tw * t.m) * o,
+                    rowStride: width * o, columnStride: o, channels: o, scratch: b.scratch.pointer)
             }
         }
-        for oc in 0..<o {
-            let add = bias?[oc] ?? 0, plane = y + oc * plan.outH * plan.outW
-            for h in 0..<plan.outH {
-                for col in 0..<plan.outW { plane[h * plan.outW + col] = laid[(h * width + col) * o + oc] + add }
+        for oc in 0..<plan.targetChannels {
+            let add = bias?[oc] ?? 0, plane = y + oc * plan.targetH * plan.targetW
+            for ph in 0..<st {
+                for row in 0..<plan.gridH {
+                    let h = st * row + ph + plan.offset.0
+                    guard h >= 0 && h < plan.targetH else { continue }
+                    for pw in 0..<st {
+                        let source = laid + row * width * o + (ph * st + pw) * plan.targetChannels + oc
+                        for col in 0..<plan.gridW {
+                            let w = st * col + pw + plan.offset.1
+                            if w >= 0 && w < plan.targetW { plane[h * plan.targetW + w] = source[col * o] + add }
+                        }
+                    }
+                }
             }
         }
     }
 
     /// dM[k][rowOffset + tile][out] = entry k of A dY Aᵀ for each m x m tile dY of one image's
-    /// output gradient (zeros past the map): the adjoint of `outputTiles`.
+    /// output gradient (zeros past the map): the adjoint of `outputTiles` at stride 1.
     private static func outputTilesAdjoint(
-        _ dy: UnsafePointer<Float>, _ plan: Plan, _ b: Buffers, rowOffset: Int, rows: Int
+        _ dy: UnsafePointer<Float>, _ plan: Plan, _ b: Buffers, rowOffset: Int
     ) {
-        let t = transform, o = plan.outChannels, width = plan.tilesW * t.m
+        let t = plan.t, o = plan.stackedOut, width = plan.tilesW * t.m
         let laid = b.image.pointer
         laid.update(repeating: 0, count: plan.tilesH * t.m * width * o)
         for oc in 0..<o {
-            let plane = dy + oc * plan.outH * plan.outW
-            for h in 0..<plan.outH {
-                for col in 0..<plan.outW { laid[(h * width + col) * o + oc] = plane[h * plan.outW + col] }
+            let plane = dy + oc * plan.gridH * plan.gridW
+            for h in 0..<plan.gridH {
+                for col in 0..<plan.gridW { laid[(h * width + col) * o + oc] = plane[h * plan.gridW + col] }
             }
         }
         for th in 0..<plan.tilesH {
             for tw in 0..<plan.tilesW {
                 let tile = th * plan.tilesW + tw, corner = laid + (th * t.m * width + tw * t.m) * o
                 t.a.sandwich(
-                    corner, rowStride: width * o, columnStride: o, right: t.a, b.products.pointer + (rowOffset + tile) * o,
-                    rowStride: t.alpha * rows * o, columnStride: rows * o, channels: o, scratch: b.scratch.pointer)
+                    corner, rowStride: width * o, columnStride: o, right: t.a,
+                    b.products.pointer + (rowOffset + tile) * o, rowStride: t.alpha * b.rows * o,
+                    columnStride: b.rows * o, channels: o, scratch: b.scratch.pointer)
             }
         }
     }
 
-    /// One convolution's sizes as the transforms see them.
+    /// One convolution as the transforms see it. They read `channels` planes of height x width,
+    /// split into `inStride`² phases laid side by side (stackedIn channels): grid position
+    /// (u, v) of phase (ph, pw) is source pixel (inStride·u + ph - padding.0, inStride·v + pw -
+    /// padding.1). They write a gridH x gridW grid of stackedOut channels, whose phases scatter
+    /// to the target: position (u, v) of phase (ph, pw) to (outStride·u + ph + offset.0, ...).
     private struct Plan {
-        let batch, channels, height, width, outChannels, outH, outW: Int
+        let t: ToomCook
+        let batch, stride: Int
+        let channels, height, width, inStride: Int
         let padding: (Int, Int)
-        var tilesH: Int { (outH + transform.m - 1) / transform.m }
-        var tilesW: Int { (outW + transform.m - 1) / transform.m }
+        let gridH, gridW: Int
+        let targetChannels, targetH, targetW, outStride: Int
+        let offset: (Int, Int)
+
+        var stackedIn: Int { channels * inStride * inStride }
+        var stackedOut: Int { targetChannels * outStride * outStride }
+        var tilesH: Int { (gridH + t.m - 1) / t.m }
+        var tilesW: Int { (gridW + t.m - 1) / t.m }
         var tilesPerImage: Int { tilesH * tilesW }
         var inputImage: Int { channels * height * width }
-        var outputImage: Int { outChannels * outH * outW }
-        /// The input as the tiles read it: every tile's α x α window, zeros outside the map.
-        var paddedInput: (Int, Int) { (tilesH * transform.m + transform.r - 1, tilesW * transform.m + transform.r - 1) }
+        var outputImage: Int { targetChannels * targetH * targetW }
+        /// The stacked input as the tiles read it: every tile's α x α window.
+        var paddedInput: (Int, Int) { (tilesH * t.m + t.r - 1, tilesW * t.m + t.r - 1) }
 
-        init(
-            batch: Int, channels: Int, height: Int, width: Int, outChannels: Int, outH: Int, outW: Int,
-            padding: (Int, Int)
-        ) {
-            self.batch = batch; self.channels = channels; self.height = height; self.width = width
-            self.outChannels = outChannels; self.outH = outH; self.outW = outW; self.padding = padding
+        /// The convolution itself: x's phases in, y out.
+        init(forward s: ConvSizes) {
+            t = WinogradChannelsLast.transform(kernel: s.kernelH, stride: s.g.stride.0)!
+            batch = s.batch; stride = s.g.stride.0
+            channels = s.inChannels; height = s.height; width = s.width; inStride = stride; padding = s.g.padding
+            gridH = s.outH; gridW = s.outW
+            targetChannels = s.outChannels; targetH = s.outH; targetW = s.outW; outStride = 1; offset = (0, 0)
         }
 
-        init(forward s: ConvSizes) {
-            self.init(
-                batch: s.batch, channels: s.inChannels, height: s.height, width: s.width, outChannels: s.outChannels,
-                outH: s.outH, outW: s.outW, padding: s.g.padding)
+        /// Its input gradient: dy in, read with the flipped kernels' padding, and dx's phases
+        /// out. Grid row u holds the phases of dx rows stride·(u + u0) + ph - p, from the first
+        /// grid row that reaches row 0 (u0 = p / stride) to the last that reaches a row of dx.
+        init(inputGradient s: ConvSizes) {
+            t = WinogradChannelsLast.transform(kernel: s.kernelH, stride: s.g.stride.0)!
+            batch = s.batch; stride = s.g.stride.0
+            let first = (s.g.padding.0 / stride, s.g.padding.1 / stride)
+            channels = s.outChannels; height = s.outH; width = s.outW; inStride = 1
+            padding = (t.r - 1 - first.0, t.r - 1 - first.1)
+            gridH = (s.height - 1 + s.g.padding.0) / stride - first.0 + 1
+            gridW = (s.width - 1 + s.g.padding.1) / stride - first.1 + 1
+            targetChannels = s.inChannels; targetH = s.height; targetW = s.width; outStride = stride
+            offset = (stride * first.0 - s.g.padding.0, stride * first.1 - s.g.padding.1)
         }
     }
 
     /// One thread's buffers: transformed tiles ([α²][rows][in]), products ([α²][rows][out]), one
-    /// image laid channels last, and the vectors of a transform in progress.
+    /// image laid channels last, and a transform's scratch.
     private final class Buffers {
+        let rows: Int
         let tiles, products, image, scratch: Scratch
         init(_ plan: Plan, rows: Int) {
-            let area = transform.alpha * transform.alpha, (h, w) = plan.paddedInput
-            tiles = Scratch(area * rows * plan.channels)
-            products = Scratch(area * rows * plan.outChannels)
-            image = Scratch(max(h * w * plan.channels, plan.tilesH * transform.m * plan.tilesW * transform.m * plan.outChannels))
-            scratch = Scratch(16 * transform.alpha * transform.alpha)
+            let t = plan.t, area = t.alpha * t.alpha, (h, w) = plan.paddedInput
+            self.rows = rows
+            tiles = Scratch(area * rows * plan.stackedIn)
+            products = Scratch(area * rows * plan.stackedOut)
+            image = Scratch(max(h * w * plan.stackedIn, plan.tilesH * t.m * plan.tilesW * t.m * plan.stackedOut))
+            scratch = Scratch(16 * t.alpha * t.alpha)
         }
     }
 }
