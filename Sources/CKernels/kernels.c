@@ -393,10 +393,12 @@ void dg_winograd_output_adjoint(const float *dy, size_t channels, size_t tiles_h
     }
 }
 
-DG_CLONES
-void dg_tile_transform(const float *src, long src_row, long src_col, size_t d_rows, size_t d_cols, const float *left,
-                       size_t out_rows, const float *right, size_t out_cols, float *dst, long dst_row, long dst_col,
-                       size_t channels, float *scratch) {
+// The transform's body for sizes known where it is inlined, so the loops unroll and the
+// accumulators stay in registers; zero coefficients are still skipped by a test per term.
+static inline __attribute__((always_inline)) void dg_tile_transform_body(
+    const float *src, long src_row, long src_col, const size_t d_rows, const size_t d_cols, const float *left,
+    const size_t out_rows, const float *right, const size_t out_cols, float *dst, long dst_row, long dst_col,
+    size_t channels, float *scratch) {
     for (size_t c0 = 0; c0 < channels; c0 += 16) {
         // L · D, one 16-channel vector per entry, into scratch[p][j].
         for (size_t p = 0; p < out_rows; p++) {
@@ -429,4 +431,21 @@ void dg_tile_transform(const float *src, long src_row, long src_col, size_t d_ro
             }
         }
     }
+}
+
+#define DG_TILE_CASE(a, b, c, d)                                                                                    \
+    if (d_rows == a && d_cols == b && out_rows == c && out_cols == d)                                               \
+        return dg_tile_transform_body(src, src_row, src_col, a, b, left, c, right, d, dst, dst_row, dst_col,       \
+                                      channels, scratch);
+
+DG_CLONES
+void dg_tile_transform(const float *src, long src_row, long src_col, size_t d_rows, size_t d_cols, const float *left,
+                       size_t out_rows, const float *right, size_t out_cols, float *dst, long dst_row, long dst_col,
+                       size_t channels, float *scratch) {
+    // F(3x3, 5x5): input, output, kernel, output adjoint, kernel adjoint; then F(4x4, 3x3)'s.
+    DG_TILE_CASE(7, 7, 7, 7) DG_TILE_CASE(7, 7, 3, 3) DG_TILE_CASE(5, 5, 7, 7) DG_TILE_CASE(3, 3, 7, 7)
+    DG_TILE_CASE(7, 7, 5, 5) DG_TILE_CASE(6, 6, 6, 6) DG_TILE_CASE(6, 6, 4, 4) DG_TILE_CASE(3, 3, 6, 6)
+    DG_TILE_CASE(4, 4, 6, 6) DG_TILE_CASE(6, 6, 3, 3)
+    dg_tile_transform_body(src, src_row, src_col, d_rows, d_cols, left, out_rows, right, out_cols, dst, dst_row,
+                           dst_col, channels, scratch);
 }
