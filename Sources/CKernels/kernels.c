@@ -445,7 +445,9 @@ void dg_tile_transform(const float *src, long src_row, long src_col, size_t d_ro
     // F(3x3, 5x5): input, output, kernel, output adjoint, kernel adjoint; then F(4x4, 3x3)'s.
     DG_TILE_CASE(7, 7, 7, 7) DG_TILE_CASE(7, 7, 3, 3) DG_TILE_CASE(5, 5, 7, 7) DG_TILE_CASE(3, 3, 7, 7)
     DG_TILE_CASE(7, 7, 5, 5) DG_TILE_CASE(6, 6, 6, 6) DG_TILE_CASE(6, 6, 4, 4) DG_TILE_CASE(3, 3, 6, 6)
-    DG_TILE_CASE(4, 4, 6, 6) DG_TILE_CASE(6, 6, 3, 3)
+    DG_TILE_CASE(4, 4, 6, 6) DG_TILE_CASE(6, 6, 3, 3) DG_TILE_CASE(8, 8, 8, 8) DG_TILE_CASE(8, 8, 7, 7)
+    DG_TILE_CASE(2, 2, 8, 8) DG_TILE_CASE(7, 7, 8, 8) DG_TILE_CASE(8, 8, 2, 2) DG_TILE_CASE(5, 5, 5, 5)
+    DG_TILE_CASE(5, 5, 4, 4) DG_TILE_CASE(2, 2, 5, 5) DG_TILE_CASE(4, 4, 5, 5) DG_TILE_CASE(5, 5, 2, 2)
     dg_tile_transform_body(src, src_row, src_col, d_rows, d_cols, left, out_rows, right, out_cols, dst, dst_row,
                            dst_col, channels, scratch);
 }

@@ -275,7 +275,7 @@ final class ConvolutionTests: XCTestCase {
     }
 
     /// 5x5 convolutions with many channels (DCGAN's) take F(3x3, 5x5) at stride 1 and F(4x4,
-    /// 3x3) over the input's phases at stride 2: the three primitives agree with the definition,
+    /// 3x3) over the input's phases at stride 2, 4x4 ones at stride 2 F(4x4, 2x2): the three primitives agree with the definition,
     /// maps cut by the tiles, odd sizes, and padding of every kind included, and an image's result
     /// does not depend on its batch. A transform over 6 x 6 or 7 x 7 tiles rounds more than a sum
     /// of products does, so each error is bounded relative to the size of the terms summed (the
@@ -301,6 +301,9 @@ final class ConvolutionTests: XCTestCase {
             ([2, 64, 15, 12], [80, 64, 5, 5], ConvGeometry(stride: (2, 2), padding: (1, 2), paddingAfter: (0, 1))),
             ([2, 64, 12, 12], [64, 64, 5, 5], ConvGeometry(stride: (2, 2))),
             ([2, 64, 9, 10], [64, 64, 5, 5], ConvGeometry(stride: (2, 2), padding: (4, 3))),
+            ([2, 64, 14, 14], [128, 64, 4, 4], ConvGeometry(stride: (2, 2), padding: (1, 1))),
+            ([3, 64, 15, 13], [64, 64, 4, 4], ConvGeometry(stride: (2, 2), padding: (2, 1), paddingAfter: (0, 1))),
+            ([2, 64, 28, 28], [64, 64, 4, 4], ConvGeometry(stride: (2, 2), padding: (1, 1))),
         ]
         for (i, (xs, ws, g)) in cases.enumerated() {
             let x = randomTensor(xs, seed: UInt64(140 + i)), w = randomTensor(ws, seed: UInt64(150 + i))

@@ -13,7 +13,9 @@ import Foundation
 ///   side by side as channels; the kernel's taps split the same way into four kernels of at most
 ///   3x3 (zero-padded to 3x3), and the strided convolution is a unit-stride 3x3 one over the
 ///   stacked phases: F(4x4, 3x3), 4 tiles of 6 x 6 products for a 7 x 7 map, 576 multiplications
-///   per channel pair where the direct convolution takes 1225.
+///   per channel pair where the direct convolution takes 1225. A 4x4 kernel (Radford et al.'s
+///   DCGAN) splits into four 2x2 ones: F(4x4, 2x2), 4 tiles of 5 x 5 products, 400 where the
+///   direct convolution takes 784.
 ///
 /// Each output tile is Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A with Toom-Cook matrices (`ToomCook`). Summed
 /// over input channels, the α x α entries of the tiles of a few images are α² matrix products,
@@ -22,18 +24,22 @@ import Foundation
 /// back into the image; the weight gradient is the adjoint of the products, dU[k] = Σ V[k]ᵀ dM[k]
 /// with dM the adjoint of the output transform, then dg = Gᵀ dU G, gathered back into taps.
 enum WinogradChannelsLast {
-    static let unitStride = ToomCook(m: 3, r: 5), twoStride = ToomCook(m: 4, r: 3)
+    /// F(3x3, 5x5) for 5x5 at stride 1; F(4x4, 3x3) and F(4x4, 2x2) for the phases of 5x5 and
+    /// 4x4 kernels at stride 2. Measured on 7 x 7 maps, F(7x7, 2x2) (one tile per map) lost to
+    /// F(4x4, 2x2) threefold: its 8 x 8 transforms cost more than its products save.
+    static let unitStride = ToomCook(m: 3, r: 5), fiveByFive = ToomCook(m: 4, r: 3), fourByFour = ToomCook(m: 4, r: 2)
 
     /// The transform for a square kernel at a stride, where this path has one.
     static func transform(kernel: Int, stride: Int) -> ToomCook? {
         switch (kernel, stride) {
         case (5, 1): return unitStride
-        case (5, 2): return twoStride
+        case (5, 2): return fiveByFive
+        case (4, 2): return fourByFour
         default: return nil
         }
     }
 
-    /// A 5x5 kernel at stride 1 or 2, no dilation or groups or masked taps, channel counts in
+    /// A 5x5 kernel at stride 1 or 2 or a 4x4 one at stride 2, no dilation or groups or masked taps, channel counts in
     /// whole vectors and at least 64 (fewer leave the products too small to gain), and enough
     /// images for every thread.
     static func applies(_ s: ConvSizes) -> Bool {
