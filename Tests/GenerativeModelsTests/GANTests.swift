@@ -30,6 +30,40 @@ final class GANTests: XCTestCase {
         XCTAssertEqual(wgan.generatorLoss(fake: fake).scalar, -1, accuracy: 1e-6)
     }
 
+    /// One-sided label smoothing S: the real images' term is BCE(l, 1 - S); the fakes' and G's
+    /// losses are unchanged. Its minimum over a real logit is at sigmoid(l) = 1 - S, not at
+    /// infinity: the discriminator gains nothing by growing certain of the real images.
+    func testLabelSmoothingKnownAnswers() throws {
+        let softplus = { (x: Double) in Foundation.log1p(Foundation.exp(x)) }
+        let real = Tensor([2, 0.5]), fake = Tensor([1, -3])
+        let smoothed = model("gan") { $0.labelSmoothing = 0.1 }
+        let realTerm = (0.9 * softplus(-2) + 0.1 * softplus(2) + 0.9 * softplus(-0.5) + 0.1 * softplus(0.5)) / 2
+        XCTAssertEqual(Double(smoothed.discriminatorLoss(real: real, fake: fake).scalar),
+                       realTerm + (softplus(1) + softplus(-3)) / 2, accuracy: 1e-5)
+        let terms = smoothed.discriminatorTerms(real: real, fake: fake)
+        XCTAssertEqual(Double(terms.real.scalar), realTerm, accuracy: 1e-5)
+        XCTAssertEqual(smoothed.generatorLoss(fake: fake).scalar, model("gan").generatorLoss(fake: fake).scalar)
+        let logit = Tensor([Float(log(0.9 / 0.1))]).requiringGradient()
+        let slope = gradients(of: smoothed.discriminatorLoss(real: logit, fake: Tensor([0])), wrt: [logit])[0].scalar
+        XCTAssertEqual(slope, 0, accuracy: 1e-6)
+    }
+
+    /// Dropout in the MLP discriminator: a layer after each hidden activation; in training two
+    /// calls on the same images differ, in evaluation the network is its other layers alone.
+    func testDiscriminatorDropout() throws {
+        var rng = RandomGenerator(seed: 5)
+        var o = GAN.Options()
+        o.discriminatorDropout = 0.3
+        let gan = GAN(o, imageShape: [1, 28, 28], generator: &rng)
+        XCTAssertEqual(gan.discriminator.layers.filter { $0 is Dropout }.count, 2)
+        let x = Tensor.uniform([4, 1, 28, 28], low: -1, high: 1, generator: &rng)
+        gan.discriminator.train()
+        XCTAssertNotEqual(gan.discriminate(x).scalars, gan.discriminate(x).scalars)
+        gan.discriminator.eval()
+        let withoutDropout = Sequential(gan.discriminator.layers.filter { !($0 is Dropout) })
+        XCTAssertEqual(gan.discriminate(x).scalars, withoutDropout(x).reshaped([-1]).scalars)
+    }
+
     /// Signs: every loss falls when its player does better (D scores reals up and fakes down;
     /// G gets its fakes scored up).
     func testEachLossFallsWhenItsPlayerWins() {

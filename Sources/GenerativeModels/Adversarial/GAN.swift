@@ -42,6 +42,12 @@ public final class GAN: Module, TrainableModel {
         /// The decay of a moving average of G's weights that samples and the FID use (0: none,
         /// G as trained): Polyak averaging, which smooths out the game's oscillation.
         public var generatorAverage: Float = 0
+        /// One-sided label smoothing (Salimans et al. 2016): the classic discriminator's target for
+        /// real images is 1 - this, so it never grows certain of them (0: none).
+        public var labelSmoothing: Float = 0
+        /// Dropout after each hidden layer of the MLP discriminator, as Goodfellow et al.'s had
+        /// (0: none).
+        public var discriminatorDropout: Float = 0
         public init() {}
 
         public init(from decoder: Decoder) throws { // runs saved before `features` or `refiningLayers` existed: 64, 0
@@ -57,6 +63,8 @@ public final class GAN: Module, TrainableModel {
             refiningLayers = try c.decodeIfPresent(Int.self, forKey: .refiningLayers) ?? 0
             depth = try c.decodeIfPresent(Int.self, forKey: .depth) ?? 2
             generatorAverage = try c.decodeIfPresent(Float.self, forKey: .generatorAverage) ?? 0
+            labelSmoothing = try c.decodeIfPresent(Float.self, forKey: .labelSmoothing) ?? 0
+            discriminatorDropout = try c.decodeIfPresent(Float.self, forKey: .discriminatorDropout) ?? 0
         }
 
         /// The settings of each catalogue entry, from the papers.
@@ -133,7 +141,7 @@ public final class GAN: Module, TrainableModel {
     }
 
     /// Goodfellow et al.'s MLPs with LeakyReLU(0.2): G z -> 256 -> 512 -> 1024 -> pixels (tanh),
-    /// D pixels -> 512 -> 256 -> 1.
+    /// D pixels -> 512 -> 256 -> 1 (with dropout after its hidden layers, if asked).
     static func perceptrons(
         _ options: Options, imageShape: [Int], widths: (generator: [Int], discriminator: [Int]),
         generator rng: inout RandomGenerator
@@ -144,12 +152,18 @@ public final class GAN: Module, TrainableModel {
                 [options.latentDimension] + widths.generator + [pixels], activateLast: false,
                 activation: { Function.leakyReLU(0.2) }, generator: &rng)
                 + [Function.tanh(), Function.unflatten(imageShape)])
-        let d = Sequential(
-            [Function.flatten()]
-                + multilayerPerceptron(
-                    [pixels] + widths.discriminator + [1], activateLast: false,
-                    activation: { Function.leakyReLU(0.2) }, generator: &rng))
-        return (g, d)
+        let hidden = multilayerPerceptron(
+            [pixels] + widths.discriminator + [1], activateLast: false, activation: { Function.leakyReLU(0.2) },
+            generator: &rng)
+        var d: [any Layer] = [Function.flatten()]
+        for (i, layer) in hidden.enumerated() {
+            d.append(layer)
+            // Layers alternate Linear, activation; the last Linear gives the logit.
+            if options.discriminatorDropout > 0 && i % 2 == 1 {
+                d.append(Dropout(options.discriminatorDropout, generator: &rng))
+            }
+        }
+        return (g, Sequential(d))
     }
 
     /// Radford et al.'s DCGAN for H x W images (H, W divisible by 4): G projects z to 2F maps of
@@ -268,6 +282,7 @@ public final class GAN: Module, TrainableModel {
         switch options.loss {
         case .minimax, .nonSaturating:
             // BCE(D(x), 1) + BCE(D(G(z)), 0) = softplus(-D(x)) + softplus(D(G(z))).
+            if options.labelSmoothing > 0 { return realTerm(real) + fake.softplus().mean() }
             return (-real).softplus().mean() + fake.softplus().mean()
         case .wasserstein, .wassersteinGP:
             return fake.mean() - real.mean()
@@ -281,11 +296,19 @@ public final class GAN: Module, TrainableModel {
         switch options.loss {
         case .minimax, .nonSaturating:
             // BCE(D(x), 1) + BCE(D(G(z)), 0) = softplus(-D(x)) + softplus(D(G(z))).
-            return ((-real).softplus().mean(), fake.softplus().mean())
+            return (realTerm(real), fake.softplus().mean())
         case .wasserstein, .wassersteinGP:
             // -(mean D(x) - mean D(G(z))): the critic maximises the difference.
             return (-real.mean(), fake.mean())
         }
+    }
+
+    /// BCE(D(x), t) for the real images' target t = 1 - labelSmoothing:
+    /// t softplus(-D(x)) + (1 - t) softplus(D(x)).
+    func realTerm(_ real: Tensor) -> Tensor {
+        let smoothing = options.labelSmoothing
+        guard smoothing > 0 else { return (-real).softplus().mean() }
+        return ((1 - smoothing) * (-real).softplus() + smoothing * real.softplus()).mean()
     }
 
     /// The generator's loss for the discriminator's outputs on generated images.

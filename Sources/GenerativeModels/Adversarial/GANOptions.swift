@@ -90,11 +90,33 @@ public struct GeneratorLossFlag: ParsableArguments {
     func apply(to o: inout GAN.Options) { o.loss = generatorLoss?.loss ?? o.loss }
 }
 
+/// What keeps the MLP discriminator from winning outright.
+public struct DiscriminatorRegularisationFlags: ParsableArguments {
+    @Option(help: "One-sided label smoothing: the discriminator's target for real images is 1 - S, e.g. 0.1 (default 0).")
+    var labelSmoothing: Float?
+    @Option(help: "Dropout after each hidden layer of the discriminator, e.g. 0.3 (default 0).")
+    var discriminatorDropout: Float?
+    public init() {}
+    public func validate() throws {
+        try ValidationError.require(
+            labelSmoothing.map { (0..<0.5).contains($0) } ?? true, "--label-smoothing must be in [0, 0.5)")
+        try ValidationError.require(
+            discriminatorDropout.map { (0..<1).contains($0) } ?? true, "--discriminator-dropout must be in [0, 1)")
+    }
+    func apply(to o: inout GAN.Options) {
+        o.labelSmoothing = labelSmoothing ?? o.labelSmoothing
+        o.discriminatorDropout = discriminatorDropout ?? o.discriminatorDropout
+    }
+}
+
 public struct GANFlags: OptionFlags {
     @OptionGroup var adversarial: AdversarialFlags
     @OptionGroup var loss: GeneratorLossFlag
+    @OptionGroup var discriminator: DiscriminatorRegularisationFlags
     public init() {}
-    public func apply(to o: inout GAN.Options) { adversarial.apply(to: &o); loss.apply(to: &o) }
+    public func apply(to o: inout GAN.Options) {
+        adversarial.apply(to: &o); loss.apply(to: &o); discriminator.apply(to: &o)
+    }
 }
 
 public struct DCGANFlags: OptionFlags {
