@@ -10,7 +10,7 @@ struct DeepGen: ParsableCommand {
         abstract: "Train, sample and evaluate deep generative models on the CPU.",
         subcommands: [
             DataCommand.self, Train.self, Sample.self, Eval.self, Interpolate.self, Translate.self, Project.self,
-            Stylize.self, Latent.self, Runs.self, Serve.self, Models.self, Bench.self
+            Stylize.self, Latent.self, Runs.self, Curves.self, Serve.self, Models.self, Bench.self
         ]
     )
 

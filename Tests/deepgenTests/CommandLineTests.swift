@@ -31,6 +31,37 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
         }
     }
 
+    /// `deepgen curves`: each run's snapshots in order of minutes, the latest measurement of each;
+    /// a PNG with the curves; errors that say what to run when snapshots or measurements are missing.
+    func testCurvesOfMeasuredSnapshots() throws {
+        func snapshot(_ run: String, _ name: String, _ lines: [String]) throws {
+            let folder = root.appendingPathComponent(run).appendingPathComponent("snapshots").appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try (lines.joined(separator: "\n") + "\n").write(
+                to: folder.appendingPathComponent("metrics.jsonl"), atomically: true, encoding: .utf8)
+        }
+        let fid = { (v: Double) in "{\"metric\": \"fid\", \"value\": \(v)}" }
+        try snapshot("a", "010.00min", [fid(40), "{\"metric\": \"recognisable\", \"value\": 80}", fid(30)])
+        try snapshot("a", "005.00min", [fid(50)])
+        try snapshot("a", "002.50min", [fid(90)])
+        try snapshot("b", "005.00min", [fid(70)])
+        let result = try deepgen("curves", "a", "b", "--json", "--out", "c.png")
+        XCTAssertEqual(result.status, 0, result.err)
+        struct Output: Decodable { let metric: String, png: String, runs: [String: [MetricCurve.Point]] }
+        let output = try JSONDecoder().decode(Output.self, from: Data(result.out.utf8))
+        let point = { (minutes: Double, value: Double) in MetricCurve.Point(minutes: minutes, value: value) }
+        XCTAssertEqual(output.runs["a"], [point(2.5, 90), point(5, 50), point(10, 30)])
+        XCTAssertEqual(output.runs["b"], [point(5, 70)])
+        let image = try PNG.read(root.appendingPathComponent("c.png"))
+        XCTAssertGreaterThan(image.width * image.height, 0)
+        try snapshot("a", "015.00min", ["{\"metric\": \"recognisable\", \"value\": 85}"])
+        let missing = try deepgen("curves", "a")
+        assertFails(missing, saying: "1 of the 4 snapshots of")
+        XCTAssert(missing.err.contains("deepgen eval \(root.appendingPathComponent("a/snapshots/015.00min").path) --metric fid"), missing.err)
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("plain"), withIntermediateDirectories: true)
+        assertFails(try deepgen("curves", "plain"), saying: "--snapshot-minutes")
+    }
+
     func testUnknownModelAndDataSet() throws {
         assertFails(try deepgen("train", "vea"), saying: "unknown model 'vea'")
         assertFails(try deepgen("train", "vae", "--dataset", "fashion"), saying: "unknown data set 'fashion'")

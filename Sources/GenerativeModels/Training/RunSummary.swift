@@ -24,13 +24,7 @@ public struct RunSummary: Encodable, Sendable {
         steps = Int(log.last?["step"] ?? 0)
         seconds = log.last?["seconds"] ?? 0
         losses = (log.last ?? [:]).filter { !["step", "epoch", "seconds"].contains($0.key) }
-        metrics = [:]
-        for line in (try? String(contentsOf: run.metrics, encoding: .utf8))?.split(separator: "\n") ?? [] {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                let metric = object["metric"] as? String, let value = object["value"] as? Double
-            else { continue }
-            metrics[metric] = value
-        }
+        metrics = run.latestMeasurements()
     }
 
     /// Every run directory under `root` (itself included), by name; a run's snapshots and
