@@ -261,7 +261,7 @@ final class ConvolutionTests: XCTestCase {
 
     /// Toom-Cook's 1-D identity: Aᵀ [(G g) ⊙ (Bᵀ d)] is the correlation of d by g, for each F(m, r) built.
     func testToomCookMatricesCorrelate() {
-        for (m, r) in [(2, 3), (4, 3), (2, 5), (3, 5)] {
+        for (m, r) in [(2, 3), (4, 3), (4, 2), (2, 5), (3, 5)] {
             let t = ToomCook(m: m, r: r)
             let g = (0..<r).map { Float($0 * 7 % 5) - 1.5 }, d = (0..<t.alpha).map { Float($0 * 3 % 7) * 0.5 - 1 }
             let gg = (0..<t.alpha).map { j in (0..<r).reduce(Float(0)) { $0 + t.g.values[j * r + $1] * g[$1] } }
