@@ -229,13 +229,25 @@ enum WinogradChannelsLast {
                 }
             }
         }
+        transformTiles(
+            t.bt, of: padded, width: width, channels: c, plan, b, into: b.tiles.pointer, rowOffset: rowOffset)
+    }
+
+    /// Entry k of M · d · Mᵀ for each tile d of a map laid channels last (`width` positions a
+    /// row), into rows[k][rowOffset + tile][channel]: the input transform (M = Bᵀ) and the
+    /// output transform's adjoint (M = A).
+    private static func transformTiles(
+        _ matrix: ToomCook.Matrix, of laid: UnsafePointer<Float>, width: Int, channels: Int, _ plan: Plan,
+        _ b: Buffers, into rows: UnsafeMutablePointer<Float>, rowOffset: Int
+    ) {
+        let m = plan.t.m, alpha = plan.t.alpha
         for th in 0..<plan.tilesH {
             for tw in 0..<plan.tilesW {
-                let tile = th * plan.tilesW + tw, corner = padded + (th * t.m * width + tw * t.m) * c
-                t.bt.sandwich(
-                    corner, rowStride: width * c, columnStride: c, right: t.bt,
-                    b.tiles.pointer + (rowOffset + tile) * c, rowStride: t.alpha * b.rows * c,
-                    columnStride: b.rows * c, channels: c, scratch: b.scratch.pointer)
+                let tile = th * plan.tilesW + tw, corner = laid + (th * m * width + tw * m) * channels
+                matrix.sandwich(
+                    corner, rowStride: width * channels, columnStride: channels, right: matrix,
+                    rows + (rowOffset + tile) * channels, rowStride: alpha * b.rows * channels,
+                    columnStride: b.rows * channels, channels: channels, scratch: b.scratch.pointer)
             }
         }
     }
@@ -293,15 +305,8 @@ enum WinogradChannelsLast {
                 for oc in 0..<o { target[oc] = source[oc * plane] }
             }
         }
-        for th in 0..<plan.tilesH {
-            for tw in 0..<plan.tilesW {
-                let tile = th * plan.tilesW + tw, corner = laid + (th * t.m * width + tw * t.m) * o
-                t.a.sandwich(
-                    corner, rowStride: width * o, columnStride: o, right: t.a,
-                    b.products.pointer + (rowOffset + tile) * o, rowStride: t.alpha * b.rows * o,
-                    columnStride: b.rows * o, channels: o, scratch: b.scratch.pointer)
-            }
-        }
+        transformTiles(
+            t.a, of: laid, width: width, channels: o, plan, b, into: b.products.pointer, rowOffset: rowOffset)
     }
 
     /// One convolution as the transforms see it. They read `channels` planes of height x width,
