@@ -31,7 +31,7 @@ public struct AdversarialFlags: ParsableArguments {
         Int?
     @Option(
         help:
-            "Decay of a moving average of the generator's weights that samples and the FID use, e.g. 0.999 (default 0: the generator as trained)."
+            "Decay of a moving average of the generator's weights that samples and the FID use (default 0.999 for gan, else 0: the generator as trained)."
     )
     var generatorAverage: Float?
     public init() {}
@@ -92,9 +92,9 @@ public struct GeneratorLossFlag: ParsableArguments {
 
 /// What keeps the MLP discriminator from winning outright.
 public struct DiscriminatorRegularisationFlags: ParsableArguments {
-    @Option(help: "One-sided label smoothing: the discriminator's target for real images is 1 - S, e.g. 0.1 (default 0).")
+    @Option(help: "One-sided label smoothing: the discriminator's target for real images is 1 - S (default 0.1; 0: none).")
     var labelSmoothing: Float?
-    @Option(help: "Dropout after each hidden layer of the discriminator, e.g. 0.3 (default 0).")
+    @Option(help: "Dropout after each hidden layer of the discriminator (default 0.3; 0: none).")
     var discriminatorDropout: Float?
     public init() {}
     public func validate() throws {
