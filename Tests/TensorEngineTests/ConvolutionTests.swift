@@ -304,6 +304,9 @@ final class ConvolutionTests: XCTestCase {
             ([2, 64, 14, 14], [128, 64, 4, 4], ConvGeometry(stride: (2, 2), padding: (1, 1))),
             ([3, 64, 15, 13], [64, 64, 4, 4], ConvGeometry(stride: (2, 2), padding: (2, 1), paddingAfter: (0, 1))),
             ([2, 64, 28, 28], [64, 64, 4, 4], ConvGeometry(stride: (2, 2), padding: (1, 1))),
+            // `train dcgan --features 32`'s discriminator layer, and 48 output channels.
+            ([2, 32, 14, 14], [64, 32, 4, 4], ConvGeometry(stride: (2, 2), padding: (1, 1))),
+            ([2, 32, 9, 9], [48, 32, 5, 5], ConvGeometry(padding: (2, 2))),
         ]
         for (i, (xs, ws, g)) in cases.enumerated() {
             let x = randomTensor(xs, seed: UInt64(140 + i)), w = randomTensor(ws, seed: UInt64(150 + i))
