@@ -60,6 +60,15 @@ final class CommandLineTests: TemporaryDirectoryTestCase {
         XCTAssert(missing.err.contains("deepgen eval \(root.appendingPathComponent("a/snapshots/015.00min").path) --metric fid"), missing.err)
         try FileManager.default.createDirectory(at: root.appendingPathComponent("plain"), withIntermediateDirectories: true)
         assertFails(try deepgen("curves", "plain"), saying: "--snapshot-minutes")
+        // A metric the model cannot give: said, rather than eval commands that would fail.
+        let gan = root.appendingPathComponent("gan").path
+        let trained = try deepgen(
+            "train", "gan", "--dataset", "shapes", "--image-size", "8", "--steps", "3", "--snapshot-minutes", "60", "--out", gan)
+        XCTAssertEqual(trained.status, 0, trained.err)
+        assertFails(try deepgen("curves", gan, "--metric", "nll"), saying: "nll is not a metric of gan; it gives")
+        let unmeasured = try deepgen("curves", gan, "--metric", "fid")
+        assertFails(unmeasured, saying: "1 of the 1 snapshots of")
+        XCTAssert(unmeasured.err.contains("deepgen eval \(gan)/snapshots/"), unmeasured.err)
     }
 
     func testUnknownModelAndDataSet() throws {

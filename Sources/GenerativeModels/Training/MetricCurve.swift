@@ -33,12 +33,26 @@ public struct MetricCurve: Sendable {
         let measured = snapshots.map { ($0, RunDirectory($0.url).latestMeasurements()[metric]) }
         let missing = measured.filter { $0.1 == nil }.map(\.0.url.path)
         guard missing.isEmpty else {
+            // Not eval commands that would fail: a metric the model cannot give says so.
+            if case let (config, model)? = Self.model(of: missing[0]) {
+                let available = Metric.available(for: model)
+                guard let known = Metric(rawValue: metric), available.contains(known) else {
+                    throw TrainingError(
+                        "\(metric) is not a metric of \(config.model); it gives "
+                            + available.map(\.rawValue).joined(separator: ", "))
+                }
+            }
             throw TrainingError(
                 "\(missing.count) of the \(snapshots.count) snapshots of \(run.path) have no \(metric) yet; measure "
                     + "them with\n" + missing.map { "  deepgen eval \($0) --metric \(metric)" }.joined(separator: "\n"))
         }
         self.name = name; self.metric = metric
         points = measured.map { Point(minutes: $0.0.minutes, value: $0.1!) }
+    }
+
+    /// The run's configuration and model, if it has them.
+    static func model(of run: String) -> (RunConfig, TrainableModel)? {
+        try? Catalog.load(RunDirectory(URL(fileURLWithPath: run)))
     }
 
     /// The curves on shared axes, each named in its colour.
