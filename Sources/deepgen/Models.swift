@@ -39,6 +39,9 @@ struct Models: ParsableCommand {
         print(
             "--preset quick: \(entry.quick.arguments.joined(separator: " ")); \(entry.quick.time) on one core, "
                 + entry.quick.result)
+        if let ceiling = entry.quick.fidCeiling {
+            print("--preset quick FID ceiling: \(String(format: "%g", ceiling)) (2,000 samples, judged by train classifier --preset quick)")
+        }
         print("--preset paper (the defaults): \(entry.quick.paper)\n")
         for (ability, command) in try Self.abilities(of: entry) {
             print("  " + ability.padding(toLength: 34, withPad: " ", startingAt: 0) + command)

@@ -152,7 +152,7 @@ class Discriminator(nn.Module):
         while n % group:
             group -= 1
         grouped = h.reshape(group, n // group, *h.shape[1:])   # image i in column i % (n / group)
-        deviation = (F.relu(grouped.square().mean(0) - grouped.mean(0).square()) + 1e-8).sqrt().flatten(1).mean(1)
+        deviation = ((grouped - grouped.mean(0, keepdim=True)).square().mean(0) + 1e-8).sqrt().flatten(1).mean(1)
         deviation = deviation.repeat(group)[:, None, None, None].expand(n, 1, h.shape[2], h.shape[3])
         h = act(self.final(torch.cat([h, deviation], 1)))
         return self.output(act(self.dense(h.flatten(1)))).reshape(-1)
@@ -205,7 +205,6 @@ def main():
     ema.load_state_dict(g.state_dict())
     opt_g = torch.optim.Adam(g.parameters(), lr=args.lr, betas=(0.0, 0.99), eps=1e-8)
     opt_d = torch.optim.Adam(d.parameters(), lr=args.lr, betas=(0.0, 0.99), eps=1e-8)
-    beta = 0.5 ** (args.batch_size / 10000)
     started, step, per_epoch = time.time(), 0, len(x) // args.batch_size
     next_snapshot = args.snapshot_minutes
     os.makedirs(args.out, exist_ok=True)
@@ -231,6 +230,8 @@ def main():
         d.requires_grad_(True)
         with torch.no_grad():
             g.average_style.mul_(0.995).add_(w.mean(0) * 0.005)
+            half_life = min(10000, 0.05 * (step + 1) * n)   # ramped up, as deepgen's
+            beta = 0.5 ** (n / half_life)
             for a, b in zip(ema.parameters(), g.parameters()):
                 a.mul_(beta).add_(b * (1 - beta))
             ema.average_style.copy_(g.average_style)

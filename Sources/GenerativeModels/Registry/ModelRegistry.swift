@@ -61,10 +61,13 @@ public struct QuickPreset: Sendable {
     public let result: String
     /// What the paper preset's run needs, e.g. "1 epoch: ~40 min on one core".
     public let paper: String
+    /// The FID (2,000 samples, judged by `train classifier --preset quick`) that a run of the
+    /// preset stays below: the measured figure with room for another seed. Sampling models only.
+    public let fidCeiling: Double?
 
-    public init(_ arguments: String, time: String, result: String, paper: String) {
+    public init(_ arguments: String, time: String, result: String, paper: String, fidCeiling: Double? = nil) {
         self.arguments = arguments.split(separator: " ").map(String.init)
-        (self.time, self.result, self.paper) = (time, result, paper)
+        (self.time, self.result, self.paper, self.fidCeiling) = (time, result, paper, fidCeiling)
     }
 }
 

@@ -42,7 +42,10 @@ public final class StyleDiscriminator: Module {
         while n % group != 0 { group -= 1 }
         let columns = n / group // image i sits in column i % columns
         let grouped = x.reshaped([group, columns] + Array(x.shape.dropFirst()))
-        let deviation = relu(grouped.squared().mean(alongAxis: 0) - grouped.mean(alongAxis: 0).squared()) + 1e-8
+        // Centred before squaring: E[x^2] - E[x]^2 cancels to rounding noise (and relu's zero
+        // gradient) just when the images are nearly alike, the collapse this layer is there to see.
+        let centred = grouped - grouped.mean(alongAxis: 0, keepDims: true)
+        let deviation = centred.squared().mean(alongAxis: 0) + 1e-8
         let perColumn = deviation.sqrt().flattened().mean(alongAxis: 1) // [columns]
         return perColumn.gather((0..<n).map { $0 % columns }, alongAxis: 0).reshaped([n, 1, 1, 1]).expanded(to: [
             n, 1, h, w

@@ -104,18 +104,26 @@ public final class StyleGAN: Module, TrainableModel {
         context.minimize(generatorOptimizer, lossG)
         figures["loss_g"] = lossG.scalar
         figures["loss"] = figures["loss_d"]
-        updateAverages(w: w, batchSize: n)
+        updateAverages(w: w, batchSize: n, imagesSeen: generatorOptimizer.step * n)
         return figures
     }
 
+    /// The averaged generator's half-life ramps up with training: at most this share of the
+    /// images seen (StyleGAN2-ADA's ema_rampup). Without it a short run's average still holds
+    /// much of the random start (a third after 16k images at a 10k half-life), and its samples
+    /// all look alike.
+    static let averageRampUp = 0.05
+
     /// w_avg <- the batch's mean w, at 0.995 (StyleGAN2's w_avg_beta); the averaged generator's
-    /// weights move towards the trained ones at the rate a half-life in images gives.
-    func updateAverages(w: Tensor, batchSize: Int) {
+    /// weights move towards the trained ones at the rate a half-life in images gives:
+    /// `averageHalfLife`, or `averageRampUp` of `imagesSeen` if that is shorter.
+    func updateAverages(w: Tensor, batchSize: Int, imagesSeen: Int) {
         withoutGradients {
             let wAverage = generator.averageStyle.value * 0.995 + w.detached().mean(alongAxis: 0) * 0.005
             generator.averageStyle.value = wAverage
             averaged.averageStyle.value = wAverage
-            let beta = Float(Foundation.pow(0.5, Double(batchSize) / Double(options.averageHalfLife)))
+            let halfLife = min(Double(options.averageHalfLife), Self.averageRampUp * Double(imagesSeen))
+            let beta = Float(Foundation.pow(0.5, Double(batchSize) / max(halfLife, 1e-8)))
             for (a, g) in zip(averaged.parameters(), generator.parameters()) {
                 a.assign(a.value * beta + g.value.detached() * (1 - beta))
             }
