@@ -201,6 +201,34 @@ final class GANTests: XCTestCase {
         XCTAssertEqual(older, GAN.Options.preset("dcgan"))
     }
 
+    /// The averaged generator's BatchNorm statistics are measured on its own activations when it
+    /// samples: after training steps, its first normalisation's running variance is the variance
+    /// of its own first layer's outputs over fresh codes, not G's running statistics (nor the
+    /// initial ones), and the measurement is repeatable.
+    func testTheAveragedGeneratorMeasuresItsOwnStatistics() throws {
+        let m = model("dcgan", imageShape: [1, 8, 8]) { $0.features = 4; $0.generatorAverage = 0.5 }
+        var rng = RandomGenerator(seed: 1)
+        let images = Tensor.uniform([4, 1, 8, 8], generator: &rng)
+        for _ in 0..<3 { _ = m.trainStep(Batch(images: images, labels: nil, indices: [0, 1, 2, 3]), generator: &rng) }
+        m.module.eval()
+        let first = m.sample(count: 2, generator: &rng)
+        let average = try XCTUnwrap(m.averagedGenerator), norm = try XCTUnwrap(average.layers[1] as? BatchNorm)
+        let live = try XCTUnwrap(m.generator.layers[1] as? BatchNorm)
+        let outputs = withoutGradients { average.layers[0](m.noise(8192, generator: &rng)) }
+        let centred = outputs - outputs.mean(alongAxis: 0, keepDims: true)
+        let variance = centred.squared().mean(alongAxis: 0).scalars
+        let measured = norm.runningVar.value.scalars
+        for (v, r) in zip(variance, measured) { XCTAssertEqual(r, v, accuracy: 0.05 * v) }
+        XCTAssertGreaterThan(zip(measured, live.runningVar.value.scalars).map { abs($0 - $1) }.max() ?? 0, 0.2 * (variance.max() ?? 0))
+        m.averageStatisticsStale = true
+        var again = RandomGenerator(seed: 1)
+        _ = m.sample(count: 2, generator: &again)
+        XCTAssertEqual(norm.runningVar.value.scalars, measured, "the same weights, the same statistics")
+        XCTAssertEqual(first.shape, [2, 1, 8, 8])
+        m.updateAverage()
+        XCTAssertTrue(m.averageStatisticsStale, "moved weights: to be measured again")
+    }
+
     /// `generatorAverage`: after each update of G the average moves (1 - decay) of the way to
     /// G's new weights (known answer, every parameter); G and D start where they would without
     /// it; samples come from the average, and a reloaded checkpoint samples the same; with no

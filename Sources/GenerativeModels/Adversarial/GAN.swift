@@ -243,7 +243,36 @@ public final class GAN: Module, TrainableModel {
     public func generate(_ z: Tensor) -> Tensor { generator(z) }
 
     /// What samples: the averaged generator if there is one, else G as trained.
-    func draw(_ z: Tensor) -> Tensor { (averagedGenerator ?? generator)(z) }
+    func draw(_ z: Tensor) -> Tensor {
+        guard let averagedGenerator else { return generator(z) }
+        measureAverageStatistics()
+        return averagedGenerator(z)
+    }
+
+    /// Whether the averaged generator's weights moved since its BatchNorm statistics were measured.
+    var averageStatisticsStale = true
+
+    /// The averaged generator's BatchNorm statistics measured on its own activations ("standing
+    /// statistics"): G's running statistics belong to G's weights, not to their average. Each
+    /// layer's statistics follow 64 batches of 128 codes of a fixed seed, so the same weights
+    /// always get the same statistics (a reloaded checkpoint samples the same).
+    func measureAverageStatistics() {
+        guard let averagedGenerator, averageStatisticsStale else { return }
+        averageStatisticsStale = false
+        let norms = averagedGenerator.namedModules().compactMap { $0.module as? BatchNorm }
+        guard !norms.isEmpty else { return }
+        var rng = RandomGenerator(seed: 0)
+        withoutGradients {
+            // From zero, the 64 updates at momentum 0.1 weigh the batches 1 - 0.9^64 (99.9%) in all.
+            for norm in norms {
+                norm.runningMean.value = Tensor.zeros(norm.runningMean.value.shape)
+                norm.runningVar.value = Tensor.zeros(norm.runningVar.value.shape)
+            }
+            averagedGenerator.train()
+            for _ in 0..<64 { _ = averagedGenerator(noise(128, generator: &rng)) }
+            averagedGenerator.eval()
+        }
+    }
 
     /// A frozen generator of the same architecture holding `live`'s values (built from a stream
     /// of its own, so that G and D start where they would without it).
@@ -259,7 +288,8 @@ public final class GAN: Module, TrainableModel {
         return copy
     }
 
-    /// average = decay * average + (1 - decay) * G, after each update of G; buffers copied.
+    /// average = decay * average + (1 - decay) * G, after each update of G (its BatchNorm
+    /// statistics measured when it next samples).
     func updateAverage() {
         guard let averagedGenerator else { return }
         let decay = options.generatorAverage
@@ -267,10 +297,8 @@ public final class GAN: Module, TrainableModel {
             for (average, live) in zip(averagedGenerator.parameters(), generator.parameters()) {
                 average.assign(average.value * decay + live.value * (1 - decay))
             }
-            for (average, live) in zip(averagedGenerator.namedBuffers(), generator.namedBuffers()) {
-                average.buffer.value = live.buffer.value
-            }
         }
+        averageStatisticsStale = true
     }
 
     /// D(x) [N]: logits (classic GAN) or critic scores (Wasserstein).
