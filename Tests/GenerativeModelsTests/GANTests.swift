@@ -229,15 +229,16 @@ final class GANTests: XCTestCase {
         XCTAssertTrue(m.averageStatisticsStale, "moved weights: to be measured again")
     }
 
-    /// `generatorAverage`: after each update of G the average moves (1 - decay) of the way to
-    /// G's new weights (known answer, every parameter); G and D start where they would without
+    /// `generatorAverage`: after G's t-th update the average moves (1 - decay) of the way to G's
+    /// new weights, decay = min(generatorAverage, (1 + t) / (10 + t)) (known answer, every
+    /// parameter: at 0.2, the ramp's 2/11 at the first update, then 0.2); G and D start where they would without
     /// it; samples come from the average, and a reloaded checkpoint samples the same; with no
     /// average, samples come from G itself.
     func testTheGeneratorsMovingAverage() throws {
         for name in ["gan", "dcgan"] {
             let shape = name == "gan" ? [1, 4, 4] : [1, 8, 8]
             let plain = model(name, imageShape: shape) { $0.features = 4; $0.generatorAverage = 0 }
-            let averaged = model(name, imageShape: shape) { $0.features = 4; $0.generatorAverage = 0.75 }
+            let averaged = model(name, imageShape: shape) { $0.features = 4; $0.generatorAverage = 0.2 }
             XCTAssertEqual(plain.generator.parameters().map(\.value.scalars), averaged.generator.parameters().map(\.value.scalars), name)
             XCTAssertEqual(plain.discriminator.parameters().map(\.value.scalars), averaged.discriminator.parameters().map(\.value.scalars), name)
             let average = try XCTUnwrap(averaged.averagedGenerator)
@@ -245,11 +246,11 @@ final class GANTests: XCTestCase {
             XCTAssertTrue(average.parameters().allSatisfy(\.isFrozen))
             var rng = RandomGenerator(seed: 1)
             let images = Tensor.uniform([4] + shape, generator: &rng)
-            for _ in 0..<3 {
+            for decay in [Float(2) / 11, 0.2, 0.2] {
                 let before = average.parameters().map(\.value.scalars)
                 _ = averaged.trainStep(Batch(images: images, labels: nil, indices: [0, 1, 2, 3]), generator: &rng)
                 for (p, (old, live)) in zip(average.parameters(), zip(before, averaged.generator.parameters())) {
-                    let expected = zip(old, live.value.scalars).map { 0.75 * $0 + 0.25 * $1 }
+                    let expected = zip(old, live.value.scalars).map { decay * $0 + (1 - decay) * $1 }
                     XCTAssertEqual(p.value.scalars, expected, "\(name): the average of one step")
                 }
             }
@@ -261,7 +262,7 @@ final class GANTests: XCTestCase {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gan-average-\(name)-\(getpid())")
             defer { try? FileManager.default.removeItem(at: directory) }
             try Checkpoint.save(averaged, config: averaged.options, to: directory)
-            let reloaded = model(name, imageShape: shape, seed: 9) { $0.features = 4; $0.generatorAverage = 0.75 }
+            let reloaded = model(name, imageShape: shape, seed: 9) { $0.features = 4; $0.generatorAverage = 0.2 }
             try Checkpoint.load(reloaded, from: directory)
             reloaded.module.eval()
             var (a, b) = (RandomGenerator(seed: 2), RandomGenerator(seed: 2))

@@ -289,10 +289,13 @@ public final class GAN: Module, TrainableModel {
     }
 
     /// average = decay * average + (1 - decay) * G, after each update of G (its BatchNorm
-    /// statistics measured when it next samples).
+    /// statistics measured when it next samples). The decay ramps up as (1 + t) / (10 + t) over
+    /// G's updates t until it reaches `generatorAverage`: a fixed 0.999 still holds a third of
+    /// the random start after 1,100 updates (a DCGAN's FID 1,346 at its 5-minute snapshot).
     func updateAverage() {
         guard let averagedGenerator else { return }
-        let decay = options.generatorAverage
+        let t = Float(generatorOptimizer.step)
+        let decay = min(options.generatorAverage, (1 + t) / (10 + t))
         withoutGradients {
             for (average, live) in zip(averagedGenerator.parameters(), generator.parameters()) {
                 average.assign(average.value * decay + live.value * (1 - decay))

@@ -128,21 +128,23 @@ public enum ModelRegistry {
             "dcgan", GAN.Options.preset("dcgan"), flags: DCGANFlags.self, legacyKey: "gan",
             section: "7.2.2", summary: "a deep convolutional GAN (Radford et al. 2016)",
             quick: QuickPreset(
-                "--features 32 --steps 2000 --batch-size 64", time: "2:09",
+                "--features 32 --learning-rate 5e-4 --generator-average 0.99 --steps 4000 --batch-size 64", time: "2:09",
                 result: "47% of samples read as digits",
                 paper: "1 epoch: ~3 min")),
         ModelEntry(
             "wgan", GAN.Options.preset("wgan"), flags: WGANFlags.self, legacyKey: "gan",
             section: "7.2.6", summary: "a Wasserstein GAN with weight clipping (Arjovsky et al. 2017)",
             quick: QuickPreset(
-                "--features 32 --steps 2500 --batch-size 64", time: "1:47",
+                "--features 32 --critic-steps 2 --learning-rate 5e-4 --generator-average 0.99 --steps 5000 --batch-size 64",
+                time: "1:47",
                 result: "5%: noise (issue 38)",
                 paper: "1 epoch: ~2 min")),
         ModelEntry(
             "wgan-gp", GAN.Options.preset("wgan-gp"), flags: WGANGPFlags.self, legacyKey: "gan",
             section: "7.2.6", summary: "a Wasserstein GAN with a gradient penalty (Gulrajani et al. 2017)",
             quick: QuickPreset(
-                "--features 32 --steps 2000 --batch-size 64", time: "1:56",
+                "--features 32 --critic-steps 2 --learning-rate 3e-4 --generator-average 0.99 --steps 4000 --batch-size 64",
+                time: "1:56",
                 result: "3%: blobs (issue 38)",
                 paper: "1 epoch: ~3 min")),
         ModelEntry(
