@@ -615,6 +615,10 @@ final class CatalogueCommandTests: TemporaryDirectoryTestCase {
             let one = try Invocation.run(["models", entry.name], in: root)
             XCTAssertEqual(one.status, 0, "\(entry.name): \(one.err)")
             XCTAssert(one.out.contains("deepgen train \(entry.name) --out runs/\(entry.name)"), one.out)
+            // A quick preset's FID ceiling, where it records one, and none where it does not.
+            let ceiling = entry.quick.fidCeiling.map { "--preset quick FID ceiling: \(String(format: "%g", $0)) (2,000 samples" }
+            XCTAssertEqual(one.out.contains("FID ceiling"), ceiling != nil, entry.name)
+            if let ceiling { XCTAssert(one.out.contains(ceiling), one.out) }
         }
         // What each can do comes from its capabilities.
         let vae = try Invocation.run(["models", "vae"], in: root).out
