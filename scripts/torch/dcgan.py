@@ -129,8 +129,10 @@ def main():
             loss_g = F.softplus(-scores).mean() if args.model in ("dcgan", "gan") else -scores.mean()
             opt_g.zero_grad(); loss_g.backward(); opt_g.step()
             if average is not None:
+                t = step // recipe["critic_steps"]   # G's updates: the decay ramps up as deepgen's
+                decay = min(args.average, (1 + t) / (10 + t))
                 with torch.no_grad():
-                    for a, w in zip(average.parameters(), g.parameters()): a.mul_(args.average).add_(w, alpha=1 - args.average)
+                    for a, w in zip(average.parameters(), g.parameters()): a.mul_(decay).add_(w, alpha=1 - decay)
                     for a, w in zip(average.buffers(), g.buffers()): a.copy_(w)
         if step % 500 == 0:
             log.write(json.dumps({"step": step, "seconds": time.time() - started, "loss_d": loss_d.item(), "loss_g": loss_g.item()}) + "\n"); log.flush()
