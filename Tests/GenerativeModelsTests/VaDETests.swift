@@ -56,9 +56,13 @@ final class GaussianMixtureTests: XCTestCase {
 }
 
 final class VaDETests: XCTestCase {
-    func smallVaDE(clusters: Int = 3, seed: UInt64 = 0, pretrainEpochs: Int = 1, pretraining: VaDE.Pretraining = .adamBCE) -> VaDE {
+    func smallVaDE(
+        clusters: Int = 3, seed: UInt64 = 0, pretrainEpochs: Int = 1, pretraining: VaDE.Pretraining = .adamBCE,
+        mixtureWeights: VaDE.MixtureWeights = .learned
+    ) -> VaDE {
         var options = VaDE.Options()
         options.pretraining = pretraining
+        options.mixtureWeights = mixtureWeights
         options.latentDimension = 3
         options.clusters = clusters
         options.hiddenDimensions = [32]
@@ -185,6 +189,29 @@ final class VaDETests: XCTestCase {
         XCTAssertEqual(copy.clusters(images.images), vade.clusters(images.images))
         let samples = copy.sample(clusters: [0, 1, 2, 3], generator: &rng)
         XCTAssertEqual(samples.shape, [4, 1, 12, 12])
+    }
+
+    /// Uniform mixture weights are 1/K after the fit and stay so through the VaDE phase, where
+    /// learned ones start at the GMM's weights and move; the clusters are found either way.
+    func testUniformMixtureWeightsStayFixed() throws {
+        let data = prototypeData(count: 256, seed: 6)
+        var weights: [VaDE.MixtureWeights: [Float]] = [:]
+        for choice in VaDE.MixtureWeights.allCases {
+            let vade = smallVaDE(clusters: 4, seed: 5, pretrainEpochs: 3, mixtureWeights: choice)
+            var rng = RandomGenerator(seed: 7)
+            for epoch in 0..<10 {
+                try vade.prepare(epoch: epoch, dataset: data)
+                for start in stride(from: 0, to: 256, by: 32) {
+                    vade.trainStep(data.batch(Array(start..<start + 32), generator: &rng), generator: &rng)
+                }
+            }
+            XCTAssertFalse(vade.isPretraining)
+            weights[choice] = vade.prior.weights.scalars
+            let images = data.batch(Array(0..<256), generator: &rng)
+            XCTAssertGreaterThan(clusteringAccuracy(clusters: vade.clusters(images.images), labels: images.labels!), 0.95)
+        }
+        XCTAssertEqual(weights[.uniform], [0.25, 0.25, 0.25, 0.25])
+        XCTAssertGreaterThan(weights[.learned]!.map { abs($0 - 0.25) }.max()!, 0.005)
     }
 }
 

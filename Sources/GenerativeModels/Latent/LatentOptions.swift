@@ -143,6 +143,7 @@ public struct IWAEFlags: OptionFlags {
 }
 
 extension VaDE.Pretraining: ExpressibleByArgument {}
+extension VaDE.MixtureWeights: ExpressibleByArgument {}
 extension VaDE.Options: ModelOptions {
     public func makeModel(imageShape: [Int], generator: inout RandomGenerator) throws -> TrainableModel {
         VaDE(self, imageShape: imageShape, generator: &generator)
@@ -173,6 +174,11 @@ public struct VaDEFlags: OptionFlags {
             "The rate's factor every 10 epochs after pre-training, down to a tenth of it (the authors' 0.9, the default; 1: constant)."
     )
     var lrDecay: Float?
+    @Option(
+        help:
+            "The prior's mixture weights pi: learned (fitted with the GMM, then trained; the default) or uniform (1/K, fixed)."
+    )
+    var mixtureWeights: VaDE.MixtureWeights?
     public init() {}
     public func validate() throws {
         try ValidationError.require((2...1000).contains(clusters ?? 2), "--clusters must be between 2 and 1000")
@@ -186,6 +192,7 @@ public struct VaDEFlags: OptionFlags {
         o.pretrainEpochs = pretrainEpochs ?? o.pretrainEpochs
         o.pretraining = pretraining ?? o.pretraining
         o.learningRateDecay = lrDecay ?? o.learningRateDecay
+        o.mixtureWeights = mixtureWeights ?? o.mixtureWeights
     }
 }
 

@@ -17,6 +17,12 @@ public final class VaDE: Module, TrainableModel {
     /// averaged over pixels; or Adam on the Bernoulli loss.
     public enum Pretraining: String, Codable, CaseIterable, Sendable { case adamBCE = "adam-bce", sgdMSE = "sgd-mse" }
 
+    /// The prior's pi: fitted with the GMM and then trained with the rest, or 1/K and fixed. A
+    /// trained pi lets a cluster that loses images lose prior mass too, so it loses more
+    /// (gradient pi_c - mean gamma_c); the authors' code starts pi uniform, and the loss never
+    /// normalises it, so it stays uniform in effect.
+    public enum MixtureWeights: String, Codable, CaseIterable, Sendable { case learned, uniform }
+
     public struct Options: Codable, Equatable, Sendable {
         public var latentDimension = 10
         public var clusters = 10
@@ -31,6 +37,7 @@ public final class VaDE: Module, TrainableModel {
         /// starting rate: the authors' schedule (0.9; 1 keeps the rate constant).
         public var learningRateDecay: Float = 0.9
         public var pretraining = Pretraining.sgdMSE
+        public var mixtureWeights = MixtureWeights.learned
         public init() {}
 
         /// A config.json written before the decay existed describes a constant rate (and one
@@ -45,6 +52,7 @@ public final class VaDE: Module, TrainableModel {
             pretrainLearningRate = try c.decode(Float.self, forKey: .pretrainLearningRate)
             learningRateDecay = try c.decodeIfPresent(Float.self, forKey: .learningRateDecay) ?? 1
             pretraining = try c.decodeIfPresent(Pretraining.self, forKey: .pretraining) ?? .adamBCE
+            mixtureWeights = try c.decodeIfPresent(MixtureWeights.self, forKey: .mixtureWeights) ?? .learned
         }
     }
 
@@ -77,7 +85,7 @@ public final class VaDE: Module, TrainableModel {
             multilayerPerceptron(
                 [options.latentDimension] + hidden.reversed() + [pixels], activateLast: false,
                 generator: &generator))
-        priorLogits = Parameter(Tensor.zeros([options.clusters]))
+        priorLogits = Parameter(Tensor.zeros([options.clusters]), frozen: options.mixtureWeights == .uniform)
         priorMeans = Parameter(Tensor.zeros([options.clusters, options.latentDimension]))
         priorLogVariances = Parameter(Tensor.zeros([options.clusters, options.latentDimension]))
         phase = Buffer(Tensor.zeros([1]))
@@ -201,7 +209,7 @@ public final class VaDE: Module, TrainableModel {
         }
         FileHandle.standardError.write(Data((report + "\n").utf8))
         withoutGradients {
-            priorLogits.assign(mixture.weights.log())
+            if options.mixtureWeights == .learned { priorLogits.assign(mixture.weights.log()) }
             priorMeans.assign(mixture.means)
             priorLogVariances.assign(mixture.variances.log())
             logVariance.weight.assign(Tensor.zeros(logVariance.weight.value.shape))
