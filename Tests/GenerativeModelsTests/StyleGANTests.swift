@@ -206,11 +206,27 @@ final class StyleGANTests: XCTestCase {
     /// fixture from the same architecture): on the same weights, images, latents and noise maps,
     /// the discriminator's loss, the R1 penalty (a gradient of a gradient) and the generator's
     /// loss with a mixing crossover agree, and so does the gradient of each for every parameter.
+    /// `DEEPGEN_STYLEGAN_REFERENCE` names another fixture of the script (`--size 32 --features 64
+    /// ...`, too large to commit): its metadata gives the sizes, so the fast convolution kernels
+    /// of a training run's size get the same check.
     func testLossesAndGradientsMatchPyTorch() throws {
-        let url = Bundle.module.url(forResource: "Fixtures/stylegan-reference.safetensors", withExtension: nil)!
+        let url =
+            ProcessInfo.processInfo.environment["DEEPGEN_STYLEGAN_REFERENCE"].map { URL(fileURLWithPath: $0) }
+            ?? Bundle.module.url(forResource: "Fixtures/stylegan-reference.safetensors", withExtension: nil)!
         let file = try SafeTensors.read(from: url)
         let reference = Dictionary(uniqueKeysWithValues: file.tensors.map { ($0.name, $0.tensor) })
-        let m = styleGAN()
+        let m: StyleGAN
+        if let size = file.metadata["size"].flatMap({ Int($0) }) {
+            var o = StyleGAN.Options()
+            func read(_ key: String) -> Int { Int(file.metadata[key]!)! }
+            o.generator.latentDimension = read("latent"); o.generator.styleDimension = read("style")
+            o.generator.mappingLayers = read("mapping"); o.generator.features = read("features")
+            o.generator.minimumFeatures = read("minimum"); o.r1Gamma = Float(file.metadata["gamma"]!)!
+            var rng = RandomGenerator(seed: 0)
+            m = StyleGAN(o, imageShape: [1, size, size], generator: &rng)
+        } else {
+            m = styleGAN()
+        }
         for (prefix, module) in [("generator", m.generator as Module), ("discriminator", m.discriminator)] {
             try module.load(stateDict: reference.filter { $0.key.hasPrefix("weights.\(prefix).") }
                 .reduce(into: [:]) { $0[String($1.key.dropFirst("weights.\(prefix).".count))] = $1.value })

@@ -6,7 +6,13 @@ each with its gradients for every parameter. `StyleGANTests` loads the weights i
 and requires the same numbers, so a wrong loss, penalty or backward fails a test.
 
     python scripts/torch/stylegan_reference.py
+
+`--size 32 --features 64 --batch 32 --mapping 8 --latent 128 --style 128 --out FILE` writes the
+same check at a training run's size (the fast convolution kernels only take over from 16
+channels and 15-pixel maps), a fixture too large to commit: the metadata records the sizes, and
+`DEEPGEN_STYLEGAN_REFERENCE=FILE swift test --filter StyleGANTests` checks against it.
 """
+import argparse
 import os, sys
 
 import torch
@@ -16,10 +22,20 @@ from safetensors.torch import save_file
 sys.path.insert(0, os.path.dirname(__file__))
 import stylegan as S  # noqa: E402
 
-LATENT, STYLE, MAPPING, FEATURES, MINIMUM, SIZE, N, CROSSOVER, GAMMA = 8, 6, 2, 8, 4, 8, 4, 2, 2.0
+OUT = os.path.join(os.path.dirname(__file__), "../../Tests/GenerativeModelsTests/Fixtures/stylegan-reference.safetensors")
 
 
 def main():
+    p = argparse.ArgumentParser()
+    for name, default in (("latent", 8), ("style", 6), ("mapping", 2), ("features", 8), ("minimum", 4), ("size", 8),
+                          ("batch", 4), ("crossover", 2)):
+        p.add_argument(f"--{name}", type=int, default=default)
+    p.add_argument("--gamma", type=float, default=2.0)
+    p.add_argument("--out", default=OUT)
+    a = p.parse_args()
+    global LATENT, STYLE, MAPPING, FEATURES, MINIMUM, SIZE, N, CROSSOVER, GAMMA
+    LATENT, STYLE, MAPPING, FEATURES, MINIMUM, SIZE, N, CROSSOVER, GAMMA = (
+        a.latent, a.style, a.mapping, a.features, a.minimum, a.size, a.batch, a.crossover, a.gamma)
     torch.manual_seed(7)
     g = S.Generator(FEATURES, SIZE, latent=LATENT, style=STYLE, mapping=MAPPING, minimum=MINIMUM)
     d = S.Discriminator(FEATURES, SIZE, minimum=MINIMUM)
@@ -62,9 +78,11 @@ def main():
     styles = torch.cat([w1[:, None].expand(N, CROSSOVER, STYLE), w2[:, None].expand(N, g.style_count - CROSSOVER, STYLE)], 1)
     record("loss_g", F.softplus(-d(synthesize(styles))).mean(), g, "generator")
     tensors.update({"real": real, "fake": fake, "z1": z1, "z2": z2}, **{f"noise.{i}": t for i, t in enumerate(noise)})
-    out = os.path.join(os.path.dirname(__file__), "../../Tests/GenerativeModelsTests/Fixtures/stylegan-reference.safetensors")
+    out = a.out
+    sizes = {"latent": LATENT, "style": STYLE, "mapping": MAPPING, "features": FEATURES, "minimum": MINIMUM, "size": SIZE}
     save_file({k: v.detach().float().contiguous() for k, v in tensors.items()}, out,
-              metadata={"crossover": str(CROSSOVER), "gamma": str(GAMMA), "torch": torch.__version__})
+              metadata={"crossover": str(CROSSOVER), "gamma": str(GAMMA), "torch": torch.__version__,
+                        **{k: str(v) for k, v in sizes.items()}})
     print(f"{len(tensors)} tensors -> {os.path.normpath(out)} ({os.path.getsize(out)} bytes)")
 
 
