@@ -14,6 +14,8 @@ average of G's weights (written as G). MNIST in [-1, 1] shuffled every epoch. St
 `deepgen eval DIR --metric fid` samples it with our own code.
 
     python scripts/torch/dcgan.py --out runs/torch-dcgan --features 32 --steps 21715 --threads 1 --data data
+
+`--lr`, `--critic-steps` and `--refining-layers` change the recipe as the same flags of `deepgen train` do.
 """
 import copy
 import argparse, json, os, sys, time
@@ -35,12 +37,23 @@ def perceptrons(latent=100):
     return g, d
 
 
-def networks(f, latent=100, critic_batch_norm=True):
+def networks(f, latent=100, critic_batch_norm=True, refining=0):
+    """deepgen's DCGAN layer for layer (so the state dicts share names), with `refining` stride-1 3x3
+    convolutions (normalised or biased, activated) at each inner resolution of G and D."""
+    def refine(maps, normalised, activation):
+        layers = []
+        for _ in range(refining):
+            layers += [nn.Conv2d(maps, maps, 3, 1, 1, bias=not normalised)] + ([nn.BatchNorm2d(maps)] if normalised else []) + [activation()]
+        return layers
+    leaky = lambda: nn.LeakyReLU(0.2)
     g = nn.Sequential(nn.Linear(latent, 2 * f * 49, bias=False), nn.BatchNorm1d(2 * f * 49), nn.ReLU(), nn.Unflatten(1, (2 * f, 7, 7)),
+                      *refine(2 * f, True, nn.ReLU),
                       nn.ConvTranspose2d(2 * f, f, 4, 2, 1, bias=False), nn.BatchNorm2d(f), nn.ReLU(),
+                      *refine(f, True, nn.ReLU),
                       nn.ConvTranspose2d(f, 1, 4, 2, 1), nn.Tanh())
     middle = [nn.Conv2d(f, 2 * f, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * f)] if critic_batch_norm else [nn.Conv2d(f, 2 * f, 4, 2, 1)]
-    d = nn.Sequential(nn.Conv2d(1, f, 4, 2, 1), nn.LeakyReLU(0.2), *middle, nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(2 * f * 49, 1))
+    d = nn.Sequential(nn.Conv2d(1, f, 4, 2, 1), leaky(), *refine(f, critic_batch_norm, leaky), *middle, leaky(),
+                      *refine(2 * f, critic_batch_norm, leaky), nn.Flatten(), nn.Linear(2 * f * 49, 1))
     for m in list(g.modules()) + list(d.modules()):
         if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
             nn.init.normal_(m.weight, 0, 0.02)
@@ -60,8 +73,8 @@ def save_run(g, d, directory, args, step, seconds):
     config = {"format": 1, "model": args.model, "dataset": "mnist", "imageShape": [1, 28, 28],
               "training": {"batchSize": args.batch_size, "seed": args.seed, "logEvery": 50, "sampleEvery": 1000, "checkpointEvery": 1000},
               "gan": {"architecture": "mlp" if args.model == "gan" else "dcgan", "loss": recipe["loss"], "latentDimension": 100,
-                      "criticSteps": recipe["critic_steps"], "learningRate": recipe["lr"], "clip": 0.01, "penaltyWeight": 10,
-                      "features": args.features}}
+                      "criticSteps": args.critic_steps, "learningRate": args.lr, "clip": 0.01, "penaltyWeight": 10,
+                      "features": args.features, "refiningLayers": args.refining_layers}}
     write_run(directory, tensors, config, step, seconds)
 
 
@@ -91,6 +104,9 @@ def main():
     p.add_argument("--average", type=float, default=0, help="decay of the moving average of G that is saved (0: G as trained)")
     p.add_argument("--out", required=True)
     p.add_argument("--features", type=int, default=64)
+    p.add_argument("--refining-layers", type=int, default=0, help="3x3 convolutions at each inner resolution (deepgen's --refining-layers)")
+    p.add_argument("--lr", type=float, help="the learning rate of both (default: the recipe's)")
+    p.add_argument("--critic-steps", type=int, help="critic updates per update of G (default: the recipe's)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--steps", type=int, default=10 ** 9)
     p.add_argument("--minutes", type=float, default=45)
@@ -103,12 +119,15 @@ def main():
     torch.manual_seed(args.seed)
     x = torch.from_numpy(read_idx(os.path.join(args.data, "train-images-idx3-ubyte")).astype(np.float32) / 255 * 2 - 1).unsqueeze(1)
     recipe = RECIPES[args.model]
-    g, d = perceptrons() if args.model == "gan" else networks(args.features, critic_batch_norm=args.model != "wgan-gp")
+    args.lr = args.lr or recipe["lr"]
+    args.critic_steps = args.critic_steps or recipe["critic_steps"]
+    g, d = perceptrons() if args.model == "gan" else networks(
+        args.features, critic_batch_norm=args.model != "wgan-gp", refining=args.refining_layers)
     if args.model == "wgan":
-        opt_g, opt_d = (torch.optim.RMSprop(n.parameters(), lr=recipe["lr"]) for n in (g, d))
+        opt_g, opt_d = (torch.optim.RMSprop(n.parameters(), lr=args.lr) for n in (g, d))
     else:
         betas = (0.0, 0.9) if args.model == "wgan-gp" else (0.5, 0.999)
-        opt_g, opt_d = (torch.optim.Adam(n.parameters(), lr=recipe["lr"], betas=betas) for n in (g, d))
+        opt_g, opt_d = (torch.optim.Adam(n.parameters(), lr=args.lr, betas=betas) for n in (g, d))
     average = copy.deepcopy(g) if args.average > 0 else None
     started, step, per_epoch = time.time(), 0, len(x) // args.batch_size
     os.makedirs(args.out, exist_ok=True)
@@ -124,12 +143,12 @@ def main():
             with torch.no_grad():
                 for w in d.parameters(): w.clamp_(-0.01, 0.01)
         step += 1
-        if step % recipe["critic_steps"] == 0:
+        if step % args.critic_steps == 0:
             scores = d(g(torch.randn(args.batch_size, 100)))
             loss_g = F.softplus(-scores).mean() if args.model in ("dcgan", "gan") else -scores.mean()
             opt_g.zero_grad(); loss_g.backward(); opt_g.step()
             if average is not None:
-                t = step // recipe["critic_steps"]   # G's updates: the decay ramps up as deepgen's
+                t = step // args.critic_steps   # G's updates: the decay ramps up as deepgen's
                 decay = min(args.average, (1 + t) / (10 + t))
                 with torch.no_grad():
                     for a, w in zip(average.parameters(), g.parameters()): a.mul_(decay).add_(w, alpha=1 - decay)
