@@ -15,7 +15,9 @@ average of G's weights (written as G). MNIST in [-1, 1] shuffled every epoch. St
 
     python scripts/torch/dcgan.py --out runs/torch-dcgan --features 32 --steps 21715 --threads 1 --data data
 
-`--lr`, `--critic-steps` and `--refining-layers` change the recipe as the same flags of `deepgen train` do.
+`--lr`, `--critic-steps`, `--refining-layers`, `--label-smoothing` and `--discriminator-dropout`
+change the recipe as the same flags of `deepgen train` do; the average's BatchNorm statistics are
+measured on its own activations, as deepgen's are.
 """
 import copy
 import argparse, json, os, sys, time
@@ -29,12 +31,30 @@ sys.path.insert(0, os.path.dirname(__file__))
 from vae import read_idx, write_run  # noqa: E402
 
 
-def perceptrons(latent=100):
+def perceptrons(latent=100, dropout=0.0):
     g = nn.Sequential(nn.Linear(latent, 256), nn.LeakyReLU(0.2), nn.Linear(256, 512), nn.LeakyReLU(0.2),
                       nn.Linear(512, 1024), nn.LeakyReLU(0.2), nn.Linear(1024, 784), nn.Tanh(), nn.Unflatten(1, (1, 28, 28)))
-    d = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.LeakyReLU(0.2), nn.Linear(512, 256), nn.LeakyReLU(0.2),
-                      nn.Linear(256, 1))
+    # deepgen's D: Flatten, Linear, LeakyReLU, (Dropout), Linear, LeakyReLU, (Dropout), Linear
+    drop = [nn.Dropout(dropout)] if dropout > 0 else []
+    d = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.LeakyReLU(0.2), *drop, nn.Linear(512, 256), nn.LeakyReLU(0.2),
+                      *[nn.Dropout(dropout)] * bool(drop), nn.Linear(256, 1))
     return g, d
+
+
+def measure_statistics(average):
+    """The averaged G's BatchNorm statistics measured on its own activations, as deepgen's: from
+    zero, 64 batches of 128 codes of a fixed seed at momentum 0.1 (G's running statistics belong
+    to G's weights, not to their average)."""
+    norms = [m for m in average.modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))]
+    if not norms: return
+    state = torch.random.get_rng_state()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for m in norms: m.running_mean.zero_(); m.running_var.zero_()
+        average.train()
+        for _ in range(64): average(torch.randn(128, 100))
+        average.eval()
+    torch.random.set_rng_state(state)
 
 
 def networks(f, latent=100, critic_batch_norm=True, refining=0):
@@ -69,12 +89,15 @@ def save_run(g, d, directory, args, step, seconds):
         for name, t in net.state_dict().items():
             if name.endswith("num_batches_tracked"): continue
             tensors[f"{prefix}.layers.{name}"] = t.detach().float().contiguous()
+        for i, m in enumerate(net):   # deepgen's Dropout counts its calls (its masks' stream)
+            if isinstance(m, nn.Dropout): tensors[f"{prefix}.layers.{i}.calls"] = torch.zeros(())
     recipe = RECIPES[args.model]
     config = {"format": 1, "model": args.model, "dataset": "mnist", "imageShape": [1, 28, 28],
               "training": {"batchSize": args.batch_size, "seed": args.seed, "logEvery": 50, "sampleEvery": 1000, "checkpointEvery": 1000},
               "gan": {"architecture": "mlp" if args.model == "gan" else "dcgan", "loss": recipe["loss"], "latentDimension": 100,
                       "criticSteps": args.critic_steps, "learningRate": args.lr, "clip": 0.01, "penaltyWeight": 10,
-                      "features": args.features, "refiningLayers": args.refining_layers}}
+                      "features": args.features, "refiningLayers": args.refining_layers,
+                      "labelSmoothing": args.label_smoothing, "discriminatorDropout": args.discriminator_dropout}}
     write_run(directory, tensors, config, step, seconds)
 
 
@@ -86,9 +109,11 @@ RECIPES = {
 }
 
 
-def critic_loss(model, d, real, fake):
-    if model in ("dcgan", "gan"):
-        return F.softplus(-d(real)).mean() + F.softplus(d(fake)).mean()
+def critic_loss(model, d, real, fake, smoothing=0.0):
+    if model in ("dcgan", "gan"):   # one-sided label smoothing: the real images' target is 1 - smoothing
+        real_scores = d(real)
+        real_term = (1 - smoothing) * F.softplus(-real_scores) + smoothing * F.softplus(real_scores)
+        return real_term.mean() + F.softplus(d(fake)).mean()
     loss = d(fake).mean() - d(real).mean()
     if model == "wgan-gp":
         e = torch.rand(real.shape[0], 1, 1, 1)
@@ -107,6 +132,8 @@ def main():
     p.add_argument("--refining-layers", type=int, default=0, help="3x3 convolutions at each inner resolution (deepgen's --refining-layers)")
     p.add_argument("--lr", type=float, help="the learning rate of both (default: the recipe's)")
     p.add_argument("--critic-steps", type=int, help="critic updates per update of G (default: the recipe's)")
+    p.add_argument("--label-smoothing", type=float, default=0.0, help="one-sided: the real images' target is 1 - this")
+    p.add_argument("--discriminator-dropout", type=float, default=0.0, help="dropout after the MLP D's hidden layers (gan)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--steps", type=int, default=10 ** 9)
     p.add_argument("--minutes", type=float, default=45)
@@ -121,7 +148,7 @@ def main():
     recipe = RECIPES[args.model]
     args.lr = args.lr or recipe["lr"]
     args.critic_steps = args.critic_steps or recipe["critic_steps"]
-    g, d = perceptrons() if args.model == "gan" else networks(
+    g, d = perceptrons(dropout=args.discriminator_dropout) if args.model == "gan" else networks(
         args.features, critic_batch_norm=args.model != "wgan-gp", refining=args.refining_layers)
     if args.model == "wgan":
         opt_g, opt_d = (torch.optim.RMSprop(n.parameters(), lr=args.lr) for n in (g, d))
@@ -137,7 +164,7 @@ def main():
         if step % per_epoch == 0: order = torch.randperm(len(x))
         real = x[order[(step % per_epoch) * args.batch_size:(step % per_epoch + 1) * args.batch_size]]
         fake = g(torch.randn(args.batch_size, 100)).detach()
-        loss_d = critic_loss(args.model, d, real, fake)
+        loss_d = critic_loss(args.model, d, real, fake, args.label_smoothing)
         opt_d.zero_grad(); loss_d.backward(); opt_d.step()
         if args.model == "wgan":
             with torch.no_grad():
@@ -152,14 +179,15 @@ def main():
                 decay = min(args.average, (1 + t) / (10 + t))
                 with torch.no_grad():
                     for a, w in zip(average.parameters(), g.parameters()): a.mul_(decay).add_(w, alpha=1 - decay)
-                    for a, w in zip(average.buffers(), g.buffers()): a.copy_(w)
         if step % 500 == 0:
             log.write(json.dumps({"step": step, "seconds": time.time() - started, "loss_d": loss_d.item(), "loss_g": loss_g.item()}) + "\n"); log.flush()
         if args.snapshot_minutes and (time.time() - started) / 60 >= next_snapshot:
+            if average is not None: measure_statistics(average)
             save_run(average if average is not None else g, d, os.path.join(args.out, "snapshots", f"{next_snapshot:06.2f}min"),
                      args, step, time.time() - started)
             next_snapshot += args.snapshot_minutes
     seconds = time.time() - started
+    if average is not None: measure_statistics(average)
     save_run(average if average is not None else g, d, args.out, args, step, seconds)
     print(f"{step} steps in {seconds / 60:.1f} min ({step / seconds:.1f} steps/s) -> {args.out}")
 
