@@ -35,9 +35,9 @@ def perceptrons(latent=100, dropout=0.0):
     g = nn.Sequential(nn.Linear(latent, 256), nn.LeakyReLU(0.2), nn.Linear(256, 512), nn.LeakyReLU(0.2),
                       nn.Linear(512, 1024), nn.LeakyReLU(0.2), nn.Linear(1024, 784), nn.Tanh(), nn.Unflatten(1, (1, 28, 28)))
     # deepgen's D: Flatten, Linear, LeakyReLU, (Dropout), Linear, LeakyReLU, (Dropout), Linear
-    drop = [nn.Dropout(dropout)] if dropout > 0 else []
-    d = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.LeakyReLU(0.2), *drop, nn.Linear(512, 256), nn.LeakyReLU(0.2),
-                      *[nn.Dropout(dropout)] * bool(drop), nn.Linear(256, 1))
+    drop = lambda: [nn.Dropout(dropout)] if dropout > 0 else []
+    d = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.LeakyReLU(0.2), *drop(), nn.Linear(512, 256), nn.LeakyReLU(0.2),
+                      *drop(), nn.Linear(256, 1))
     return g, d
 
 
