@@ -117,6 +117,19 @@ final class VaDETests: XCTestCase {
         }
     }
 
+    /// With `warmupEpochs` the VaDE phase's rate rises linearly over its first epochs, from a
+    /// step's share of them, and then follows the same decay; pre-training is untouched.
+    func testWarmupRaisesTheVaDEPhasesRateLinearly() throws {
+        var options = smallVaDE(pretrainEpochs: 2).options
+        options.warmupEpochs = 2
+        var rng = RandomGenerator(seed: 0)
+        let schedule = try XCTUnwrap(
+            VaDE(options, imageShape: [1, 12, 12], generator: &rng).learningRateSchedules(stepsPerEpoch: 7)["model"])
+        for (step, factor) in [(0, 1), (13, 1), (14, 1 / 14), (20, 7 / 14), (27, 1), (28, 1), (84, 0.9)] as [(Int, Float)] {
+            XCTAssertEqual(schedule.factor(atStep: step), factor, accuracy: 1e-6, "step \(step)")
+        }
+    }
+
     /// A config written before the decay and the choice of pre-training existed reads as a
     /// constant rate and Adam on the Bernoulli loss; a new one round-trips.
     func testOptionsWithoutTheDecayReadAsAConstantRate() throws {
@@ -212,6 +225,46 @@ final class VaDETests: XCTestCase {
         }
         XCTAssertEqual(weights[.uniform], [0.25, 0.25, 0.25, 0.25])
         XCTAssertGreaterThan(weights[.learned]!.map { abs($0 - 0.25) }.max()!, 0.005)
+    }
+
+    /// Targets that are exactly sigmoid(3 y - 1) give back a = 3, b = -1 (their cross-entropy is
+    /// smallest there), from the start a = 1, b = 0.
+    func testLogisticFitRecoversAKnownScaleAndOffset() {
+        var rng = RandomGenerator(seed: 3)
+        let y = Tensor.uniform([2000], low: -2, high: 3, generator: &rng).scalars
+        let x = y.map { 1 / (1 + Foundation.exp(-(3 * $0 - 1))) }
+        let (a, b) = logisticFit(outputs: y, targets: x)
+        XCTAssertEqual(a, 3, accuracy: 1e-3)
+        XCTAssertEqual(b, -1, accuracy: 1e-3)
+    }
+
+    /// After squared-error pre-training the decoder gives intensities; calibrated when the prior
+    /// is fitted, the VaDE phase's Bernoulli reconstruction term starts far lower than without,
+    /// and the codes, so the clusters, are untouched.
+    func testCalibratedDecoderStartsTheVaDEPhaseWithAFittingReconstruction() throws {
+        let data = prototypeData(count: 256, seed: 6)
+        var reconstruction: [Bool: Float] = [:]
+        var codes: [Bool: [Float]] = [:]
+        for calibrate in [false, true] {
+            var options = smallVaDE(clusters: 4, seed: 5, pretrainEpochs: 20, pretraining: .sgdMSE).options
+            options.calibrateDecoder = calibrate
+            var rng = RandomGenerator(seed: 5)
+            let vade = VaDE(options, imageShape: [1, 12, 12], generator: &rng)
+            for epoch in 0...20 {
+                try vade.prepare(epoch: epoch, dataset: data)
+                guard vade.isPretraining else { break }
+                for start in stride(from: 0, to: 256, by: 32) {
+                    vade.trainStep(data.batch(Array(start..<start + 32), generator: &rng), generator: &rng)
+                }
+            }
+            XCTAssertFalse(vade.isPretraining)
+            let x = data.batch(Array(0..<256), generator: &rng).images.flattened()
+            let terms = vade.loss(x, noise: Tensor.zeros([256, 3]))
+            reconstruction[calibrate] = terms["reconstruction"]!.scalar
+            codes[calibrate] = vade.encode(x).mean.scalars
+        }
+        XCTAssertEqual(codes[true], codes[false])
+        XCTAssertLessThan(reconstruction[true]!, 0.6 * reconstruction[false]!)
     }
 }
 

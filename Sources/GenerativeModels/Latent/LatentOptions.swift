@@ -179,12 +179,21 @@ public struct VaDEFlags: OptionFlags {
             "The prior's mixture weights pi: learned (fitted with the GMM, then trained; the default) or uniform (1/K, fixed)."
     )
     var mixtureWeights: VaDE.MixtureWeights?
+    @Option(help: "Adam's epsilon in the VaDE phase (default 1e-8; the authors' 1e-4).") var adamEpsilon: Float?
+    @Flag(
+        help:
+            "When the prior is fitted, scale and shift the decoder's last layer so its outputs, read as logits, fit the images (for sgd-mse pre-training, whose decoder gives intensities)."
+    )
+    var calibrateDecoder = false
+    @Option(help: "Epochs over which the VaDE phase's rate rises linearly from zero (default 0).") var warmupEpochs: Int?
     public init() {}
     public func validate() throws {
         try ValidationError.require((2...1000).contains(clusters ?? 2), "--clusters must be between 2 and 1000")
         try ValidationError.require(
             (0...100_000).contains(pretrainEpochs ?? 0), "--pretrain-epochs must be between 0 and 100000")
         try ValidationError.require(lrDecay.map { $0 > 0 && $0 <= 1 } ?? true, "--lr-decay must be in (0, 1]")
+        try ValidationError.require(adamEpsilon.map { $0 > 0 && $0 < 1 } ?? true, "--adam-epsilon must be in (0, 1)")
+        try ValidationError.require((0...10_000).contains(warmupEpochs ?? 0), "--warmup-epochs must be between 0 and 10000")
     }
     public func apply(to o: inout VaDE.Options) {
         network.apply(latent: &o.latentDimension, hidden: &o.hiddenDimensions, rate: &o.learningRate)
@@ -193,6 +202,9 @@ public struct VaDEFlags: OptionFlags {
         o.pretraining = pretraining ?? o.pretraining
         o.learningRateDecay = lrDecay ?? o.learningRateDecay
         o.mixtureWeights = mixtureWeights ?? o.mixtureWeights
+        o.adamEpsilon = adamEpsilon ?? o.adamEpsilon
+        if calibrateDecoder { o.calibrateDecoder = true }
+        o.warmupEpochs = warmupEpochs ?? o.warmupEpochs
     }
 }
 

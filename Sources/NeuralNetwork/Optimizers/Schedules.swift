@@ -21,15 +21,18 @@ public struct StepDecay: LearningRateSchedule {
 }
 
 /// Constant for `delaySteps`, then multiplied by `gamma` every `stepSize` steps, down to
-/// `minimumFactor` (VaDE's decay after its pre-training).
+/// `minimumFactor` (VaDE's decay after its pre-training); over the first `warmupSteps` after the
+/// delay the factor also rises linearly from 1 / warmupSteps to 1.
 public struct DelayedStepDecay: LearningRateSchedule {
-    public let delaySteps: Int, stepSize: Int, gamma: Float, minimumFactor: Float
-    public init(delaySteps: Int, stepSize: Int, gamma: Float, minimumFactor: Float = 0) {
+    public let delaySteps: Int, stepSize: Int, gamma: Float, minimumFactor: Float, warmupSteps: Int
+    public init(delaySteps: Int, stepSize: Int, gamma: Float, minimumFactor: Float = 0, warmupSteps: Int = 0) {
         self.delaySteps = delaySteps; self.stepSize = Swift.max(stepSize, 1); self.gamma = gamma;
-        self.minimumFactor = minimumFactor
+        self.minimumFactor = minimumFactor; self.warmupSteps = warmupSteps
     }
     public func factor(atStep step: Int) -> Float {
-        Swift.max(Foundation.pow(gamma, Float(Swift.max(step - delaySteps, 0) / stepSize)), minimumFactor)
+        let after = Swift.max(step - delaySteps, 0)
+        let warmup = step >= delaySteps && warmupSteps > 0 ? Swift.min(1, Float(after + 1) / Float(warmupSteps)) : 1
+        return warmup * Swift.max(Foundation.pow(gamma, Float(after / stepSize)), minimumFactor)
     }
 }
 
