@@ -180,11 +180,6 @@ public struct VaDEFlags: OptionFlags {
     )
     var mixtureWeights: VaDE.MixtureWeights?
     @Option(help: "Adam's epsilon in the VaDE phase (default 1e-8; the authors' 1e-4).") var adamEpsilon: Float?
-    @Flag(
-        help:
-            "When the prior is fitted, scale and shift the decoder's last layer so its outputs, read as logits, fit the images (for sgd-mse pre-training, whose decoder gives intensities)."
-    )
-    var calibrateDecoder = false
     @Option(help: "Epochs over which the VaDE phase's rate rises linearly from zero (default 0).") var warmupEpochs: Int?
     public init() {}
     public func validate() throws {
@@ -203,7 +198,6 @@ public struct VaDEFlags: OptionFlags {
         o.learningRateDecay = lrDecay ?? o.learningRateDecay
         o.mixtureWeights = mixtureWeights ?? o.mixtureWeights
         o.adamEpsilon = adamEpsilon ?? o.adamEpsilon
-        if calibrateDecoder { o.calibrateDecoder = true }
         o.warmupEpochs = warmupEpochs ?? o.warmupEpochs
     }
 }

@@ -42,12 +42,6 @@ public final class VaDE: Module, TrainableModel {
         /// gradient's running second moment, a larger one keeps the weights whose gradients are
         /// tiny, most of a pre-trained network's at the start, from moving by the full rate.
         public var adamEpsilon: Float = 1e-8
-        /// When the prior is fitted, turn the pre-trained decoder's outputs into the logits the
-        /// VaDE phase reads them as: its last layer scaled and shifted by the best logistic fit of
-        /// the images to its outputs. DEC's pre-training (squared error) leaves intensities, whose
-        /// sigmoid lies in [0.5, 0.73], so the first steps would chase a reconstruction hundreds of
-        /// nats off and move the codes away from the clusters just fitted.
-        public var calibrateDecoder = false
         /// Epochs over which the VaDE phase's rate rises linearly to `learningRate`. Adam's first
         /// steps move every weight by about the full rate whatever its gradient, enough at 2e-3 to
         /// carry the pre-trained codes away from the clusters just fitted.
@@ -68,7 +62,6 @@ public final class VaDE: Module, TrainableModel {
             pretraining = try c.decodeIfPresent(Pretraining.self, forKey: .pretraining) ?? .adamBCE
             mixtureWeights = try c.decodeIfPresent(MixtureWeights.self, forKey: .mixtureWeights) ?? .learned
             adamEpsilon = try c.decodeIfPresent(Float.self, forKey: .adamEpsilon) ?? 1e-8
-            calibrateDecoder = try c.decodeIfPresent(Bool.self, forKey: .calibrateDecoder) ?? false
             warmupEpochs = try c.decodeIfPresent(Int.self, forKey: .warmupEpochs) ?? 0
         }
     }
@@ -225,7 +218,6 @@ public final class VaDE: Module, TrainableModel {
             report += String(format: "; its clusters match the labels for %.2f%% of them", 100 * accuracy)
         }
         FileHandle.standardError.write(Data((report + "\n").utf8))
-        if options.calibrateDecoder { try calibrateDecoderOutputs(dataset) }
         withoutGradients {
             if options.mixtureWeights == .learned { priorLogits.assign(mixture.weights.log()) }
             priorMeans.assign(mixture.means)
@@ -235,33 +227,6 @@ public final class VaDE: Module, TrainableModel {
             logVariance.bias?.assign(Tensor.full([options.latentDimension], spread))
             phase.value = Tensor.ones([1])
         }
-    }
-
-    /// Scales and shifts the decoder's last layer by the logistic fit of (up to) the first 10,000
-    /// training images to its outputs, so that its logits give them the likelihood its
-    /// intensities described (`calibrateDecoder`).
-    func calibrateDecoderOutputs(_ dataset: Dataset) throws {
-        guard let last = decoder.layers.last as? Linear, let bias = last.bias else {
-            throw TrainingError("VaDE: the decoder does not end in a biased linear layer")
-        }
-        var generator = RandomGenerator(seed: 0xCA1)
-        var outputs: [Float] = [], targets: [Float] = []
-        for start in stride(from: 0, to: min(dataset.count, 10_000), by: 1000) {
-            let images = dataset.batch(Array(start..<min(start + 1000, dataset.count)), generator: &generator).images
-            let x = images.flattened()
-            outputs += withoutGradients { decoder(encode(x).mean) }.scalars
-            targets += x.scalars
-        }
-        let (scale, offset) = logisticFit(outputs: outputs, targets: targets)
-        guard scale.isFinite, offset.isFinite else {
-            throw TrainingError("VaDE: the decoder's calibration did not converge")
-        }
-        withoutGradients {
-            last.weight.assign(last.weight.value * scale)
-            bias.assign(bias.value * scale + offset)
-        }
-        FileHandle.standardError.write(
-            Data(String(format: "VaDE: decoder outputs y read as logits %.3f y %+.3f\n", scale, offset).utf8))
     }
 
     public func trainStep(_ batch: Batch, context: inout StepContext) -> [String: Float] {
@@ -304,42 +269,4 @@ public final class VaDE: Module, TrainableModel {
         let deviations = (priorLogVariances.value.gather(picks, alongAxis: 0) * 0.5).exp()
         return means + deviations * Tensor.normal(means.shape, generator: &generator)
     }
-}
-
-/// The a and b for which sigmoid(a y + b) fits targets x in [0, 1] best in cross-entropy (a
-/// logistic regression on one input): Newton's method, the step halved while the loss does not
-/// fall. Starts from a = 1, b = 0.
-public func logisticFit(outputs y: [Float], targets x: [Float], iterations: Int = 50) -> (scale: Float, offset: Float) {
-    precondition(y.count == x.count && !y.isEmpty, "logisticFit: \(y.count) outputs for \(x.count) targets")
-    let n = Double(y.count)
-    func loss(_ a: Double, _ b: Double) -> Double {
-        var total = 0.0
-        for i in y.indices {
-            let z = a * Double(y[i]) + b
-            total += max(z, 0) + Foundation.log1p(Foundation.exp(-abs(z))) - Double(x[i]) * z
-        }
-        return total / n
-    }
-    var (a, b) = (1.0, 0.0)
-    var current = loss(a, b)
-    for _ in 0..<iterations {
-        var (ga, gb, haa, hab, hbb) = (0.0, 0.0, 0.0, 0.0, 0.0)
-        for i in y.indices {
-            let yi = Double(y[i]), p = 1 / (1 + Foundation.exp(-(a * yi + b)))
-            let r = p - Double(x[i]), w = p * (1 - p)
-            ga += r * yi; gb += r
-            haa += w * yi * yi; hab += w * yi; hbb += w
-        }
-        let det = haa * hbb - hab * hab
-        guard det > 0 else { break }
-        var da = (hbb * ga - hab * gb) / det, db = (haa * gb - hab * ga) / det
-        var accepted = false
-        for _ in 0..<30 {
-            let next = loss(a - da, b - db)
-            if next <= current { (a, b, current, accepted) = (a - da, b - db, next, true); break }
-            da /= 2; db /= 2
-        }
-        if !accepted || max(abs(da), abs(db)) < 1e-7 { break }
-    }
-    return (Float(a), Float(b))
 }
