@@ -275,7 +275,8 @@ final class ConvolutionTests: XCTestCase {
     }
 
     /// 5x5 convolutions with many channels (DCGAN's) take F(3x3, 5x5) at stride 1 and F(4x4,
-    /// 3x3) over the input's phases at stride 2, 4x4 ones at stride 2 F(4x4, 2x2): the three primitives agree with the definition,
+    /// 3x3) over the input's phases at stride 2, 4x4 ones at stride 2 F(4x4, 2x2), 3x3 ones on
+    /// small maps F(4x4, 3x3): the three primitives agree with the definition,
     /// maps cut by the tiles, odd sizes, and padding of every kind included, and an image's result
     /// does not depend on its batch. A transform over 6 x 6 or 7 x 7 tiles rounds more than a sum
     /// of products does, so each error is bounded relative to the size of the terms summed (the
@@ -307,6 +308,12 @@ final class ConvolutionTests: XCTestCase {
             // `train dcgan --features 32`'s discriminator layer, and 48 output channels.
             ([2, 32, 14, 14], [64, 32, 4, 4], ConvGeometry(stride: (2, 2), padding: (1, 1))),
             ([2, 32, 9, 9], [48, 32, 5, 5], ConvGeometry(padding: (2, 2))),
+            // 3x3 at stride 1 on maps too small for `Winograd`: DCGAN's refining layers (7 x 7,
+            // 14 x 14), a map the tiles cut, no padding, and uneven padding.
+            ([2, 64, 7, 7], [64, 64, 3, 3], ConvGeometry(padding: (1, 1))),
+            ([3, 32, 14, 14], [32, 32, 3, 3], ConvGeometry(padding: (1, 1))),
+            ([2, 32, 9, 11], [48, 32, 3, 3], ConvGeometry()),
+            ([2, 48, 6, 5], [32, 48, 3, 3], ConvGeometry(padding: (2, 1), paddingAfter: (0, 2))),
         ]
         for (i, (xs, ws, g)) in cases.enumerated() {
             let x = randomTensor(xs, seed: UInt64(140 + i)), w = randomTensor(ws, seed: UInt64(150 + i))

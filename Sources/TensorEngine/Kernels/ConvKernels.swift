@@ -2,9 +2,9 @@
 /// columns matrices side by side make one product wide enough for BLAS to run near its peak (one
 /// 7x7 map gives products 49 columns wide, and a weight gradient summed over 49 terms per image).
 /// A large map is processed alone, in blocks of output rows that bound the scratch memory.
-/// 3x3 unit-stride convolutions with enough channels on large enough maps go to `Winograd`; 5x5
-/// ones at stride 1 or 2 and 4x4 ones at stride 2 with enough channels (DCGAN's) to
-/// `WinogradChannelsLast`.
+/// 3x3 unit-stride convolutions with enough channels on large enough maps go to `Winograd`; those
+/// on smaller maps, 5x5 ones at stride 1 or 2 and 4x4 ones at stride 2, all with enough channels
+/// (DCGAN's), to `WinogradChannelsLast`.
 enum ConvKernels {
     /// Floats of columns matrix per product: whole images up to this size, where measurements
     /// favoured one large product over cache-sized blocks; the bound caps scratch memory.

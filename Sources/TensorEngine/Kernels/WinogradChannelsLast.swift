@@ -24,25 +24,27 @@ import Foundation
 /// back into the image; the weight gradient is the adjoint of the products, dU[k] = Σ V[k]ᵀ dM[k]
 /// with dM the adjoint of the output transform, then dg = Gᵀ dU G, gathered back into taps.
 enum WinogradChannelsLast {
-    /// F(3x3, 5x5) for 5x5 at stride 1; F(4x4, 3x3) and F(4x4, 2x2) for the phases of 5x5 and
-    /// 4x4 kernels at stride 2. Measured on 7 x 7 maps, F(7x7, 2x2) (one tile per map) lost to
-    /// F(4x4, 2x2) threefold: its 8 x 8 transforms cost more than its products save.
-    static let unitStride = ToomCook(m: 3, r: 5), fiveByFive = ToomCook(m: 4, r: 3), fourByFour = ToomCook(m: 4, r: 2)
+    /// F(m x m, r x r) by (m, r): F(3x3, 5x5) for 5x5 at stride 1; F(4x4, 3x3) for 3x3 at
+    /// stride 1 and for the phases of 5x5 at stride 2; F(4x4, 2x2) for the phases of 4x4 at
+    /// stride 2. Measured on 7 x 7 maps, F(7x7, 2x2) (one tile per map) lost to F(4x4, 2x2)
+    /// threefold: its 8 x 8 transforms cost more than its products save.
+    static let threeByFive = ToomCook(m: 3, r: 5), fourByThree = ToomCook(m: 4, r: 3), fourByTwo = ToomCook(m: 4, r: 2)
 
     /// The transform for a square kernel at a stride, where this path has one.
     static func transform(kernel: Int, stride: Int) -> ToomCook? {
         switch (kernel, stride) {
-        case (5, 1): return unitStride
-        case (5, 2): return fiveByFive
-        case (4, 2): return fourByFour
+        case (5, 1): return threeByFive
+        case (3, 1), (5, 2): return fourByThree
+        case (4, 2): return fourByTwo
         default: return nil
         }
     }
 
-    /// A 5x5 kernel at stride 1 or 2 or a 4x4 one at stride 2, no dilation or groups or masked taps, channel counts in
-    /// whole vectors and at least 32 (`train dcgan --features 32`, the quick preset's 32 -> 64
-    /// and 64 -> 32 layers: 33% more steps a second than the direct path), and enough images for
-    /// every thread.
+    /// A 5x5 kernel at stride 1 or 2, a 3x3 one at stride 1 (on maps too small for `Winograd`,
+    /// which `ConvKernels` tries first: DCGAN's refining layers on 7 x 7 and 14 x 14) or a 4x4
+    /// one at stride 2, no dilation or groups or masked taps, channel counts in whole vectors
+    /// and at least 32 (`train dcgan --features 32`, the quick preset's 32 -> 64 and 64 -> 32
+    /// layers: 33% more steps a second than the direct path), and enough images for every thread.
     static func applies(_ s: ConvSizes) -> Bool {
         s.kernelH == s.kernelW && s.g.stride.0 == s.g.stride.1
             && transform(kernel: s.kernelH, stride: s.g.stride.0) != nil && s.g.dilation == (1, 1)
