@@ -451,3 +451,16 @@ void dg_tile_transform(const float *src, long src_row, long src_col, size_t d_ro
     dg_tile_transform_body(src, src_row, src_col, d_rows, d_cols, left, out_rows, right, out_cols, dst, dst_row,
                            dst_col, channels, scratch);
 }
+
+DG_CLONES
+void dg_transpose(const float *x, size_t rows, size_t cols, size_t x_stride, float *out, size_t out_stride) {
+    for (size_t i0 = 0; i0 < rows; i0 += 16) {
+        const size_t i1 = i0 + 16 < rows ? i0 + 16 : rows;
+        for (size_t j0 = 0; j0 < cols; j0 += 16) {
+            const size_t j1 = j0 + 16 < cols ? j0 + 16 : cols;
+            for (size_t j = j0; j < j1; j++) {
+                for (size_t i = i0; i < i1; i++) out[j * out_stride + i] = x[i * x_stride + j];
+            }
+        }
+    }
+}
