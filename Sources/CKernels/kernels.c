@@ -452,15 +452,43 @@ void dg_tile_transform(const float *src, long src_row, long src_col, size_t d_ro
                            dst_col, channels, scratch);
 }
 
+typedef float dg_v8 __attribute__((ext_vector_type(8)));
+
+// One 8 x 8 block in registers: rows loaded whole, pairs interleaved, then pairs of pairs, then
+// halves (the unpack / shuffle / lane-swap steps of the usual SIMD transpose).
+static inline __attribute__((always_inline)) void dg_transpose8x8(const float *x, size_t x_stride, float *out,
+                                                                 size_t out_stride) {
+    dg_v8 r[8], t[8], u[8];
+    for (int k = 0; k < 8; k++) __builtin_memcpy(&r[k], x + k * x_stride, sizeof(dg_v8));
+    for (int k = 0; k < 8; k += 2) {
+        t[k] = __builtin_shufflevector(r[k], r[k + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+        t[k + 1] = __builtin_shufflevector(r[k], r[k + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+    }
+    for (int k = 0; k < 8; k += 4) {
+        u[k] = __builtin_shufflevector(t[k], t[k + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+        u[k + 1] = __builtin_shufflevector(t[k], t[k + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+        u[k + 2] = __builtin_shufflevector(t[k + 1], t[k + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+        u[k + 3] = __builtin_shufflevector(t[k + 1], t[k + 3], 2, 3, 10, 11, 6, 7, 14, 15);
+    }
+    for (int k = 0; k < 4; k++) {
+        dg_v8 low = __builtin_shufflevector(u[k], u[k + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        dg_v8 high = __builtin_shufflevector(u[k], u[k + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+        __builtin_memcpy(out + k * out_stride, &low, sizeof(dg_v8));
+        __builtin_memcpy(out + (k + 4) * out_stride, &high, sizeof(dg_v8));
+    }
+}
+
 DG_CLONES
 void dg_transpose(const float *x, size_t rows, size_t cols, size_t x_stride, float *out, size_t out_stride) {
-    for (size_t i0 = 0; i0 < rows; i0 += 16) {
-        const size_t i1 = i0 + 16 < rows ? i0 + 16 : rows;
-        for (size_t j0 = 0; j0 < cols; j0 += 16) {
-            const size_t j1 = j0 + 16 < cols ? j0 + 16 : cols;
-            for (size_t j = j0; j < j1; j++) {
-                for (size_t i = i0; i < i1; i++) out[j * out_stride + i] = x[i * x_stride + j];
-            }
+    size_t i0 = 0;
+    for (; i0 + 8 <= rows; i0 += 8) {
+        size_t j0 = 0;
+        for (; j0 + 8 <= cols; j0 += 8) dg_transpose8x8(x + i0 * x_stride + j0, x_stride, out + j0 * out_stride + i0, out_stride);
+        for (size_t j = j0; j < cols; j++) {
+            for (size_t i = i0; i < i0 + 8; i++) out[j * out_stride + i] = x[i * x_stride + j];
         }
+    }
+    for (size_t i = i0; i < rows; i++) {
+        for (size_t j = 0; j < cols; j++) out[j * out_stride + i] = x[i * x_stride + j];
     }
 }

@@ -84,9 +84,8 @@ void dg_tile_transform(const float *src, long src_row, long src_col, size_t d_ro
                        size_t out_rows, const float *right, size_t out_cols, float *dst, long dst_row, long dst_col,
                        size_t channels, float *scratch);
 
-/// out[j * out_stride + i] = x[i * x_stride + j] for i < rows, j < cols, in 16 x 16 blocks whose
-/// reads and writes stay in cache: planes [channels][positions] to positions laid channels last,
-/// and back.
+/// out[j * out_stride + i] = x[i * x_stride + j] for i < rows, j < cols, 8 x 8 blocks at a time
+/// in registers: planes [channels][positions] to positions laid channels last, and back.
 void dg_transpose(const float *x, size_t rows, size_t cols, size_t x_stride, float *out, size_t out_stride);
 
 /// Sets (1) or clears (0) flush-to-zero and denormals-are-zero for the calling thread; returns

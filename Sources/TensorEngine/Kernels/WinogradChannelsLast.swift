@@ -306,9 +306,11 @@ enum WinogradChannelsLast {
         let t = plan.t, o = plan.stackedOut, width = plan.tilesW * t.m
         let laid = b.image.pointer
         laid.update(repeating: 0, count: plan.tilesH * t.m * width * o)
-        let plane = plan.gridH * plan.gridW
+        // dy laid channels last in one transpose, then row by row into the tiles' wider rows.
+        let plane = plan.gridH * plan.gridW, pixels = b.pixels.pointer
+        dg_transpose(dy, o, plane, plane, pixels, o)
         for h in 0..<plan.gridH {
-            dg_transpose(dy + h * plan.gridW, o, plan.gridW, plane, laid + h * width * o, o)
+            (laid + h * width * o).update(from: pixels + h * plan.gridW * o, count: plan.gridW * o)
         }
         transformTiles(
             t.a, of: laid, width: width, channels: o, plan, b, into: b.products.pointer, rowOffset: rowOffset)
