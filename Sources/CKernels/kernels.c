@@ -393,36 +393,172 @@ void dg_winograd_output_adjoint(const float *dy, size_t channels, size_t tiles_h
     }
 }
 
-// The transform's body for sizes known where it is inlined, so the loops unroll and the
-// accumulators stay in registers; zero coefficients are still skipped by a test per term.
+// The Toom-Cook matrices of the transforms WinogradChannelsLast uses, F(4x4, 3x3), F(4x4, 2x2)
+// and F(3x3, 5x5): Bᵀ, Aᵀ, A, G and Gᵀ of each, rounded to float from ToomCook's derivation in
+// double (a test requires the same numbers). As constants, the transform's unrolled loops fold
+// them: no products by 0 or 1, no tests of coefficients, no broadcasts of ±1.
+static const float dg_f4x3_bt[36] = { // 6 x 6
+    1, -1.5, -2, 1.5, 1, 0,
+    0, -1, 0.5, 2.5, 1, 0,
+    0, 1, -2.5, 0.5, 1, 0,
+    0, -2, -1, 2, 1, 0,
+    0, 0.5, -1, -0.5, 1, 0,
+    0, 1, -1.5, -2, 1.5, 1,
+};
+static const float dg_f4x3_at[24] = { // 4 x 6
+    1, 1, 1, 1, 1, 0,
+    0, 1, -1, 0.5, -2, 0,
+    0, 1, 1, 0.25, 4, 0,
+    0, 1, -1, 0.125, -8, 1,
+};
+static const float dg_f4x3_a[24] = { // 6 x 4
+    1, 0, 0, 0,
+    1, 1, 1, 1,
+    1, -1, 1, -1,
+    1, 0.5, 0.25, 0.125,
+    1, -2, 4, -8,
+    0, 0, 0, 1,
+};
+static const float dg_f4x3_g[18] = { // 6 x 3
+    1, 0, 0,
+    0x1.555556p-2, 0x1.555556p-2, 0x1.555556p-2,
+    -0x1.555556p-2, 0x1.555556p-2, -0x1.555556p-2,
+    -0x1.111112p+0, -0x1.111112p-1, -0x1.111112p-2,
+    0x1.111112p-4, -0x1.111112p-3, 0x1.111112p-2,
+    0, 0, 1,
+};
+static const float dg_f4x3_gt[18] = { // 3 x 6
+    1, 0x1.555556p-2, -0x1.555556p-2, -0x1.111112p+0, 0x1.111112p-4, 0,
+    0, 0x1.555556p-2, 0x1.555556p-2, -0x1.111112p-1, -0x1.111112p-3, 0,
+    0, 0x1.555556p-2, -0x1.555556p-2, -0x1.111112p-2, 0x1.111112p-2, 1,
+};
+static const float dg_f4x2_bt[25] = { // 5 x 5
+    0.5, -1, -0.5, 1, 0,
+    0, -0.5, 0.5, 1, 0,
+    0, 0.5, -1.5, 1, 0,
+    0, -1, 0, 1, 0,
+    0, 0.5, -1, -0.5, 1,
+};
+static const float dg_f4x2_at[20] = { // 4 x 5
+    1, 1, 1, 1, 0,
+    0, 1, -1, 0.5, 0,
+    0, 1, 1, 0.25, 0,
+    0, 1, -1, 0.125, 1,
+};
+static const float dg_f4x2_a[20] = { // 5 x 4
+    1, 0, 0, 0,
+    1, 1, 1, 1,
+    1, -1, 1, -1,
+    1, 0.5, 0.25, 0.125,
+    0, 0, 0, 1,
+};
+static const float dg_f4x2_g[10] = { // 5 x 2
+    2, 0,
+    1, 1,
+    -0x1.555556p-2, 0x1.555556p-2,
+    -0x1.555556p+1, -0x1.555556p+0,
+    0, 1,
+};
+static const float dg_f4x2_gt[10] = { // 2 x 5
+    2, 1, -0x1.555556p-2, -0x1.555556p+1, 0,
+    0, 1, 0x1.555556p-2, -0x1.555556p+0, 1,
+};
+static const float dg_f3x5_bt[49] = { // 7 x 7
+    -2, 4, 2.5, -5, -0.5, 1, 0,
+    0, 2, -2, -4.5, 0.5, 1, 0,
+    0, -2, 6, -3.5, -1.5, 1, 0,
+    0, 4, 0, -5, 0, 1, 0,
+    0, -1, 2.5, 0, -2.5, 1, 0,
+    0, 1, -1.5, -2, 1.5, 1, 0,
+    0, -2, 4, 2.5, -5, -0.5, 1,
+};
+static const float dg_f3x5_at[21] = { // 3 x 7
+    1, 1, 1, 1, 1, 1, 0,
+    0, 1, -1, 0.5, -2, 2, 0,
+    0, 1, 1, 0.25, 4, 4, 1,
+};
+static const float dg_f3x5_a[21] = { // 7 x 3
+    1, 0, 0,
+    1, 1, 1,
+    1, -1, 1,
+    1, 0.5, 0.25,
+    1, -2, 4,
+    1, 2, 4,
+    0, 0, 1,
+};
+static const float dg_f3x5_g[35] = { // 7 x 5
+    -0.5, 0, 0, 0, 0,
+    -0x1.555556p-2, -0x1.555556p-2, -0x1.555556p-2, -0x1.555556p-2, -0x1.555556p-2,
+    0x1.c71c72p-4, -0x1.c71c72p-4, 0x1.c71c72p-4, -0x1.c71c72p-4, 0x1.c71c72p-4,
+    0x1.6c16c2p-1, 0x1.6c16c2p-2, 0x1.6c16c2p-3, 0x1.6c16c2p-4, 0x1.6c16c2p-5,
+    -0x1.111112p-6, 0x1.111112p-5, -0x1.111112p-4, 0x1.111112p-3, -0x1.111112p-2,
+    0x1.c71c72p-6, 0x1.c71c72p-5, 0x1.c71c72p-4, 0x1.c71c72p-3, 0x1.c71c72p-2,
+    0, 0, 0, 0, 1,
+};
+static const float dg_f3x5_gt[35] = { // 5 x 7
+    -0.5, -0x1.555556p-2, 0x1.c71c72p-4, 0x1.6c16c2p-1, -0x1.111112p-6, 0x1.c71c72p-6, 0,
+    0, -0x1.555556p-2, -0x1.c71c72p-4, 0x1.6c16c2p-2, 0x1.111112p-5, 0x1.c71c72p-5, 0,
+    0, -0x1.555556p-2, 0x1.c71c72p-4, 0x1.6c16c2p-3, -0x1.111112p-4, 0x1.c71c72p-4, 0,
+    0, -0x1.555556p-2, -0x1.c71c72p-4, 0x1.6c16c2p-4, 0x1.111112p-3, 0x1.c71c72p-3, 0,
+    0, -0x1.555556p-2, 0x1.c71c72p-4, 0x1.6c16c2p-5, -0x1.111112p-2, 0x1.c71c72p-2, 1,
+};
+
+// Each matrix as a kind: X(kind, table, rows, columns).
+#define DG_TOOM_COOK_MATRICES(X) \
+    X(0, dg_f4x3_bt, 6, 6) \
+    X(1, dg_f4x3_at, 4, 6) \
+    X(2, dg_f4x3_a, 6, 4) \
+    X(3, dg_f4x3_g, 6, 3) \
+    X(4, dg_f4x3_gt, 3, 6) \
+    X(5, dg_f4x2_bt, 5, 5) \
+    X(6, dg_f4x2_at, 4, 5) \
+    X(7, dg_f4x2_a, 5, 4) \
+    X(8, dg_f4x2_g, 5, 2) \
+    X(9, dg_f4x2_gt, 2, 5) \
+    X(10, dg_f3x5_bt, 7, 7) \
+    X(11, dg_f3x5_at, 3, 7) \
+    X(12, dg_f3x5_a, 7, 3) \
+    X(13, dg_f3x5_g, 7, 5) \
+    X(14, dg_f3x5_gt, 5, 7)
+
+const float *dg_tile_matrix(int kind, size_t *rows, size_t *cols) {
+    switch (kind) {
+#define DG_TILE_MATRIX(k, table, r, c)                                                                             \
+    case k: *rows = r; *cols = c; return table;
+        DG_TOOM_COOK_MATRICES(DG_TILE_MATRIX)
+    default: return 0;
+    }
+}
+
+// out = M · D · Mᵀ for a constant M (rows x cols), unrolled whole so that M's entries are
+// folded into the code.
 static inline __attribute__((always_inline)) void dg_tile_transform_body(
-    const float *src, long src_row, long src_col, const size_t d_rows, const size_t d_cols, const float *left,
-    const size_t out_rows, const float *right, const size_t out_cols, float *dst, long dst_row, long dst_col,
-    size_t channels, float *scratch) {
+    const float *src, long src_row, long src_col, const float *matrix, const size_t rows, const size_t cols,
+    float *dst, long dst_row, long dst_col, size_t channels, float *scratch) {
     for (size_t c0 = 0; c0 < channels; c0 += 16) {
-        // L · D, one 16-channel vector per entry, into scratch[p][j].
-        for (size_t p = 0; p < out_rows; p++) {
-            for (size_t j = 0; j < d_cols; j++) {
+        // M · D, one 16-channel vector per entry, into scratch[p][j].
+        _Pragma("clang loop unroll(full)") for (size_t p = 0; p < rows; p++) {
+            _Pragma("clang loop unroll(full)") for (size_t j = 0; j < cols; j++) {
                 float acc[16] = {0};
-                for (size_t i = 0; i < d_rows; i++) {
-                    float k = left[p * d_rows + i];
+                _Pragma("clang loop unroll(full)") for (size_t i = 0; i < cols; i++) {
+                    float k = matrix[p * cols + i];
                     if (k == 0.0f) continue;
                     const float *d = src + (long)i * src_row + (long)j * src_col + c0;
 #pragma clang loop vectorize(assume_safety)
                     for (int l = 0; l < 16; l++) acc[l] += k * d[l];
                 }
-                float *t = scratch + (p * d_cols + j) * 16;
+                float *t = scratch + (p * cols + j) * 16;
                 for (int l = 0; l < 16; l++) t[l] = acc[l];
             }
         }
-        // (L · D) · Rᵀ.
-        for (size_t p = 0; p < out_rows; p++) {
-            for (size_t q = 0; q < out_cols; q++) {
+        // (M · D) · Mᵀ.
+        _Pragma("clang loop unroll(full)") for (size_t p = 0; p < rows; p++) {
+            _Pragma("clang loop unroll(full)") for (size_t q = 0; q < rows; q++) {
                 float acc[16] = {0};
-                for (size_t j = 0; j < d_cols; j++) {
-                    float k = right[q * d_cols + j];
+                _Pragma("clang loop unroll(full)") for (size_t j = 0; j < cols; j++) {
+                    float k = matrix[q * cols + j];
                     if (k == 0.0f) continue;
-                    const float *t = scratch + (p * d_cols + j) * 16;
+                    const float *t = scratch + (p * cols + j) * 16;
 #pragma clang loop vectorize(assume_safety)
                     for (int l = 0; l < 16; l++) acc[l] += k * t[l];
                 }
@@ -433,23 +569,14 @@ static inline __attribute__((always_inline)) void dg_tile_transform_body(
     }
 }
 
-#define DG_TILE_CASE(a, b, c, d)                                                                                    \
-    if (d_rows == a && d_cols == b && out_rows == c && out_cols == d)                                               \
-        return dg_tile_transform_body(src, src_row, src_col, a, b, left, c, right, d, dst, dst_row, dst_col,       \
-                                      channels, scratch);
-
 DG_CLONES
-void dg_tile_transform(const float *src, long src_row, long src_col, size_t d_rows, size_t d_cols, const float *left,
-                       size_t out_rows, const float *right, size_t out_cols, float *dst, long dst_row, long dst_col,
-                       size_t channels, float *scratch) {
-    // F(3x3, 5x5): input, output, kernel, output adjoint, kernel adjoint; then F(4x4, 3x3)'s.
-    DG_TILE_CASE(7, 7, 7, 7) DG_TILE_CASE(7, 7, 3, 3) DG_TILE_CASE(5, 5, 7, 7) DG_TILE_CASE(3, 3, 7, 7)
-    DG_TILE_CASE(7, 7, 5, 5) DG_TILE_CASE(6, 6, 6, 6) DG_TILE_CASE(6, 6, 4, 4) DG_TILE_CASE(3, 3, 6, 6)
-    DG_TILE_CASE(4, 4, 6, 6) DG_TILE_CASE(6, 6, 3, 3) DG_TILE_CASE(8, 8, 8, 8) DG_TILE_CASE(8, 8, 7, 7)
-    DG_TILE_CASE(2, 2, 8, 8) DG_TILE_CASE(7, 7, 8, 8) DG_TILE_CASE(8, 8, 2, 2) DG_TILE_CASE(5, 5, 5, 5)
-    DG_TILE_CASE(5, 5, 4, 4) DG_TILE_CASE(2, 2, 5, 5) DG_TILE_CASE(4, 4, 5, 5) DG_TILE_CASE(5, 5, 2, 2)
-    dg_tile_transform_body(src, src_row, src_col, d_rows, d_cols, left, out_rows, right, out_cols, dst, dst_row,
-                           dst_col, channels, scratch);
+void dg_tile_transform(int kind, const float *src, long src_row, long src_col, float *dst, long dst_row,
+                       long dst_col, size_t channels, float *scratch) {
+    switch (kind) {
+#define DG_TILE_TRANSFORM(k, table, r, c)                                                                          \
+    case k: return dg_tile_transform_body(src, src_row, src_col, table, r, c, dst, dst_row, dst_col, channels, scratch);
+        DG_TOOM_COOK_MATRICES(DG_TILE_TRANSFORM)
+    }
 }
 
 typedef float dg_v8 __attribute__((ext_vector_type(8)));

@@ -274,6 +274,21 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
+    /// The transforms in use are compiled into the C kernel with the same numbers: every matrix
+    /// of each finds its kind (same size, same entries), each a different one; F(2x2, 3x3), which
+    /// the C kernel does not have, finds none.
+    func testToomCookMatricesInUseAreCompiled() {
+        var seen = Set<Int32>()
+        for t in [WinogradChannelsLast.threeByFive, WinogradChannelsLast.fourByThree, WinogradChannelsLast.fourByTwo] {
+            for matrix in [t.bt, t.at, t.a, t.g, t.gt] {
+                guard let kind = matrix.kind else { return XCTFail("F(\(t.m), \(t.r)): a matrix has no kind") }
+                XCTAssertTrue(seen.insert(kind).inserted, "F(\(t.m), \(t.r)): kind \(kind) twice")
+            }
+        }
+        XCTAssertEqual(seen.count, ToomCook.Matrix.compiledKinds.count)
+        XCTAssertNil(ToomCook(m: 2, r: 3).bt.kind)
+    }
+
     /// 5x5 convolutions with many channels (DCGAN's) take F(3x3, 5x5) at stride 1 and F(4x4,
     /// 3x3) over the input's phases at stride 2, 4x4 ones at stride 2 F(4x4, 2x2), 3x3 ones on
     /// small maps F(4x4, 3x3): the three primitives agree with the definition,

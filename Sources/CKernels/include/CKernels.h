@@ -75,14 +75,16 @@ void dg_winograd_output(const float *m, size_t channels, size_t tiles_h, size_t 
 void dg_winograd_output_adjoint(const float *dy, size_t channels, size_t tiles_h, size_t tiles_w, size_t out_h,
                                 size_t out_w, float *dm, float *scratch);
 
-/// A tile transform across channels: out = L · D · Rᵀ for every group of 16 channels, D being
-/// the d_rows x d_cols tile at src (entry (i, j) of channel c at src[i * src_row + j * src_col + c])
-/// and out the out_rows x out_cols tile written the same way at dst. L is out_rows x d_rows, R
-/// out_cols x d_cols, both row-major; zero coefficients are skipped. `channels` is a multiple of
-/// 16; `scratch` holds 16 * out_rows * d_cols floats.
-void dg_tile_transform(const float *src, long src_row, long src_col, size_t d_rows, size_t d_cols, const float *left,
-                       size_t out_rows, const float *right, size_t out_cols, float *dst, long dst_row, long dst_col,
-                       size_t channels, float *scratch);
+/// Toom-Cook matrix `kind` (Bᵀ, Aᵀ, A, G and Gᵀ of F(4x4, 3x3), then of F(4x4, 2x2), then of
+/// F(3x3, 5x5): kinds 0 to 14), row-major, its size in *rows and *cols; null past the last kind.
+const float *dg_tile_matrix(int kind, size_t *rows, size_t *cols);
+
+/// A tile transform across channels: out = M · D · Mᵀ for every group of 16 channels, M being
+/// matrix `kind` (rows x cols), D the cols x cols tile at src (entry (i, j) of channel c at
+/// src[i * src_row + j * src_col + c]) and out the rows x rows tile written the same way at dst.
+/// `channels` is a multiple of 16; `scratch` holds 16 * rows * cols floats.
+void dg_tile_transform(int kind, const float *src, long src_row, long src_col, float *dst, long dst_row,
+                       long dst_col, size_t channels, float *scratch);
 
 /// out[j * out_stride + i] = x[i * x_stride + j] for i < rows, j < cols, 8 x 8 blocks at a time
 /// in registers: planes [channels][positions] to positions laid channels last, and back.

@@ -101,7 +101,7 @@ enum WinogradChannelsLast {
             withExtendedLifetime((gathered, temporary)) {
                 for oc in 0..<o {
                     t.gt.sandwich(
-                        du + oc * c, rowStride: alpha * o * c, columnStride: o * c, right: t.gt,
+                        du + oc * c, rowStride: alpha * o * c, columnStride: o * c,
                         gathered.pointer + oc * r * r * c, rowStride: r * c, columnStride: c, channels: c,
                         scratch: temporary.pointer)
                 }
@@ -156,7 +156,7 @@ enum WinogradChannelsLast {
             }
             for ic in 0..<c {
                 t.g.sandwich(
-                    laid.pointer + ic * r * r * o, rowStride: r * o, columnStride: o, right: t.g, u.pointer + ic * o,
+                    laid.pointer + ic * r * r * o, rowStride: r * o, columnStride: o, u.pointer + ic * o,
                     rowStride: alpha * c * o, columnStride: c * o, channels: o, scratch: temporary.pointer)
             }
         }
@@ -249,7 +249,7 @@ enum WinogradChannelsLast {
             for tw in 0..<plan.tilesW {
                 let tile = th * plan.tilesW + tw, corner = laid + (th * m * width + tw * m) * channels
                 matrix.sandwich(
-                    corner, rowStride: width * channels, columnStride: channels, right: matrix,
+                    corner, rowStride: width * channels, columnStride: channels,
                     rows + (rowOffset + tile) * channels, rowStride: alpha * b.rows * channels,
                     columnStride: b.rows * channels, channels: channels, scratch: b.scratch.pointer)
             }
@@ -268,7 +268,7 @@ enum WinogradChannelsLast {
                 let tile = th * plan.tilesW + tw
                 t.at.sandwich(
                     b.products.pointer + (rowOffset + tile) * o, rowStride: t.alpha * b.rows * o,
-                    columnStride: b.rows * o, right: t.at, laid + (th * t.m * width + tw * t.m) * o,
+                    columnStride: b.rows * o, laid + (th * t.m * width + tw * t.m) * o,
                     rowStride: width * o, columnStride: o, channels: o, scratch: b.scratch.pointer)
             }
         }
@@ -435,27 +435,38 @@ struct ToomCook {
         return a.map { Array($0[n...]) }
     }
 
-    /// A small dense matrix of float coefficients, applied to tiles of 16-lane vectors.
+    /// A small dense matrix of float coefficients, applied to tiles of 16-lane vectors; `kind`
+    /// is the same matrix compiled into the C transform, if it is one of those.
     struct Matrix {
         let rows, columns: Int
         let values: [Float]
+        let kind: Int32?
         init(_ rows: [[Double]]) {
             self.rows = rows.count; columns = rows[0].count
-            values = rows.flatMap { $0.map(Float.init) }
+            let values = rows.flatMap { $0.map(Float.init) }
+            self.values = values
+            kind = Matrix.compiledKinds.first { kind in
+                var r = 0, c = 0
+                guard let table = dg_tile_matrix(kind, &r, &c), r == rows.count, c == rows[0].count else { return false }
+                return values.indices.allSatisfy { table[$0] == values[$0] }
+            }
         }
 
-        /// out = self · D · rightᵀ for each 16 of `channels` channels, D being the tile of
-        /// `columns x right.columns` entries at `source` (an entry's channels consecutive, rows and
+        /// Every kind the C transform has.
+        static let compiledKinds: [Int32] = Array(
+            (0...).lazy.map(Int32.init).prefix { kind in var r = 0, c = 0; return dg_tile_matrix(kind, &r, &c) != nil })
+
+        /// out = self · D · selfᵀ for each 16 of `channels` channels, D being the tile of
+        /// `columns x columns` entries at `source` (an entry's channels consecutive, rows and
         /// columns the given strides apart), written the same way at `target`; `scratch` holds
-        /// 16 · rows · right.columns floats.
+        /// 16 · rows · columns floats.
         func sandwich(
-            _ source: UnsafePointer<Float>, rowStride: Int, columnStride: Int, right: Matrix,
+            _ source: UnsafePointer<Float>, rowStride: Int, columnStride: Int,
             _ target: UnsafeMutablePointer<Float>, rowStride outRow: Int, columnStride outColumn: Int,
             channels: Int, scratch: UnsafeMutablePointer<Float>
         ) {
-            dg_tile_transform(
-                source, rowStride, columnStride, columns, right.columns, values, rows, right.values, right.rows, target,
-                outRow, outColumn, channels, scratch)
+            guard let kind else { preconditionFailure("no compiled tile transform for this \(rows) x \(columns) matrix") }
+            dg_tile_transform(kind, source, rowStride, columnStride, target, outRow, outColumn, channels, scratch)
         }
     }
 }
