@@ -29,6 +29,25 @@ final class GaussianMixtureTests: XCTestCase {
         XCTAssertEqual(clusteringAccuracy(clusters: mixture.assignments(points), labels: labels), 1)
     }
 
+    /// With `uniformWeights` the weights stay 1/K through EM, and the means and spreads of
+    /// well-separated clusters of unequal sizes are still found.
+    func testFitWithUniformWeightsKeepsThemEqual() {
+        let centres: [[Float]] = [[-6, 0], [0, 5], [6, -1]], sizes = [300, 200, 100]
+        var rng = RandomGenerator(seed: 7)
+        let points = Tensor.concatenate(zip(centres, sizes).map { centre, size in
+            Tensor.normal([size, 2], generator: &rng) * 0.5 + Tensor(shape: [1, 2], scalars: centre)
+        }, axis: 0)
+        let (mixture, _) = GaussianMixture.fit(points, components: 3, uniformWeights: true, generator: &rng)
+        XCTAssertEqual(mixture.weights.scalars, [Float](repeating: 1 / 3, count: 3))
+        let means = mixture.means.scalars
+        let found: [[Float]] = (0..<3).map { k -> [Float] in [means[2 * k], means[2 * k + 1]] }.sorted { $0[0] < $1[0] }
+        for (truth, mean) in zip(centres, found) {
+            XCTAssertEqual(mean[0], truth[0], accuracy: 0.2)
+            XCTAssertEqual(mean[1], truth[1], accuracy: 0.2)
+        }
+        for k in 0..<6 { XCTAssertEqual(mixture.variances.scalars[k].squareRoot(), 0.5, accuracy: 0.05) }
+    }
+
     /// log N(x | mu, diag var) by hand for one point and two components.
     func testComponentLogDensitiesKnownAnswer() {
         let x = Tensor(shape: [1, 2], scalars: [1, -1])
@@ -52,6 +71,24 @@ final class GaussianMixtureTests: XCTestCase {
         let (fitted, score) = GaussianMixture.fit(points, components: 4, restarts: 1, generator: &rng)
         XCTAssertGreaterThanOrEqual(score, start.meanLogLikelihood(points) - 1e-4)
         XCTAssertEqual(fitted.weights.sum().scalar, 1, accuracy: 1e-5)
+    }
+
+    /// More restarts keep the first ones (each from the same split of the generator) and can
+    /// only raise the likelihood of the fit kept: 30 restarts against 3 on points where EM's
+    /// start matters (clusters of very different sizes and spreads, more components than
+    /// clusters), and one of the 30 beats the best of the 3.
+    func testMoreRestartsNeverLowerTheFit() {
+        var rng = RandomGenerator(seed: 11)
+        let points = Tensor.concatenate([
+            Tensor.normal([500, 2], generator: &rng) * 3, Tensor.normal([40, 2], generator: &rng) * 0.2 + 5,
+            Tensor.normal([200, 2], generator: &rng) * 0.5 - 4,
+        ], axis: 0)
+        let fits = [1, 3, 30].map { restarts in
+            var g = RandomGenerator(seed: 5)
+            return GaussianMixture.fit(points, components: 6, restarts: restarts, generator: &g).meanLogLikelihood
+        }
+        XCTAssertLessThanOrEqual(fits[0], fits[1])
+        XCTAssertLessThan(fits[1], fits[2])
     }
 }
 
@@ -139,9 +176,11 @@ final class VaDETests: XCTestCase {
         XCTAssertEqual(fields["pretraining"] as? String, "sgd-mse")
         fields["learningRateDecay"] = nil
         fields["pretraining"] = nil
+        fields["priorRestarts"] = nil
         let old = try JSONDecoder().decode(VaDE.Options.self, from: JSONSerialization.data(withJSONObject: fields))
         XCTAssertEqual(old.learningRateDecay, 1)
         XCTAssertEqual(old.pretraining, .adamBCE)
+        XCTAssertEqual(old.priorRestarts, 10)
         XCTAssertEqual(try JSONDecoder().decode(VaDE.Options.self, from: JSONEncoder().encode(options)), options)
         XCTAssertEqual(try JSONDecoder().decode(VaDE.Options.self, from: JSONEncoder().encode(VaDE.Options())), VaDE.Options())
     }

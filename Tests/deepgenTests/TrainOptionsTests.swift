@@ -51,7 +51,7 @@ final class TrainOptionsTests: TemporaryDirectoryTestCase {
                       "--first-kernel": "5", "--adversarial-loss": "minimax", "--depth": "3", "--row-kernel": "5",
                       "--decoder-variance": "learned", "--generator-average": "0.5", "--label-smoothing": "0.25",
                       "--discriminator-dropout": "0.375", "--mixture-weights": "uniform",
-                      "--adam-epsilon": "1e-4", "--warmup-epochs": "2"]
+                      "--adam-epsilon": "1e-4", "--warmup-epochs": "2", "--prior-restarts": "3"]
         for entry in ModelRegistry.entries {
             let flags = Invocation.modelOptions(entry).map { "--" + $0.name }
             XCTAssertFalse(flags.isEmpty, entry.name)

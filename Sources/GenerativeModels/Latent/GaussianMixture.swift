@@ -41,9 +41,11 @@ public struct GaussianMixture {
     /// The best (highest mean log-likelihood) of `restarts` EM runs on points [N, D], each
     /// stopping when an iteration adds less than `tolerance` nats per point. Variances are kept
     /// at least `varianceFloor` (scikit-learn's reg_covar), so a component on one point survives.
+    /// With `uniformWeights` the weights stay 1/K: the mixture fitted is the most likely one among
+    /// those with equal weights, not the most likely one whose weights are then replaced.
     public static func fit(
         _ x: Tensor, components k: Int, restarts: Int = 3, iterations: Int = 200, tolerance: Float = 1e-5,
-        varianceFloor: Float = 1e-6, generator: inout RandomGenerator
+        varianceFloor: Float = 1e-6, uniformWeights: Bool = false, generator: inout RandomGenerator
     ) -> (mixture: GaussianMixture, meanLogLikelihood: Float) {
         precondition(
             x.rank == 2 && x.shape[0] >= k, "GaussianMixture.fit: needs points [N, D] with N >= \(k), got \(x.shape)")
@@ -55,14 +57,16 @@ public struct GaussianMixture {
                 // Start EM from hard k-means responsibilities.
                 let nearest = squaredDistances(x, centres).argmin()
                 var mixture = maximisation(
-                    x, responsibilities: Tensor.oneHot(nearest, classes: k), varianceFloor: varianceFloor)
+                    x, responsibilities: Tensor.oneHot(nearest, classes: k), varianceFloor: varianceFloor,
+                    uniformWeights: uniformWeights)
                 var previous = -Float.infinity
                 for _ in 0..<iterations {
                     let joint = mixture.jointLogDensities(x)
                     let logLikelihood = joint.logSumExp(alongAxis: 1, keepDims: true)
                     let current = logLikelihood.mean().scalar
                     mixture = maximisation(
-                        x, responsibilities: (joint - logLikelihood).exp(), varianceFloor: varianceFloor)
+                        x, responsibilities: (joint - logLikelihood).exp(), varianceFloor: varianceFloor,
+                        uniformWeights: uniformWeights)
                     if current - previous < tolerance { break }
                     previous = current
                 }
@@ -73,13 +77,17 @@ public struct GaussianMixture {
         }
     }
 
-    /// The M step: weights, means and variances from responsibilities [N, K].
-    static func maximisation(_ x: Tensor, responsibilities r: Tensor, varianceFloor: Float) -> GaussianMixture {
+    /// The M step: weights (or 1/K each), means and variances from responsibilities [N, K].
+    static func maximisation(
+        _ x: Tensor, responsibilities r: Tensor, varianceFloor: Float, uniformWeights: Bool = false
+    ) -> GaussianMixture {
         let counts = r.sum(alongAxis: 0) + 1e-10 // [K]
         let means = r.matmul(x, transposeSelf: true) / counts.unsqueezed(1) // [K, D]
         let secondMoments = r.matmul(x.squared(), transposeSelf: true) / counts.unsqueezed(1)
         let variances = (secondMoments - means.squared()).clamped(min: varianceFloor)
-        return GaussianMixture(weights: counts / Float(x.shape[0]), means: means, variances: variances)
+        let k = r.shape[1]
+        let weights = uniformWeights ? Tensor.full([k], 1 / Float(k)) : counts / Float(x.shape[0])
+        return GaussianMixture(weights: weights, means: means, variances: variances)
     }
 
     /// k-means++ seeding (Arthur & Vassilvitskii 2007), then Lloyd iterations: centres [K, D].

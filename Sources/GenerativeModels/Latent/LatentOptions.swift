@@ -181,6 +181,8 @@ public struct VaDEFlags: OptionFlags {
     var mixtureWeights: VaDE.MixtureWeights?
     @Option(help: "Adam's epsilon in the VaDE phase (default 1e-8; the authors' 1e-4).") var adamEpsilon: Float?
     @Option(help: "Epochs over which the VaDE phase's rate rises linearly from zero (default 0).") var warmupEpochs: Int?
+    @Option(help: "EM runs, from k-means++ seeds, when the prior is fitted; the most likely is kept (default 10).")
+    var priorRestarts: Int?
     public init() {}
     public func validate() throws {
         try ValidationError.require((2...1000).contains(clusters ?? 2), "--clusters must be between 2 and 1000")
@@ -189,6 +191,7 @@ public struct VaDEFlags: OptionFlags {
         try ValidationError.require(lrDecay.map { $0 > 0 && $0 <= 1 } ?? true, "--lr-decay must be in (0, 1]")
         try ValidationError.require(adamEpsilon.map { $0 > 0 && $0 < 1 } ?? true, "--adam-epsilon must be in (0, 1)")
         try ValidationError.require((0...10_000).contains(warmupEpochs ?? 0), "--warmup-epochs must be between 0 and 10000")
+        try ValidationError.require((1...10_000).contains(priorRestarts ?? 1), "--prior-restarts must be between 1 and 10000")
     }
     public func apply(to o: inout VaDE.Options) {
         network.apply(latent: &o.latentDimension, hidden: &o.hiddenDimensions, rate: &o.learningRate)
@@ -199,6 +202,7 @@ public struct VaDEFlags: OptionFlags {
         o.mixtureWeights = mixtureWeights ?? o.mixtureWeights
         o.adamEpsilon = adamEpsilon ?? o.adamEpsilon
         o.warmupEpochs = warmupEpochs ?? o.warmupEpochs
+        o.priorRestarts = priorRestarts ?? o.priorRestarts
     }
 }
 

@@ -46,6 +46,10 @@ public final class VaDE: Module, TrainableModel {
         /// steps move every weight by about the full rate whatever its gradient, enough at 2e-3 to
         /// carry the pre-trained codes away from the clusters just fitted.
         public var warmupEpochs = 0
+        /// EM runs when the prior is fitted, each from its own k-means++ seeding; the most
+        /// likely is kept. The first ten are the same whatever the count, so more can only raise
+        /// the fitted likelihood.
+        public var priorRestarts = 10
         public init() {}
 
         /// A config.json written before the decay existed describes a constant rate (and one
@@ -63,6 +67,7 @@ public final class VaDE: Module, TrainableModel {
             mixtureWeights = try c.decodeIfPresent(MixtureWeights.self, forKey: .mixtureWeights) ?? .learned
             adamEpsilon = try c.decodeIfPresent(Float.self, forKey: .adamEpsilon) ?? 1e-8
             warmupEpochs = try c.decodeIfPresent(Int.self, forKey: .warmupEpochs) ?? 0
+            priorRestarts = try c.decodeIfPresent(Int.self, forKey: .priorRestarts) ?? 10
         }
     }
 
@@ -191,7 +196,9 @@ public final class VaDE: Module, TrainableModel {
     }
 
     /// Encodes the whole training set and sets the prior to a GMM fitted to the codes (the most
-    /// likely of ten EM runs: the start decides much of the final clustering). The variance
+    /// likely of `priorRestarts` EM runs: the start decides much of the final clustering; with
+    /// uniform mixture weights, EM keeps them equal, so the mixture fitted is the prior that is
+    /// trained, not a most likely one whose weights are then replaced). The variance
     /// head, untouched by pre-training, starts at a constant posterior variance of a hundredth of
     /// the prior's average one: narrow against the clusters, so the first VaDE steps do not blur
     /// the pre-trained codes.
@@ -208,7 +215,8 @@ public final class VaDE: Module, TrainableModel {
             throw TrainingError("VaDE: the pre-trained encoder gives non-finite codes")
         }
         let (mixture, score) = GaussianMixture.fit(
-            codes, components: options.clusters, restarts: 10, generator: &generator)
+            codes, components: options.clusters, restarts: options.priorRestarts,
+            uniformWeights: options.mixtureWeights == .uniform, generator: &generator)
         // A diagnostic only (training never sees labels): how well the starting clusters match.
         var report =
             "VaDE: prior fitted to the codes of \(dataset.count) images (mean log-likelihood "
