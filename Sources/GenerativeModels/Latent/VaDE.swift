@@ -47,8 +47,8 @@ public final class VaDE: Module, TrainableModel {
         /// carry the pre-trained codes away from the clusters just fitted.
         public var warmupEpochs = 0
         /// EM runs when the prior is fitted, each from its own k-means++ seeding; the most
-        /// likely is kept. The first ten are the same whatever the count, so more can only raise
-        /// the fitted likelihood.
+        /// likely is kept. The runs come in the same order whatever the count, so more can only
+        /// raise the likelihood of the fit kept.
         public var priorRestarts = 10
         public init() {}
 
