@@ -114,7 +114,7 @@ public enum ModelRegistry {
             "vade", VaDE.Options(), flags: VaDEFlags.self, legacyKey: "vade",
             section: "7.1.3", summary: "a VAE with a Gaussian-mixture prior that clusters (Jiang et al. 2017)",
             quick: QuickPreset(
-                // Three EM runs: ten took 2:36 of a 3:13 run and gave the same fit.
+                // Three EM runs (52 s): ten took 2:28 of a 3:13 run and gave the same fit.
                 "--pretrain-epochs 2 --steps 1500 --batch-size 100 --prior-restarts 3", time: "1:37",
                 result: "69% of samples read as digits; clusters 54%",
                 paper: "200 pre-training epochs (~58 min), then ~18 s an epoch")),
