@@ -21,7 +21,7 @@ final class CachedSamplingTests: XCTestCase {
         let c = imageShape[0]
         let network: any PixelNetwork = switch name {
         case "pixelcnn": PixelCNNNetwork(o, channels: c, generator: &rng)
-        case "gated-pixelcnn": GatedPixelCNNNetwork(o, channels: c, generator: &rng)
+        case "gated-pixelcnn": GatedPixelCNNNetwork(o, imageShape: imageShape, generator: &rng)
         case "row-lstm": PixelRNNNetwork(.row, o, channels: c, generator: &rng)
         case "diagonal-bilstm": PixelRNNNetwork(.diagonalBidirectional, o, channels: c, generator: &rng)
         default: PixelCNNPlusPlusNetwork(o, channels: c, generator: &rng)
@@ -90,6 +90,13 @@ final class CachedSamplingTests: XCTestCase {
         let m = model("gated-pixelcnn", options(.bernoulli, layers: 3, classes: 3), imageShape: [1, 6, 7])
         assertSameDraws(m, labels: labels)
         assertSameDraws(model("gated-pixelcnn", options(.categorical, features: 12, classes: 3), imageShape: [3, 5, 6]), labels: labels)
+        // With label maps (the location-dependent conditioning), grey and colour.
+        var mapped = options(.bernoulli, layers: 3, classes: 3)
+        mapped.labelMaps = 2
+        assertSameDraws(model("gated-pixelcnn", mapped, imageShape: [1, 6, 7]), labels: labels)
+        var colourMapped = options(.categorical, features: 12, classes: 3)
+        colourMapped.labelMaps = 3
+        assertSameDraws(model("gated-pixelcnn", colourMapped, imageShape: [3, 5, 6]), labels: labels)
         // The labels reach the cached sampler: other labels, other conditionals (at the first
         // pixel, the labels are all there is).
         func first(_ labels: [Int]) -> [Float] {

@@ -19,7 +19,7 @@ final class ColourCausalityTests: XCTestCase {
         var rng = RandomGenerator(seed: seed)
         switch name {
         case "pixelcnn": return PixelCNNNetwork(o, channels: channels, generator: &rng)
-        case "gated-pixelcnn": return GatedPixelCNNNetwork(o, channels: channels, generator: &rng)
+        case "gated-pixelcnn": return GatedPixelCNNNetwork(o, imageShape: [channels, 6, 6], generator: &rng)
         case "row-lstm": return PixelRNNNetwork(.row, o, channels: channels, generator: &rng)
         case "diagonal-bilstm": return PixelRNNNetwork(.diagonalBidirectional, o, channels: channels, generator: &rng)
         default: return PixelCNNPlusPlusNetwork(o, channels: channels, generator: &rng)

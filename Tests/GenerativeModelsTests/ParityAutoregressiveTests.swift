@@ -39,6 +39,7 @@ final class ParityAutoregressiveTests: XCTestCase {
         o.firstKernel = f.int("firstKernel") ?? o.firstKernel
         o.likelihood = try XCTUnwrap(f.metadata["likelihood"].flatMap(PixelLikelihood.init(rawValue:)))
         o.classes = f.int("classes") ?? 0
+        o.labelMaps = f.int("labelMaps") ?? 0
         o.components = f.int("components") ?? o.components
         o.dropout = f.metadata["dropout"].flatMap { Float($0) } ?? o.dropout
         let images = try XCTUnwrap(f["images"])
@@ -48,7 +49,7 @@ final class ParityAutoregressiveTests: XCTestCase {
         let network: any PixelNetwork
         switch f.metadata["model"] {
         case "pixelcnn": network = PixelCNNNetwork(o, channels: imageShape[0], generator: &rng)
-        case "gated-pixelcnn": network = GatedPixelCNNNetwork(o, channels: imageShape[0], generator: &rng)
+        case "gated-pixelcnn": network = GatedPixelCNNNetwork(o, imageShape: imageShape, generator: &rng)
         case "row-lstm": network = PixelRNNNetwork(.row, o, generator: &rng)
         case "diagonal-bilstm": network = PixelRNNNetwork(.diagonalBidirectional, o, generator: &rng)
         case "pixelcnn++": network = PixelCNNPlusPlusNetwork(o, channels: imageShape[0], generator: &rng)
@@ -113,6 +114,8 @@ final class ParityAutoregressiveTests: XCTestCase {
     func testGatedPixelCNN() throws { try check("gated-pixelcnn") }
     /// The label embeddings inside both stacks' gates.
     func testGatedPixelCNNConditional() throws { try check("gated-pixelcnn-conditional") }
+    /// And each class's learned map through a 1x1 convolution into every gate.
+    func testGatedPixelCNNLabelMaps() throws { try check("gated-pixelcnn-label-maps") }
     func testRowLSTM() throws { try check("row-lstm") }
     func testDiagonalBiLSTM() throws { try check("diagonal-bilstm") }
     /// The discretised logistic mixture with the fixture's dropout masks in every gated block.

@@ -20,7 +20,7 @@ final class PixelCNNTests: TemporaryDirectoryTestCase {
         var rng = RandomGenerator(seed: seed)
         let network: any PixelNetwork = switch name {
         case "pixelcnn": PixelCNNNetwork(o, channels: imageShape[0], generator: &rng)
-        case "gated-pixelcnn": GatedPixelCNNNetwork(o, channels: imageShape[0], generator: &rng)
+        case "gated-pixelcnn": GatedPixelCNNNetwork(o, imageShape: imageShape, generator: &rng)
         case "row-lstm": PixelRNNNetwork(.row, o, generator: &rng)
         default: PixelRNNNetwork(.diagonalBidirectional, o, generator: &rng)
         }
@@ -66,8 +66,8 @@ final class PixelCNNTests: TemporaryDirectoryTestCase {
     /// Gated PixelCNN: exactly zero at (5, 2) and after, non-zero at every earlier pixel (the
     /// receptive field of three layers covers all of a 6 x 6 image above and left): no blind spot.
     func testGatedPixelCNNIsCausalWithoutABlindSpot() {
-        for classes in [0, 3] {
-            let m = model("gated-pixelcnn", options { $0.layers = 3; $0.firstKernel = 5; $0.classes = classes })
+        for (classes, maps) in [(0, 0), (3, 0), (3, 2)] {
+            let m = model("gated-pixelcnn", options { $0.layers = 3; $0.firstKernel = 5; $0.classes = classes; $0.labelMaps = maps })
             let g = inputGradient(m, output: 0, row: 5, col: 2, labels: classes > 0 ? [1] : nil)
             let target = 5 * 6 + 2
             for index in 0..<36 {
@@ -121,6 +121,24 @@ final class PixelCNNTests: TemporaryDirectoryTestCase {
         let x = Tensor.bernoulli([2, 1, 6, 6], probability: 0.5, generator: &rng)
         let a = m.logLikelihood(x, labels: [0, 0]).scalars, b = m.logLikelihood(x, labels: [2, 2]).scalars
         XCTAssertNotEqual(a, b)
+    }
+
+    /// A label map conditions by position: with one, the label changes the first pixel's
+    /// logit by different amounts at different pixels of an empty image; and the options refuse
+    /// a label map without labels.
+    func testLabelMapsConditionByPosition() throws {
+        let m = model("gated-pixelcnn", options { $0.classes = 3; $0.labelMaps = 2; $0.layers = 0; $0.firstKernel = 1 })
+        let x = Tensor.zeros([1, 1, 6, 6])
+        let shift = (m.network(x, labels: [2]) - m.network(x, labels: [0])).scalars
+        // One 1x1 layer over a constant image: without a map, positions differ only by whether
+        // the shifts bring in padding (first row, first column): at most 4 values.
+        XCTAssertGreaterThan(Set(shift.map { ($0 * 1e4).rounded() }).count, 30, "the label's pull is the same everywhere")
+        let plain = model("gated-pixelcnn", options { $0.classes = 3; $0.layers = 0; $0.firstKernel = 1 })
+        let constant = (plain.network(x, labels: [2]) - plain.network(x, labels: [0])).scalars
+        XCTAssertLessThanOrEqual(Set(constant.map { ($0 * 1e4).rounded() }).count, 4)
+        var unlabelled = PixelCNNOptions()
+        unlabelled.labelMaps = 2
+        XCTAssertThrowsError(try GatedPixelCNN.check(unlabelled, imageShape: [1, 6, 6]))
     }
 
     /// log p(x) against sums taken by hand over the network's own logits: Bernoulli
@@ -208,14 +226,19 @@ final class PixelCNNTests: TemporaryDirectoryTestCase {
     /// Sampling is seeded, gives binary values, one class per row on request, and a reloaded
     /// checkpoint gives the same likelihoods and samples.
     func testSamplingIsSeededAndCheckpointsReload() throws {
-        let m = model("gated-pixelcnn", options { $0.classes = 3 })
+        try assertSamplingIsSeededAndCheckpointsReload(labelMaps: 0)
+        try assertSamplingIsSeededAndCheckpointsReload(labelMaps: 2)
+    }
+
+    func assertSamplingIsSeededAndCheckpointsReload(labelMaps: Int) throws {
+        let m = model("gated-pixelcnn", options { $0.classes = 3; $0.labelMaps = labelMaps })
         var a = RandomGenerator(seed: 5), b = RandomGenerator(seed: 5)
         let first = m.sample(labels: [0, 1, 2], count: 3, generator: &a)
         XCTAssertEqual(first.shape, [3, 1, 6, 6])
         XCTAssertEqual(first.scalars, m.sample(labels: [0, 1, 2], count: 3, generator: &b).scalars)
         XCTAssertTrue(first.scalars.allSatisfy { $0 == 0 || $0 == 1 })
         try Checkpoint.save(m, config: PixelCNNOptions(), to: root)
-        let reloaded = model("gated-pixelcnn", options { $0.classes = 3 }, seed: 99)
+        let reloaded = model("gated-pixelcnn", options { $0.classes = 3; $0.labelMaps = labelMaps }, seed: 99)
         try Checkpoint.load(reloaded, from: root)
         XCTAssertEqual(reloaded.logLikelihood(first, labels: [0, 1, 2]).scalars, m.logLikelihood(first, labels: [0, 1, 2]).scalars)
         var c = RandomGenerator(seed: 5)

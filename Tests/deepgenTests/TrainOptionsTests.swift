@@ -46,7 +46,7 @@ final class TrainOptionsTests: TemporaryDirectoryTestCase {
                       "--generator-loss": "minimax", "--clip": "0.5", "--penalty": "3", "--discriminator-features": "5",
                       "--normalization": "instance", "--l1-weight": "3", "--l1-only": nil, "--residual-blocks": "2", "--cycle-weight": "3",
                       "--identity-fraction": "0", "--history-size": "3", "--style-dim": "5", "--mapping-layers": "2", "--r1-gamma": "3",
-                      "--r1-interval": "4", "--mixing-probability": "0.5", "--layers": "2", "--classes": "3", "--logistics": "2",
+                      "--r1-interval": "4", "--mixing-probability": "0.5", "--layers": "2", "--classes": "3", "--label-maps": "2", "--logistics": "2",
                       "--dropout": "0.25", "--components": "3", "--beta": "0.5",
                       "--first-kernel": "5", "--adversarial-loss": "minimax", "--depth": "3", "--row-kernel": "5",
                       "--decoder-variance": "learned", "--generator-average": "0.5", "--label-smoothing": "0.25",

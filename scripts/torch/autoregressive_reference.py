@@ -50,7 +50,7 @@ class ConditionalGatedLayer(P.GatedLayer):
         self.horizontal_label = nn.Embedding(classes, 2 * p)
         self.labels = None
 
-    def forward(self, v, h):
+    def forward(self, v, h, labels=None, label_map=None):   # the labels set on the layer, as before the twin took them
         half = self.k // 2
         v_pre = self.vertical(F.pad(v, (half, half, half, 0)))
         h_pre = self.horizontal(F.pad(h, (half, 0))) + self.vertical_to_horizontal(P.shift_down(v_pre))
@@ -170,6 +170,13 @@ def pixelcnn_family():
         return P.binary_loss(net, x)
     write("gated-pixelcnn-conditional", net, conditional_loss, binary_images(n, 1, size),
           dict(model="gated-pixelcnn", features=4, layers=1, firstKernel=5, likelihood="bernoulli", channels=1, classes=classes),
+          extra={"labels": labels.float()})
+    # The twin's own label maps (eq. 5's location-dependent conditioning, s = m(h) with m linear).
+    torch.manual_seed(9)
+    net = P.GatedPixelCNN(4, 1, 5, classes, label_maps=2, size=size)
+    write("gated-pixelcnn-label-maps", net, lambda net, x: P.binary_loss(net, x, labels), binary_images(n, 1, size),
+          dict(model="gated-pixelcnn", features=4, layers=1, firstKernel=5, likelihood="bernoulli", channels=1, classes=classes,
+               labelMaps=2),
           extra={"labels": labels.float()})
     # PixelRNN: Row LSTM and Diagonal BiLSTM.
     for seed, (name, row) in enumerate([("row-lstm", True), ("diagonal-bilstm", False)], 5):

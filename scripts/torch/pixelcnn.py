@@ -72,40 +72,51 @@ def gate(x):
 
 
 class GatedLayer(nn.Module):
-    def __init__(self, i, p, k, residual, classes=0):
+    def __init__(self, i, p, k, residual, classes=0, label_maps=0):
         super().__init__()
         self.k = k
         if classes:  # a class-conditional model adds a learned vector per class inside every gate
             self.vertical_label, self.horizontal_label = nn.Embedding(classes, 2 * p), nn.Embedding(classes, 2 * p)
+        if label_maps:  # and, with label maps, a 1x1 convolution of its class's learned map
+            self.vertical_label_map = nn.Conv2d(label_maps, 2 * p, 1, bias=False)
+            self.horizontal_label_map = nn.Conv2d(label_maps, 2 * p, 1, bias=False)
+        self.label_maps = label_maps
         self.vertical = nn.Conv2d(i, 2 * p, (k // 2 + 1, k))
         self.horizontal = nn.Conv2d(i, 2 * p, (1, k // 2 + 1))
         self.vertical_to_horizontal = nn.Conv2d(2 * p, 2 * p, 1)
         self.residual = nn.Conv2d(p, p, 1) if residual else None
         self.skip = nn.Conv2d(p, p, 1)
 
-    def forward(self, v, h, labels=None):
+    def forward(self, v, h, labels=None, label_map=None):
         half = self.k // 2
         v_pre = self.vertical(F.pad(v, (half, half, half, 0)))
         h_pre = self.horizontal(F.pad(h, (half, 0))) + self.vertical_to_horizontal(shift_down(v_pre))
         if labels is not None:
             v_pre = v_pre + self.vertical_label(labels)[:, :, None, None]
             h_pre = h_pre + self.horizontal_label(labels)[:, :, None, None]
+        if label_map is not None:
+            v_pre = v_pre + self.vertical_label_map(label_map)
+            h_pre = h_pre + self.horizontal_label_map(label_map)
         gated = gate(h_pre)
         h_out = h + self.residual(gated) if self.residual is not None else gated
         return gate(v_pre), h_out, self.skip(gated)
 
 
 class GatedPixelCNN(nn.Module):
-    def __init__(self, p, layers, first, classes=0):
+    def __init__(self, p, layers, first, classes=0, label_maps=0, size=28):
         super().__init__()
-        self.layers = nn.ModuleList(GatedLayer(1 if i == 0 else p, p, first if i == 0 else 3, i > 0, classes) for i in range(layers + 1))
+        self.layers = nn.ModuleList(GatedLayer(1 if i == 0 else p, p, first if i == 0 else 3, i > 0, classes, label_maps) for i in range(layers + 1))
+        self.label_shape = (label_maps, size, size)
+        if label_maps:  # a learned [maps, H, W] map per class, flattened
+            self.label_map = nn.Embedding(classes, label_maps * size * size)
         self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(p, p, 1), nn.ReLU(), nn.Conv2d(p, 1, 1))
 
     def forward(self, x, labels=None):
         x = x * 2 - 1
         v, h, skip = x, shift_right(x), 0
+        label_map = self.label_map(labels).view(-1, *self.label_shape) if labels is not None and self.label_shape[0] else None
         for layer in self.layers:
-            v, h, s = layer(v, h, labels)
+            v, h, s = layer(v, h, labels, label_map)
             skip = skip + s
         return self.head(skip)
 
@@ -183,7 +194,7 @@ def save_run(net, directory, args, step, seconds):
     categorical = args.likelihood == "categorical"
     config = {"format": 1, "model": args.model, "dataset": "mnist" if categorical else "binarized-mnist", "imageShape": [1, 28, 28],
               "training": {"batchSize": args.batch_size, "seed": args.seed, "logEvery": 50, "sampleEvery": 500, "checkpointEvery": 500},
-              "pixelcnn": {"classes": getattr(args, "classes", 0), "components": 10, "dropout": 0.5, "features": args.features, "firstKernel": 7,
+              "pixelcnn": {"classes": getattr(args, "classes", 0), "labelMaps": getattr(args, "label_maps", 0), "components": 10, "dropout": 0.5, "features": args.features, "firstKernel": 7,
                            "layers": args.layers, "learningRate": args.lr, "likelihood": args.likelihood}}
     write_run(directory, tensors, config, step, seconds)
 
@@ -254,7 +265,10 @@ def main():
     p.add_argument("--steps", type=int, default=None, help="planned steps, instead of --epochs")
     p.add_argument("--likelihood", choices=["bernoulli", "categorical"], default="bernoulli", help="categorical: pixelcnn only")
     p.add_argument("--classes", type=int, default=0, help="class-conditional (gated-pixelcnn): the labels' classes")
+    p.add_argument("--label-maps", type=int, default=0, help="channels of a learned map per class (gated-pixelcnn with --classes)")
     args = p.parse_args()
+    if args.label_maps and not args.classes:
+        p.error("--label-maps needs --classes")
     if args.classes and args.model != "gated-pixelcnn":
         p.error("--classes is for --model gated-pixelcnn")
     if args.lr_schedule == "cosine" and args.epochs is None and args.steps is None:
@@ -267,7 +281,7 @@ def main():
     torch.manual_seed(args.seed)
     x = torch.from_numpy(read_idx(os.path.join(args.data, "train-images-idx3-ubyte")).astype(np.float32) / 255).unsqueeze(1)
     levels = 256 if args.likelihood == "categorical" else 1
-    net = {"pixelcnn": lambda: PixelCNN(args.features, args.layers, 7, levels), "gated-pixelcnn": lambda: GatedPixelCNN(args.features, args.layers, 7, args.classes),
+    net = {"pixelcnn": lambda: PixelCNN(args.features, args.layers, 7, levels), "gated-pixelcnn": lambda: GatedPixelCNN(args.features, args.layers, 7, args.classes, args.label_maps),
            "row-lstm": lambda: PixelRNN(True, args.features, args.layers, 7),
            "diagonal-bilstm": lambda: PixelRNN(False, args.features, args.layers, 7)}[args.model]()
     end_step = args.steps if args.epochs is None else args.epochs * (len(x) // args.batch_size)

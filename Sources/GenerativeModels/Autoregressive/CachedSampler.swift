@@ -23,6 +23,8 @@ public final class SamplingGraph {
     let encode: (Float) -> Float
     let ones: Int
     private(set) var nodes: [SamplingNode] = []
+    /// Maps known before the first draw (a label map), held here since sources do not own nodes.
+    private var constants: [SamplingNode] = []
     var output: SamplingNode { nodes.last! }
 
     init(
@@ -53,6 +55,19 @@ public final class SamplingGraph {
             sources: sources + own.sources, inputs: inputs + own.inputs, bias: bias, perImage: perImage,
             skewStart: skewStart, post: post)
         nodes.append(node)
+        return node
+    }
+
+    /// A node holding `values` [images, channels, H, W] from the start: final everywhere.
+    func constant(_ values: Tensor) -> SamplingNode {
+        let s = values.shape
+        precondition(s.count == 4 && s[0] == images, "sampling graph: a constant map is [\(images), C, H, W], not \(s)")
+        let node = SamplingNode(images: s[0], height: s[2], width: s[3], channels: s[1], groups: 1, poisoned: false)
+        values.permuted([0, 2, 3, 1]).withUnsafeBufferPointer {
+            node.map.update(from: $0.baseAddress!, count: $0.count)
+        }
+        node.done = node.plane
+        constants.append(node)
         return node
     }
 

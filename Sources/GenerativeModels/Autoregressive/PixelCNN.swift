@@ -16,6 +16,10 @@ public struct PixelCNNOptions: Codable, Equatable, Sendable {
     public var likelihood = PixelLikelihood.bernoulli
     /// Label classes of a class-conditional Gated PixelCNN (0: unconditional).
     public var classes = 0
+    /// Channels of a conditional Gated PixelCNN's label map (0: none): a learned [maps, H, W]
+    /// map per class that every gate reads through a 1x1 convolution, the paper's
+    /// location-dependent conditioning. Without it a label only shifts each gate by a constant.
+    public var labelMaps = 0
     /// Logistics in PixelCNN++'s output mixture.
     public var components = 10
     /// PixelCNN++'s dropout inside every gated ResNet block.
@@ -24,7 +28,7 @@ public struct PixelCNNOptions: Codable, Equatable, Sendable {
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
-        case features, layers, firstKernel, rowKernel, likelihood, classes, components, dropout, learningRate
+        case features, layers, firstKernel, rowKernel, likelihood, classes, labelMaps, components, dropout, learningRate
     }
 
     /// Configurations saved before an option existed take its default.
@@ -36,6 +40,7 @@ public struct PixelCNNOptions: Codable, Equatable, Sendable {
         rowKernel = try c.decodeIfPresent(Int.self, forKey: .rowKernel) ?? d.rowKernel
         likelihood = try c.decodeIfPresent(PixelLikelihood.self, forKey: .likelihood) ?? d.likelihood
         classes = try c.decodeIfPresent(Int.self, forKey: .classes) ?? d.classes
+        labelMaps = try c.decodeIfPresent(Int.self, forKey: .labelMaps) ?? d.labelMaps
         components = try c.decodeIfPresent(Int.self, forKey: .components) ?? d.components
         dropout = try c.decodeIfPresent(Float.self, forKey: .dropout) ?? d.dropout
         learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? d.learningRate
@@ -82,7 +87,10 @@ public final class PixelCNNNetwork: Module, PixelNetwork {
 /// current row (a 1 x (k/2 + 1) kernel over columns up to the current one; the image itself is
 /// shifted right one column at the input, so the first layer never sees the pixel it predicts).
 /// Each layer gates tanh(a) * sigmoid(b); the horizontal stack has residual and skip
-/// connections, and a conditional model adds a label embedding inside every gate.
+/// connections, and a conditional model adds a label embedding inside every gate. With
+/// `labelMaps`, each gate also reads a learned map of the label, [maps, H, W] per class, through a
+/// 1x1 convolution (the paper's location-dependent conditioning, s = m(h) with m one linear
+/// layer): the label then says where ink belongs, not only how much.
 ///
 /// Colour, as in PixelCNN: the horizontal stack's features split into R, G, B groups, and at
 /// the current pixel a group sees the groups up to its own (mask B), the first layer the
@@ -93,14 +101,20 @@ public final class PixelCNNNetwork: Module, PixelNetwork {
 public final class GatedPixelCNNNetwork: Module, PixelNetwork {
     let layers: [GatedLayer]
     let head: Sequential
+    /// Per class, the flattened [maps, H, W] label map (conditional models with `labelMaps`).
+    let labelMap: Embedding?
+    let labelMapShape: [Int]
 
-    public init(_ o: PixelCNNOptions, channels c: Int, generator rng: inout RandomGenerator) {
+    public init(_ o: PixelCNNOptions, imageShape: [Int], generator rng: inout RandomGenerator) {
+        let c = imageShape[0], maps = o.classes > 0 ? o.labelMaps : 0
         precondition(o.features % c == 0, "Gated PixelCNN: \(o.features) features do not split into \(c) colour groups")
         layers = (0...o.layers).map { i in
             GatedLayer(
                 inputs: i == 0 ? c : o.features, features: o.features, kernel: i == 0 ? o.firstKernel : 3,
-                first: i == 0, classes: o.classes, colourGroups: c, generator: &rng)
+                first: i == 0, classes: o.classes, labelMaps: maps, colourGroups: c, generator: &rng)
         }
+        labelMapShape = [maps, imageShape[1], imageShape[2]]
+        labelMap = maps > 0 ? Embedding(o.classes, labelMapShape.reduce(1, *), generator: &rng) : nil
         head = Sequential(
             Function.relu(), MaskedConv2d(.b, o.features, o.features, kernel: 1, colourGroups: c, generator: &rng),
             Function.relu(),
@@ -111,8 +125,15 @@ public final class GatedPixelCNNNetwork: Module, PixelNetwork {
         let x = images * 2 - 1
         var vertical = x, horizontal = shiftRight(x)
         var skip: Tensor?
+        // The map's top rows when the images are (a sampler's rows so far).
+        let map = labels.flatMap { labels in
+            labelMap.map {
+                $0(labels).reshaped([labels.count] + labelMapShape).sliced(
+                    starts: [0, 0, 0, 0], sizes: [labels.count, labelMapShape[0], x.shape[2], x.shape[3]])
+            }
+        }
         for layer in layers {
-            let out = layer(vertical: vertical, horizontal: horizontal, image: x, labels: labels)
+            let out = layer(vertical: vertical, horizontal: horizontal, image: x, labels: labels, labelMap: map)
             (vertical, horizontal) = (out.vertical, out.horizontal)
             skip = skip.map { $0 + out.skip } ?? out.skip
         }
@@ -131,11 +152,14 @@ final class GatedLayer: Module {
     let skip: MaskedConv2d
     let verticalLabel: Embedding?
     let horizontalLabel: Embedding?
+    /// 1x1 convolutions of the label map into each stack's gates.
+    let verticalLabelMap: Conv2d?
+    let horizontalLabelMap: Conv2d?
     let kernel: Int
     let colourGroups: Int
 
     init(
-        inputs: Int, features p: Int, kernel k: Int, first: Bool, classes: Int, colourGroups c: Int,
+        inputs: Int, features p: Int, kernel k: Int, first: Bool, classes: Int, labelMaps: Int, colourGroups c: Int,
         generator rng: inout RandomGenerator
     ) {
         (kernel, colourGroups) = (k, c)
@@ -151,10 +175,12 @@ final class GatedLayer: Module {
         currentPixel =
             first && c > 1
             ? MaskedConv2d(.a, inputs, 2 * p, kernel: 1, colourGroups: c, bias: false, generator: &rng) : nil
+        verticalLabelMap = labelMaps > 0 ? Conv2d(labelMaps, 2 * p, kernel: 1, bias: false, generator: &rng) : nil
+        horizontalLabelMap = labelMaps > 0 ? Conv2d(labelMaps, 2 * p, kernel: 1, bias: false, generator: &rng) : nil
     }
 
     func callAsFunction(
-        vertical v: Tensor, horizontal h: Tensor, image: Tensor, labels: [Int]?
+        vertical v: Tensor, horizontal h: Tensor, image: Tensor, labels: [Int]?, labelMap: Tensor?
     ) -> (vertical: Tensor, horizontal: Tensor, skip: Tensor) {
         let half = kernel / 2
         // Rows i - k/2 ... i, columns j - k/2 ... j + k/2.
@@ -165,6 +191,10 @@ final class GatedLayer: Module {
         if let labels, let verticalLabel, let horizontalLabel {
             vPre = vPre + verticalLabel(labels).unsqueezed(2).unsqueezed(3)
             hPre = hPre + horizontalLabel(labels).unsqueezed(2).unsqueezed(3)
+        }
+        if let labelMap, let verticalLabelMap, let horizontalLabelMap {
+            vPre = vPre + verticalLabelMap(labelMap)
+            hPre = hPre + horizontalLabelMap(labelMap)
         }
         let gatedH = gatedTanh(hPre, groups: colourGroups)
         let hOut = residual.map { h + $0(gatedH) } ?? gatedH

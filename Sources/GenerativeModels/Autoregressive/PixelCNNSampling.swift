@@ -29,6 +29,14 @@ extension GatedPixelCNNNetwork: CachedSampling {
             images: images, channels: c, height: height, width: width, groups: c, poisoned: poisoned)
         var (vertical, horizontal) = (graph.image, graph.image)
         var skip: SamplingNode?
+        let labelMap = labels.flatMap { labels in
+            self.labelMap.map { graph.constant($0(labels).reshaped([labels.count] + labelMapShape)) }
+        }
+        /// The label map's 1x1 convolution into a gate, when the model has one.
+        func mapSource(_ conv: Conv2d?) -> [SamplingSource] {
+            guard let labelMap, let conv else { return [] }
+            return [graph.source(labelMap, kernel: conv.weight.value, top: 0, left: 0)]
+        }
         for (index, layer) in layers.enumerated() {
             let half = layer.kernel / 2, features = layer.skip.weight.value.shape[0]
             // The image reaches the first horizontal layer shifted right one column.
@@ -39,8 +47,10 @@ extension GatedPixelCNNNetwork: CachedSampling {
                 bias: layer.vertical.bias?.value, post: { $0[0] })
             let vLabel = labels.flatMap { labels in layer.verticalLabel.map { $0(labels) } }
             let hLabel = labels.flatMap { labels in layer.horizontalLabel.map { $0(labels) } }
+            let vMap = mapSource(layer.verticalLabelMap)
             let vOut = graph.node(
-                channels: features, inputs: [SamplingInput(vPre)], perImage: vLabel, post: { gatedTanh($0[0]) })
+                channels: features, sources: vMap, inputs: [SamplingInput(vPre)], perImage: vLabel,
+                post: { vMap.isEmpty ? gatedTanh($0[0]) : gatedTanh($0[0] + $0[1]) })
             // The vertical pre-activation (without its label) one row down, through a 1x1; the
             // first layer's view of the current pixel's earlier colours.
             let gated = graph.node(
@@ -48,7 +58,8 @@ extension GatedPixelCNNNetwork: CachedSampling {
                 sources: [
                     graph.maskedSource(horizontal, layer.horizontal, top: 0, left: half + shift),
                     graph.source(vPre, kernel: layer.verticalToHorizontal.weight.value, top: 1, left: 0)
-                ] + (layer.currentPixel.map { [graph.maskedSource(graph.image, $0)] } ?? []),
+                ] + (layer.currentPixel.map { [graph.maskedSource(graph.image, $0)] } ?? [])
+                    + mapSource(layer.horizontalLabelMap),
                 bias: biasSum(layer.horizontal.bias?.value, layer.verticalToHorizontal.bias?.value), perImage: hLabel,
                 post: { gatedTanh($0[0]) })
             let hOut =

@@ -9,7 +9,7 @@ public protocol PixelArchitecture: Sendable {
     /// The options of a new model.
     static var defaults: PixelCNNOptions { get }
     static func network(
-        _ options: PixelCNNOptions, channels: Int, generator: inout RandomGenerator
+        _ options: PixelCNNOptions, imageShape: [Int], generator: inout RandomGenerator
     ) throws -> any PixelNetwork
     static func check(_ options: PixelCNNOptions, imageShape: [Int]) throws
 }
@@ -21,9 +21,9 @@ extension PixelArchitecture {
 
 public enum PixelCNN: PixelArchitecture {
     public static func network(
-        _ o: PixelCNNOptions, channels: Int, generator: inout RandomGenerator
+        _ o: PixelCNNOptions, imageShape: [Int], generator: inout RandomGenerator
     ) -> any PixelNetwork {
-        PixelCNNNetwork(o, channels: channels, generator: &generator)
+        PixelCNNNetwork(o, channels: imageShape[0], generator: &generator)
     }
     public static func check(_ o: PixelCNNOptions, imageShape: [Int]) throws {
         try requireColourGroups(o.features, multiple: 2 * imageShape[0], "pixelcnn", "of whole halves")
@@ -32,13 +32,16 @@ public enum PixelCNN: PixelArchitecture {
 
 public enum GatedPixelCNN: PixelArchitecture {
     public static func network(
-        _ o: PixelCNNOptions, channels: Int, generator: inout RandomGenerator
+        _ o: PixelCNNOptions, imageShape: [Int], generator: inout RandomGenerator
     ) -> any PixelNetwork {
-        GatedPixelCNNNetwork(o, channels: channels, generator: &generator)
+        GatedPixelCNNNetwork(o, imageShape: imageShape, generator: &generator)
     }
     public static func check(_ o: PixelCNNOptions, imageShape: [Int]) throws {
         let c = imageShape[0]
         try requireColourGroups(o.features, multiple: c % 2 == 0 ? c : 2 * c, "gated-pixelcnn", "(and even)")
+        if o.labelMaps > 0 && o.classes == 0 {
+            throw TrainingError("--label-maps conditions on labels: give --classes too")
+        }
     }
 }
 
@@ -54,9 +57,9 @@ func requireColourGroups(_ features: Int, multiple: Int, _ model: String, _ deta
 
 public enum RowLSTM: PixelArchitecture {
     public static func network(
-        _ o: PixelCNNOptions, channels: Int, generator: inout RandomGenerator
+        _ o: PixelCNNOptions, imageShape: [Int], generator: inout RandomGenerator
     ) -> any PixelNetwork {
-        PixelRNNNetwork(.row, o, channels: channels, generator: &generator)
+        PixelRNNNetwork(.row, o, channels: imageShape[0], generator: &generator)
     }
     public static func check(_ o: PixelCNNOptions, imageShape: [Int]) throws {
         try requireColourGroups(o.features, multiple: 2 * imageShape[0], "row-lstm", "of whole halves (its units)")
@@ -65,9 +68,9 @@ public enum RowLSTM: PixelArchitecture {
 
 public enum DiagonalBiLSTM: PixelArchitecture {
     public static func network(
-        _ o: PixelCNNOptions, channels: Int, generator: inout RandomGenerator
+        _ o: PixelCNNOptions, imageShape: [Int], generator: inout RandomGenerator
     ) -> any PixelNetwork {
-        PixelRNNNetwork(.diagonalBidirectional, o, channels: channels, generator: &generator)
+        PixelRNNNetwork(.diagonalBidirectional, o, channels: imageShape[0], generator: &generator)
     }
     public static func check(_ o: PixelCNNOptions, imageShape: [Int]) throws {
         try requireColourGroups(
@@ -78,9 +81,9 @@ public enum DiagonalBiLSTM: PixelArchitecture {
 public enum PixelCNNPlusPlus: PixelArchitecture {
     public static var defaults: PixelCNNOptions { var o = PixelCNNOptions(); o.likelihood = .logisticMixture; return o }
     public static func network(
-        _ o: PixelCNNOptions, channels: Int, generator: inout RandomGenerator
+        _ o: PixelCNNOptions, imageShape: [Int], generator: inout RandomGenerator
     ) -> any PixelNetwork {
-        PixelCNNPlusPlusNetwork(o, channels: channels, generator: &generator)
+        PixelCNNPlusPlusNetwork(o, channels: imageShape[0], generator: &generator)
     }
     public static func check(_ o: PixelCNNOptions, imageShape: [Int]) throws {
         try requireQuartered(imageShape, "pixelcnn++")
@@ -104,7 +107,7 @@ public struct PixelModelOptions<Architecture: PixelArchitecture>: ModelOptions {
 
     public func makeModel(imageShape: [Int], generator: inout RandomGenerator) throws -> TrainableModel {
         AutoregressiveModel(
-            network: try Architecture.network(network, channels: imageShape[0], generator: &generator),
+            network: try Architecture.network(network, imageShape: imageShape, generator: &generator),
             likelihood: network.likelihood, imageShape: imageShape, classes: network.classes,
             components: network.components, learningRate: network.learningRate)
     }
@@ -211,13 +214,20 @@ public struct RowLSTMFlags: OptionFlags {
 public struct GatedPixelCNNFlags: OptionFlags {
     @OptionGroup var softmax: SoftmaxPixelFlags<GatedPixelCNN>
     @Option(help: "Label classes of a class-conditional model (default 0: unconditional).") var classes: Int?
+    @Option(
+        help:
+            "Channels of a learned map per class that every gate reads (the paper's location-dependent conditioning); default 0: a label adds one vector per gate, the same at every pixel."
+    )
+    var labelMaps: Int?
     public init() {}
     public func validate() throws {
         try ValidationError.require((0...1000).contains(classes ?? 0), "--classes must be between 0 and 1000")
+        try ValidationError.require((0...64).contains(labelMaps ?? 0), "--label-maps must be between 0 and 64")
     }
     public func apply(to o: inout PixelModelOptions<GatedPixelCNN>) {
         softmax.apply(to: &o)
         o.classes = classes ?? o.classes
+        o.labelMaps = labelMaps ?? o.labelMaps
     }
 }
 
