@@ -136,9 +136,9 @@ final class PixelCNNTests: TemporaryDirectoryTestCase {
         let plain = model("gated-pixelcnn", options { $0.classes = 3; $0.layers = 0; $0.firstKernel = 1 })
         let constant = (plain.network(x, labels: [2]) - plain.network(x, labels: [0])).scalars
         XCTAssertLessThanOrEqual(Set(constant.map { ($0 * 1e4).rounded() }).count, 4)
-        var unlabelled = PixelCNNOptions()
-        unlabelled.labelMaps = 2
-        XCTAssertThrowsError(try GatedPixelCNN.check(unlabelled, imageShape: [1, 6, 6]))
+        let gated = try XCTUnwrap(ModelRegistry.entries.first { $0.name == "gated-pixelcnn" })
+        XCTAssertThrowsError(try gated.options(["--label-maps", "2"])) { XCTAssert("\($0)".contains("--classes"), "\($0)") }
+        XCTAssertNoThrow(try gated.options(["--label-maps", "2", "--classes", "3"]))
     }
 
     /// log p(x) against sums taken by hand over the network's own logits: Bernoulli

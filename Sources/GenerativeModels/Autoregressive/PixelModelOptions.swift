@@ -39,9 +39,6 @@ public enum GatedPixelCNN: PixelArchitecture {
     public static func check(_ o: PixelCNNOptions, imageShape: [Int]) throws {
         let c = imageShape[0]
         try requireColourGroups(o.features, multiple: c % 2 == 0 ? c : 2 * c, "gated-pixelcnn", "(and even)")
-        if o.labelMaps > 0 && o.classes == 0 {
-            throw TrainingError("--label-maps conditions on labels: give --classes too")
-        }
     }
 }
 
@@ -224,10 +221,14 @@ public struct GatedPixelCNNFlags: OptionFlags {
         try ValidationError.require((0...1000).contains(classes ?? 0), "--classes must be between 0 and 1000")
         try ValidationError.require((0...64).contains(labelMaps ?? 0), "--label-maps must be between 0 and 64")
     }
-    public func apply(to o: inout PixelModelOptions<GatedPixelCNN>) {
+    public func apply(to o: inout PixelModelOptions<GatedPixelCNN>) throws {
         softmax.apply(to: &o)
         o.classes = classes ?? o.classes
         o.labelMaps = labelMaps ?? o.labelMaps
+        // Checked on the merged options: the classes may come from a saved run's configuration.
+        if o.labelMaps > 0 && o.classes == 0 {
+            throw ValidationError("--label-maps conditions on labels: give --classes too")
+        }
     }
 }
 
