@@ -80,7 +80,6 @@ class GatedLayer(nn.Module):
         if label_maps:  # and, with label maps, a 1x1 convolution of its class's learned map
             self.vertical_label_map = nn.Conv2d(label_maps, 2 * p, 1, bias=False)
             self.horizontal_label_map = nn.Conv2d(label_maps, 2 * p, 1, bias=False)
-        self.label_maps = label_maps
         self.vertical = nn.Conv2d(i, 2 * p, (k // 2 + 1, k))
         self.horizontal = nn.Conv2d(i, 2 * p, (1, k // 2 + 1))
         self.vertical_to_horizontal = nn.Conv2d(2 * p, 2 * p, 1)
