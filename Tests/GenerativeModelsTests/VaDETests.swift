@@ -59,6 +59,40 @@ final class GaussianMixtureTests: XCTestCase {
         XCTAssertEqual(Double(got[1]), -log2pi - 0.5 * (Foundation.log(4.0) + 0 / 4 + 4), accuracy: 1e-5)
     }
 
+    /// The fit's densities, one matrix product, equal the differentiable [N, K, D] form that VaDE
+    /// trains through, on points far from and on the means, with spreads from 0.05 to 20; and the
+    /// squared distances equal the sums done by hand.
+    func testDensitiesByProductsEqualTheDirectForm() {
+        var rng = RandomGenerator(seed: 9)
+        let means = Tensor.normal([5, 4], generator: &rng) * 3
+        let variances = (Tensor.normal([5, 4], generator: &rng) * 2).exp().clamped(min: 0.0025, max: 400)
+        let points = Tensor.concatenate([Tensor.normal([50, 4], generator: &rng) * 4, means], axis: 0)
+        let direct = GaussianMixture.componentLogDensities(points, means: means, logVariances: variances.log()).scalars
+        let products = GaussianMixture.componentLogDensitiesByProducts(points, means: means, variances: variances).scalars
+        XCTAssertEqual(products.count, 55 * 5)
+        // The expansion rounds like its largest term, sum_d (x^2 + m^2) / variance: a few float
+        // ulps of that, and no more, is allowed.
+        for n in 0..<55 {
+            for k in 0..<5 {
+                let scale = (0..<4).map { d -> Float in
+                    let x = points.scalars[4 * n + d], m = means.scalars[4 * k + d]
+                    return (x * x + m * m) / variances.scalars[4 * k + d]
+                }.reduce(0, +)
+                XCTAssertEqual(products[5 * n + k], direct[5 * n + k], accuracy: 1e-6 * scale + 1e-5 * max(1, abs(direct[5 * n + k])))
+            }
+        }
+        let distances = GaussianMixture.squaredDistances(points, means).scalars
+        for n in 0..<55 {
+            for k in 0..<5 {
+                let (x, m) = (points.scalars[(4 * n)..<(4 * n + 4)], means.scalars[(4 * k)..<(4 * k + 4)])
+                let byHand = zip(x, m).map { ($0 - $1) * ($0 - $1) }.reduce(0, +)
+                let scale = zip(x, m).map { $0 * $0 + $1 * $1 }.reduce(0, +)
+                XCTAssertEqual(distances[5 * n + k], byHand, accuracy: 1e-6 * scale + 1e-6)
+                XCTAssertGreaterThanOrEqual(distances[5 * n + k], 0)
+            }
+        }
+    }
+
     /// EM never lowers the likelihood of its starting point: the fit beats its own k-means start.
     func testEMImprovesOnKMeans() {
         var rng = RandomGenerator(seed: 3)

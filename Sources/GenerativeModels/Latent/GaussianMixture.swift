@@ -25,9 +25,17 @@ public struct GaussianMixture {
         return -0.5 * (squares.sum(alongAxis: 2) + logVariances.sum(alongAxis: 1).unsqueezed(0) + d * logTwoPi)
     }
 
+    /// The same densities as `componentLogDensities`, for fitting and scoring (no gradients),
+    /// without the [N, K, D] tensor (see `squaredDistances`).
+    static func componentLogDensitiesByProducts(_ x: Tensor, means: Tensor, variances: Tensor) -> Tensor {
+        let logTwoPi = Float(Foundation.log(2 * Double.pi))
+        return -0.5 * (squaredDistances(x, means, precisions: 1 / variances)
+            + variances.log().sum(alongAxis: 1).unsqueezed(0) + Float(x.shape[1]) * logTwoPi)
+    }
+
     /// log pi_k + log N(x_n | k): [N, K].
     public func jointLogDensities(_ x: Tensor) -> Tensor {
-        weights.log().unsqueezed(0) + Self.componentLogDensities(x, means: means, logVariances: variances.log())
+        weights.log().unsqueezed(0) + Self.componentLogDensitiesByProducts(x, means: means, variances: variances)
     }
 
     /// The mean log-density of the points under the mixture.
@@ -119,9 +127,17 @@ public struct GaussianMixture {
         return centres
     }
 
-    /// |x_n - c_k|^2: [N, K].
-    static func squaredDistances(_ x: Tensor, _ centres: Tensor) -> Tensor {
-        (x.unsqueezed(1) - centres.unsqueezed(0)).squared().sum(alongAxis: 2)
+    /// sum_d (x_nd - c_kd)^2 p_kd, with precisions p [K, D] (default 1): [N, K]. Expanded as
+    /// x^2 p - 2 x (c p) + c^2 p, it is one product of [x^2, x] [N, 2D] with [p, -2 c p] [2D, K]
+    /// instead of an [N, K, D] tensor: on 60,000 codes an EM iteration takes about a millisecond
+    /// instead of tens. It rounds like its largest term, sum_d (x^2 + c^2) p, a few float ulps of
+    /// which are far below what moves a responsibility.
+    static func squaredDistances(_ x: Tensor, _ centres: Tensor, precisions: Tensor? = nil) -> Tensor {
+        let p = precisions ?? Tensor.ones(centres.shape)
+        let cross = Tensor.concatenate([x.squared(), x], axis: 1)
+            .matmul(Tensor.concatenate([p, -2 * centres * p], axis: 1), transposeOther: true)
+        // Rounding can leave a tiny negative distance where a point sits on a centre.
+        return (cross + (centres.squared() * p).sum(alongAxis: 1).unsqueezed(0)).clamped(min: 0)
     }
 }
 
