@@ -129,9 +129,9 @@ public struct GaussianMixture {
 
     /// sum_d (x_nd - c_kd)^2 p_kd, with precisions p [K, D] (default 1): [N, K]. Expanded as
     /// x^2 p - 2 x (c p) + c^2 p, it is one product of [x^2, x] [N, 2D] with [p, -2 c p] [2D, K]
-    /// instead of an [N, K, D] tensor: on 60,000 codes an EM iteration takes about a millisecond
-    /// instead of tens. It rounds like its largest term, sum_d (x^2 + c^2) p, a few float ulps of
-    /// which are far below what moves a responsibility.
+    /// instead of an [N, K, D] tensor (on 60,000 codes, 6 million elements per EM iteration). It
+    /// rounds like its largest term, sum_d (x^2 + c^2) p, a few float ulps of which are far below
+    /// what moves a responsibility.
     static func squaredDistances(_ x: Tensor, _ centres: Tensor, precisions: Tensor? = nil) -> Tensor {
         let p = precisions ?? Tensor.ones(centres.shape)
         let cross = Tensor.concatenate([x.squared(), x], axis: 1)
